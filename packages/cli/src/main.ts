@@ -1,0 +1,47 @@
+/**
+ * `meshkit`: one command-line program. Each subcommand lives in ./commands/<name>.ts, exports
+ * `run(argv): Promise<number>` (the exit code) and is imported only when used, so `--help` and
+ * small commands start fast.
+ */
+export interface Command {
+  readonly name: string
+  readonly summary: string
+  readonly load: () => Promise<{ run: (argv: string[]) => Promise<number> }>
+}
+
+export const commands: readonly Command[] = [
+  { name: "start", summary: "the main job: run the default scenario and print the comparison", load: () => import("./commands/start.js") },
+  { name: "policies", summary: "list every policy with its family, description and options [--json]", load: () => import("./commands/policies.js") },
+  { name: "bench-core", summary: "eviction policy micro-benchmarks (requests/s, 10,000 resident models)", load: () => import("./commands/bench-core.js") }
+]
+
+const usage = (): string =>
+  [
+    "meshkit — multi-model serving kit: policy core, inference server, simulator",
+    "",
+    "usage: meshkit <command> [options]    (meshkit <command> --help for its options)",
+    "",
+    "commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`)
+  ].join("\n")
+
+export const main = async (argv: string[]): Promise<number> => {
+  const [name, ...rest] = argv
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage())
+    return name === undefined ? 2 : 0
+  }
+  const cmd = commands.find((c) => c.name === name)
+  if (!cmd) {
+    console.error(`meshkit: unknown command "${name}"\n\n${usage()}`)
+    return 2
+  }
+  try {
+    return await (await cmd.load()).run(rest)
+  } catch (err) {
+    // A user-facing error (bad flag, bad file) prints its message; anything else its stack.
+    const e = err as Error & { _tag?: string }
+    console.error(`meshkit ${name}: ${e?._tag || e?.name === "UsageError" ? e.message : (e?.stack ?? String(err))}`)
+    return 1
+  }
+}

@@ -1,0 +1,164 @@
+import type { ModelId, Resident, TenantId } from "../domain.js"
+import type { EvictionPolicy } from "./policy.js"
+
+/** What the cache needs to admit a model. */
+export interface AdmitRequest {
+  readonly id: ModelId
+  readonly tenant: TenantId
+  readonly size: number
+  readonly loadCostMs: number
+  readonly pinned?: boolean
+  /** offline policies only: time of the model's next request after this one */
+  readonly nextUse?: number
+}
+
+export type AdmitResult =
+  | { readonly ok: true; readonly entry: Resident; readonly evicted: readonly Resident[] }
+  | { readonly ok: false; readonly reason: "too-large" | "no-room"; readonly needBytes: number }
+
+const NO_VICTIMS: readonly Resident[] = []
+
+/** A model may go only when nothing depends on it: not loading, not serving, not pinned. */
+export const isEvictable = (e: Resident): boolean => !e.loading && e.inFlight === 0 && !e.pinned
+
+/**
+ * One instance's model cache under a byte budget. It enforces the rules every policy shares and
+ * delegates only the *order* of eviction to the policy, so the server and the simulator get the
+ * same behaviour from the same code:
+ *  - never evict a model that is loading, serving (inFlight > 0) or pinned;
+ *  - never admit a model larger than the capacity (nothing is evicted for it);
+ *  - evict only what is needed: victims are taken in policy order until the new model fits.
+ * Admission evicts before inserting, which for lru/fifo is exactly the classic definition.
+ */
+export class ModelCache {
+  private readonly entries = new Map<ModelId, Resident>()
+  private usedBytes = 0
+  /** bytes held outside residents, e.g. evicted models whose unload has not finished yet */
+  private heldBytes = 0
+
+  constructor(
+    readonly capacity: number,
+    readonly policy: EvictionPolicy
+  ) {
+    if (!(capacity > 0)) throw new RangeError(`cache capacity must be > 0 bytes, got ${capacity}`)
+  }
+
+  get used(): number {
+    return this.usedBytes + this.heldBytes
+  }
+  get count(): number {
+    return this.entries.size
+  }
+  get(id: ModelId): Resident | undefined {
+    return this.entries.get(id)
+  }
+  has(id: ModelId): boolean {
+    return this.entries.has(id)
+  }
+  residents(): IterableIterator<Resident> {
+    return this.entries.values()
+  }
+
+  /** A request for a resident model. */
+  hit(e: Resident, now: number): void {
+    if (now > e.lastUsed) e.lastUsed = now
+    e.hits++
+    this.policy.onHit(e, now)
+  }
+
+  /** Make room for and insert a new model (marked `loading`). */
+  admit(req: AdmitRequest, now: number): AdmitResult {
+    const size = req.size
+    if (size > this.capacity) return { ok: false, reason: "too-large", needBytes: size - this.capacity }
+    const evicted = this.makeRoom(this.used + size - this.capacity, now)
+    if (evicted === null) return { ok: false, reason: "no-room", needBytes: this.used + size - this.capacity }
+    const entry: Resident = {
+      id: req.id,
+      tenant: req.tenant,
+      size,
+      loadCostMs: req.loadCostMs,
+      lastUsed: now,
+      insertedAt: now,
+      hits: 1,
+      inFlight: 0,
+      loading: true,
+      pinned: req.pinned ?? false,
+      nextUse: req.nextUse ?? Infinity,
+      slot: undefined
+    }
+    this.entries.set(entry.id, entry)
+    this.usedBytes += size
+    this.policy.onInsert(entry, now)
+    return { ok: true, entry, evicted }
+  }
+
+  /**
+   * The measured size replaces the prediction. Growing may evict others (never `e` itself);
+   * returns the victims, or null when the model no longer fits (the caller should unload it).
+   */
+  resize(e: Resident, newSize: number, now: number): readonly Resident[] | null {
+    const delta = newSize - e.size
+    if (delta <= 0 || this.used + delta <= this.capacity) {
+      e.size = newSize
+      this.usedBytes += delta
+      return NO_VICTIMS
+    }
+    if (newSize > this.capacity) return null
+    const pinnedLoading = e.loading
+    e.loading = true // shield it while choosing victims for it
+    const evicted = this.makeRoom(this.used + delta - this.capacity, now)
+    e.loading = pinnedLoading
+    if (evicted === null) return null
+    e.size = newSize
+    this.usedBytes += delta
+    return evicted
+  }
+
+  /** Remove a model (user unload, failed load). Returns it, or undefined if absent. */
+  remove(id: ModelId): Resident | undefined {
+    const e = this.entries.get(id)
+    if (e === undefined) return undefined
+    this.drop(e)
+    return e
+  }
+
+  /** Keep-alive: unload residents whose policy says their time is up (and that may go). */
+  expire(now: number): readonly Resident[] {
+    const due = this.policy.expired?.(now)
+    if (!due || due.length === 0) return NO_VICTIMS
+    const out: Resident[] = []
+    for (const e of due) {
+      if (this.entries.get(e.id) === e && isEvictable(e)) {
+        this.drop(e)
+        out.push(e)
+      }
+    }
+    return out
+  }
+
+  /** Reserve bytes outside any resident (evicted but still unloading) and give them back. */
+  hold(bytes: number): void {
+    this.heldBytes += bytes
+  }
+  release(bytes: number): void {
+    this.heldBytes = Math.max(0, this.heldBytes - bytes)
+  }
+
+  private makeRoom(need: number, now: number): readonly Resident[] | null {
+    if (need <= 0) return NO_VICTIMS
+    const candidates = this.policy.chooseVictims(need, now, isEvictable)
+    let freed = 0
+    let n = 0
+    while (n < candidates.length && freed < need) freed += candidates[n++]!.size
+    if (freed < need) return null
+    const victims = n === candidates.length ? candidates : candidates.slice(0, n)
+    for (const v of victims) this.drop(v)
+    return victims
+  }
+
+  private drop(e: Resident): void {
+    this.entries.delete(e.id)
+    this.usedBytes -= e.size
+    this.policy.onRemove(e)
+  }
+}

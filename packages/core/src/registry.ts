@@ -1,0 +1,41 @@
+import { Schema } from "effect"
+import type { Rng } from "./rng.js"
+import type { EvictionPolicy } from "./eviction/policy.js"
+import type { PlacementPolicy } from "./placement/policy.js"
+import type { RoutingPolicy } from "./routing/policy.js"
+import type { ScalingPolicy } from "./scaling/policy.js"
+
+export type Family = "eviction" | "placement" | "routing" | "scaling"
+
+export interface PolicyOf {
+  eviction: EvictionPolicy
+  placement: PlacementPolicy
+  routing: RoutingPolicy
+  scaling: ScalingPolicy
+}
+
+/** What building a policy may use besides its configuration. */
+export interface BuildContext {
+  /** seeded randomness (placement/routing tie-breaks); never Math.random */
+  readonly rng: Rng
+}
+
+/**
+ * A policy as the registry knows it: name, family, one line for `meshkit policies`, and an
+ * Effect Schema for its options (defaults applied by the schema), so the server and the
+ * simulator build identical policies from the same configuration.
+ */
+export interface PolicyDescriptor<F extends Family = Family, C = any> {
+  readonly name: string
+  readonly family: F
+  readonly description: string
+  readonly options: Schema.Schema<C, any>
+  /** offline policies need the future request sequence: simulator only, reported as bounds */
+  readonly offline?: boolean
+  readonly make: (options: C, ctx: BuildContext) => PolicyOf[F]
+}
+
+export const definePolicy = <F extends Family, C>(d: PolicyDescriptor<F, C>): PolicyDescriptor<F, C> => d
+
+/** A policy with no options. */
+export const NoOptions = Schema.Struct({})
