@@ -18,6 +18,8 @@ export interface PolicyOf {
 export interface BuildContext {
   /** seeded randomness (placement/routing tie-breaks); never Math.random */
   readonly rng: Rng
+  /** eviction policies: the byte capacity of the cache they will order (s3fifo sizes its queues) */
+  readonly capacityBytes?: number
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer, Schema } from "effect"
-import { buildPolicyEffect, PolicyChoice, type PolicyConfigError } from "./catalogue.js"
+import { buildPolicy, buildPolicyEffect, PolicyChoice, type PolicyConfigError } from "./catalogue.js"
 import type { EvictionPolicy } from "./eviction/policy.js"
 import type { PlacementPolicy } from "./placement/policy.js"
 import { makeRng } from "./rng.js"
@@ -13,7 +13,7 @@ import type { ScalingPolicy } from "./scaling/policy.js"
  */
 export class Eviction extends Context.Tag("meshkit/Eviction")<
   Eviction,
-  { readonly name: string; readonly make: () => EvictionPolicy }
+  { readonly name: string; readonly make: (capacityBytes: number) => EvictionPolicy }
 >() {}
 export class Placement extends Context.Tag("meshkit/Placement")<Placement, PlacementPolicy>() {}
 export class Routing extends Context.Tag("meshkit/Routing")<Routing, RoutingPolicy>() {}
@@ -36,17 +36,11 @@ export const evictionLayer = (choice: PoliciesConfig["eviction"]): Layer.Layer<E
   Layer.effect(
     Eviction,
     Effect.gen(function* () {
-      const rng = makeRng(1)
       // Build once up front so a bad configuration fails at start-up, not on the first miss.
-      const first = yield* buildPolicyEffect("eviction", choice, { rng })
-      let spare: EvictionPolicy | undefined = first
+      const probe = yield* buildPolicyEffect("eviction", choice, { rng: makeRng(1), capacityBytes: 1 << 30 })
       return {
-        name: first.name,
-        make: () => {
-          const p = spare ?? Effect.runSync(buildPolicyEffect("eviction", choice, { rng }))
-          spare = undefined
-          return p
-        }
+        name: probe.name,
+        make: (capacityBytes: number) => buildPolicy("eviction", choice, { rng: makeRng(1), capacityBytes })
       }
     })
   )
