@@ -92,7 +92,11 @@ export interface ModelLoadStats {
   readonly rpm: number
   /** time of the last request (ms) */
   readonly lastUsed: number
-  /** time the model was also in use before the current burst (ms); -Infinity if unknown */
+  /**
+   * time the model was also in use before the current burst (ms); -Infinity if unknown.
+   * Concretely: its earliest request inside the caller's look-back window (ModelMesh: 40 min),
+   * so a model in continuous use reports a time well before `lastUsed` (the steady-use rule).
+   */
   readonly firstUsedInWindow: number
   /** fraction of total cluster capacity that is free, 0..1 */
   readonly clusterFreeFraction: number

@@ -39,5 +39,8 @@ export interface PolicyDescriptor<F extends Family = Family, C = any> {
 
 export const definePolicy = <F extends Family, C>(d: PolicyDescriptor<F, C>): PolicyDescriptor<F, C> => d
 
-/** A policy with no options. */
-export const NoOptions = Schema.Struct({})
+/**
+ * A policy with no options. The never-valued index signature makes any key an error naming that
+ * key: a bare Schema.Struct({}) accepts every object even with onExcessProperty: "error".
+ */
+export const NoOptions = Schema.Struct({}, Schema.Record({ key: Schema.String, value: Schema.Never }))

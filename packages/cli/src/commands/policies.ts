@@ -18,8 +18,8 @@ export const run = async (argv: string[]): Promise<number> => {
     console.log(`${f}:`)
     for (const p of all.filter((d) => d.family === f)) {
       const opts = optionNames(p.options)
-      console.log(`  ${p.name.padEnd(22)} ${p.description}${p.offline ? " [offline: simulator only]" : ""}`)
-      if (opts) console.log(`  ${"".padEnd(22)} options: ${opts}`)
+      console.log(`  ${p.name.padEnd(25)} ${p.description}${p.offline ? " [offline: simulator only]" : ""}`)
+      if (opts) console.log(`  ${"".padEnd(25)} options: ${opts}`)
     }
   }
   return 0

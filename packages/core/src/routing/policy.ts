@@ -1,4 +1,4 @@
-import type { CopyView } from "../domain.js"
+import type { CopyView, ModelId } from "../domain.js"
 
 /**
  * Chooses which loaded copy serves a request. `copies` is never empty; returns an index into it.
@@ -6,5 +6,10 @@ import type { CopyView } from "../domain.js"
  */
 export interface RoutingPolicy {
   readonly name: string
-  choose(copies: readonly CopyView[], now: number): number
+  /**
+   * `model` lets stateful policies keep per-model state (round-robin rotates per model: with one
+   * shared counter, two interleaved models could each always land on the same copy). Callers
+   * should pass it; without it such policies fall back to one shared state.
+   */
+  choose(copies: readonly CopyView[], now: number, model?: ModelId): number
 }

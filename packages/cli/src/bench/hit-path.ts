@@ -1,0 +1,129 @@
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import type { Section } from "@meshkit/report"
+import { fmt } from "./compare.js"
+import { figureOf, type Figure } from "./figures.js"
+import { runLoad, type LoadResult } from "./load.js"
+import type { Part } from "./parts.js"
+import { inferBody, inputOf, makeModels, startBare, startMeshkit, timedInfer, type RunningServer } from "./servers.js"
+
+/**
+ * The server's hit path against the bare baseline: one small model, resident, 64 connections.
+ * Both servers stay up for the whole part (each a child process: one core for the server, one for
+ * autocannon in this process) and take turns under load in ABBA order (B M M B B M ...), so slow
+ * drift of a shared machine falls on both equally; each figure is a per-pair ratio or difference,
+ * then the median over pairs.
+ */
+
+const CONNECTIONS = 64
+
+export const hitPathPart: Part = async (ctx) => {
+  const pairs = ctx.quick ? 3 : 5
+  const seconds = ctx.quick ? 5 : 10
+  const dir = join(ctx.workDir, "hit-models")
+  mkdirSync(dir, { recursive: true })
+  const models = await makeModels(dir, { count: 1, size: "256KiB", prefix: "hit" })
+  const model = models.names[0]!
+  const input = await inputOf(models.files[0]!)
+  const body = inferBody(input.name, input.dim)
+  ctx.progress(`model ${model} (256 KiB, input [1, ${input.dim}]), ${pairs} pairs × ${seconds} s, ${CONNECTIONS} connections`)
+
+  const bare = await startBare(models.files[0]!)
+  let meshkit: RunningServer | undefined
+  try {
+    meshkit = await startMeshkit({ models: dir, memory: "256MiB", dataDir: join(ctx.workDir, "hit-data") })
+    const servers = { bare, meshkit } as const
+    // first request loads the model on meshkit (that is the miss path, measured elsewhere)
+    for (const s of Object.values(servers)) {
+      const r = await timedInfer(s.inferUrl(model), body)
+      if (r.status !== 200) throw new Error(`${s === bare ? "bare-server" : "meshkit"} answered ${r.status} to a valid request: ${r.text.slice(0, 300)}`)
+    }
+    for (const s of Object.values(servers)) await runLoad({ url: s.inferUrl(model), connections: CONNECTIONS, durationSeconds: 2, body })
+
+    const runs: { bare: LoadResult[]; meshkit: LoadResult[] } = { bare: [], meshkit: [] }
+    for (let i = 0; i < pairs; i++) {
+      const order = i % 2 === 0 ? (["bare", "meshkit"] as const) : (["meshkit", "bare"] as const)
+      for (const which of order) {
+        const r = await runLoad({ url: servers[which].inferUrl(model), connections: CONNECTIONS, durationSeconds: seconds, body })
+        runs[which].push(r)
+        ctx.progress(`pair ${i + 1}/${pairs} ${which.padEnd(7)} ${fmt(r.throughput)} req/s, p50 ${r.latencyUs.p50} µs, p99 ${r.latencyUs.p99} µs${r.ok !== r.responses || r.errors ? `, ${r.responses - r.ok} non-2xx, ${r.errors} errors` : ""}`)
+      }
+    }
+    return summarise(runs, { model, dim: input.dim, pairs, seconds })
+  } finally {
+    await Promise.all([bare.child.stop(), meshkit?.child.stop()])
+  }
+}
+
+const summarise = (
+  runs: { bare: ReadonlyArray<LoadResult>; meshkit: ReadonlyArray<LoadResult> },
+  o: { model: string; dim: number; pairs: number; seconds: number }
+): { figures: Figure[]; notes: string[]; sections: Section[] } => {
+  const { bare, meshkit } = runs
+  const idx = bare.map((_, i) => i)
+  const group = "server-hit"
+  const figures = [
+    figureOf(
+      { name: "hitThroughputRatio", group, unit: "×", better: "higher", threshold: 0.3, target: { op: ">=", value: 0.85, source: "server issue" }, description: "meshkit req/s ÷ bare req/s, per pair" },
+      idx.map((i) => meshkit[i]!.throughput / bare[i]!.throughput)
+    ),
+    figureOf(
+      { name: "hitP99DeltaMs", group, unit: "ms", better: "lower", threshold: 2, thresholdKind: "absolute", target: { op: "<=", value: 1, source: "server issue" }, description: "meshkit p99 − bare p99, per pair" },
+      idx.map((i) => (meshkit[i]!.latencyUs.p99 - bare[i]!.latencyUs.p99) / 1000)
+    ),
+    figureOf({ name: "hitP50DeltaMs", group, unit: "ms", better: "lower", threshold: null, description: "meshkit p50 − bare p50, per pair" }, idx.map((i) => (meshkit[i]!.latencyUs.p50 - bare[i]!.latencyUs.p50) / 1000)),
+    figureOf(
+      { name: "hitNon2xx", group, unit: "responses", better: "lower", threshold: 0, thresholdKind: "absolute", description: "meshkit responses that were not 2xx, plus connection errors, over all runs" },
+      [meshkit.reduce((s, r) => s + (r.responses - r.ok) + r.errors, 0)]
+    ),
+    figureOf({ name: "hitThroughputBare", group, unit: "req/s", better: "higher", threshold: null, digits: 4 }, bare.map((r) => r.throughput)),
+    figureOf({ name: "hitThroughputMeshkit", group, unit: "req/s", better: "higher", threshold: null, digits: 4 }, meshkit.map((r) => r.throughput)),
+    figureOf({ name: "hitP99BareUs", group, unit: "µs", better: "lower", threshold: null }, bare.map((r) => r.latencyUs.p99)),
+    figureOf({ name: "hitP99MeshkitUs", group, unit: "µs", better: "lower", threshold: null }, meshkit.map((r) => r.latencyUs.p99))
+  ].filter((f): f is Figure => f !== undefined)
+  const notes = bare.some((r) => r.ok !== r.responses || r.errors > 0) ? ["hit: the bare baseline answered some requests with non-2xx or errors"] : []
+  const rows = idx.flatMap((i) => [
+    [`${i + 1}`, "bare", fmt(bare[i]!.throughput), bare[i]!.latencyUs.p50, bare[i]!.latencyUs.p99, bare[i]!.latencyUs.p999, bare[i]!.responses - bare[i]!.ok],
+    [`${i + 1}`, "meshkit", fmt(meshkit[i]!.throughput), meshkit[i]!.latencyUs.p50, meshkit[i]!.latencyUs.p99, meshkit[i]!.latencyUs.p999, meshkit[i]!.responses - meshkit[i]!.ok]
+  ])
+  const last = o.pairs - 1
+  return {
+    figures,
+    notes,
+    sections: [
+      {
+        heading: "Server hit path",
+        text:
+          `Model ${o.model} (256 KiB MLP, FP32 input [1, ${o.dim}]) resident; ${CONNECTIONS} connections, ${o.seconds} s per run, ${o.pairs} pairs in ABBA order. ` +
+          "Baseline: a bare node:http + onnxruntime-node server on the same model and JSON protocol, same ORT session options. " +
+          "Latency per response in µs (hrtime, HDR histogram), load generator in the bench process, each server a separate child process.",
+        table: { columns: ["pair", "server", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "non-2xx"], rows },
+        charts: [
+          {
+            id: "hit-latency",
+            title: `Hit-path latency by percentile (pair ${o.pairs})`,
+            xLabel: "percentile",
+            yLabel: "latency (µs)",
+            yLog: true,
+            series: [
+              { name: "bare", points: bare[last]!.percentiles },
+              { name: "meshkit", points: meshkit[last]!.percentiles }
+            ]
+          },
+          {
+            id: "hit-throughput",
+            title: "Throughput per run",
+            xLabel: "pair",
+            yLabel: "req/s",
+            kind: "bar",
+            xTicks: idx.map((i) => `pair ${i + 1}`),
+            series: [
+              { name: "bare", points: idx.map((i) => [i, bare[i]!.throughput] as const) },
+              { name: "meshkit", points: idx.map((i) => [i, meshkit[i]!.throughput] as const) }
+            ]
+          }
+        ]
+      }
+    ]
+  }
+}

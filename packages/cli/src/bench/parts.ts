@@ -1,0 +1,22 @@
+import type { Section } from "@meshkit/report"
+import type { Figure } from "./figures.js"
+
+/** The benchmark is made of independent parts; each contributes figures and a report section. */
+export const PARTS = ["policy", "sim", "hit", "cold", "density"] as const
+export type PartName = (typeof PARTS)[number]
+
+export interface PartContext {
+  readonly quick: boolean
+  /** a scratch directory for models and server data, removed at the end */
+  readonly workDir: string
+  /** one progress line on stderr */
+  readonly progress: (line: string) => void
+}
+
+export interface PartResult {
+  readonly figures: ReadonlyArray<Figure>
+  readonly notes: ReadonlyArray<string>
+  readonly sections: ReadonlyArray<Section>
+}
+
+export type Part = (ctx: PartContext) => Promise<PartResult>

@@ -1,0 +1,78 @@
+import { readFileSync } from "node:fs"
+import { parse, UsageError } from "../args.js"
+import { compareMarkdown, compareReports } from "../bench/compare.js"
+import { BenchFileError, decodeBenchReport } from "../bench/figures.js"
+import { PARTS, type PartName } from "../bench/parts.js"
+
+const help = `usage: meshkit bench [--quick] [--out FILE] [--json] [--only PARTS]
+       meshkit bench compare BASE.json NEW.json
+
+Runs every benchmark and writes FILE (default reports/bench/latest.json) with machine facts,
+plus FILE's .md summary and .html report beside it. Progress goes to stderr.
+
+  policy    eviction policy micro-benchmarks (meshkit bench-core), M requests/s relative to lru
+  sim       simulator throughput (ideal-mode and full-mode simulated requests per wall second)
+  hit       server hit path vs a bare node:http + onnxruntime-node server on the same model,
+            64 connections, interleaved repeats (bare, meshkit, bare, meshkit, ...)
+  cold      a request on a cold model vs raw InferenceSession.create + first run
+  density   1,000 registered 4 MiB models, --memory 256MiB, Zipf request mix: RSS, hit ratio
+
+Figures are medians over repeats with their spread (half the range), and ratios against a
+baseline measured in the same run wherever there is one, so a busy machine moves them less.
+
+options:
+  --quick        fewer and shorter repeats (about 3 minutes on 2 cores)
+  --out FILE     report path (.json); .md and .html are written beside it
+  --json         print the report JSON on stdout (nothing else goes to stdout)
+  --only PARTS   comma-separated subset of: ${PARTS.join(",")}
+
+compare: prints a Markdown table (figure, base, new, change, threshold, ✓/✗) and exits 1 when a
+gated figure regressed beyond the base file's threshold or is missing, 2 on unreadable input.`
+
+export const run = async (argv: string[]): Promise<number> => {
+  if (argv[0] === "compare") return compare(argv.slice(1))
+  const a = parse(
+    argv,
+    { quick: { type: "boolean" }, out: { type: "string" }, json: { type: "boolean" }, only: { type: "string" } },
+    help
+  )
+  if (!a) return 0
+  const only = a.values.only?.split(",").map((s) => s.trim()).filter(Boolean)
+  for (const p of only ?? []) if (!PARTS.includes(p as PartName)) throw new UsageError(`--only: unknown part "${p}" (known: ${PARTS.join(", ")})`)
+  const { runBench } = await import("../bench/runner.js")
+  return runBench({
+    quick: a.values.quick ?? false,
+    out: a.values.out ?? "reports/bench/latest.json",
+    json: a.values.json ?? false,
+    parts: (only as PartName[] | undefined) ?? [...PARTS],
+    command: `meshkit bench ${argv.join(" ")}`.trim()
+  })
+}
+
+const compare = async (argv: string[]): Promise<number> => {
+  const a = parse(argv, {}, help, true)
+  if (!a) return 0
+  if (a.positionals.length !== 2) throw new UsageError(`bench compare needs two files: BASE.json NEW.json\n\n${help}`)
+  const [baseFile, nextFile] = a.positionals as [string, string]
+  try {
+    const base = decodeBenchReport(readText(baseFile), baseFile)
+    const next = decodeBenchReport(readText(nextFile), nextFile)
+    const c = compareReports(base, next)
+    process.stdout.write(compareMarkdown(base, next, c, { base: baseFile, next: nextFile }))
+    return c.failures.length === 0 ? 0 : 1
+  } catch (e) {
+    if (e instanceof BenchFileError) {
+      console.error(`meshkit bench compare: ${e.message}`)
+      return 2
+    }
+    throw e
+  }
+}
+
+const readText = (file: string): string => {
+  try {
+    return readFileSync(file, "utf8")
+  } catch (e) {
+    throw new BenchFileError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  }
+}

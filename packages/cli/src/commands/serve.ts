@@ -1,0 +1,149 @@
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { parse, UsageError } from "../args.js"
+
+const help = `meshkit serve — the inference server (KServe v2 REST + gRPC, lazy loads, memory-budgeted cache)
+
+usage: meshkit serve [--models DIR] [--port P] [--memory SIZE] [options]
+
+Every option can also come from a config file (--config FILE, YAML or JSON, keys in camelCase,
+e.g. "maxConcurrentLoads: 4") or the environment (MESHKIT_<NAME>, e.g. MESHKIT_MEMORY=2GiB,
+MESHKIT_RUNTIME_INTRA_OP_NUM_THREADS=1). Precedence: flags > environment > file > defaults.
+
+listeners
+  --host HOST                  address to bind (default 127.0.0.1)
+  --port P                     HTTP port; 0 picks a free one (default 8000)
+  --grpc-port G|off            gRPC port (default 8001; 0 when --port is 0; off disables)
+
+models and memory
+  --models DIR                 register every DIR/<name>.onnx and DIR/<name>/model.onnx as <name>
+                               (metadata beside it: <name>.json or <name>/meta.json with tenant,
+                               labels, pinned, minCopies); loaded lazily on first request
+  --memory SIZE                memory budget for loaded models, e.g. 256MiB, 2GiB (default 1GiB)
+  --eviction NAME|JSON         eviction policy (default lru; see \`meshkit policies\`), or JSON with
+                               options: '{"name":"ttl","options":{"keepAliveMs":600000}}'
+  --data-dir DIR               registry and download cache (default ./.meshkit)
+  --size-factor F              predicted loaded size = file size × F (runtime default)
+
+loading
+  --max-concurrent-loads N     load pool size (default 2)
+  --load-timeout DUR           per-load timeout, e.g. 30s (default 120s)
+  --load-queue-limit N         loads waiting for the pool before 503 (default 1024)
+  --failure-memory DUR         a failed load is answered with its error this long, then retried (default 30s)
+  --expire-interval DUR        how often keep-alive policies unload idle models (default 1s)
+  --download-timeout DUR       URL model downloads (default 5m)
+
+requests
+  --model-concurrency N        requests running at once per model (default 8)
+  --queue-limit N              requests queued per model before 429 (default 256)
+  --max-body-size SIZE         largest request body (default 64MiB; larger → 413)
+  --drain-timeout DUR          on SIGTERM/SIGINT, wait this long for requests in flight (default 30s)
+
+runtime (onnxruntime-node)
+  --execution-providers LIST   e.g. cuda,cpu (probed at start; falls back to cpu)
+  --intra-op-threads N         threads per model run
+  --inter-op-threads N
+  --graph-optimization LEVEL   disabled | basic | extended | all
+
+other
+  --config FILE                YAML or JSON settings file
+  --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
+
+Prints one line on stdout when ready:
+  meshkit serve: listening http://HOST:P grpc HOST:G (N models, memory X)
+SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.`
+
+const flagSpec = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "grpc-port": { type: "string" },
+  models: { type: "string" },
+  memory: { type: "string" },
+  eviction: { type: "string" },
+  "data-dir": { type: "string" },
+  "size-factor": { type: "string" },
+  "max-concurrent-loads": { type: "string" },
+  "load-timeout": { type: "string" },
+  "load-queue-limit": { type: "string" },
+  "failure-memory": { type: "string" },
+  "expire-interval": { type: "string" },
+  "download-timeout": { type: "string" },
+  "model-concurrency": { type: "string" },
+  "queue-limit": { type: "string" },
+  "max-body-size": { type: "string" },
+  "drain-timeout": { type: "string" },
+  "execution-providers": { type: "string" },
+  "intra-op-threads": { type: "string" },
+  "inter-op-threads": { type: "string" },
+  "graph-optimization": { type: "string" },
+  config: { type: "string" },
+  "log-level": { type: "string" }
+} as const
+
+const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+const RUNTIME_FLAGS: Record<string, string> = {
+  "size-factor": "sizeFactor",
+  "execution-providers": "executionProviders",
+  "intra-op-threads": "intraOpNumThreads",
+  "inter-op-threads": "interOpNumThreads",
+  "graph-optimization": "graphOptimizationLevel"
+}
+
+export const run = async (argv: string[]): Promise<number> => {
+  const parsed = parse(argv, flagSpec, help)
+  if (!parsed) return 0
+  // Loaded here, not at the top: `meshkit serve --help` stays instant.
+  const { ConfigError, fromEnv, jsonOrText, readConfigFile, resolveConfig } = await import("@meshkit/server")
+  const { makeLog } = await import("@meshkit/server")
+  const { readyLine, runServer } = await import("@meshkit/server")
+
+  const flags: Record<string, unknown> = {}
+  const runtime: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (v === undefined || k === "config") continue
+    if (RUNTIME_FLAGS[k]) runtime[RUNTIME_FLAGS[k]] = v
+    else flags[camel(k)] = k === "eviction" ? jsonOrText(v as string) : v
+  }
+  if (Object.keys(runtime).length > 0) flags.runtime = runtime
+
+  let config
+  try {
+    const configPath = (parsed.values.config as string | undefined) ?? process.env.MESHKIT_CONFIG
+    const file = configPath ? { path: configPath, values: await readConfigFile(configPath) } : undefined
+    config = resolveConfig({ ...(file ? { file } : {}), env: fromEnv(process.env), flags })
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message)
+    throw e
+  }
+
+  const log = makeLog(config.logLevel)
+  const fiber = Effect.runFork(runServer(config, log, (info) => console.log(readyLine(info))))
+
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn("second signal: exiting without draining", { signal })
+      process.exit(130)
+    }
+    stopping = true
+    log.info("shutting down", { signal })
+    fiber.unsafeInterruptAsFork(fiber.id())
+  }
+  process.on("SIGTERM", onSignal)
+  process.on("SIGINT", onSignal)
+
+  const exit = await Effect.runPromise(Fiber.await(fiber))
+  process.off("SIGTERM", onSignal)
+  process.off("SIGINT", onSignal)
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) {
+    log.info("stopped")
+    // Anything still holding the event loop open (a stuck socket) must not keep a stopped server alive.
+    setTimeout(() => process.exit(0), 2000).unref()
+    return 0
+  }
+  const failure = Cause.failureOption(exit.cause)
+  const err = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
+  const message = (err as Error)?.message ?? String(err)
+  log.error("server failed", { error: message })
+  console.error(`meshkit serve: ${message}`)
+  return 1
+}

@@ -1,0 +1,50 @@
+import type { InstanceView } from "../domain.js"
+import type { PlacementRequest } from "./policy.js"
+
+/**
+ * The rules every placement policy shares, so no policy can get them wrong on its own:
+ * an instance is eligible only if it does not already hold the model, is not shutting down,
+ * is large enough to hold the model at all (even after evicting everything), and carries every
+ * required label. Preferred labels then narrow the field: only the eligible instances matching
+ * the most preferred labels compete, so a policy ranks "preferred first" without knowing about it.
+ */
+
+const matchesAll = (labels: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>> | undefined): boolean => {
+  if (wanted === undefined) return true
+  for (const k in wanted) if (labels[k] !== wanted[k]) return false
+  return true
+}
+
+/** How many of the preferred labels an instance carries: higher tiers are chosen first. */
+export const matchCount = (labels: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>> | undefined): number => {
+  if (wanted === undefined) return 0
+  let n = 0
+  for (const k in wanted) if (labels[k] === wanted[k]) n++
+  return n
+}
+
+export const isEligible = (req: PlacementRequest, inst: InstanceView): boolean =>
+  !inst.hasModel && !inst.shuttingDown && inst.capacityBytes >= req.sizeBytes && matchesAll(inst.labels, req.required)
+
+/**
+ * Fill `out` with the candidates for `req`: the eligible instances in the best preference tier
+ * (most preferred labels matched), in input order. `out` is the caller's reusable buffer, so a
+ * placement call allocates nothing. Empty result = nothing can take the model.
+ */
+export const candidates = (req: PlacementRequest, instances: readonly InstanceView[], out: InstanceView[]): InstanceView[] => {
+  out.length = 0
+  let bestTier = -1
+  for (let i = 0; i < instances.length; i++) {
+    const inst = instances[i]!
+    if (!isEligible(req, inst)) continue
+    const tier = matchCount(inst.labels, req.preferred)
+    if (tier > bestTier) {
+      bestTier = tier
+      out.length = 0
+    }
+    if (tier === bestTier) out.push(inst)
+  }
+  return out
+}
+
+export const freeBytes = (inst: InstanceView): number => inst.capacityBytes - inst.usedBytes

@@ -1,0 +1,112 @@
+import { Schema } from "effect"
+import type { InstanceView } from "../domain.js"
+import { definePolicy } from "../registry.js"
+import type { Rng } from "../rng.js"
+import { candidates, freeBytes } from "./constraints.js"
+import type { PlacementPolicy } from "./policy.js"
+
+export const ModelMeshPlacementOptions = Schema.Struct({
+  shortlistTolerance: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.1 }).annotations({
+    description: "how close to the best (as a fraction of its free space, or of its LRU age when all are full) a candidate must be to join the random shortlist",
+    default: 0.1
+  }),
+  overloadFactor: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 2 }).annotations({
+    description: "shortlisted instances with rpm above overloadFactor × the shortlist's minimum rpm + overloadSlackRpm are dropped",
+    default: 2
+  }),
+  overloadSlackRpm: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 60 }).annotations({
+    description: "absolute rpm slack, so that 0 vs 3 requests/min does not count as overloaded",
+    default: 60
+  })
+})
+export type ModelMeshPlacementOptions = typeof ModelMeshPlacementOptions.Type
+
+/**
+ * ModelMesh's PLACEMENT_ORDER, best first, for a model of `size` bytes. Negative = `a` is better.
+ * ("fewer copies of this model" is always equal here: instances holding it are not candidates.)
+ */
+export const placementOrder = (a: InstanceView, b: InstanceView, size: number): number => {
+  const freeA = freeBytes(a)
+  const freeB = freeBytes(b)
+  const fitsA = freeA >= size
+  const fitsB = freeB >= size
+  if (fitsA !== fitsB) return fitsA ? -1 : 1
+  // Both full: loading means evicting, and evicting long-unused models hurts least.
+  if (!fitsA && a.lruTime !== b.lruTime) return a.lruTime < b.lruTime ? -1 : 1
+  if (freeA !== freeB) return freeA > freeB ? -1 : 1
+  if (a.lruTime !== b.lruTime) return a.lruTime < b.lruTime ? -1 : 1
+  const slotsA = a.maxConcurrentLoads - a.loadingCount
+  const slotsB = b.maxConcurrentLoads - b.loadingCount
+  if (slotsA !== slotsB) return slotsA > slotsB ? -1 : 1
+  if (a.loadingCount !== b.loadingCount) return a.loadingCount < b.loadingCount ? -1 : 1
+  if (a.capacityBytes !== b.capacityBytes) return a.capacityBytes > b.capacityBytes ? -1 : 1
+  if (a.rpm !== b.rpm) return a.rpm < b.rpm ? -1 : 1
+  return 0
+}
+
+/**
+ * ModelMesh placement, minus its load herding (kserve/modelmesh#469, where every caller sent its
+ * loads to the same top-ranked pod):
+ *  - the shortlist is every candidate *near* the best on the key that matters most (free space,
+ *    or LRU age when all are full, within `shortlistTolerance`), not only exact ties, so equal-ish
+ *    instances share new loads; the later keys of the order only pick the best (the yardstick):
+ *    differences there are noise next to spreading the loads;
+ *  - loads in progress count: a shortlisted instance whose load slots are all busy is dropped when
+ *    another has a free slot (a load there would queue behind the others);
+ *  - overloaded instances (rpm well above the shortlist's minimum) are dropped, then the choice is
+ *    uniform among the rest with the seeded rng.
+ * A model larger than an instance's whole capacity is never placed there (the shared eligibility
+ * rule), so a load that cannot succeed even after evicting everything is never attempted.
+ */
+export const modelmeshPlacement = (o: ModelMeshPlacementOptions, rng: Rng): PlacementPolicy => {
+  const cands: InstanceView[] = []
+  const shortlist: InstanceView[] = []
+  const keep = 1 - o.shortlistTolerance
+  return {
+    name: "modelmesh",
+    choose(req, instances, now) {
+      candidates(req, instances, cands)
+      if (cands.length <= 1) return cands[0]
+      const size = req.sizeBytes
+      let best = cands[0]!
+      for (let i = 1; i < cands.length; i++) if (placementOrder(cands[i]!, best, size) < 0) best = cands[i]!
+
+      const bestFits = freeBytes(best) >= size
+      const minFree = keep * freeBytes(best)
+      const minAge = keep * (now - best.lruTime)
+      shortlist.length = 0
+      let anySlot = false
+      for (const c of cands) {
+        const fits = freeBytes(c) >= size
+        if (fits !== bestFits) continue
+        if (fits ? freeBytes(c) < minFree : now - c.lruTime < minAge) continue
+        shortlist.push(c)
+        if (c.loadingCount < c.maxConcurrentLoads) anySlot = true
+      }
+      // The best is always on its own shortlist, so the filters below never empty it.
+      let n = 0
+      let minRpm = Infinity
+      for (const c of shortlist) {
+        if (anySlot && c.loadingCount >= c.maxConcurrentLoads) continue
+        shortlist[n++] = c
+        if (c.rpm < minRpm) minRpm = c.rpm
+      }
+      const maxRpm = minRpm * o.overloadFactor + o.overloadSlackRpm
+      let m = 0
+      for (let i = 0; i < n; i++) {
+        const c = shortlist[i]!
+        if (c.rpm <= maxRpm) shortlist[m++] = c
+      }
+      return shortlist[m === 1 ? 0 : rng.int(m)]
+    }
+  }
+}
+
+export const modelmeshPlacementPolicy = definePolicy({
+  name: "modelmesh",
+  family: "placement",
+  description:
+    "ModelMesh's PLACEMENT_ORDER (room before full, free space, LRU age, load slots, capacity, rpm), then a random pick among near-equal, not-overloaded instances with free load slots.",
+  options: ModelMeshPlacementOptions,
+  make: (o, ctx) => modelmeshPlacement(o, ctx.rng)
+})

@@ -1,0 +1,111 @@
+import { renderChartSvg } from "./chart.js"
+import { escapeXml, slug } from "./escape.js"
+import { REPORT_CSS } from "./style.js"
+import { normaliseTable } from "./table.js"
+import type { ReportSpec, Section, TableSpec } from "./types.js"
+
+/** "2025-03-01T12:34:56.789Z" → "2025-03-01 12:34:56 UTC"; anything else is shown as given. */
+export const readableTimestamp = (iso: string): string => {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(iso)
+  if (!m) return iso
+  const zone = m[3] === undefined ? "" : m[3] === "Z" ? " UTC" : ` ${m[3]}`
+  return `${m[1]} ${m[2]}${zone}`
+}
+
+const paragraphs = (text: string): string[] =>
+  text
+    .split(/\r?\n\s*\r?\n/)
+    .map((p) => p.trim())
+    .filter((p) => p !== "")
+
+/** Unique fragment ids for the section headings, in order (a repeated heading gets -2, -3 ...). */
+export const sectionIds = (sections: ReadonlyArray<Section>): string[] => {
+  const seen = new Map<string, number>()
+  return sections.map((s) => {
+    const base = slug(s.heading)
+    const n = (seen.get(base) ?? 0) + 1
+    seen.set(base, n)
+    return n === 1 ? base : `${base}-${n}`
+  })
+}
+
+const renderTable = (table: TableSpec): string => {
+  const t = normaliseTable(table)
+  const cls = (i: number, extra?: string) => {
+    const names = [t.align[i] === "right" ? "mk-right" : "", extra ?? ""].filter((c) => c !== "")
+    return names.length === 0 ? "" : ` class="${names.join(" ")}"`
+  }
+  const head = t.columns.map((c, i) => `<th scope="col"${cls(i)}>${escapeXml(c)}</th>`).join("")
+  const body = t.rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => `<td${cls(i, c.verdict ? `mk-${c.verdict}` : undefined)}>${escapeXml(c.text)}</td>`).join("")}</tr>`
+    )
+    .join("\n")
+  return `<div class="mk-table-wrap"><table class="mk-table">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`
+}
+
+const renderSection = (section: Section, id: string): string => {
+  const parts: string[] = [`<section class="mk-section" id="${escapeXml(id)}">`, `<h2>${escapeXml(section.heading)}</h2>`]
+  for (const p of paragraphs(section.text ?? "")) parts.push(`<p>${escapeXml(p).replace(/\r?\n/g, "<br>")}</p>`)
+  if (section.table) {
+    parts.push(section.table.rows.length === 0 ? `<p class="mk-empty">No rows.</p>` : renderTable(section.table))
+  }
+  if (section.charts && section.charts.length > 0) {
+    parts.push(`<div class="mk-charts">`)
+    for (const chart of section.charts) parts.push(`<figure class="mk-figure">\n${renderChartSvg(chart)}\n</figure>`)
+    parts.push(`</div>`)
+  }
+  parts.push(`</section>`)
+  return parts.join("\n")
+}
+
+const renderFact = ([key, value]: readonly [string, string]): string => {
+  const shown = /command/i.test(key) ? `<code>${escapeXml(value)}</code>` : escapeXml(value)
+  return `<div><dt>${escapeXml(key)}</dt><dd>${shown}</dd></div>`
+}
+
+/**
+ * A complete HTML page: inline CSS and inline SVG only (no scripts, no external URLs), so the one
+ * file can be attached to a CI run or opened from disk anywhere.
+ */
+export const renderHtml = (spec: ReportSpec): string => {
+  const ids = sectionIds(spec.sections)
+  const facts = spec.facts ?? []
+  const header = [
+    `<header class="mk-header">`,
+    `<h1>${escapeXml(spec.title)}</h1>`,
+    spec.subtitle ? `<p class="mk-subtitle">${escapeXml(spec.subtitle)}</p>` : "",
+    `<p class="mk-generated">Generated <time datetime="${escapeXml(spec.generatedAt)}">${escapeXml(readableTimestamp(spec.generatedAt))}</time></p>`,
+    facts.length > 0 ? `<dl class="mk-facts">${facts.map(renderFact).join("")}</dl>` : "",
+    `</header>`
+  ].filter((l) => l !== "")
+  const toc =
+    spec.sections.length >= 3
+      ? `<nav class="mk-toc" aria-label="Sections"><ol>${spec.sections
+          .map((s, i) => `<li><a href="#${escapeXml(ids[i]!)}">${escapeXml(s.heading)}</a></li>`)
+          .join("")}</ol></nav>`
+      : ""
+  return [
+    `<!doctype html>`,
+    `<html lang="en">`,
+    `<head>`,
+    `<meta charset="utf-8">`,
+    `<meta name="viewport" content="width=device-width, initial-scale=1">`,
+    `<meta name="generator" content="meshkit report">`,
+    `<title>${escapeXml(spec.title)}</title>`,
+    `<style>${REPORT_CSS}</style>`,
+    `</head>`,
+    `<body>`,
+    `<main class="mk-report">`,
+    ...header,
+    toc,
+    ...spec.sections.map((s, i) => renderSection(s, ids[i]!)),
+    `</main>`,
+    `</body>`,
+    `</html>`,
+    ``
+  ]
+    .filter((l, i, all) => l !== "" || i === all.length - 1)
+    .join("\n")
+}

@@ -1,0 +1,44 @@
+/** One named curve (or one group of bars). Points are [x, y]; non-finite values are skipped when drawn. */
+export interface Series {
+  readonly name: string
+  readonly points: ReadonlyArray<readonly [number, number]>
+}
+
+export interface ChartSpec {
+  readonly id: string
+  readonly title: string
+  readonly xLabel: string
+  readonly yLabel: string
+  readonly xLog?: boolean
+  readonly yLog?: boolean
+  /** step for CDFs; bar for categorical data (x = category index, labels in xTicks) */
+  readonly kind?: "line" | "step" | "bar"
+  /** category labels for bar charts */
+  readonly xTicks?: ReadonlyArray<string>
+  readonly series: ReadonlyArray<Series>
+}
+
+export interface TableSpec {
+  readonly columns: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<ReadonlyArray<string | number>>
+  /** per column; when absent a column is right-aligned if all its cells look numeric */
+  readonly align?: ReadonlyArray<"left" | "right">
+}
+
+export interface Section {
+  readonly heading: string
+  /** plain text (escaped); a blank line (\n\n) separates paragraphs */
+  readonly text?: string
+  readonly table?: TableSpec
+  readonly charts?: ReadonlyArray<ChartSpec>
+}
+
+export interface ReportSpec {
+  readonly title: string
+  readonly subtitle?: string
+  /** ISO date, passed in so that rendering never reads the clock */
+  readonly generatedAt: string
+  /** machine, command, seed ... shown as a key/value list */
+  readonly facts?: ReadonlyArray<readonly [string, string]>
+  readonly sections: ReadonlyArray<Section>
+}

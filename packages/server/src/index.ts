@@ -1,0 +1,10 @@
+/** @meshkit/server: the inference server process and its building blocks. */
+export * from "./config.js"
+export * from "./errors.js"
+export * from "./log.js"
+export * from "./main.js"
+export * from "./metrics.js"
+export { ModelManager, ModelEntry, Manager, type ModelStatus, type ModelStatusInfo } from "./cache/model-manager.js"
+export { ModelRegistry, Registry, type ModelRecord, type VModelRecord } from "./registry/registry.js"
+export { VModelManager, VModels, type VModelStatus } from "./vmodels.js"
+export * from "./runtime/runtime.js"

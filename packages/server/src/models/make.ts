@@ -1,0 +1,170 @@
+import { mkdir, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { encodeOnnxModel, type OnnxInitializer, type OnnxNode } from "./onnx-writer.js"
+
+/**
+ * Synthetic ONNX models for tests, benchmarks and demos: dense FP32 MLPs of about a requested
+ * file size. `input` [N, inputDim] → (MatMul, Add, Relu) × layers → MatMul, Add → `output`
+ * [N, classes], N variable. Weights are seeded, so a (seed, index) pair always gives the same
+ * model and different indices give different models.
+ */
+
+export interface MlpShape {
+  readonly inputDim: number
+  readonly hidden: number
+  readonly layers: number
+  readonly classes: number
+}
+
+export interface MakeModelOptions {
+  readonly sizeBytes: number
+  readonly seed?: number
+  /** Input features (default 64). */
+  readonly inputDim?: number
+  /** Output features (default 10). */
+  readonly classes?: number
+  /** Hidden layers (default 2). */
+  readonly layers?: number
+}
+
+const DEFAULTS = { inputDim: 64, classes: 10, layers: 2, seed: 1 }
+
+/** Floats of an MLP: weights and biases of every layer. */
+export const mlpParameters = (s: MlpShape): number => {
+  const { inputDim: d, hidden: h, layers: l, classes: k } = s
+  return d * h + h + (l - 1) * (h * h + h) + h * k + k
+}
+
+/** Bytes of protobuf framing, names and graph around the raw weights (measured, roughly constant). */
+const FRAMING_BYTES = 600
+
+/**
+ * The hidden width whose MLP comes closest to `sizeBytes`. Throws RangeError when even a
+ * width-1 network is more than 10 % above the request.
+ */
+export const planMlp = (sizeBytes: number, o: Omit<MakeModelOptions, "sizeBytes" | "seed"> = {}): MlpShape => {
+  const inputDim = o.inputDim ?? DEFAULTS.inputDim
+  const classes = o.classes ?? DEFAULTS.classes
+  const layers = o.layers ?? DEFAULTS.layers
+  for (const [k, v] of Object.entries({ inputDim, classes, layers })) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${k} must be a positive integer, got ${v}`)
+  }
+  if (!Number.isFinite(sizeBytes) || sizeBytes <= 0) throw new RangeError(`size must be positive, got ${sizeBytes}`)
+  // A single protobuf message (and so an ONNX file without external data) must stay below 2 GiB.
+  if (sizeBytes > 1.5 * 2 ** 30) throw new RangeError(`size ${sizeBytes} is too large: ONNX files without external data stay below 2 GiB (use ≤ 1.5 GiB)`)
+  const target = Math.max(0, (sizeBytes - FRAMING_BYTES) / 4)
+  // (layers-1)·h² + (d + k + layers)·h + k = target
+  const a = layers - 1
+  const b = inputDim + classes + layers
+  const c = classes - target
+  const exact = a === 0 ? -c / b : (-b + Math.sqrt(b * b - 4 * a * c)) / (2 * a)
+  const hidden = Math.max(1, Math.round(exact))
+  const shape = { inputDim, hidden, layers, classes }
+  const bytes = mlpParameters(shape) * 4 + FRAMING_BYTES
+  if (bytes > sizeBytes * 1.1) {
+    throw new RangeError(
+      `size ${sizeBytes} bytes is too small for an MLP with input dim ${inputDim}, ${classes} outputs and ${layers} hidden layers (smallest ≈ ${bytes} bytes)`
+    )
+  }
+  return shape
+}
+
+/** Uniform values in [-scale, scale) from xorshift32: cheap enough for gigabytes of weights. */
+const fillUniform = (out: Float32Array, state: { x: number }, scale: number): void => {
+  let x = state.x
+  const f = (2 * scale) / 4294967296
+  for (let i = 0; i < out.length; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    out[i] = (x >>> 0) * f - scale
+  }
+  state.x = x
+}
+
+/** A per-model PRNG state from (seed, index); never 0 (xorshift's fixed point). */
+const seedState = (seed: number, index: number): { x: number } => {
+  let h = Math.imul((seed | 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + 1, 0xc2b2ae35)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x7feb352d)
+  h ^= h >>> 15
+  return { x: h === 0 ? 1 : h }
+}
+
+/** ONNX bytes of the MLP `shape` with weights drawn from (seed, index). */
+export const encodeMlp = (shape: MlpShape, seed: number, index = 0): Uint8Array => {
+  const { inputDim, hidden, layers, classes } = shape
+  const rng = seedState(seed, index)
+  const initializers: OnnxInitializer[] = []
+  const nodes: OnnxNode[] = []
+  let prev = "input"
+  let width = inputDim
+  for (let l = 0; l <= layers; l++) {
+    const last = l === layers
+    const out = last ? classes : hidden
+    const w = new Float32Array(width * out)
+    const b = new Float32Array(out)
+    // He-uniform keeps activations in a sane range through the ReLUs.
+    fillUniform(w, rng, Math.sqrt(6 / width))
+    fillUniform(b, rng, 0.1)
+    initializers.push({ name: `w${l}`, dims: [width, out], data: w }, { name: `b${l}`, dims: [out], data: b })
+    nodes.push({ op: "MatMul", inputs: [prev, `w${l}`], outputs: [`mm${l}`] })
+    nodes.push({ op: "Add", inputs: [`mm${l}`, `b${l}`], outputs: [last ? "output" : `add${l}`] })
+    if (!last) nodes.push({ op: "Relu", inputs: [`add${l}`], outputs: [`relu${l}`] })
+    prev = `relu${l}`
+    width = out
+  }
+  return encodeOnnxModel({
+    name: "meshkit_mlp",
+    inputs: [{ name: "input", dims: ["N", inputDim] }],
+    outputs: [{ name: "output", dims: ["N", classes] }],
+    nodes,
+    initializers
+  })
+}
+
+/** One model of about `sizeBytes`. */
+export const makeModel = (o: MakeModelOptions, index = 0): Uint8Array =>
+  encodeMlp(planMlp(o.sizeBytes, o), o.seed ?? DEFAULTS.seed, index)
+
+/** The smallest useful model (2 → 2 → 2), e.g. to probe an execution provider. */
+export const tinyModel = (): Uint8Array => encodeMlp({ inputDim: 2, hidden: 2, layers: 1, classes: 2 }, 1)
+
+export interface MakeModelsOptions extends MakeModelOptions {
+  readonly outDir: string
+  readonly count: number
+  /** File names are `<prefix>-<index>.onnx`, index zero-padded to at least 4 digits. */
+  readonly prefix?: string
+  readonly onProgress?: (done: number, count: number) => void
+}
+
+export interface MadeModels {
+  readonly files: string[]
+  readonly shape: MlpShape
+  readonly totalBytes: number
+}
+
+/** Write `count` models into `outDir` (created if missing). */
+export const makeModels = async (o: MakeModelsOptions): Promise<MadeModels> => {
+  if (!Number.isSafeInteger(o.count) || o.count < 1) throw new RangeError(`count must be a positive integer, got ${o.count}`)
+  const shape = planMlp(o.sizeBytes, o)
+  const seed = o.seed ?? DEFAULTS.seed
+  const prefix = o.prefix ?? "model"
+  const width = Math.max(4, String(o.count - 1).length)
+  await mkdir(o.outDir, { recursive: true })
+  const files: string[] = []
+  let totalBytes = 0
+  // Generate the next model while the previous one is being written.
+  let pending: Promise<void> | undefined
+  for (let i = 0; i < o.count; i++) {
+    const bytes = encodeMlp(shape, seed, i)
+    const file = join(o.outDir, `${prefix}-${String(i).padStart(width, "0")}.onnx`)
+    await pending
+    pending = writeFile(file, bytes)
+    files.push(file)
+    totalBytes += bytes.byteLength
+    o.onProgress?.(i + 1, o.count)
+  }
+  await pending
+  return { files, shape, totalBytes }
+}

@@ -1,0 +1,64 @@
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises"
+import { dirname } from "node:path"
+
+/**
+ * A JSON document on local disk that survives crashes: every write goes to a temporary file in
+ * the same directory, is fsynced, then renamed over the old file (atomic on POSIX), and the
+ * directory is fsynced so the rename itself is durable. Writes are serialised: the file always
+ * holds one complete version, the latest one written.
+ */
+export class JsonFileStore<T> {
+  private chain: Promise<void> = Promise.resolve()
+  private seq = 0
+
+  constructor(readonly path: string) {}
+
+  /** The stored document, or undefined when there is none yet. Throws on a corrupt file. */
+  async read(): Promise<T | undefined> {
+    let text: string
+    try {
+      text = await readFile(this.path, "utf8")
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
+      throw e
+    }
+    try {
+      return JSON.parse(text) as T
+    } catch (e) {
+      throw new Error(`${this.path} is not valid JSON (${(e as Error).message}); fix or move it away — it was not modified`)
+    }
+  }
+
+  /** Write `value`; resolves once it is durable. Concurrent calls are applied in call order. */
+  write(value: T): Promise<void> {
+    const text = `${JSON.stringify(value, null, 2)}\n`
+    const run = this.chain.then(() => this.writeNow(text))
+    this.chain = run.catch(() => {})
+    return run
+  }
+
+  private async writeNow(text: string): Promise<void> {
+    const dir = dirname(this.path)
+    await mkdir(dir, { recursive: true })
+    const tmp = `${this.path}.tmp-${process.pid}-${++this.seq}`
+    try {
+      const fh = await open(tmp, "w", 0o644)
+      try {
+        await fh.writeFile(text, "utf8")
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      await rename(tmp, this.path)
+    } catch (e) {
+      await rm(tmp, { force: true })
+      throw e
+    }
+    const d = await open(dir, "r")
+    try {
+      await d.sync()
+    } finally {
+      await d.close()
+    }
+  }
+}

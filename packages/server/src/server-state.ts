@@ -1,0 +1,18 @@
+import { Context } from "effect"
+
+/** Process-wide serving state shared by the HTTP and gRPC front ends. */
+export class ServerState {
+  /** both listeners are up and the registry is loaded */
+  ready = false
+  /** shutdown started: refuse new requests, finish the ones in flight */
+  draining = false
+  readonly startedAt = Date.now()
+}
+
+export class State extends Context.Tag("meshkit/server/State")<State, ServerState>() {}
+
+export const SERVER_NAME = "meshkit"
+export const SERVER_VERSION = "0.1.0"
+/** KServe v2 extensions the REST API implements. */
+export const EXTENSIONS = ["binary_tensor_data", "model_repository", "health", "metadata"]
+export const MODEL_VERSION = "1"

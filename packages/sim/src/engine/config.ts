@@ -1,0 +1,70 @@
+import type { PolicyChoice } from "@meshkit/core"
+
+/** Execution time of a request whose trace does not give one. */
+export type ExecTimeConfig =
+  | { readonly kind: "constant"; readonly ms: number }
+  | { readonly kind: "lognormal"; readonly medianMs: number; readonly sigma: number }
+  | { readonly kind: "exponential"; readonly meanMs: number }
+
+/** The simulated cluster, in engine units (bytes, milliseconds), already validated. */
+export interface ClusterConfig {
+  readonly instances: number
+  /** memory of each instance */
+  readonly memoryBytes: number
+  /** load slots per instance: loads beyond this queue */
+  readonly maxConcurrentLoads: number
+  /** load time = loadFixedMs + size / loadBytesPerSecond */
+  readonly loadFixedMs: number
+  readonly loadBytesPerSecond: number
+  /** time to unload an evicted model; loads on that instance start only after it */
+  readonly unloadMs: number
+  readonly exec: ExecTimeConfig
+  /** requests one copy executes at once; more queue on the copy */
+  readonly modelConcurrency: number
+  /** copies of one model scaling may ask for (placement never puts two on one instance) */
+  readonly maxCopies: number
+}
+
+export type Mode = "full" | "ideal"
+
+/** Everything one simulation run needs besides the trace. */
+export interface SimConfig {
+  /**
+   * full: the cluster with timing, placement, routing, scaling. ideal: one instance of
+   * `cluster.memoryBytes`, zero load and execution time: a pure cache replay.
+   */
+  readonly mode: Mode
+  readonly cluster: ClusterConfig
+  readonly eviction: PolicyChoice | string
+  readonly placement: PolicyChoice | string
+  readonly routing: PolicyChoice | string
+  /** "none" turns copy scaling off (one copy per model, placed on demand) */
+  readonly scaling: PolicyChoice | string
+  readonly seed: number
+  /** latency objective: a request meets the SLO when it completes within this many ms */
+  readonly sloMs: number
+}
+
+export const loadTimeMs = (c: ClusterConfig, sizeBytes: number): number =>
+  c.loadFixedMs + (sizeBytes * 1000) / c.loadBytesPerSecond
+
+export const defaultCluster: ClusterConfig = {
+  instances: 1,
+  memoryBytes: 16 * 1024 ** 3,
+  maxConcurrentLoads: 2,
+  loadFixedMs: 100,
+  loadBytesPerSecond: 1024 ** 3,
+  unloadMs: 10,
+  exec: { kind: "constant", ms: 10 },
+  modelConcurrency: 4,
+  maxCopies: 5
+}
+
+export const isScalingOff = (s: PolicyChoice | string): boolean => (typeof s === "string" ? s : s.name) === "none"
+
+/** How a policy choice is named in results: its name, plus its options when it has any. */
+export const policyLabel = (choice: PolicyChoice | string): string => {
+  if (typeof choice === "string") return choice
+  const opts = Object.entries(choice.options ?? {})
+  return opts.length === 0 ? choice.name : `${choice.name}(${opts.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")})`
+}

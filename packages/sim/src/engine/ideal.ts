@@ -1,0 +1,134 @@
+import { buildPolicy, makeRng, ModelCache, type Resident } from "@meshkit/core"
+import { emptyTotals, toResult } from "../metrics/counters.js"
+import type { RunOutput } from "../metrics/result.js"
+import { TenantStats } from "../metrics/tenants.js"
+import { Timeline } from "../metrics/timeline.js"
+import type { Trace } from "../trace/types.js"
+import { loadTimeMs, policyLabel, type SimConfig } from "./config.js"
+import { ModelIndex } from "./model-index.js"
+import type { RunOptions } from "./run-options.js"
+
+/**
+ * Ideal mode: one cache of `cluster.memoryBytes`, zero load and execution time — a pure cache
+ * replay through the same ModelCache and policy the server uses. A hit calls `cache.hit`; a miss
+ * admits (a model larger than the cache is a miss that is not inserted, counted as failed) and
+ * the load completes at once. So lru and fifo give the classic miss ratios exactly.
+ * Every load counts as a cold start of zero seconds; latencies are all zero.
+ */
+export const runIdeal = async (trace: Trace, cfg: SimConfig, opts: RunOptions = {}): Promise<RunOutput> => {
+  const wall0 = performance.now()
+  const capacity = cfg.cluster.memoryBytes
+  const policy = buildPolicy("eviction", cfg.eviction, { rng: makeRng(cfg.seed), capacityBytes: capacity })
+  const nextUse = opts.nextUse
+  if (policy.offline && nextUse === undefined) throw new Error(`internal: offline policy ${policy.name} needs next-use times`)
+  const cache = new ModelCache(capacity, policy)
+  const tenants = new TenantStats()
+  const models = new ModelIndex(trace.models, tenants, (size) => loadTimeMs(cfg.cluster, size))
+  const ids = trace.models.ids
+  const tenantNames = trace.models.tenants
+  const entries: Array<Resident | undefined> = []
+  const timeline = new Timeline()
+  const tot = emptyTotals()
+  const keepAlive = typeof policy.expired === "function"
+  let expiryAt = Infinity
+  let requests = 0
+  let hits = 0
+  let requestBytes = 0
+
+  const refreshExpiry = (): void => {
+    const next = policy.nextExpiry?.() ?? Infinity
+    if (next < expiryAt) expiryAt = next
+  }
+  const expire = (t: number): void => {
+    const gone = cache.expire(t)
+    for (const v of gone) entries[models.indexOf(v.id)] = undefined
+    tot.evictions += gone.length
+    if (gone.length > 0) timeline.setMemory(t, cache.used)
+    expiryAt = policy.nextExpiry?.() ?? Infinity
+    // A due model that could not go (never here: nothing is busy) must not spin the loop.
+    if (expiryAt <= t) expiryAt = t + 1
+  }
+
+  let g = 0
+  let lastT = 0
+  for await (const chunk of trace.chunks()) {
+    models.sync()
+    while (entries.length < models.count) entries.push(undefined)
+    const { timeMs, model } = chunk
+    const size = models.size
+    const tenantOf = models.tenant
+    const tReq = tenants.requests
+    const n = chunk.length
+    if (n > 0 && requests === 0) timeline.start(timeMs[0]!)
+    for (let i = 0; i < n; i++, g++) {
+      const t = timeMs[i]!
+      const m = model[i]!
+      if (t >= expiryAt) expire(t)
+      const bytes = size[m]!
+      requests++
+      requestBytes += bytes
+      tReq[tenantOf[m]!]!++
+      const e = entries[m]
+      if (e !== undefined) {
+        if (nextUse !== undefined) e.nextUse = nextUse[g]!
+        cache.hit(e, t)
+        hits++
+        if (keepAlive) refreshExpiry()
+        continue
+      }
+      miss(t, m, g)
+    }
+    if (n > 0) lastT = timeMs[n - 1]!
+    opts.onProgress?.(requests)
+  }
+
+  function miss(t: number, m: number, g: number): void {
+    const tn = models.tenant[m]!
+    const bytes = models.size[m]!
+    tot.misses++
+    tot.missedBytes += bytes
+    tenants.misses[tn]!++
+    const r = cache.admit(
+      {
+        id: ids[m]!,
+        tenant: tenantNames[m]!,
+        size: bytes,
+        loadCostMs: models.loadCostMs[m]!,
+        nextUse: nextUse !== undefined ? nextUse[g]! : Infinity
+      },
+      t
+    )
+    if (!r.ok) {
+      tot.failed++
+      return
+    }
+    r.entry.loading = false
+    entries[m] = r.entry
+    for (const v of r.evicted) entries[models.indexOf(v.id)] = undefined
+    tot.evictions += r.evicted.length
+    tot.loads++
+    tot.coldStarts++
+    tenants.coldStarts[tn]!++
+    timeline.coldStart(t)
+    timeline.setMemory(t, cache.used)
+    if (keepAlive) refreshExpiry()
+  }
+
+  tot.requests = requests
+  tot.hits = hits
+  tot.requestBytes = requestBytes
+  tot.withinSlo = requests - tot.failed
+  const mean = timeline.finish(lastT)
+  const wallSeconds = (performance.now() - wall0) / 1000
+  return {
+    result: toResult(
+      policyLabel(cfg.eviction),
+      tot,
+      { p50: 0, p90: 0, p99: 0, p999: 0 },
+      { peak: timeline.peakBytes, mean },
+      tenants.results(),
+      wallSeconds
+    ),
+    series: { latencyCdf: [], timeline: timeline.series() }
+  }
+}

@@ -1,0 +1,122 @@
+import type { EvictionPolicy, InstanceView } from "@meshkit/core"
+import { ModelCache } from "@meshkit/core"
+import type { Copy } from "./copy.js"
+
+/** The placement policy's view of an instance, refreshed in place before each placement. */
+export class InstanceViewState implements InstanceView {
+  usedBytes = 0
+  labels: Readonly<Record<string, string>> = {}
+  loadingCount = 0
+  inFlight = 0
+  modelCount = 0
+  lruTime = Infinity
+  rpm = 0
+  shuttingDown = false
+  hasModel = false
+  constructor(
+    readonly idx: number,
+    readonly id: string,
+    readonly capacityBytes: number,
+    readonly maxConcurrentLoads: number
+  ) {}
+}
+
+/** FIFO of copies waiting for a load slot. */
+class LoadQueue {
+  private items: Copy[] = []
+  private head = 0
+  push(c: Copy): void {
+    this.items.push(c)
+  }
+  /** next copy whose load has not started (a promoted copy sits in both queues) */
+  next(): Copy | undefined {
+    while (this.head < this.items.length) {
+      const c = this.items[this.head++]!
+      if (!c.loadStarted) {
+        this.compact()
+        return c
+      }
+    }
+    this.compact()
+    return undefined
+  }
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+  }
+}
+
+/**
+ * One simulated instance: a ModelCache under its memory, a pool of load slots with two queues
+ * (loads a request waits for go before background loads), the copies it holds, and a recency
+ * list of them so ModelMesh's lruTime (oldest lastUsed) is O(1).
+ */
+export class Instance {
+  readonly cache: ModelCache
+  readonly copies = new Map<string, Copy>()
+  readonly demandLoads = new LoadQueue()
+  readonly backgroundLoads = new LoadQueue()
+  readonly view: InstanceViewState
+  activeLoads = 0
+  /** copies admitted and not yet loaded (queued or loading) */
+  loadingCopies = 0
+  /** loads start no earlier than this: memory of evicted models is not free until unloaded */
+  unloadingUntil = -Infinity
+  inFlight = 0
+  lruHead: Copy | null = null
+  lruTail: Copy | null = null
+  /** time of the next scheduled keep-alive check, Infinity when none */
+  expiryAt = Infinity
+
+  constructor(
+    readonly idx: number,
+    readonly id: string,
+    readonly capacity: number,
+    readonly maxLoads: number,
+    readonly policy: EvictionPolicy
+  ) {
+    this.cache = new ModelCache(capacity, policy)
+    this.view = new InstanceViewState(idx, id, capacity, maxLoads)
+  }
+
+  /** next copy to load, demand first */
+  nextLoad(): Copy | undefined {
+    return this.demandLoads.next() ?? this.backgroundLoads.next()
+  }
+
+  lruPushHead(c: Copy): void {
+    c.lruPrev = null
+    c.lruNext = this.lruHead
+    if (this.lruHead) this.lruHead.lruPrev = c
+    else this.lruTail = c
+    this.lruHead = c
+  }
+
+  lruUnlink(c: Copy): void {
+    if (c.lruPrev) c.lruPrev.lruNext = c.lruNext
+    else this.lruHead = c.lruNext
+    if (c.lruNext) c.lruNext.lruPrev = c.lruPrev
+    else this.lruTail = c.lruPrev
+    c.lruPrev = c.lruNext = null
+  }
+
+  lruTouch(c: Copy): void {
+    if (this.lruHead === c) return
+    this.lruUnlink(c)
+    this.lruPushHead(c)
+  }
+
+  refreshView(rpm: number, hasModel: boolean): InstanceViewState {
+    const v = this.view
+    v.usedBytes = this.cache.used
+    v.loadingCount = this.loadingCopies
+    v.inFlight = this.inFlight
+    v.modelCount = this.cache.count
+    v.lruTime = this.lruTail ? this.lruTail.entry.lastUsed : Infinity
+    v.rpm = rpm
+    v.hasModel = hasModel
+    return v
+  }
+}
