@@ -1,9 +1,7 @@
 import { makeOnnxRuntime } from "./packages/server/src/runtime/onnx.ts"
-const rt = await makeOnnxRuntime({ executionProviders: ["cuda", "tensorrt"] }, (l) => console.log("LOG:", l))
-console.log(rt.executionProviders, rt.sizeFactor)
-const m = await rt.load("/work/shared/models/mnist/model.onnx", "mnist")
-console.log(m.sizeBytes, m.inputs, m.outputs)
-const out = await m.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: new Float32Array(784).fill(0.3) }])
-console.log(out)
-try { await m.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 27], data: new Float32Array(756) }]) } catch (e) { console.log(e) }
-await rt.close()
+import { encodeOnnxModel } from "./packages/server/src/models/onnx-writer.ts"
+import { writeFileSync } from "node:fs"
+writeFileSync("/tmp/e1sym.onnx", encodeOnnxModel({ name: "g", inputs: [{ name: "x", dims: ["N", "K"] }], outputs: [{ name: "y", dims: ["N", 2] }], nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["y"] }], initializers: [{ name: "w", dims: [4, 2], data: new Float32Array(8).fill(1) }] }))
+const rt = await makeOnnxRuntime()
+const m = await rt.load("/tmp/e1sym.onnx", "s")
+try { await m.infer([{ name: "x", datatype: "FP32", shape: [1, 5], data: new Float32Array(5) }]) } catch (e) { console.log(JSON.stringify((e as any).message)) }

@@ -15,7 +15,7 @@ import { buildPolicy, makeRng, ModelCache, policiesOf, type PolicyChoice } from 
 import { loadAzureTrace, type AzureTrace } from "./azure-trace.js"
 
 const GiB = 1024 ** 3
-const reference: Record<string, readonly [number, number]> = {
+const reference: Record<string, readonly number[]> = {
   lru: [0.3399, 0.1322],
   fifo: [0.4276, 0.1576],
   lfu: [0.2332, 0.1004],

@@ -17,7 +17,6 @@ export const CHART_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvet
 const COLOR = { text: "#1f2328", muted: "#59636e", axis: "#8c959f", grid: "#e6e8eb", minor: "#f3f4f6" }
 // Glyph widths are estimated (no font metrics at render time); generous so labels never collide.
 const CHAR_W = 6.9
-const SMALL_CHAR_W = 6.2
 const TITLE_H = 30
 const LEGEND_ROW = 18
 const MARKERS_UP_TO = 60
@@ -205,7 +204,7 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
   add(`<title>${escapeXml(chart.title)}</title>`)
   add(`<rect class="mk-chart-bg" x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`)
   add(
-    `<text class="mk-chart-title" x="12" y="20" font-size="14" font-weight="600" fill="${COLOR.text}">${escapeXml(chart.title)}</text>`
+    `<text class="mk-chart-title" x="12" y="20" font-size="14" font-weight="600" fill="${COLOR.text}">${escapeXml(truncate(chart.title, Math.floor((width - 24) / 8)))}</text>`
   )
 
   // Grid first so that data is drawn over it.
@@ -267,11 +266,11 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
     })
   }
   add(
-    `<text class="mk-axis-label" x="${px(plot.left + plot.width / 2)}" y="${px(axisY + 8 + xTickArea + 12)}" text-anchor="middle" stroke="none" fill="${COLOR.text}">${escapeXml(chart.xLabel)}${chart.xLog && !bars ? " (log)" : ""}</text>`
+    `<text class="mk-axis-label" x="${px(plot.left + plot.width / 2)}" y="${px(axisY + 8 + xTickArea + 12)}" text-anchor="middle" stroke="none" fill="${COLOR.text}">${escapeXml(truncate(`${chart.xLabel}${chart.xLog && !bars ? " (log)" : ""}`, Math.floor(plot.width / CHAR_W)))}</text>`
   )
   const yMid = plot.top + plot.height / 2
   add(
-    `<text class="mk-axis-label" x="14" y="${px(yMid)}" text-anchor="middle" stroke="none" fill="${COLOR.text}" transform="rotate(-90 14 ${px(yMid)})">${escapeXml(chart.yLabel)}${chart.yLog ? " (log)" : ""}</text>`
+    `<text class="mk-axis-label" x="14" y="${px(yMid)}" text-anchor="middle" stroke="none" fill="${COLOR.text}" transform="rotate(-90 14 ${px(yMid)})">${escapeXml(truncate(`${chart.yLabel}${chart.yLog ? " (log)" : ""}`, Math.floor(plot.height / CHAR_W)))}</text>`
   )
   add(`</g>`)
 

@@ -60,9 +60,11 @@ export const formatCompact = (n: number): string => {
   const abs = Math.abs(n)
   if (abs >= 1e15 || abs < 1e-3) return trimZeros(n.toExponential(2)).replace("e+", "e")
   if (abs >= 1e4) {
-    for (const [scale, suffix] of SI) {
-      if (abs >= scale) return `${groupThousands(n / scale >= 1e3 ? (n / scale).toFixed(0) : trimZeros((n / scale).toFixed(Math.min(3, decimalsNeeded(n / scale)))))}${suffix}`
-    }
+    const [scale, suffix] = SI.find(([scale]) => abs >= scale)!
+    const scaled = n / scale
+    const decimals = decimalsNeeded(scaled)
+    // 1,000,000.2 must not print as "1M" beside a "1M" tick: fall back to all the digits.
+    if (decimals <= 3) return `${groupThousands(scaled.toFixed(decimals))}${suffix}`
   }
   return groupThousands(n.toFixed(decimalsNeeded(n)))
 }

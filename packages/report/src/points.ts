@@ -21,6 +21,9 @@ export interface DrawableChart {
   readonly dropped: Dropped
 }
 
+/** More bars than a chart can show side by side: a category index beyond it is a caller's mistake. */
+export const MAX_CATEGORIES = 2000
+
 /**
  * The points a chart can draw: finite, positive on log axes, whole non-negative category indexes for
  * bars; step series sorted by x (a CDF drawn out of order would zig-zag). Line series keep their
@@ -39,7 +42,7 @@ export const drawable = (chart: ChartSpec): DrawableChart => {
       const y = p?.[1]
       if (typeof x !== "number" || typeof y !== "number" || !Number.isFinite(x) || !Number.isFinite(y)) {
         nonFinite++
-      } else if (kind === "bar" && (x < 0 || !Number.isInteger(x))) {
+      } else if (kind === "bar" && (x < 0 || !Number.isInteger(x) || x >= MAX_CATEGORIES)) {
         badCategory++
       } else if (kind !== "bar" && chart.xLog && x <= 0) {
         notPositiveOnLogX++

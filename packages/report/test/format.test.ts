@@ -39,3 +39,13 @@ describe("one number format for every report", () => {
     expect(formatCompact(1e18)).toBe("1e18")
   })
 })
+
+describe("tick labels stay distinct", () => {
+  it("a narrow range of large values keeps the digits that tell ticks apart", async () => {
+    const { linearScale } = await import("../src/scale.js")
+    const labels = linearScale(1_000_000, 1_000_001).ticks.map((t) => t.label)
+    expect(new Set(labels).size).toBe(labels.length)
+    expect(labels[0]).toBe("1M")
+    expect(labels[1]).toBe("1,000,000.2")
+  })
+})

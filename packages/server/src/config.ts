@@ -62,6 +62,17 @@ const OptionalPort = Schema.transformOrFail(Schema.Union(Schema.String, Schema.N
   encode: (n) => ParseResult.succeed(n)
 })
 
+/** true/false, also as the strings env and flags give. */
+const BooleanFrom = Schema.transformOrFail(Schema.Union(Schema.Boolean, Schema.String), Schema.Boolean, {
+  strict: true,
+  decode: (v, _, ast) =>
+    typeof v === "boolean" ? ParseResult.succeed(v)
+    : /^(true|1|yes|on)$/i.test(v) ? ParseResult.succeed(true)
+    : /^(false|0|no|off)$/i.test(v) ? ParseResult.succeed(false)
+    : fail(ast, v, `expected true or false, got ${JSON.stringify(v)}`),
+  encode: (b) => ParseResult.succeed(b)
+})
+
 /** "cuda,cpu" or ["cuda", "cpu"]. */
 const StringList = Schema.transform(Schema.Union(Schema.String, Schema.Array(Schema.String)), Schema.Array(Schema.String), {
   strict: true,
@@ -85,11 +96,15 @@ export type LogLevel = typeof LogLevel.Type
 export const RuntimeOptions = Schema.Struct({
   /** e.g. ["cuda"]; probed at start, CPU is the fallback */
   executionProviders: Schema.optional(StringList),
-  intraOpNumThreads: Schema.optional(IntFrom(0, 1024)),
-  interOpNumThreads: Schema.optional(IntFrom(0, 1024)),
+  intraOpNumThreads: Schema.optional(IntFrom(1, 1024)),
+  interOpNumThreads: Schema.optional(IntFrom(1, 1024)),
+  /** let idle onnxruntime threads spin (faster wake-up, burns CPU with many models); default off */
+  allowSpinning: Schema.optional(BooleanFrom),
   graphOptimizationLevel: Schema.optional(Schema.Literal("disabled", "basic", "extended", "all")),
   /** predicted loaded size = file size × sizeFactor */
-  sizeFactor: Schema.optional(NumberFrom(0.01))
+  sizeFactor: Schema.optional(NumberFrom(0.01)),
+  /** correct the prediction with the RSS growth measured during load (default true) */
+  measureSize: Schema.optional(BooleanFrom)
 })
 
 export const ServerConfig = Schema.Struct({
@@ -130,7 +145,7 @@ type Source = { readonly label: (key: string) => string; readonly values: Record
 /** Flag and environment spellings of each field. */
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 const envName = (k: string) => `MESHKIT_${kebab(k).replace(/-/g, "_").toUpperCase()}`
-const RUNTIME_KEYS = ["executionProviders", "intraOpNumThreads", "interOpNumThreads", "graphOptimizationLevel", "sizeFactor"] as const
+const RUNTIME_KEYS = ["executionProviders", "intraOpNumThreads", "interOpNumThreads", "graphOptimizationLevel", "sizeFactor", "allowSpinning", "measureSize"] as const
 export const CONFIG_KEYS = Object.keys(ServerConfig.fields).filter((k) => k !== "runtime")
 
 /** Values from MESHKIT_* variables (runtime options as MESHKIT_RUNTIME_<NAME>). */

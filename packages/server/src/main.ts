@@ -10,7 +10,7 @@ import { Metrics, ServerMetrics } from "./metrics.js"
 import { ModelRegistry, Registry } from "./registry/registry.js"
 import { resolveSource, scanModelsDir } from "./registry/sources.js"
 import { runtimeLayer } from "./runtime-layer.js"
-import { Runtime } from "./runtime-service.js"
+import { ModelRuntimeService as Runtime } from "./runtime/service.js"
 import { ServerState, State } from "./server-state.js"
 import { VModelManager, VModels } from "./vmodels.js"
 
@@ -100,7 +100,7 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
     Layer.sync(Metrics, () => new ServerMetrics()),
     Layer.sync(State, () => new ServerState()),
     evictionLayer(config.eviction),
-    runtimeLayer(config, log)
+    runtimeLayer(config)
   )
   return Layer.mergeAll(HttpServerLive, GrpcServerLive).pipe(
     Layer.provideMerge(VModelsLive),

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
@@ -173,6 +173,8 @@ describe("CSV trace", () => {
         yield { length: 1, timeMs: new Float64Array([0]), model: new Int32Array([0]), execMs: new Float64Array([NaN]) }
       }
     }
-    await expect(writeCsvTrace(trace, join(dir, "bad-out.csv"))).rejects.toThrow(/cannot write model "a,b" to a CSV trace/)
+    const out = join(dir, "bad-out.csv")
+    await expect(writeCsvTrace(trace, out)).rejects.toThrow(/cannot write model "a,b" to a CSV trace/)
+    expect(existsSync(out)).toBe(false) // no truncated trace left behind
   })
 })

@@ -1,6 +1,6 @@
 import { Either, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { GeneratorOptions, TraceSource, generatedTrace, materialize, openTrace } from "../src/trace/index.js"
+import { GeneratorOptions, TraceSource, decodeTraceSource, generatedTrace, materialize, openTrace } from "../src/trace/index.js"
 
 const gapsCv = (times: ArrayLike<number>): number => {
   let sum = 0
@@ -114,16 +114,18 @@ describe("synthetic trace generator", () => {
     expect(() => generatedTrace({ models: 2.5, diurnalAmplitude: 2 })).toThrow(/models: Expected an integer, actual 2.5; diurnalAmplitude: /)
   })
 
-  it("decodes as a scenario's trace source, defaults applied, and opens it", async () => {
+  it("decodes as a scenario's trace source, defaults applied, naming a bad field by its path", async () => {
     const decoded = Schema.decodeUnknownEither(TraceSource)({ generate: { models: 10, requests: 100, sizeMedian: "1MiB" } })
-    expect(Either.isRight(decoded)).toBe(true)
     const source = Either.getOrThrow(decoded)
-    expect(source).toMatchObject({ generate: { models: 10, tenants: 10, seed: 1, sizeMedian: 1024 ** 2 } })
+    expect(source.generate).toMatchObject({ models: 10, tenants: 10, seed: 1, sizeMedian: 1024 ** 2 })
     // decoding is idempotent, so an already-decoded source is accepted again
-    expect(Schema.decodeUnknownSync(GeneratorOptions)("generate" in source ? source.generate : {})).toEqual(
-      "generate" in source ? source.generate : undefined
-    )
+    expect(Schema.decodeUnknownSync(GeneratorOptions)(source.generate)).toEqual(source.generate)
     expect((await materialize(openTrace(source))).timeMs.length).toBe(100)
-    expect(Either.isLeft(Schema.decodeUnknownEither(TraceSource)({ csv: { limit: 5 } }))).toBe(true)
+    expect(() => decodeTraceSource({ generate: { zipf: -1 } })).toThrow(
+      /^invalid trace source: generate\.zipf: Expected a non-negative number, actual -1$/
+    )
+    expect(() => decodeTraceSource({ csv: {} })).toThrow(/^invalid trace source: csv\.path: is missing$/)
+    expect(() => decodeTraceSource({ csv: { path: "a.csv" }, generate: {} })).toThrow(/give exactly one trace source: csv, azure or generate \(got csv and generate\)/)
+    expect(() => decodeTraceSource({ replay: {} })).toThrow(/replay: is unexpected/)
   })
 })

@@ -4,7 +4,6 @@
  * infer route. No cache, no registry, no metrics — the cost floor of "HTTP + JSON + ORT run".
  *
  * Run as a child process: node --import tsx bare-server.ts --model FILE [--port 0] [--host H]
- *   [--intra-op-threads N] [--inter-op-threads N]
  * Prints `bare-server: listening http://H:P (model NAME)` when ready.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -16,9 +15,7 @@ const { values } = parseArgs({
   options: {
     model: { type: "string" },
     port: { type: "string", default: "0" },
-    host: { type: "string", default: "127.0.0.1" },
-    "intra-op-threads": { type: "string", default: "1" },
-    "inter-op-threads": { type: "string", default: "1" }
+    host: { type: "string", default: "127.0.0.1" }
   }
 })
 if (!values.model) {
@@ -28,12 +25,12 @@ if (!values.model) {
 const modelPath = values.model
 const name = basename(modelPath).replace(/\.onnx$/, "")
 
+// The meshkit ONNX runtime's default session options (CPU, ORT's own thread counts, full graph
+// optimisation, no idle spinning), so the ratio measures the server, not a setting.
 const session = await ort.InferenceSession.create(modelPath, {
   executionProviders: ["cpu"],
-  intraOpNumThreads: Number(values["intra-op-threads"]),
-  interOpNumThreads: Number(values["inter-op-threads"]),
-  // same as the meshkit runtime's default: no idle spinning of ORT's thread pool
-  extra: { session: { intra_op: { allow_spinning: "0" } } }
+  graphOptimizationLevel: "all",
+  extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } }
 })
 const inferPath = `/v2/models/${name}/infer`
 

@@ -74,7 +74,7 @@ export const runBench = async (o: BenchOptions): Promise<number> => {
   return failed ? 1 : 0
 }
 
-const targetText = (f: Figure): string => (f.target ? `${f.target.op} ${fmt(f.target.value)} ${f.unit}`.trim() : "")
+const targetText = (f: Figure): string => (f.target ? `${f.target.op === ">=" ? "≥" : "≤"} ${fmt(f.target.value)} ${f.unit}`.trim() : "")
 
 const reportSpec = (r: BenchReport, sections: ReadonlyArray<Section>): ReportSpec => {
   const withTargets = r.figures.filter((f) => f.target)

@@ -8,17 +8,20 @@ import type { EvictionPolicy } from "./policy.js"
 const Share = Schema.Number.pipe(Schema.between(0, 1))
 
 export const MeshkitAdaptiveOptions = Schema.Struct({
-  /** initial share of the bytes for the probation queue (adapted at run time when `adapt`) */
-  probation: Schema.optionalWith(Share, { default: () => 0.1 }),
+  /** initial share of the bytes for the probation queue (then learned, see adaptStep) */
+  probation: Schema.optionalWith(Share, { default: () => 0.05 }),
   /** bounds of the adapted probation share */
-  minProbation: Schema.optionalWith(Share, { default: () => 0.01 }),
-  maxProbation: Schema.optionalWith(Share, { default: () => 0.5 }),
+  minProbation: Schema.optionalWith(Share, { default: () => 0.02 }),
+  maxProbation: Schema.optionalWith(Share, { default: () => 0.2 }),
   /** remember evicted models (id, frequency) up to this share of the capacity in bytes */
   ghost: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 8)), { default: () => 1 }),
   /** requests needed during probation to be promoted instead of evicted */
   promoteAt: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 8)), { default: () => 2 }),
-  /** learn the probation share from ghost hits (ARC-style); false keeps it fixed */
-  adapt: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  /**
+   * learning rate of the probation share (ARC-style, from ghost hits): each returning model moves
+   * the target by this fraction of its size; 0 keeps the share fixed
+   */
+  adaptStep: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.05 }),
   /** miss cost in the main queue's priority: the model's load time, or 1 (pure miss count) */
   cost: Schema.optionalWith(Schema.Literal("load", "uniform"), { default: () => "load" as const })
 })
@@ -33,6 +36,12 @@ class AdaptiveNode extends HeapNode implements Node {
   next: Node | null = null
   bits = 0
   queue = PROBATION
+  /** the size counted in its queue's bytes (the cache may resize a resident without telling us) */
+  bytes: number
+  constructor(e: Resident) {
+    super(e)
+    this.bytes = e.size
+  }
 }
 
 /** An evicted model remembered by id: how often it was used and where it was evicted from. */
@@ -51,10 +60,11 @@ interface Ghost {
  *    L = H of the last main victim aging models that stopped being used).
  *  - Evicted models are remembered (id, frequency) in a ghost queue; a returning model skips
  *    probation and keeps its frequency. A ghost hit on a model evicted from probation means
- *    probation was too short: its share grows by the model's size; one evicted from main means
- *    main was too small: probation shrinks. So the split follows the trace's current phase.
+ *    probation was too short: its share grows by `adaptStep` × the model's size; one evicted from
+ *    main means main was too small: probation shrinks. So the split follows the trace's phase.
  * Victims: from probation unless main is over its share (or probation has nothing to give).
- * Promotions found while choosing enter main after the choice, never as victims of that call.
+ * Promotions found while choosing enter main after the walk (the heap must not change during
+ * it); they become victims of that call only when nothing else is left.
  */
 export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: number): EvictionPolicy => {
   if (!(capacityBytes > 0)) throw new RangeError(`meshkit-adaptive needs the cache capacity in bytes, got ${capacityBytes}`)
@@ -62,7 +72,8 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   const maxTarget = capacityBytes * Math.max(options.minProbation, options.maxProbation)
   let target = Math.min(maxTarget, Math.max(minTarget, capacityBytes * options.probation))
   const ghostCap = capacityBytes * options.ghost
-  const { promoteAt, adapt } = options
+  const { promoteAt } = options
+  const step = options.adaptStep
   const uniform = options.cost === "uniform"
 
   const probation = new DList()
@@ -86,7 +97,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     n.queue = MAIN
     refresh(n)
     main.push(n)
-    mainBytes += n.e.size
+    mainBytes += n.bytes
   }
 
   const remember = (e: Resident, freq: number, fromProbation: boolean): void => {
@@ -104,6 +115,11 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     }
   }
 
+  const flushPromoted = (): void => {
+    for (let i = 0; i < promoted.length; i++) toMain(promoted[i]!)
+    promoted.length = 0
+  }
+
   return {
     name: "meshkit-adaptive",
     onInsert(e) {
@@ -114,19 +130,25 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       if (g === undefined) {
         n.count = 1
         probation.pushHead(n)
-        probationBytes += e.size
+        probationBytes += n.bytes
         return
       }
       ghosts.delete(e.id)
       ghostBytes -= g.size
       n.count = g.freq + 1
-      if (adapt) target = !g.fromProbation ? Math.min(maxTarget, target + g.size) : Math.max(minTarget, target - g.size)
+      if (step > 0) target = g.fromProbation ? Math.min(maxTarget, target + g.size * step) : Math.max(minTarget, target - g.size * step)
       toMain(n)
     },
     onHit(e) {
       epoch++
       const n = e.slot as AdaptiveNode
       n.count++
+      if (n.bytes !== e.size) {
+        const delta = e.size - n.bytes
+        if (n.queue === MAIN) mainBytes += delta
+        else probationBytes += delta
+        n.bytes = e.size
+      }
       if (n.queue === MAIN) {
         refresh(n)
         main.update(n)
@@ -137,11 +159,11 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       const evicted = n.mark === epoch
       if (n.queue === PROBATION) {
         probation.unlink(n)
-        probationBytes -= e.size
+        probationBytes -= n.bytes
         if (evicted) remember(e, n.count, true)
       } else if (n.queue === MAIN) {
         main.remove(n)
-        mainBytes -= e.size
+        mainBytes -= n.bytes
         if (evicted) {
           if (n.key > clock) clock = n.key
           remember(e, n.count, false)
@@ -164,12 +186,12 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
           cursor = n.prev as AdaptiveNode | null
           if (n.count >= promoteAt) {
             probation.unlink(n)
-            probationBytes -= n.e.size
-            probationLeft -= n.e.size
-            mainLeft += n.e.size
+            probationBytes -= n.bytes
+            probationLeft -= n.bytes
+            mainLeft += n.bytes
             promoted.push(n)
           } else if (evictable(n.e)) {
-            probationLeft -= n.e.size
+            probationLeft -= n.bytes
             return n
           }
         }
@@ -177,8 +199,8 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       }
       const fromMain = (): AdaptiveNode | null => {
         for (let n = main.nextInWalk(); n !== null; n = main.nextInWalk()) {
-          if (evictable(n.e)) {
-            mainLeft -= n.e.size
+          if (n.mark !== epoch && evictable(n.e)) {
+            mainLeft -= (n as AdaptiveNode).bytes
             return n as AdaptiveNode
           }
         }
@@ -186,14 +208,20 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       }
       while (freed < need) {
         const mainFirst = mainLeft > capacityBytes - target || probationLeft <= 0
-        const v = mainFirst ? (fromMain() ?? fromProbation()) : (fromProbation() ?? fromMain())
+        let v = mainFirst ? (fromMain() ?? fromProbation()) : (fromProbation() ?? fromMain())
+        if (v === null && promoted.length > 0) {
+          // Only models promoted during this call are left: let them into main and walk again
+          // (victims already offered carry this epoch's mark and are skipped).
+          flushPromoted()
+          main.beginWalk()
+          v = fromMain()
+        }
         if (v === null) break
         v.mark = epoch
         out.push(v.e)
         freed += v.e.size
       }
-      for (let i = 0; i < promoted.length; i++) toMain(promoted[i]!)
-      promoted.length = 0
+      flushPromoted()
       return out
     }
   }

@@ -24,6 +24,8 @@ const GONE = 4
 interface S3Node extends Node {
   queue: number
   freq: number
+  /** the size counted in its queue's bytes (the cache may resize a resident without telling us) */
+  bytes: number
 }
 
 /**
@@ -64,17 +66,25 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
     }
   }
 
+  /** A resident was resized since it was counted: move its queue's byte count along. */
+  const resync = (n: S3Node): void => {
+    const delta = n.e.size - n.bytes
+    if (n.queue === SMALL) smallBytes += delta
+    else if (n.queue === MAIN) mainBytes += delta
+    n.bytes = n.e.size
+  }
+
   const restoreChosen = (): void => {
     for (let i = chosen.length - 1; i >= 0; i--) {
       const n = chosen[i]!
       if (n.queue === CHOSEN_SMALL) {
         n.queue = SMALL
         small.pushTail(n)
-        smallBytes += n.e.size
+        smallBytes += n.bytes
       } else if (n.queue === CHOSEN_MAIN) {
         n.queue = MAIN
         main.pushTail(n)
-        mainBytes += n.e.size
+        mainBytes += n.bytes
       }
     }
     chosen.length = 0
@@ -83,11 +93,11 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
   const choose = (n: S3Node, from: number): void => {
     if (from === SMALL) {
       small.unlink(n)
-      smallBytes -= n.e.size
+      smallBytes -= n.bytes
       n.queue = CHOSEN_SMALL
     } else {
       main.unlink(n)
-      mainBytes -= n.e.size
+      mainBytes -= n.bytes
       n.queue = CHOSEN_MAIN
     }
     chosen.push(n)
@@ -100,11 +110,11 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
       if (n === null) return null
       if (n.freq >= promoteAt) {
         small.unlink(n)
-        smallBytes -= n.e.size
+        smallBytes -= n.bytes
         n.queue = MAIN
         n.freq = 0
         main.pushHead(n)
-        mainBytes += n.e.size
+        mainBytes += n.bytes
       } else if (!evictable(n.e)) {
         small.moveToHead(n)
       } else {
@@ -135,7 +145,7 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
     name: "s3fifo",
     onInsert(e) {
       if (chosen.length > 0) restoreChosen()
-      const n: S3Node = { e, prev: null, next: null, bits: 0, queue: SMALL, freq: 0 }
+      const n: S3Node = { e, prev: null, next: null, bits: 0, queue: SMALL, freq: 0, bytes: e.size }
       e.slot = n
       const g = ghost.get(e.id)
       if (g !== undefined) {
@@ -143,27 +153,28 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
         ghostBytes -= g
         n.queue = MAIN
         main.pushHead(n)
-        mainBytes += e.size
+        mainBytes += n.bytes
       } else {
         small.pushHead(n)
-        smallBytes += e.size
+        smallBytes += n.bytes
       }
     },
     onHit(e) {
       if (chosen.length > 0) restoreChosen()
       const n = e.slot as S3Node
       if (n.freq < 3) n.freq++
+      if (n.bytes !== e.size) resync(n)
     },
     onRemove(e) {
       const n = e.slot as S3Node
       switch (n.queue) {
         case SMALL:
           small.unlink(n)
-          smallBytes -= e.size
+          smallBytes -= n.bytes
           break
         case MAIN:
           main.unlink(n)
-          mainBytes -= e.size
+          mainBytes -= n.bytes
           break
         case CHOSEN_SMALL:
           toGhost(e)

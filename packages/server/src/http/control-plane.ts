@@ -10,7 +10,7 @@ import { ServerLog } from "../log.js"
 import { Metrics } from "../metrics.js"
 import { Registry, RegisterRequest, type ModelRecord } from "../registry/registry.js"
 import { resolveSource } from "../registry/sources.js"
-import { Runtime } from "../runtime-service.js"
+import { ModelRuntimeService as Runtime } from "../runtime/service.js"
 import { VModels } from "../vmodels.js"
 import { errorBody, httpErrorOf } from "./errors.js"
 

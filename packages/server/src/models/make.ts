@@ -35,12 +35,12 @@ export const mlpParameters = (s: MlpShape): number => {
   return d * h + h + (l - 1) * (h * h + h) + h * k + k
 }
 
-/** Bytes of protobuf framing, names and graph around the raw weights (measured, roughly constant). */
-const FRAMING_BYTES = 600
+/** Bytes of protobuf framing, names and graph around the raw weights (measured: 428 B with 2 layers, +~100 B per layer). */
+const framingBytes = (layers: number): number => 230 + 100 * layers
 
 /**
- * The hidden width whose MLP comes closest to `sizeBytes`. Throws RangeError when even a
- * width-1 network is more than 10 % above the request.
+ * The hidden width whose MLP comes closest to `sizeBytes`. Throws RangeError when the closest
+ * one is more than 10 % off (a request below what a width-1 network takes).
  */
 export const planMlp = (sizeBytes: number, o: Omit<MakeModelOptions, "sizeBytes" | "seed"> = {}): MlpShape => {
   const inputDim = o.inputDim ?? DEFAULTS.inputDim
@@ -52,7 +52,7 @@ export const planMlp = (sizeBytes: number, o: Omit<MakeModelOptions, "sizeBytes"
   if (!Number.isFinite(sizeBytes) || sizeBytes <= 0) throw new RangeError(`size must be positive, got ${sizeBytes}`)
   // A single protobuf message (and so an ONNX file without external data) must stay below 2 GiB.
   if (sizeBytes > 1.5 * 2 ** 30) throw new RangeError(`size ${sizeBytes} is too large: ONNX files without external data stay below 2 GiB (use ≤ 1.5 GiB)`)
-  const target = Math.max(0, (sizeBytes - FRAMING_BYTES) / 4)
+  const target = Math.max(0, (sizeBytes - framingBytes(layers)) / 4)
   // (layers-1)·h² + (d + k + layers)·h + k = target
   const a = layers - 1
   const b = inputDim + classes + layers
@@ -60,8 +60,8 @@ export const planMlp = (sizeBytes: number, o: Omit<MakeModelOptions, "sizeBytes"
   const exact = a === 0 ? -c / b : (-b + Math.sqrt(b * b - 4 * a * c)) / (2 * a)
   const hidden = Math.max(1, Math.round(exact))
   const shape = { inputDim, hidden, layers, classes }
-  const bytes = mlpParameters(shape) * 4 + FRAMING_BYTES
-  if (bytes > sizeBytes * 1.1) {
+  const bytes = mlpParameters(shape) * 4 + framingBytes(layers)
+  if (Math.abs(bytes - sizeBytes) > sizeBytes * 0.1) {
     throw new RangeError(
       `size ${sizeBytes} bytes is too small for an MLP with input dim ${inputDim}, ${classes} outputs and ${layers} hidden layers (smallest ≈ ${bytes} bytes)`
     )
@@ -69,15 +69,21 @@ export const planMlp = (sizeBytes: number, o: Omit<MakeModelOptions, "sizeBytes"
   return shape
 }
 
-/** Uniform values in [-scale, scale) from xorshift32: cheap enough for gigabytes of weights. */
-const fillUniform = (out: Float32Array, state: { x: number }, scale: number): void => {
+/**
+ * Random weights of magnitude ≈ scale / 2 from xorshift32, written as float bits directly:
+ * random sign and mantissa under a fixed exponent, i.e. uniform on ±[2^e, 2^(e+1)) with
+ * 2^e ≈ scale / 3. Integer-only, so gigabytes of weights cost little more than writing them.
+ */
+const fillRandom = (out: Float32Array, state: { x: number }, scale: number): void => {
+  // Int32 view: the bit pattern stays a small integer for the JIT (a Uint32 store would box).
+  const bits = new Int32Array(out.buffer, out.byteOffset, out.length)
+  const exponent = (Math.round(Math.log2(scale / 3)) + 127) << 23
   let x = state.x
-  const f = (2 * scale) / 4294967296
-  for (let i = 0; i < out.length; i++) {
+  for (let i = 0; i < bits.length; i++) {
     x ^= x << 13
     x ^= x >>> 17
     x ^= x << 5
-    out[i] = (x >>> 0) * f - scale
+    bits[i] = (x & 0x807fffff) | exponent
   }
   state.x = x
 }
@@ -104,9 +110,9 @@ export const encodeMlp = (shape: MlpShape, seed: number, index = 0): Uint8Array 
     const out = last ? classes : hidden
     const w = new Float32Array(width * out)
     const b = new Float32Array(out)
-    // He-uniform keeps activations in a sane range through the ReLUs.
-    fillUniform(w, rng, Math.sqrt(6 / width))
-    fillUniform(b, rng, 0.1)
+    // He-like scale keeps activations in a sane range through the ReLUs.
+    fillRandom(w, rng, Math.sqrt(6 / width))
+    fillRandom(b, rng, 0.1)
     initializers.push({ name: `w${l}`, dims: [width, out], data: w }, { name: `b${l}`, dims: [out], data: b })
     nodes.push({ op: "MatMul", inputs: [prev, `w${l}`], outputs: [`mm${l}`] })
     nodes.push({ op: "Add", inputs: [`mm${l}`, `b${l}`], outputs: [last ? "output" : `add${l}`] })
@@ -154,17 +160,21 @@ export const makeModels = async (o: MakeModelsOptions): Promise<MadeModels> => {
   await mkdir(o.outDir, { recursive: true })
   const files: string[] = []
   let totalBytes = 0
-  // Generate the next model while the previous one is being written.
-  let pending: Promise<void> | undefined
+  // Generate the next models while earlier ones are being written (a few writes in flight).
+  const writing = new Set<Promise<void>>()
+  let done = 0
   for (let i = 0; i < o.count; i++) {
     const bytes = encodeMlp(shape, seed, i)
     const file = join(o.outDir, `${prefix}-${String(i).padStart(width, "0")}.onnx`)
-    await pending
-    pending = writeFile(file, bytes)
+    while (writing.size >= 3) await Promise.race(writing)
+    const w: Promise<void> = writeFile(file, bytes).then(() => {
+      writing.delete(w)
+      o.onProgress?.(++done, o.count)
+    })
+    writing.add(w)
     files.push(file)
     totalBytes += bytes.byteLength
-    o.onProgress?.(i + 1, o.count)
   }
-  await pending
+  await Promise.all(writing)
   return { files, shape, totalBytes }
 }

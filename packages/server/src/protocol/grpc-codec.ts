@@ -270,7 +270,7 @@ const toContents = (t: Tensor): GrpcTensorContents => {
       // protobufjs takes int64 as number | string | Long, not BigInt: decimal strings stay exact.
       return { [field]: Array.from(d as BigInt64Array, (v) => v.toString()) }
     default:
-      // protobufjs writes packed repeated fields from any array-like, typed arrays included.
-      return { [field]: d as Float32Array }
+      // proto-loader's fromObject insists on a real Array (Array.isArray) for repeated fields.
+      return { [field]: Array.from(d as Float32Array) }
   }
 }

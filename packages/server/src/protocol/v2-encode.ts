@@ -27,7 +27,8 @@ export const binaryOutputsOf = (req: InferRequest): boolean | ReadonlySet<string
  *
  * The JSON is assembled as a string, not via JSON.stringify of an object with number arrays:
  * typed-array join avoids an intermediate JS array per output (this is the hit path).
- * JSON cannot hold NaN or ±Infinity; they are written as null (ask for binary to keep them).
+ * JSON cannot hold NaN or ±Infinity; they are written as null (ask for binary to keep them);
+ * -0 is written as -0.
  * FP16 outputs are written in JSON as the numbers their bits denote (exact).
  */
 export const encodeInferResponse = (
@@ -64,7 +65,7 @@ export const encodeInferResponse = (
   }
 }
 
-const NON_FINITE = /[NI]/ // "NaN" / "Infinity" can only come from non-finite numbers
+const floatJson = (v: number): string => (v === 0 && 1 / v < 0 ? "-0" : Number.isFinite(v) ? String(v) : "null")
 
 const jsonData = (dt: Tensor["datatype"], data: TensorData): string => {
   if (Array.isArray(data)) return JSON.stringify(data).slice(1, -1)
@@ -78,16 +79,19 @@ const jsonData = (dt: Tensor["datatype"], data: TensorData): string => {
       const u = data as Uint16Array
       const parts = new Array<string>(u.length)
       for (let k = 0; k < u.length; k++) {
-        const v = halfToNumber(u[k]!)
-        parts[k] = Number.isFinite(v) ? String(v) : "null"
+        parts[k] = floatJson(halfToNumber(u[k]!))
       }
       return parts.join(",")
     }
     case "FP32":
     case "FP64": {
-      const s = (data as Float32Array).join(",")
-      if (!NON_FINITE.test(s)) return s
-      return Array.from(data as Float32Array, (v) => (Number.isFinite(v) ? String(v) : "null")).join(",")
+      const a = data as Float32Array
+      for (let k = 0; k < a.length; k++) {
+        const v = a[k]!
+        // -0 (join would print "0") or NaN / ±Infinity (join would print invalid JSON)
+        if (v === 0 ? 1 / v < 0 : v - v !== 0) return Array.from(a, floatJson).join(",")
+      }
+      return a.join(",")
     }
     default:
       // Integers (BigInt64Array joins as exact decimal digits too).

@@ -9,14 +9,24 @@ import { inputProblem } from "./validate.js"
 /**
  * ModelRuntime on onnxruntime-node (in process).
  *
- * Size after load. The RSS growth while a session is created, bounded to [file size, 4 × file
- * size], when no other load of this runtime overlapped it; otherwise the prediction
- * (file size × sizeFactor). Measured on this machine (generated MLPs, 20 models each, RSS
- * delta per model / file size): with glibc defaults 1.75–1.9× for 1–16 MiB models and ≈1.0×
- * for ≥ 64 MiB, and the freed load buffers of small models stay in the heap after release;
- * with MALLOC_MMAP_THRESHOLD_=131072 in the environment 1.03–1.23× and release returns it.
- * Hence the default factor: 1.25 (ModelMesh's) when that variable is set, else 2.
+ * Size. Predicted = file size × sizeFactor + SESSION_OVERHEAD_BYTES. After load: the RSS growth
+ * while the session was created, bounded to [file size + overhead, 4 × predicted], when no other
+ * load of this runtime overlapped it; otherwise the prediction. Measured on this machine
+ * (generated MLPs, 20 per size, RSS delta per model / file size): with glibc defaults
+ * 1.75–1.9× for 1–16 MiB models and ≈1.0× for ≥ 64 MiB, and the freed load buffers of small
+ * models stay in the heap even after release; with MALLOC_MMAP_THRESHOLD_=131072 in the
+ * environment 1.03–1.23×, and release returns the memory. Hence the default factor: 1.25
+ * (ModelMesh's) when that variable is set, else 2. A session also costs ≈ 270 KiB whatever the
+ * file (100 × mnist, 26 KB file: 270–320 KiB RSS each).
+ *
+ * Threads: intraOpNumThreads unset = onnxruntime's default, one pool per session (one extra
+ * thread per session on this 2-core machine); with thousands of models set it to 1.
+ * onnxruntime-node runs `session.run` synchronously on the JS thread (it blocks the event loop
+ * for the duration of the inference); session creation does not block it noticeably.
  */
+
+/** Fixed memory of an ORT session beyond its weights (measured, rounded down). */
+export const SESSION_OVERHEAD_BYTES = 256 * 1024
 
 export const GraphOptimizationLevel = Schema.Literal("disabled", "basic", "extended", "all")
 
@@ -29,7 +39,7 @@ export const OnnxRuntimeConfig = Schema.Struct({
   /** Idle ORT threads spin for work by default; with many sessions per host that burns CPU. */
   allowSpinning: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   graphOptimizationLevel: Schema.optionalWith(GraphOptimizationLevel, { default: () => "all" as const }),
-  /** predictSize = file size × sizeFactor (default: see the module comment). */
+  /** predictSize = file size × sizeFactor + session overhead (default factor: see the module comment). */
   sizeFactor: Schema.optional(Schema.Number.pipe(Schema.greaterThan(0))),
   /** Measure the size after load from RSS (true) or always use the prediction (false). */
   measureSize: Schema.optionalWith(Schema.Boolean, { default: () => true })
@@ -81,13 +91,16 @@ const DATATYPE_TO_ORT: Record<Datatype, ort.Tensor.Type> = {
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split("\n")[0]!.trim()
 
 /** ORT messages that mean the caller's tensors do not fit the graph (not a server fault). */
-const INPUT_FAULT = /invalid (dimensions|rank|input)|unexpected input data type|input .* (not found|missing)|shape mismatch/i
+const INPUT_FAULT = /invalid (dimensions|rank|input)|unexpected input data type|input .* (not found|missing)|shape mismatch|dimension mismatch|incompatible dimensions/i
 
 const sessionOptions = (c: OnnxRuntimeConfig, providers: ReadonlyArray<string>): ort.InferenceSession.SessionOptions => {
   const spin = c.allowSpinning ? "1" : "0"
   const o: ort.InferenceSession.SessionOptions = {
     executionProviders: [...providers] as ort.InferenceSession.ExecutionProviderConfig[],
     graphOptimizationLevel: c.graphOptimizationLevel,
+    // Failures reach the caller as RuntimeError; ORT's own stderr copy of each one (a bad
+    // request would print one) would only interleave with the server's structured logs.
+    logSeverityLevel: 4,
     extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } }
   }
   if (c.intraOpNumThreads !== undefined) o.intraOpNumThreads = c.intraOpNumThreads
@@ -104,11 +117,11 @@ const probeProviders = async (c: OnnxRuntimeConfig, log: (line: string) => void)
   const working: string[] = []
   const model = tinyModel()
   // The cpu session also initialises onnxruntime once, so that the first real load's RSS delta
-  // is not inflated by runtime start-up. ORT's own error log is silenced: we log one line.
+  // is not inflated by runtime start-up.
   for (const ep of [...wanted, "cpu"]) {
     let session: ort.InferenceSession | undefined
     try {
-      session = await ort.InferenceSession.create(model, { ...sessionOptions(c, ep === "cpu" ? ["cpu"] : [ep, "cpu"]), logSeverityLevel: 4 })
+      session = await ort.InferenceSession.create(model, sessionOptions(c, ep === "cpu" ? ["cpu"] : [ep, "cpu"]))
       await session.run({ input: new ort.Tensor("float32", new Float32Array([1, 2]), [1, 2]) })
       if (ep !== "cpu") working.push(ep)
     } catch (e) {
@@ -142,6 +155,7 @@ export const makeOnnxRuntime = async (
   const loaded = new Set<LoadedModel>()
   let loadsInFlight = 0
   let loadsStarted = 0
+  const predict = (fileBytes: number): number => Math.round(fileBytes * sizeFactor) + SESSION_OVERHEAD_BYTES
 
   const fileSize = async (path: string, modelId: string): Promise<number> => {
     try {
@@ -169,7 +183,8 @@ export const makeOnnxRuntime = async (
     }
     const rssDelta = process.memoryUsage.rss() - rssBefore
     const measured = c.measureSize && alone && loadsStarted === ticket
-    const sizeBytes = measured ? Math.min(Math.max(rssDelta, bytes), 4 * bytes) : Math.round(bytes * sizeFactor)
+    const predicted = predict(bytes)
+    const sizeBytes = measured ? Math.min(Math.max(rssDelta, bytes + SESSION_OVERHEAD_BYTES), 4 * predicted) : predicted
     try {
       const inputs = session.inputMetadata.map((m) => metaOf(m, path, "input"))
       const outputs = session.outputMetadata.map((m) => metaOf(m, path, "output"))
@@ -187,7 +202,7 @@ export const makeOnnxRuntime = async (
     formats: ["onnx"],
     executionProviders: providers,
     sizeFactor,
-    predictSize: async (path) => Math.round((await fileSize(path, path)) * sizeFactor),
+    predictSize: async (path) => predict(await fileSize(path, path)),
     load,
     close: async () => {
       await Promise.all([...loaded].map((m) => m.unload()))

@@ -56,7 +56,7 @@ export const AzureTraceOptions = Schema.Struct({
 export type AzureTraceOptions = typeof AzureTraceOptions.Type
 
 export const azureTrace = (input: typeof AzureTraceOptions.Encoded): Trace => {
-  const opts = decodeOptions("azure", AzureTraceOptions, input)
+  const opts = decodeOptions("azure trace options", AzureTraceOptions, input)
   const files = azureFiles(opts)
   const models = new ModelTableBuilder()
   let table: Promise<AzureTable> | undefined

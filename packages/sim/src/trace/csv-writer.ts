@@ -1,4 +1,4 @@
-import { createWriteStream } from "node:fs"
+import { createWriteStream, rmSync } from "node:fs"
 import { once } from "node:events"
 import { TraceError } from "./errors.js"
 import type { Trace } from "./types.js"
@@ -41,7 +41,10 @@ export const writeCsvTrace = async (trace: Trace, path: string): Promise<{ reque
     out.end()
     await Promise.race([once(out, "finish"), failed])
   } catch (e) {
+    // a truncated trace would read back as a valid shorter one: leave no file rather than that
     out.destroy()
+    await once(out, "close").catch(() => {})
+    rmSync(path, { force: true })
     throw e
   }
   let models = 0

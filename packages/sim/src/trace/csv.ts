@@ -41,7 +41,7 @@ export const CSV_COLUMNS = ["time_ms", "model", "size_bytes", "tenant", "exec_ms
 
 /** A trace read from a CSV file (options are validated now; the file is read while streaming). */
 export const csvTrace = (input: typeof CsvTraceOptions.Encoded): Trace => {
-  const opts = decodeOptions("csv", CsvTraceOptions, input)
+  const opts = decodeOptions("csv trace options", CsvTraceOptions, input)
   const models = new ModelTableBuilder()
   const interner = new ByteInterner()
   return {
@@ -57,22 +57,31 @@ async function* readCsv(opts: CsvTraceOptions, models: ModelTableBuilder, intern
   const parser = new CsvParser(opts.path, models, interner, opts.limit ?? Infinity, opts.timeScale)
   const stream = createReadStream(opts.path, { highWaterMark: READ_SIZE })
   try {
-    // each read buffer is parsed up to its last newline; the rest waits for the next buffer
+    // each read buffer is parsed up to its last newline; the partial line after it is joined
+    // with the start of the next buffer (only that line is copied, not the whole buffer)
     let carry: Buffer | undefined
     let more = true
     for await (const piece of readable(stream, opts.path)) {
-      const data: Buffer = carry ? Buffer.concat([carry, piece]) : piece
-      const last = data.lastIndexOf(10)
-      if (last < 0) {
-        carry = Buffer.from(data)
-        continue
+      let from = 0
+      if (carry) {
+        const first = piece.indexOf(10)
+        if (first < 0) {
+          carry = Buffer.concat([carry, piece])
+          continue
+        }
+        const joined = Buffer.concat([carry, piece.subarray(0, first + 1)])
+        carry = undefined
+        more = parser.feed(joined, 0, joined.length)
+        from = first + 1
       }
-      more = parser.feed(data, last + 1)
+      const last = piece.lastIndexOf(10)
+      if (more && last >= from) more = parser.feed(piece, from, last + 1)
       yield* parser.drain()
       if (!more) break
-      carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : undefined
+      const rest = Math.max(from, last + 1)
+      if (rest < piece.length) carry = Buffer.from(piece.subarray(rest))
     }
-    if (more && carry) parser.feed(carry, carry.length)
+    if (more && carry) parser.feed(carry, 0, carry.length)
     parser.finish()
     yield* parser.drain()
   } finally {
@@ -103,6 +112,8 @@ const TENANT = 4
 const EXEC = 5
 const ROLE_OF: Readonly<Record<string, number>> = { time_ms: TIME, model: MODEL, size_bytes: SIZE, tenant: TENANT, exec_ms: EXEC }
 
+const TWO_53 = 2 ** 53
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k)
 const FNV_OFFSET = 0x811c9dc5
 const FNV_PRIME = 0x01000193
 const COMMA = 44
@@ -128,13 +139,13 @@ class CsvParser {
     private readonly timeScale: number
   ) {}
 
-  /** Parses the complete lines in buf[0, end); false once `limit` requests were read. */
-  feed(buf: Buffer, end: number): boolean {
-    let p = 0
+  /** Parses the complete lines in buf[start, end); false once `limit` requests were read. */
+  feed(buf: Buffer, start: number, end: number): boolean {
+    let p = start
     if (!this.haveHeader) {
-      let nl = buf.indexOf(LF)
+      let nl = buf.indexOf(LF, p)
       if (nl < 0 || nl >= end) nl = end
-      this.header(buf.toString("utf8", 0, nl))
+      this.header(buf.toString("utf8", p, nl))
       p = nl + 1
     }
     while (p < end) {
@@ -211,6 +222,13 @@ class CsvParser {
     for (;;) {
       const s = p
       const role = roles[col]
+      // numeric fields are parsed while scanning for the delimiter (the fast path of decimal.ts,
+      // fused); anything unusual in them (exponent, '+', spaces, a CR) goes through parseDecimal
+      let w = 0
+      let digits = 0
+      let dot = -1
+      let odd = 0
+      let oddAt = -1
       if (role === MODEL) {
         let h = FNV_OFFSET
         let c = 0
@@ -219,6 +237,20 @@ class CsvParser {
           p++
         }
         mHash = h >>> 0
+      } else if (role === TIME || role === SIZE || role === EXEC) {
+        let c = 0
+        while (p < end && (c = buf[p]!) !== COMMA && c !== LF) {
+          const d = c - 48
+          if (d >= 0 && d <= 9) {
+            w = w * 10 + d
+            digits++
+          } else if (c === 46 && dot < 0) dot = p
+          else {
+            odd++
+            oddAt = p
+          }
+          p++
+        }
       } else {
         let c = 0
         while (p < end && (c = buf[p]!) !== COMMA && c !== LF) p++
@@ -226,20 +258,28 @@ class CsvParser {
       const atComma = p < end && buf[p] === COMMA
       let e = p
       if (!atComma && e > s && buf[e - 1] === CR) e--
+      let value = NaN
+      if (role === TIME || role === SIZE || role === EXEC) {
+        const plain = odd === 0 || (odd === 1 && oddAt === e) // the only odd byte was a stripped CR
+        value =
+          plain && digits > 0 && w < TWO_53 && (dot < 0 || e - dot - 1 <= 22)
+            ? dot < 0 ? w : w / POW10[e - dot - 1]!
+            : parseDecimal(buf, s, e) // negatives, exponents, long fractions, junk (NaN)
+      }
       switch (role) {
         case TIME:
-          time = parseDecimal(buf, s, e)
+          time = value
           if (Number.isNaN(time)) throw this.fieldError(col, `${this.quote(buf, s, e)} is not a number`)
           if (time < 0) throw this.fieldError(col, `time_ms must be ≥ 0, got ${this.text(buf, s, e)}`)
           break
         case SIZE:
-          size = parseDecimal(buf, s, e)
+          size = value
           if (Number.isNaN(size)) throw this.fieldError(col, `${this.quote(buf, s, e)} is not a number`)
           if (size < 0) throw this.fieldError(col, `size_bytes must be ≥ 0, got ${this.text(buf, s, e)}`)
           break
         case EXEC:
           if (e > s) {
-            exec = parseDecimal(buf, s, e)
+            exec = value
             if (Number.isNaN(exec)) throw this.fieldError(col, `${this.quote(buf, s, e)} is not a number (leave it empty when unknown)`)
             if (exec < 0) throw this.fieldError(col, `exec_ms must be ≥ 0, got ${this.text(buf, s, e)}`)
           }

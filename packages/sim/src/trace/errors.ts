@@ -42,13 +42,14 @@ export const inputError = (
 
 /**
  * Decodes source options (applying defaults) or throws a TraceError listing every bad field by
- * path, e.g. `invalid generate trace options: zipf: Expected a non-negative number, actual -1`.
+ * path, e.g. `invalid generate trace options: zipf: Expected a non-negative number, actual -1`
+ * (`what` = "generate trace options").
  * Decoding is idempotent (every decoded value is also a valid input), so callers may pass either.
  */
-export const decodeOptions = <A, I>(source: string, schema: Schema.Schema<A, I>, input: unknown): A => {
+export const decodeOptions = <A, I>(what: string, schema: Schema.Schema<A, I>, input: unknown): A => {
   const r = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })(input)
   if (Either.isRight(r)) return r.right
-  throw new TraceError({ message: `invalid ${source} trace options: ${formatIssues(r.left)}` })
+  throw new TraceError({ message: `invalid ${what}: ${formatIssues(r.left)}` })
 }
 
 /** One entry per field; a union's "Expected a, actual x" + "Expected b, actual x" become "Expected a | b, actual x". */

@@ -74,7 +74,7 @@ export type GeneratorOptions = typeof GeneratorOptions.Type
 const HOUR_MS = 3_600_000
 
 export const generatedTrace = (input: typeof GeneratorOptions.Encoded = {}): Trace => {
-  const opts = decodeOptions("generate", GeneratorOptions, input)
+  const opts = decodeOptions("generate trace options", GeneratorOptions, input)
   const models = new ModelTableBuilder()
   return {
     name: `generated (seed ${opts.seed}, ${opts.models} models, ${opts.tenants} tenants, ${opts.arrival})`,

@@ -1,0 +1,194 @@
+import { Effect, Logger } from "effect"
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as ort from "onnxruntime-node"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeModel } from "../src/models/make.js"
+import { encodeOnnxModel } from "../src/models/onnx-writer.js"
+import { makeOnnxRuntime, OnnxRuntimeLive, SESSION_OVERHEAD_BYTES, type OnnxRuntime } from "../src/runtime/onnx.js"
+import { RuntimeError, type Tensor } from "../src/runtime/runtime.js"
+import { ModelRuntimeService } from "../src/runtime/service.js"
+
+const MNIST = fileURLToPath(new URL("../../../../shared/models/mnist/model.onnx", import.meta.url))
+
+let dir: string
+let rt: OnnxRuntime
+const logs: string[] = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "meshkit-runtime-"))
+  rt = await makeOnnxRuntime({}, (l) => logs.push(l))
+})
+afterAll(async () => {
+  await rt?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A deterministic, non-trivial mnist input. */
+const digit = (): Float32Array => Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255)
+
+const expectRuntimeError = async (p: Promise<unknown>, kind: RuntimeError["kind"], message: RegExp) => {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x
+  )
+  expect(e).toBeInstanceOf(RuntimeError)
+  expect((e as RuntimeError).kind).toBe(kind)
+  expect((e as RuntimeError).message).toMatch(message)
+}
+
+describe("ONNX runtime on mnist (a model nobody here wrote)", () => {
+  it("reports the model's inputs and outputs in KServe terms", async () => {
+    const m = await rt.load(MNIST, "mnist")
+    expect(m.inputs).toEqual([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28] }])
+    expect(m.outputs).toEqual([{ name: "Plus214_Output_0", datatype: "FP32", shape: [1, 10] }])
+    await m.unload()
+  })
+
+  it("answers bit-identically to onnxruntime-node's own InferenceSession", async () => {
+    const input = digit()
+    const m = await rt.load(MNIST, "mnist")
+    const [out] = await m.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: input }])
+    const own = await ort.InferenceSession.create(MNIST)
+    const ref = (await own.run({ Input3: new ort.Tensor("float32", input, [1, 1, 28, 28]) })).Plus214_Output_0!
+    await own.release()
+    expect(out!.name).toBe("Plus214_Output_0")
+    expect(out!.datatype).toBe("FP32")
+    expect(out!.shape).toEqual([1, 10])
+    expect(Buffer.from((out!.data as Float32Array).buffer)).toEqual(Buffer.from((ref.data as Float32Array).buffer))
+    await m.unload()
+  })
+
+  it("sizes a loaded model at least at its file size plus session overhead, and predicts file × factor + overhead", async () => {
+    const file = (await stat(MNIST)).size
+    expect(await rt.predictSize(MNIST)).toBe(Math.round(file * rt.sizeFactor) + SESSION_OVERHEAD_BYTES)
+    const m = await rt.load(MNIST, "mnist")
+    expect(m.sizeBytes).toBeGreaterThanOrEqual(file + SESSION_OVERHEAD_BYTES)
+    expect(m.sizeBytes).toBeLessThanOrEqual(4 * (await rt.predictSize(MNIST)))
+    await m.unload()
+  })
+})
+
+describe("ONNX runtime on a generated model", () => {
+  it("loads and runs a generated MLP with a variable batch dimension", async () => {
+    const path = join(dir, "mlp.onnx")
+    await writeFile(path, makeModel({ sizeBytes: 256 * 1024, seed: 3, inputDim: 16, classes: 4 }))
+    const m = await rt.load(path, "mlp")
+    expect(m.inputs).toEqual([{ name: "input", datatype: "FP32", shape: [-1, 16] }])
+    expect(m.outputs).toEqual([{ name: "output", datatype: "FP32", shape: [-1, 4] }])
+    const x = Float32Array.from({ length: 3 * 16 }, (_, i) => Math.sin(i))
+    const [a] = await m.infer([{ name: "input", datatype: "FP32", shape: [3, 16], data: x }])
+    const [b] = await m.infer([{ name: "input", datatype: "FP32", shape: [3, 16], data: x }], ["output"])
+    expect(a!.shape).toEqual([3, 4])
+    expect((a!.data as Float32Array).every(Number.isFinite)).toBe(true)
+    expect(Array.from(a!.data as Float32Array)).toEqual(Array.from(b!.data as Float32Array))
+    await m.unload()
+  })
+})
+
+describe("ONNX runtime errors", () => {
+  it("a corrupt file fails to load with kind load", async () => {
+    const path = join(dir, "corrupt.onnx")
+    const good = makeModel({ sizeBytes: 64 * 1024 })
+    await writeFile(path, good.subarray(0, good.length >> 1))
+    await expectRuntimeError(rt.load(path, "corrupt"), "load", /corrupt.*onnxruntime cannot load/)
+    await writeFile(path, "this is not a model")
+    await expectRuntimeError(rt.load(path, "corrupt"), "load", /onnxruntime cannot load/)
+  })
+
+  it("a missing file fails to load (and to predict) with kind load", async () => {
+    await expectRuntimeError(rt.load(join(dir, "nope.onnx"), "nope"), "load", /nope: cannot read/)
+    await expectRuntimeError(rt.predictSize(join(dir, "nope.onnx")), "load", /cannot read/)
+  })
+
+  describe("caller mistakes are kind input, with a message naming the problem", () => {
+    const x = (patch: Partial<Tensor> = {}): Tensor => ({ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: digit(), ...patch })
+    const cases: [string, Tensor[], RegExp, string[]?][] = [
+      ["unknown input name", [x({ name: "image" })], /unknown input "image".*Input3/],
+      ["wrong datatype", [x({ datatype: "FP64", data: new Float64Array(784) })], /datatype FP64 does not match the model's FP32/],
+      ["shape mismatch", [x({ shape: [1, 1, 28, 27], data: new Float32Array(756) })], /shape \[1,1,28,27\] does not match.*dimension 3/],
+      ["wrong rank", [x({ shape: [784] })], /rank 1/],
+      ["data length ≠ shape", [x({ data: new Float32Array(10) })], /data has 10 elements but shape \[1,1,28,28\] needs 784/],
+      ["missing input", [], /missing input "Input3"/],
+      ["duplicate input", [x(), x()], /appears twice/],
+      ["unknown output", [x()], /unknown output "prob"/, ["prob"]]
+    ]
+    it.each(cases)("%s", async (_, inputs, message, outputs) => {
+      const m = await rt.load(MNIST, "mnist")
+      await expectRuntimeError(m.infer(inputs, outputs), "input", message)
+      await m.unload()
+    })
+  })
+
+  it("a tensor that passes the declared shape but not the graph is kind input", async () => {
+    // Input with a symbolic feature dimension feeding a [4, 2] weight: [1, 5] is accepted by the
+    // declared shape and rejected by MatMul inside onnxruntime.
+    const path = join(dir, "symbolic.onnx")
+    await writeFile(
+      path,
+      encodeOnnxModel({
+        name: "g",
+        inputs: [{ name: "x", dims: ["N", "K"] }],
+        outputs: [{ name: "y", dims: ["N", 2] }],
+        nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["y"] }],
+        initializers: [{ name: "w", dims: [4, 2], data: new Float32Array(8).fill(1) }]
+      })
+    )
+    const m = await rt.load(path, "symbolic")
+    const [ok] = await m.infer([{ name: "x", datatype: "FP32", shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) }])
+    expect(Array.from(ok!.data as Float32Array)).toEqual([10, 10])
+    await expectRuntimeError(m.infer([{ name: "x", datatype: "FP32", shape: [1, 5], data: new Float32Array(5) }]), "input", /symbolic:.*MatMul/)
+    await m.unload()
+  })
+
+  it("unload is idempotent and a later infer is a runtime fault (kind infer)", async () => {
+    const m = await rt.load(MNIST, "mnist")
+    await Promise.all([m.unload(), m.unload()])
+    await m.unload()
+    await expectRuntimeError(m.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: digit() }]), "infer", /unloaded/)
+  })
+})
+
+describe("execution providers", () => {
+  it("CPU only by default, with no fallback line", () => {
+    expect(rt.executionProviders).toEqual(["cpu"])
+    expect(logs).toEqual([])
+  })
+
+  it("asking for cuda on a machine without it falls back to cpu and says so", async () => {
+    const lines: string[] = []
+    const cuda = await makeOnnxRuntime({ executionProviders: ["cuda"] }, (l) => lines.push(l))
+    expect(cuda.executionProviders).toEqual(["cpu"])
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^onnx runtime: execution provider "cuda" is not available \(.+\); falling back to cpu$/)
+    const m = await cuda.load(MNIST, "mnist")
+    const [out] = await m.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: digit() }])
+    expect(out!.shape).toEqual([1, 10])
+    await cuda.close()
+  })
+
+  it("the Layer probes at build time and logs the fallback as a warning through Effect's logger", async () => {
+    const seen: { level: string; message: unknown }[] = []
+    const capture = Logger.make(({ logLevel, message }) => seen.push({ level: logLevel.label, message }))
+    const eps = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const runtime = yield* ModelRuntimeService
+          return (runtime as OnnxRuntime).executionProviders
+        }).pipe(Effect.provide(OnnxRuntimeLive({ executionProviders: ["tensorrt", "cuda"] })))
+      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+    )
+    expect(eps).toEqual(["cpu"])
+    const warnings = seen.filter((s) => s.level === "WARN").map((s) => String(s.message))
+    expect(warnings).toHaveLength(2)
+    expect(warnings[0]).toMatch(/"tensorrt" is not available .*falling back to cpu/)
+    expect(warnings[1]).toMatch(/"cuda" is not available .*falling back to cpu/)
+  })
+
+  it("rejects a bad configuration naming the field", async () => {
+    await expect(makeOnnxRuntime({ intraOpNumThreads: 0 })).rejects.toThrow(/intraOpNumThreads/)
+    await expect(makeOnnxRuntime({ graphOptimizationLevel: "max" as never })).rejects.toThrow(/graphOptimizationLevel/)
+  })
+})

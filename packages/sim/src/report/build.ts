@@ -1,0 +1,218 @@
+import { cpus } from "node:os"
+import { formatBytes } from "@meshkit/core"
+import { formatDuration, formatNumber, formatPercent, type ChartSpec, type ReportSpec, type Section, type Series } from "@meshkit/report"
+import { policyLabel } from "../engine/config.js"
+import type { PolicyResult } from "../metrics/result.js"
+import type { ScenarioRun } from "../run/scenario-run.js"
+
+export interface ReportContext {
+  readonly generatedAt: string
+  /** the command line that produced it */
+  readonly command: string
+}
+
+const GiB = 1024 ** 3
+const TOP_TENANTS = 10
+
+/** The simulator's report: comparison table, latency CDF, miss ratio against memory, timelines. */
+export const buildReport = (run: ScenarioRun, ctx: ReportContext): ReportSpec => {
+  const { loaded, mode, runs } = run
+  const s = loaded.scenario
+  const c = loaded.cluster
+  const results = runs.map((r) => r.result)
+  const first = results[0]
+  const sections: Section[] = [comparison(results, mode)]
+  if (mode === "full") sections.push(latencySection(run))
+  if (run.sweep.length > 0) sections.push(sweepSection(run))
+  sections.push(timelineSection(run))
+  if (first && first.tenants.length > 1) sections.push(tenantSection(results, mode))
+  return {
+    title: `meshkit sim: ${loaded.name}`,
+    ...(s.description ? { subtitle: s.description } : {}),
+    generatedAt: ctx.generatedAt,
+    facts: [
+      ["scenario", loaded.file],
+      ["trace", `${traceName(loaded)}${first ? ` — ${formatNumber(first.requests, 0)} requests` : ""}`],
+      ["mode", mode === "ideal" ? "ideal (one cache, zero load and execution time)" : "full (timing, placement, routing, scaling)"],
+      [
+        "cluster",
+        mode === "ideal"
+          ? `one cache of ${formatBytes(c.memoryBytes)}`
+          : `${c.instances} × ${formatBytes(c.memoryBytes)}, ${c.maxConcurrentLoads} load slots each, load ${c.loadFixedMs} ms + size / ${formatBytes(c.loadBytesPerSecond)}/s, ` +
+            `unload ${c.unloadMs} ms, ${c.modelConcurrency} concurrent requests per copy, ≤ ${c.maxCopies} copies`
+      ],
+      ...(mode === "full"
+        ? ([
+            [
+              "policies",
+              `placement ${policyLabel(s.policies.placement)}, routing ${policyLabel(s.policies.routing)}, scaling ${policyLabel(s.policies.scaling)}`
+            ],
+            ["SLO", `${s.slo.latencyMs} ms`]
+          ] as const)
+        : []),
+      ["seed", String(s.seed)],
+      ["command", ctx.command],
+      ["machine", `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`]
+    ],
+    sections
+  }
+}
+
+const traceName = (l: ScenarioRun["loaded"]): string => {
+  const t = l.scenario.trace
+  if (t.csv) return `CSV ${t.csv.path}`
+  if (t.azure) return `Azure Functions 2019 (${t.azure.dir ?? t.azure.invocations}${t.azure.minutes ? `, first ${t.azure.minutes} min` : ""})`
+  const g = t.generate!
+  return `generated: ${g.models} models, ${g.tenants} tenants, ${g.arrival} arrivals, Zipf ${g.zipf}, ${g.rate} req/s (seed ${g.seed})`
+}
+
+const us = (v: number): string => formatDuration(v / 1000)
+
+const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): Section => {
+  const full = mode === "full"
+  const columns = [
+    "policy",
+    "miss ratio",
+    "byte miss ratio",
+    "cold starts",
+    ...(full ? ["cold-start s", "p50", "p99", "p99.9", "SLO met"] : []),
+    "peak memory",
+    "mean memory",
+    "loads",
+    "evictions",
+    ...(results.some((r) => r.failed > 0) ? ["failed"] : [])
+  ]
+  const rows = results.map((r) => [
+    r.policy,
+    r.missRatio.toFixed(4),
+    r.byteMissRatio.toFixed(4),
+    formatNumber(r.coldStarts, 0),
+    ...(full
+      ? [
+          formatNumber(r.coldStartSeconds, 1),
+          us(r.latencyUs.p50),
+          us(r.latencyUs.p99),
+          us(r.latencyUs.p999),
+          formatPercent(r.sloAttainment, 2)
+        ]
+      : []),
+    formatBytes(r.peakMemoryBytes),
+    formatBytes(r.meanMemoryBytes),
+    formatNumber(r.loads, 0),
+    formatNumber(r.evictions, 0),
+    ...(results.some((x) => x.failed > 0) ? [formatNumber(r.failed, 0)] : [])
+  ])
+  const best = [...results].sort((a, b) => a.missRatio - b.missRatio)[0]
+  const bestCold = full ? [...results].sort((a, b) => a.coldStartSeconds - b.coldStartSeconds)[0] : undefined
+  return {
+    heading: "Comparison",
+    text:
+      `A miss is a request that found no copy of its model (it triggered a load or, for a model larger than every instance, failed); a cold start is a request that waited for a load, and cold-start seconds add up those waits. Memory is what models reserve across the cluster (resident or loading).` +
+      (best ? `\n\nLowest miss ratio: ${best.policy} (${best.missRatio.toFixed(4)}).` : "") +
+      (bestCold ? ` Fewest cold-start seconds: ${bestCold.policy} (${formatNumber(bestCold.coldStartSeconds, 1)} s).` : ""),
+    table: { columns, rows }
+  }
+}
+
+const latencySection = (run: ScenarioRun): Section => {
+  const chart: ChartSpec = {
+    id: "latency-cdf",
+    title: "Request latency (CDF)",
+    xLabel: "latency (µs, log scale)",
+    yLabel: "fraction of requests",
+    xLog: true,
+    kind: "step",
+    series: run.runs.map((r) => ({ name: r.result.policy, points: r.series.latencyCdf.filter(([x]) => x > 0) }))
+  }
+  return {
+    heading: "Latency",
+    text: "Arrival to completion: waiting for a load, queueing on the copy, and execution. Requests served in zero time are off the log axis.",
+    charts: [chart]
+  }
+}
+
+const sweepSection = (run: ScenarioRun): Section => {
+  const policies = [...new Set(run.sweep.map((p) => p.policy))]
+  const seriesOf = (y: (p: (typeof run.sweep)[number]) => number): Series[] =>
+    policies.map((name) => ({
+      name,
+      points: run.sweep.filter((p) => p.policy === name).map((p) => [p.memoryBytes / GiB, y(p)] as const)
+    }))
+  const charts: ChartSpec[] = [
+    {
+      id: "miss-ratio-vs-memory",
+      title: "Miss ratio against memory",
+      xLabel: "memory per instance (GiB)",
+      yLabel: "miss ratio",
+      series: seriesOf((p) => p.missRatio)
+    }
+  ]
+  if (run.mode === "full") {
+    charts.push({
+      id: "cold-start-seconds-vs-memory",
+      title: "Cold-start seconds against memory",
+      xLabel: "memory per instance (GiB)",
+      yLabel: "cold-start seconds",
+      series: seriesOf((p) => p.coldStartSeconds)
+    })
+  }
+  const sizes = [...new Set(run.sweep.map((p) => p.memoryBytes))]
+  return {
+    heading: "Miss ratio against memory",
+    text: "The same trace replayed with each memory size per instance (the sweep).",
+    table: {
+      columns: ["policy", ...sizes.map((m) => formatBytes(m))],
+      rows: policies.map((name) => [
+        name,
+        ...sizes.map((m) => run.sweep.find((p) => p.policy === name && p.memoryBytes === m)?.missRatio.toFixed(4) ?? "")
+      ])
+    },
+    charts
+  }
+}
+
+const timelineSection = (run: ScenarioRun): Section => {
+  const minutes = (origin: number, bucket: number, i: number) => (origin + (i + 0.5) * bucket) / 60_000
+  const memory: Series[] = run.runs.map((r) => {
+    const t = r.series.timeline
+    return { name: r.result.policy, points: t.memoryMeanBytes.map((b, i) => [minutes(t.originMs, t.bucketMs, i), b / GiB] as const) }
+  })
+  const cold: Series[] = run.runs.map((r) => {
+    const t = r.series.timeline
+    const perMinute = 60_000 / t.bucketMs
+    return { name: r.result.policy, points: t.coldStarts.map((n, i) => [minutes(t.originMs, t.bucketMs, i), n * perMinute] as const) }
+  })
+  return {
+    heading: "Over time",
+    text: "Memory reserved by models across the cluster (time-weighted mean per interval) and cold starts per minute, by request arrival time.",
+    charts: [
+      { id: "memory-over-time", title: "Memory over time", xLabel: "time (minutes)", yLabel: "memory (GiB)", series: memory },
+      { id: "cold-starts-over-time", title: "Cold starts over time", xLabel: "time (minutes)", yLabel: "cold starts per minute", series: cold }
+    ]
+  }
+}
+
+const tenantSection = (results: readonly PolicyResult[], mode: "full" | "ideal"): Section => {
+  const top = results[0]!.tenants.slice(0, TOP_TENANTS).map((t) => t.tenant)
+  const cell = (r: PolicyResult, tenant: string): string => {
+    const t = r.tenants.find((x) => x.tenant === tenant)
+    if (!t) return ""
+    const miss = t.requests > 0 ? (t.misses / t.requests).toFixed(3) : "-"
+    return mode === "full" ? `${miss} / ${us(t.p99Us)}` : miss
+  }
+  return {
+    heading: "Tenants",
+    text:
+      `The ${top.length} busiest of ${results[0]!.tenants.length} tenants: ` +
+      (mode === "full" ? "miss ratio / p99 latency per policy." : "miss ratio per policy.") +
+      " The full per-tenant breakdown (requests, misses, cold starts, p99) is in report.json.",
+    table: {
+      columns: ["tenant", "requests", ...results.map((r) => r.policy)],
+      rows: top.map((tenant) => [
+        tenant,
+        formatNumber(results[0]!.tenants.find((x) => x.tenant === tenant)?.requests ?? 0, 0),
+        ...results.map((r) => cell(r, tenant))
+      ])
+    }
+  }
+}

@@ -1,0 +1,7 @@
+// Worker entry: Node 20 does not apply `--import tsx` given in a Worker's execArgv to the
+// worker's own entry file (verified: ERR_UNKNOWN_FILE_EXTENSION), so register tsx here, in
+// plain JavaScript, and then load the TypeScript worker.
+import { register } from "tsx/esm/api"
+
+register()
+await import(new URL("./worker.ts", import.meta.url).href)
