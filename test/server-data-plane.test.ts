@@ -98,6 +98,9 @@ describe("lazy loading", () => {
   })
 
   it("shares one load between concurrent first requests (single-flight)", async () => {
+    // onnxruntime-node creates a session synchronously, blocking the event loop for the load:
+    // open the 12 connections first so that all 12 requests reach the server before the load.
+    await Promise.all(Array.from({ length: 12 }, () => fetch(`${server.url}/v2/health/live`).then((r) => r.text())))
     const before = await metrics(server)
     const answers = await Promise.all(Array.from({ length: 12 }, () => infer(server, "flight")))
     expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200))

@@ -11,6 +11,7 @@ export interface Command {
 
 export const commands: readonly Command[] = [
   { name: "start", summary: "the main job: run the default scenario and print the comparison", load: () => import("./commands/start.js") },
+  { name: "sim", summary: "simulate a scenario or trace under each eviction policy: meshkit sim scenarios/x.yaml | --trace FILE --capacity 16GiB [--ideal] [--json]", load: () => import("./commands/sim.js") },
   { name: "policies", summary: "list every policy with its family, description and options [--json]", load: () => import("./commands/policies.js") },
   { name: "serve", summary: "inference server: KServe v2 REST + gRPC, lazy loads under a memory budget (--models DIR --port P --memory SIZE)", load: () => import("./commands/serve.js") },
   { name: "models", summary: "model files: models make --out DIR --count N --size 4MiB (synthetic ONNX MLPs, seeded)", load: () => import("./commands/models.js") },

@@ -97,6 +97,16 @@ describe("CSV trace", () => {
     expect(limited.models.ids).toEqual(["a", "b"])
   })
 
+  it("reads lines longer than a read buffer", async () => {
+    const long = "n".repeat(2_500_000) // > 2 read buffers of 1 MiB
+    const trace = csvTrace({ path: file(`time_ms,note,model,size_bytes\n1,${long},a,5\n2,x,b,6\n3,${long},a,5`) })
+    expect(await requests(trace)).toEqual([
+      [1, "a", "default", 5, NaN],
+      [2, "b", "default", 6, NaN],
+      [3, "a", "default", 5, NaN]
+    ])
+  })
+
   it("replays from the start with stable model indices", async () => {
     const trace = csvTrace({ path: file("time_ms,model,size_bytes\n1,x,5\n2,y,6\n3,x,5\n") })
     const a = await materialize(trace)

@@ -43,6 +43,8 @@ runtime (onnxruntime-node)
   --intra-op-threads N         threads per model run
   --inter-op-threads N
   --graph-optimization LEVEL   disabled | basic | extended | all
+  --measure-size true|false    correct the predicted size by the RSS growth measured during
+                               load (default true; false = always file size × size factor)
 
 other
   --config FILE                YAML or JSON settings file
@@ -75,6 +77,7 @@ const flagSpec = {
   "intra-op-threads": { type: "string" },
   "inter-op-threads": { type: "string" },
   "graph-optimization": { type: "string" },
+  "measure-size": { type: "string" },
   config: { type: "string" },
   "log-level": { type: "string" }
 } as const
@@ -85,7 +88,8 @@ const RUNTIME_FLAGS: Record<string, string> = {
   "execution-providers": "executionProviders",
   "intra-op-threads": "intraOpNumThreads",
   "inter-op-threads": "interOpNumThreads",
-  "graph-optimization": "graphOptimizationLevel"
+  "graph-optimization": "graphOptimizationLevel",
+  "measure-size": "measureSize"
 }
 
 export const run = async (argv: string[]): Promise<number> => {

@@ -1,13 +1,20 @@
 import { Effect, Layer, Schema } from "effect"
 import { stat } from "node:fs/promises"
-import * as ort from "onnxruntime-node"
-import { tinyModel } from "../models/make.js"
-import { type Datatype, type LoadedModel, type ModelRuntime, RuntimeError, type Tensor, type TensorMeta } from "./runtime.js"
+import { defaultSizeFactor, OnnxRuntimeConfig, SESSION_OVERHEAD_BYTES, type OnnxRuntimeConfigInput } from "./onnx-config.js"
+import { firstLine, probeProviders, sessionOptions } from "./onnx-session.js"
+import { type LoadedModel, type ModelRuntime, RuntimeError } from "./runtime.js"
 import { ModelRuntimeService } from "./service.js"
-import { inputProblem } from "./validate.js"
+import { inProcessHost, workerHost, type HostedSession } from "./session-host.js"
+
+export * from "./onnx-config.js"
 
 /**
- * ModelRuntime on onnxruntime-node (in process).
+ * ModelRuntime on onnxruntime-node.
+ *
+ * Where sessions run. onnxruntime-node creates sessions and runs them synchronously on the
+ * calling JS thread (measured: a 4 MiB model's creation blocked the event loop 198 ms, a 64 MiB
+ * one 1.1 s; a run blocks for its whole duration). `workers: 0` (default) keeps sessions on the
+ * JS thread, like a bare onnxruntime-node server; `workers: N` moves them to N worker threads.
  *
  * Size. Predicted = file size × sizeFactor + SESSION_OVERHEAD_BYTES. After load: the RSS growth
  * while the session was created, bounded to [file size + overhead, 4 × predicted], when no other
@@ -21,126 +28,14 @@ import { inputProblem } from "./validate.js"
  *
  * Threads: intraOpNumThreads unset = onnxruntime's default, one pool per session (one extra
  * thread per session on this 2-core machine); with thousands of models set it to 1.
- * onnxruntime-node runs `session.run` synchronously on the JS thread (it blocks the event loop
- * for the duration of the inference); session creation does not block it noticeably.
  */
-
-/** Fixed memory of an ORT session beyond its weights (measured, rounded down). */
-export const SESSION_OVERHEAD_BYTES = 256 * 1024
-
-export const GraphOptimizationLevel = Schema.Literal("disabled", "basic", "extended", "all")
-
-export const OnnxRuntimeConfig = Schema.Struct({
-  /** Preference order, e.g. ["cuda"] or ["tensorrt", "cuda"]; "cpu" is always appended as last resort. */
-  executionProviders: Schema.optionalWith(Schema.Array(Schema.String), { default: () => ["cpu"] }),
-  /** Threads of one inference; unset = onnxruntime's default (one per physical core). */
-  intraOpNumThreads: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  interOpNumThreads: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  /** Idle ORT threads spin for work by default; with many sessions per host that burns CPU. */
-  allowSpinning: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  graphOptimizationLevel: Schema.optionalWith(GraphOptimizationLevel, { default: () => "all" as const }),
-  /** predictSize = file size × sizeFactor + session overhead (default factor: see the module comment). */
-  sizeFactor: Schema.optional(Schema.Number.pipe(Schema.greaterThan(0))),
-  /** Measure the size after load from RSS (true) or always use the prediction (false). */
-  measureSize: Schema.optionalWith(Schema.Boolean, { default: () => true })
-})
-export type OnnxRuntimeConfig = typeof OnnxRuntimeConfig.Type
-export type OnnxRuntimeConfigInput = typeof OnnxRuntimeConfig.Encoded
-
-export const defaultSizeFactor = (env: NodeJS.ProcessEnv = process.env): number => (env.MALLOC_MMAP_THRESHOLD_ ? 1.25 : 2)
 
 export interface OnnxRuntime extends ModelRuntime {
   /** The providers sessions are created with after the start-up probe (always ends with "cpu"). */
   readonly executionProviders: ReadonlyArray<string>
   readonly sizeFactor: number
-  /** Unload every model still loaded (shutdown). */
+  /** Unload every model still loaded and stop worker threads (shutdown). */
   close(): Promise<void>
-}
-
-const ORT_TO_DATATYPE: Partial<Record<string, Datatype>> = {
-  float32: "FP32",
-  float64: "FP64",
-  float16: "FP16",
-  int8: "INT8",
-  uint8: "UINT8",
-  int16: "INT16",
-  uint16: "UINT16",
-  int32: "INT32",
-  uint32: "UINT32",
-  int64: "INT64",
-  uint64: "UINT64",
-  bool: "BOOL",
-  string: "BYTES"
-}
-const DATATYPE_TO_ORT: Record<Datatype, ort.Tensor.Type> = {
-  FP32: "float32",
-  FP64: "float64",
-  FP16: "float16",
-  INT8: "int8",
-  UINT8: "uint8",
-  INT16: "int16",
-  UINT16: "uint16",
-  INT32: "int32",
-  UINT32: "uint32",
-  INT64: "int64",
-  UINT64: "uint64",
-  BOOL: "bool",
-  BYTES: "string"
-}
-
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split("\n")[0]!.trim()
-
-/** ORT messages that mean the caller's tensors do not fit the graph (not a server fault). */
-const INPUT_FAULT = /invalid (dimensions|rank|input)|unexpected input data type|input .* (not found|missing)|shape mismatch|dimension mismatch|incompatible dimensions/i
-
-const sessionOptions = (c: OnnxRuntimeConfig, providers: ReadonlyArray<string>): ort.InferenceSession.SessionOptions => {
-  const spin = c.allowSpinning ? "1" : "0"
-  const o: ort.InferenceSession.SessionOptions = {
-    executionProviders: [...providers] as ort.InferenceSession.ExecutionProviderConfig[],
-    graphOptimizationLevel: c.graphOptimizationLevel,
-    // Failures reach the caller as RuntimeError; ORT's own stderr copy of each one (a bad
-    // request would print one) would only interleave with the server's structured logs.
-    logSeverityLevel: 4,
-    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } }
-  }
-  if (c.intraOpNumThreads !== undefined) o.intraOpNumThreads = c.intraOpNumThreads
-  if (c.interOpNumThreads !== undefined) o.interOpNumThreads = c.interOpNumThreads
-  return o
-}
-
-/**
- * Which of the wanted providers work here: each is tried alone (before cpu) on a tiny generated
- * model, including one inference. Unavailable ones are logged and dropped; cpu always stays.
- */
-const probeProviders = async (c: OnnxRuntimeConfig, log: (line: string) => void): Promise<string[]> => {
-  const wanted = c.executionProviders.filter((p) => p !== "cpu")
-  const working: string[] = []
-  const model = tinyModel()
-  // The cpu session also initialises onnxruntime once, so that the first real load's RSS delta
-  // is not inflated by runtime start-up.
-  for (const ep of [...wanted, "cpu"]) {
-    let session: ort.InferenceSession | undefined
-    try {
-      session = await ort.InferenceSession.create(model, sessionOptions(c, ep === "cpu" ? ["cpu"] : [ep, "cpu"]))
-      await session.run({ input: new ort.Tensor("float32", new Float32Array([1, 2]), [1, 2]) })
-      if (ep !== "cpu") working.push(ep)
-    } catch (e) {
-      if (ep === "cpu") throw new RuntimeError({ kind: "load", message: `onnx runtime: the cpu provider fails: ${firstLine(e)}` })
-      log(`onnx runtime: execution provider "${ep}" is not available (${firstLine(e)}); falling back to cpu`)
-    } finally {
-      await session?.release().catch(() => undefined)
-    }
-  }
-  const providers = [...working, "cpu"]
-  if (wanted.length > 0 && working.length > 0) log(`onnx runtime: execution providers ${providers.join(", ")}`)
-  return providers
-}
-
-const metaOf = (m: ort.InferenceSession.ValueMetadata, path: string, side: string): TensorMeta => {
-  if (!m.isTensor) throw new RuntimeError({ kind: "load", message: `${path}: ${side} "${m.name}" is not a tensor; KServe v2 carries tensors only` })
-  const datatype = ORT_TO_DATATYPE[m.type]
-  if (!datatype) throw new RuntimeError({ kind: "load", message: `${path}: ${side} "${m.name}" has element type ${m.type}, which KServe v2 cannot carry` })
-  return { name: m.name, datatype, shape: m.shape.map((d) => (typeof d === "number" ? d : -1)) }
 }
 
 /** Build the runtime: decode the config (throws ParseError naming the field), probe providers. */
@@ -150,12 +45,12 @@ export const makeOnnxRuntime = async (
 ): Promise<OnnxRuntime> => {
   const c = Schema.decodeUnknownSync(OnnxRuntimeConfig)(config)
   const providers = await probeProviders(c, log)
-  const options = sessionOptions(c, providers)
+  const host = c.workers > 0 ? workerHost(c, providers, c.workers) : inProcessHost(sessionOptions(c, providers))
   const sizeFactor = c.sizeFactor ?? defaultSizeFactor()
+  const predict = (fileBytes: number): number => Math.round(fileBytes * sizeFactor) + SESSION_OVERHEAD_BYTES
   const loaded = new Set<LoadedModel>()
   let loadsInFlight = 0
   let loadsStarted = 0
-  const predict = (fileBytes: number): number => Math.round(fileBytes * sizeFactor) + SESSION_OVERHEAD_BYTES
 
   const fileSize = async (path: string, modelId: string): Promise<number> => {
     try {
@@ -173,28 +68,19 @@ export const makeOnnxRuntime = async (
     const ticket = ++loadsStarted
     loadsInFlight++
     const rssBefore = process.memoryUsage.rss()
-    let session: ort.InferenceSession
+    let session: HostedSession
     try {
-      session = await ort.InferenceSession.create(path, options)
-    } catch (e) {
-      throw new RuntimeError({ kind: "load", message: `model ${modelId}: onnxruntime cannot load ${path}: ${firstLine(e)}` })
+      session = await host.open(path, modelId, bytes)
     } finally {
       loadsInFlight--
     }
     const rssDelta = process.memoryUsage.rss() - rssBefore
-    const measured = c.measureSize && alone && loadsStarted === ticket
     const predicted = predict(bytes)
+    const measured = c.measureSize && alone && loadsStarted === ticket
     const sizeBytes = measured ? Math.min(Math.max(rssDelta, bytes + SESSION_OVERHEAD_BYTES), 4 * predicted) : predicted
-    try {
-      const inputs = session.inputMetadata.map((m) => metaOf(m, path, "input"))
-      const outputs = session.outputMetadata.map((m) => metaOf(m, path, "output"))
-      const model = onnxModel(modelId, session, sizeBytes, inputs, outputs, () => loaded.delete(model))
-      loaded.add(model)
-      return model
-    } catch (e) {
-      await session.release().catch(() => undefined)
-      throw e
-    }
+    const model = hostedModel(modelId, session, sizeBytes, () => loaded.delete(model))
+    loaded.add(model)
+    return model
   }
 
   return {
@@ -205,56 +91,24 @@ export const makeOnnxRuntime = async (
     predictSize: async (path) => predict(await fileSize(path, path)),
     load,
     close: async () => {
-      await Promise.all([...loaded].map((m) => m.unload()))
+      await Promise.all([...loaded].map((m) => m.unload().catch(() => undefined)))
+      await host.close()
     }
   }
 }
 
-const onnxModel = (
-  modelId: string,
-  session: ort.InferenceSession,
-  sizeBytes: number,
-  inputs: ReadonlyArray<TensorMeta>,
-  outputs: ReadonlyArray<TensorMeta>,
-  onUnload: () => void
-): LoadedModel => {
+const hostedModel = (modelId: string, session: HostedSession, sizeBytes: number, onUnload: () => void): LoadedModel => {
   let released: Promise<void> | undefined
-  const outputNamesAll = outputs.map((o) => o.name)
-
-  const infer = async (given: ReadonlyArray<Tensor>, outputNames?: ReadonlyArray<string>): Promise<Tensor[]> => {
-    if (released) throw new RuntimeError({ kind: "infer", message: `model ${modelId} is unloaded` })
-    const problem = inputProblem(inputs, given)
-    if (problem) throw new RuntimeError({ kind: "input", message: problem })
-    const wanted = outputNames && outputNames.length > 0 ? outputNames : outputNamesAll
-    for (const n of wanted) {
-      if (!outputNamesAll.includes(n)) {
-        throw new RuntimeError({ kind: "input", message: `unknown output "${n}" (the model's outputs: ${outputNamesAll.join(", ")})` })
-      }
-    }
-    const feeds: Record<string, ort.Tensor> = {}
-    for (const t of given) {
-      feeds[t.name] = new ort.Tensor(DATATYPE_TO_ORT[t.datatype] as "float32", t.data as Float32Array, t.shape as number[])
-    }
-    let result: ort.InferenceSession.OnnxValueMapType
-    try {
-      result = await session.run(feeds, wanted as string[])
-    } catch (e) {
-      const message = `model ${modelId}: ${firstLine(e)}`
-      throw new RuntimeError({ kind: INPUT_FAULT.test(message) ? "input" : "infer", message })
-    }
-    return wanted.map((name) => {
-      const v = result[name]!
-      return { name, datatype: ORT_TO_DATATYPE[v.type]!, shape: v.dims, data: v.data as Tensor["data"] }
-    })
-  }
-
   return {
     sizeBytes,
-    inputs,
-    outputs,
-    infer,
+    inputs: session.inputs,
+    outputs: session.outputs,
+    infer: (inputs, outputNames) =>
+      released
+        ? Promise.reject(new RuntimeError({ kind: "infer", message: `model ${modelId} is unloaded` }))
+        : session.run(inputs, outputNames),
     unload: () =>
-      (released ??= session.release().then(onUnload, (e) => {
+      (released ??= session.release().then(onUnload, (e: unknown) => {
         onUnload()
         throw new RuntimeError({ kind: "infer", message: `model ${modelId}: release failed: ${firstLine(e)}` })
       }))

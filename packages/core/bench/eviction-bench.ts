@@ -1,0 +1,221 @@
+/**
+ * `meshkit bench-core` (= `npm run bench:core`): requests per second through ModelCache for each
+ * eviction policy, with ~10,000 resident models. The request stream is pre-generated (seeded):
+ * Zipf(alpha) popularity over 12,000 models in random order, sizes uniform in 50–150 MiB, and a
+ * capacity of 10,000 × 100 MiB, so about 10,000 models fit and most requests hit. One timed
+ * iteration replays a chunk of the stream (hits call cache.hit, misses admit and finish loading),
+ * continuing where the previous one stopped, after a full pass to fill the cache.
+ * Keep-alive expiry is not exercised (requests only); offline policies get nextUse from the stream.
+ */
+import { parseArgs } from "node:util"
+import { cpus } from "node:os"
+import { Bench } from "tinybench"
+import { buildPolicy, makeRng, ModelCache, policiesOf } from "../src/index.js"
+
+const MiB = 1048576
+
+export interface StreamSpec {
+  readonly models: number
+  readonly residents: number
+  readonly alpha: number
+  readonly length: number
+  readonly seed: number
+}
+
+export interface Stream {
+  readonly ids: readonly string[]
+  readonly sizes: Float64Array
+  readonly model: Int32Array
+  /** requests until the same model is requested again, the stream being replayed cyclically */
+  readonly nextIn: Float64Array
+  readonly capacity: number
+}
+
+export const makeStream = (spec: StreamSpec): Stream => {
+  const rng = makeRng(spec.seed)
+  const ids = Array.from({ length: spec.models }, (_, i) => `model-${String(i).padStart(5, "0")}`)
+  const sizes = Float64Array.from({ length: spec.models }, () => Math.round((50 + 100 * rng.next()) * MiB))
+  // popularity rank → model, shuffled so popularity is unrelated to id or size
+  const byRank = Int32Array.from({ length: spec.models }, (_, i) => i)
+  for (let i = byRank.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1)
+    const t = byRank[i]!
+    byRank[i] = byRank[j]!
+    byRank[j] = t
+  }
+  const cdf = new Float64Array(spec.models)
+  let acc = 0
+  for (let r = 0; r < spec.models; r++) cdf[r] = acc += 1 / Math.pow(r + 1, spec.alpha)
+  const model = new Int32Array(spec.length)
+  for (let k = 0; k < spec.length; k++) {
+    const u = rng.next() * acc
+    let lo = 0
+    let hi = spec.models - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (cdf[mid]! < u) lo = mid + 1
+      else hi = mid
+    }
+    model[k] = byRank[lo]!
+  }
+  const nextIn = new Float64Array(spec.length)
+  const last = new Float64Array(spec.models).fill(-1)
+  for (let pass = 0; pass < 2; pass++) {
+    for (let k = spec.length - 1; k >= 0; k--) {
+      const m = model[k]!
+      const seenAt = last[m]!
+      if (pass === 1) nextIn[k] = seenAt < 0 ? Infinity : seenAt > k ? seenAt - k : seenAt + spec.length - k
+      last[m] = k
+    }
+  }
+  return { ids, sizes, model, nextIn, capacity: spec.residents * 100 * MiB }
+}
+
+/** One policy's cache replaying the stream; `step(n)` serves the next n requests. */
+export const makeReplay = (policy: string, s: Stream) => {
+  const built = buildPolicy("eviction", policy, { rng: makeRng(1), capacityBytes: s.capacity })
+  const cache = new ModelCache(s.capacity, built)
+  const offline = built.offline === true
+  const { ids, sizes, model, nextIn } = s
+  const len = model.length
+  let k = 0
+  let now = 0
+  let hits = 0
+  let requests = 0
+  const step = (n: number): void => {
+    for (let i = 0; i < n; i++) {
+      const m = model[k]!
+      const e = cache.get(ids[m]!)
+      if (e !== undefined) {
+        if (offline) e.nextUse = now + nextIn[k]!
+        cache.hit(e, now)
+        hits++
+      } else {
+        const size = sizes[m]!
+        const r = cache.admit({ id: ids[m]!, tenant: "t", size, loadCostMs: size / MiB, nextUse: now + nextIn[k]! }, now)
+        if (r.ok) r.entry.loading = false
+      }
+      requests++
+      now++
+      if (++k === len) k = 0
+    }
+  }
+  return {
+    cache,
+    step,
+    resetCounts: () => {
+      hits = requests = 0
+    },
+    hitRatio: () => (requests === 0 ? 0 : hits / requests)
+  }
+}
+
+export interface BenchRow {
+  readonly policy: string
+  readonly mReqPerSec: number
+  /** relative margin of error of the per-chunk time, % */
+  readonly rmePercent: number
+  readonly hitRatio: number
+  readonly residents: number
+  readonly samples: number
+}
+
+export const benchPolicies = async (
+  policies: readonly string[],
+  s: Stream,
+  opts: { readonly timeMs: number; readonly chunk: number }
+): Promise<BenchRow[]> => {
+  const rows: BenchRow[] = []
+  for (const policy of policies) {
+    const replay = makeReplay(policy, s)
+    replay.step(s.model.length) // fill the cache: one full pass
+    replay.resetCounts()
+    const bench = new Bench({ time: opts.timeMs, warmupTime: Math.min(250, opts.timeMs / 4), iterations: 10 })
+    bench.add(policy, () => replay.step(opts.chunk))
+    await bench.run()
+    const r = bench.tasks[0]!.result
+    if (!("latency" in r)) throw new Error(`bench of ${policy} did not complete: ${r.state}`)
+    rows.push({
+      policy,
+      mReqPerSec: opts.chunk / (r.latency.mean / 1000) / 1e6,
+      rmePercent: r.latency.rme,
+      hitRatio: replay.hitRatio(),
+      residents: replay.cache.count,
+      samples: r.latency.samplesCount
+    })
+  }
+  return rows
+}
+
+const help = `meshkit bench-core — eviction policy micro-benchmark (requests/s through ModelCache)
+
+usage: meshkit bench-core [--json] [--policies lru,fifo,...] [--time MS] [--alpha A] [--seed N]
+
+  --policies  comma-separated eviction policies (default: all)
+  --time      time budget per policy in ms (default 2000)
+  --alpha     Zipf popularity exponent (default 0.9)
+  --seed      stream seed (default 1)
+  --json      machine-readable output`
+
+export const runCoreBench = async (argv: string[]): Promise<number> => {
+  let values
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        json: { type: "boolean", default: false },
+        policies: { type: "string" },
+        time: { type: "string", default: "2000" },
+        alpha: { type: "string", default: "0.9" },
+        seed: { type: "string", default: "1" },
+        help: { type: "boolean", short: "h", default: false }
+      }
+    }).values
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${help}`)
+    return 2
+  }
+  if (values.help) {
+    console.log(help)
+    return 0
+  }
+  const known = policiesOf("eviction").map((d) => d.name)
+  const policies = values.policies ? values.policies.split(",").map((p) => p.trim()) : known
+  const unknown = policies.filter((p) => !known.includes(p))
+  const timeMs = Number(values.time)
+  const alpha = Number(values.alpha)
+  const seed = Number(values.seed)
+  const bad = [
+    unknown.length > 0 ? `unknown policies: ${unknown.join(", ")} (known: ${known.join(", ")})` : "",
+    !(timeMs > 0) ? `--time must be a positive number of ms, got "${values.time}"` : "",
+    !(alpha >= 0 && alpha <= 3) ? `--alpha must be in [0, 3], got "${values.alpha}"` : "",
+    !Number.isInteger(seed) ? `--seed must be an integer, got "${values.seed}"` : ""
+  ].filter((x) => x !== "")
+  if (bad.length > 0) {
+    console.error(`${bad.join("\n")}\n\n${help}`)
+    return 2
+  }
+  const spec: StreamSpec = { models: 12_000, residents: 10_000, alpha, length: 1 << 20, seed }
+  const chunk = 1 << 16
+  const stream = makeStream(spec)
+  const rows = await benchPolicies(policies, stream, { timeMs, chunk })
+  const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version }
+  if (values.json) {
+    console.log(JSON.stringify({ machine, stream: { ...spec, chunk, capacityBytes: stream.capacity }, results: rows }, null, 2))
+    return 0
+  }
+  console.log(
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${spec.models} models, Zipf ${alpha}, ` +
+      `sizes 50–150 MiB, capacity ${spec.residents} × 100 MiB; ${chunk} requests per sample`
+  )
+  console.log("")
+  console.log("| policy | M req/s | ± % | hit ratio | residents |")
+  console.log("|---|---:|---:|---:|---:|")
+  for (const r of rows) {
+    console.log(
+      `| ${r.policy} | ${r.mReqPerSec.toFixed(2)} | ${r.rmePercent.toFixed(1)} | ${r.hitRatio.toFixed(3)} | ${r.residents} |`
+    )
+  }
+  return 0
+}

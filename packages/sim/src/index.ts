@@ -1,0 +1,25 @@
+/**
+ * @meshkit/sim: a discrete-event simulator of a multi-model serving cluster that runs the very
+ * same policy code (@meshkit/core) as the server, over streamed request traces.
+ */
+export * from "./trace/index.js"
+export { defaultCluster, loadTimeMs, policyLabel, type ClusterConfig, type ExecTimeConfig, type Mode, type SimConfig } from "./engine/config.js"
+export { EventQueue } from "./engine/event-queue.js"
+export { arrayTrace, tinyTrace } from "./engine/array-trace.js"
+export { runIdeal } from "./engine/ideal.js"
+export { ClusterEngine, runFull } from "./engine/cluster.js"
+export { nextUseTimes } from "./engine/next-use.js"
+export { isOfflineChoice, simulate } from "./engine/simulate.js"
+export type { PolicyResult, RunOutput, RunSeries } from "./metrics/result.js"
+export type { TenantResult } from "./metrics/tenants.js"
+export type { LatencyPercentiles } from "./metrics/latency.js"
+export type { TimelineSeries } from "./metrics/timeline.js"
+export { Scenario, Bytes } from "./scenario/schema.js"
+export { loadScenario, scenarioFrom, ScenarioError, clusterConfig, type LoadedScenario, type LoadOptions } from "./scenario/load.js"
+export { runJobs, JobError, type RunJobsOptions } from "./run/parallel.js"
+export { runScenario, type ScenarioRun, type SweepPoint, type RunScenarioOptions } from "./run/scenario-run.js"
+export { progressBar, type Progress, type ProgressState } from "./run/progress.js"
+export type { Job } from "./run/job.js"
+export { buildReport, type ReportContext } from "./report/build.js"
+export { writeSimReport, reportJson, type WrittenSimReport } from "./report/write.js"
+export { comparisonText } from "./report/text-table.js"

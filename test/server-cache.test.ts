@@ -1,0 +1,149 @@
+import { stat, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { SESSION_OVERHEAD_BYTES } from "../packages/server/src/runtime/onnx-config.js"
+import {
+  getJson,
+  infer,
+  inferBody,
+  metric,
+  metrics,
+  removeDir,
+  repositoryIndex,
+  startServer,
+  tempDir,
+  writeModel,
+  type Served
+} from "./server-harness.js"
+
+/**
+ * The model cache of `meshkit serve` under a memory budget: eviction order by the configured
+ * core policy, models that can never fit, remembered load failures, per-model overload.
+ * Sizes are made deterministic (--measure-size false --size-factor 1: a model takes its file
+ * size plus the runtime's fixed per-session overhead), so the budget holds exactly two of the
+ * 1 MiB models.
+ */
+let dir: string
+let server: Served
+let modelBytes: number
+
+beforeAll(async () => {
+  dir = await tempDir("cache")
+  modelBytes = await writeModel(join(dir, "a.onnx"), 1024 * 1024, 1)
+  await writeModel(join(dir, "b.onnx"), 1024 * 1024, 2)
+  await writeModel(join(dir, "c.onnx"), 1024 * 1024, 3)
+  await writeModel(join(dir, "huge.onnx"), 3 * 1024 * 1024, 4)
+  await writeFile(join(dir, "broken.onnx"), Buffer.from("this is not an onnx model ".repeat(40)))
+  modelBytes += SESSION_OVERHEAD_BYTES
+  const budget = Math.floor(modelBytes * 2.5)
+  server = await startServer([
+    "--models", dir,
+    "--memory", String(budget),
+    "--eviction", "lru",
+    "--data-dir", join(dir, "data"),
+    "--size-factor", "1",
+    "--measure-size", "false",
+    "--failure-memory", "1500ms",
+    "--model-concurrency", "1",
+    "--queue-limit", "2",
+    "--log-level", "warn"
+  ])
+}, 120_000)
+
+afterAll(async () => {
+  await server?.stop()
+  await removeDir(dir)
+})
+
+const ok = async (model: string) => {
+  const res = await infer(server, model)
+  expect(res.status, `${model}: ${await res.clone().text()}`).toBe(200)
+  await res.arrayBuffer()
+}
+
+describe("eviction under --memory", () => {
+  it("evicts the least recently used model when a new one needs room", async () => {
+    await ok("a")
+    await ok("b")
+    await ok("a") // a is now more recent than b
+    expect(await repositoryIndex(server)).toMatchObject({ a: "READY", b: "READY", c: "UNAVAILABLE" })
+    const before = await metrics(server)
+    await ok("c")
+    expect(await repositoryIndex(server)).toMatchObject({ a: "READY", b: "UNAVAILABLE", c: "READY" })
+    const after = await metrics(server)
+    expect((metric(after, 'meshkit_evictions_total{reason="capacity"}') ?? 0) - (metric(before, 'meshkit_evictions_total{reason="capacity"}') ?? 0)).toBe(1)
+    expect(metric(after, "meshkit_used_bytes")).toBe(2 * modelBytes)
+    expect(metric(after, "meshkit_capacity_bytes")).toBe(Math.floor(modelBytes * 2.5))
+
+    // Status shows the order the policy used: a was used before c.
+    const a = await getJson(server, "/v1/models/a")
+    const c = await getJson(server, "/v1/models/c")
+    expect(a.lastUsed).toBeLessThan(c.lastUsed)
+    await ok("b") // a is now the least recent
+    expect(await repositoryIndex(server)).toMatchObject({ a: "UNAVAILABLE", b: "READY", c: "READY" })
+  })
+
+  it("answers 507 for a model that can never fit, and evicts nothing for it", async () => {
+    const res = await infer(server, "huge")
+    expect(res.status).toBe(507)
+    expect((await res.json()).error).toMatch(/more than the whole memory budget/)
+    expect(await repositoryIndex(server)).toMatchObject({ b: "READY", c: "READY", huge: "UNAVAILABLE" })
+    const load = await fetch(`${server.url}/v2/repository/models/huge/load`, { method: "POST" })
+    expect(load.status).toBe(507)
+  })
+})
+
+describe("failed loads", () => {
+  it("remembers a failed load, answers with its error, then retries", async () => {
+    const before = await metrics(server)
+    const first = await infer(server, "broken")
+    expect(first.status).toBe(503)
+    expect((await first.json()).error).toMatch(/failed to load|cannot load/)
+
+    const second = await infer(server, "broken")
+    expect(second.status).toBe(503)
+    expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
+    expect((await second.json()).error).toMatch(/remembered/)
+    const status = await getJson(server, "/v1/models/broken")
+    expect(status.status).toBe("LOADING_FAILED")
+    expect(status.errors[0]).toMatch(/broken/)
+    expect(status.retryAt).toBeGreaterThan(Date.now() - 100)
+    const after = await metrics(server)
+    expect((metric(after, "meshkit_load_failures_total") ?? 0) - (metric(before, "meshkit_load_failures_total") ?? 0)).toBe(1)
+    expect(metric(after, "meshkit_models_with_failure")).toBeGreaterThanOrEqual(1)
+
+    // Fix the file; once the failure memory (1.5 s) has passed, the next request loads it.
+    await writeModel(join(dir, "broken.onnx"), 64 * 1024, 5)
+    await new Promise((r) => setTimeout(r, Math.max(0, status.retryAt - Date.now()) + 100))
+    await ok("broken")
+    expect((await getJson(server, "/v1/models/broken")).status).toBe("LOADED")
+  })
+})
+
+describe("overload", () => {
+  it("answers 429 at once when too many requests wait for a model, without waiting for its load", async () => {
+    await fetch(`${server.url}/v2/repository/models/c/unload`, { method: "POST" })
+    // Warm connections, so that the burst arrives together.
+    await Promise.all(Array.from({ length: 12 }, () => fetch(`${server.url}/v2/health/live`).then((r) => r.text())))
+    const t0 = performance.now()
+    const results = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const res = await infer(server, "c")
+        const body = await res.json()
+        return { status: res.status, ms: performance.now() - t0, body, retryAfter: res.headers.get("retry-after") }
+      })
+    )
+    const rejected = results.filter((r) => r.status === 429)
+    const served = results.filter((r) => r.status === 200)
+    expect(rejected.length + served.length).toBe(12)
+    // --queue-limit 2: two requests wait for the load, the other ten are turned away
+    expect(served.length).toBe(2)
+    for (const r of rejected) {
+      expect(r.body.error).toMatch(/already has 2 requests waiting/)
+      expect(r.retryAfter).toBe("1")
+    }
+    expect(Math.max(...rejected.map((r) => r.ms))).toBeLessThan(Math.min(...served.map((r) => r.ms)))
+    const status = await getJson(server, "/v1/models/c")
+    expect(status).toMatchObject({ status: "LOADED", inFlight: 0, queued: 0 })
+  })
+})
