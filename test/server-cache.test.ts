@@ -1,11 +1,10 @@
-import { stat, writeFile } from "node:fs/promises"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SESSION_OVERHEAD_BYTES } from "../packages/server/src/runtime/onnx-config.js"
 import {
   getJson,
   infer,
-  inferBody,
   metric,
   metrics,
   removeDir,
@@ -18,7 +17,8 @@ import {
 
 /**
  * The model cache of `meshkit serve` under a memory budget: eviction order by the configured
- * core policy, models that can never fit, remembered load failures, per-model overload.
+ * core policy, models that can never fit, remembered load failures. (Overload: see
+ * server-lifecycle.test.ts, which runs sessions in worker threads so that requests overlap.)
  * Sizes are made deterministic (--measure-size false --size-factor 1: a model takes its file
  * size plus the runtime's fixed per-session overhead), so the budget holds exactly two of the
  * 1 MiB models.
@@ -44,8 +44,6 @@ beforeAll(async () => {
     "--size-factor", "1",
     "--measure-size", "false",
     "--failure-memory", "1500ms",
-    "--model-concurrency", "1",
-    "--queue-limit", "2",
     "--log-level", "warn"
   ])
 }, 120_000)
@@ -117,33 +115,5 @@ describe("failed loads", () => {
     await new Promise((r) => setTimeout(r, Math.max(0, status.retryAt - Date.now()) + 100))
     await ok("broken")
     expect((await getJson(server, "/v1/models/broken")).status).toBe("LOADED")
-  })
-})
-
-describe("overload", () => {
-  it("answers 429 at once when too many requests wait for a model, without waiting for its load", async () => {
-    await fetch(`${server.url}/v2/repository/models/c/unload`, { method: "POST" })
-    // Warm connections, so that the burst arrives together.
-    await Promise.all(Array.from({ length: 12 }, () => fetch(`${server.url}/v2/health/live`).then((r) => r.text())))
-    const t0 = performance.now()
-    const results = await Promise.all(
-      Array.from({ length: 12 }, async () => {
-        const res = await infer(server, "c")
-        const body = await res.json()
-        return { status: res.status, ms: performance.now() - t0, body, retryAfter: res.headers.get("retry-after") }
-      })
-    )
-    const rejected = results.filter((r) => r.status === 429)
-    const served = results.filter((r) => r.status === 200)
-    expect(rejected.length + served.length).toBe(12)
-    // --queue-limit 2: two requests wait for the load, the other ten are turned away
-    expect(served.length).toBe(2)
-    for (const r of rejected) {
-      expect(r.body.error).toMatch(/already has 2 requests waiting/)
-      expect(r.retryAfter).toBe("1")
-    }
-    expect(Math.max(...rejected.map((r) => r.ms))).toBeLessThan(Math.min(...served.map((r) => r.ms)))
-    const status = await getJson(server, "/v1/models/c")
-    expect(status).toMatchObject({ status: "LOADED", inFlight: 0, queued: 0 })
   })
 })

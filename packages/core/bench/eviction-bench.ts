@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util"
 import { cpus } from "node:os"
 import { Bench } from "tinybench"
-import { buildPolicy, makeRng, ModelCache, policiesOf } from "../src/index.js"
+import { buildPolicy, makeRng, ModelCache, policiesOf, type Resident } from "../src/index.js"
 
 const MiB = 1048576
 
@@ -71,30 +71,45 @@ export const makeStream = (spec: StreamSpec): Stream => {
   return { ids, sizes, model, nextIn, capacity: spec.residents * 100 * MiB }
 }
 
+/**
+ * How a request finds its resident: "id" = ModelCache.get(id) (a Map lookup by string, what the
+ * server does), "index" = an array by model number kept in step with admissions and evictions
+ * (what a simulator can do), which isolates the policy's own cost from the Map lookup.
+ */
+export type Lookup = "id" | "index"
+
 /** One policy's cache replaying the stream; `step(n)` serves the next n requests. */
-export const makeReplay = (policy: string, s: Stream) => {
+export const makeReplay = (policy: string, s: Stream, lookup: Lookup = "id") => {
   const built = buildPolicy("eviction", policy, { rng: makeRng(1), capacityBytes: s.capacity })
   const cache = new ModelCache(s.capacity, built)
   const offline = built.offline === true
   const { ids, sizes, model, nextIn } = s
   const len = model.length
+  const byIndex: (Resident | undefined)[] = new Array(ids.length).fill(undefined)
+  const indexOf = new Map(ids.map((id, i) => [id, i]))
   let k = 0
   let now = 0
   let hits = 0
   let requests = 0
+  const miss = (m: number): void => {
+    const size = sizes[m]!
+    const r = cache.admit({ id: ids[m]!, tenant: "t", size, loadCostMs: size / MiB, nextUse: now + nextIn[k]! }, now)
+    if (!r.ok) return
+    r.entry.loading = false
+    if (lookup === "index") {
+      byIndex[m] = r.entry
+      for (const v of r.evicted) byIndex[indexOf.get(v.id)!] = undefined
+    }
+  }
   const step = (n: number): void => {
     for (let i = 0; i < n; i++) {
       const m = model[k]!
-      const e = cache.get(ids[m]!)
+      const e = lookup === "id" ? cache.get(ids[m]!) : byIndex[m]
       if (e !== undefined) {
         if (offline) e.nextUse = now + nextIn[k]!
         cache.hit(e, now)
         hits++
-      } else {
-        const size = sizes[m]!
-        const r = cache.admit({ id: ids[m]!, tenant: "t", size, loadCostMs: size / MiB, nextUse: now + nextIn[k]! }, now)
-        if (r.ok) r.entry.loading = false
-      }
+      } else miss(m)
       requests++
       now++
       if (++k === len) k = 0

@@ -12,16 +12,20 @@ import { parseDuration } from "./duration.js"
 
 const fail = (ast: any, actual: unknown, message: string) => ParseResult.fail(new ParseResult.Type(ast, actual, message))
 
-const IntFrom = (min: number, max: number) =>
-  Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
-    Schema.int({ message: () => "expected an integer" }),
-    Schema.between(min, max, { message: () => `expected an integer between ${min} and ${max}` })
-  )
-
-const NumberFrom = (min: number) =>
-  Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
-    Schema.greaterThanOrEqualTo(min, { message: () => `expected a number ≥ ${min}` })
-  )
+/** A number (or its text) within bounds; one clear message whatever went wrong. */
+const numberFrom = (what: string, min: number, max: number, int: boolean) =>
+  Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
+    strict: true,
+    decode: (v, _, ast) => {
+      const n = typeof v === "number" ? v : v.trim() === "" ? NaN : Number(v)
+      return Number.isFinite(n) && (!int || Number.isInteger(n)) && n >= min && n <= max
+        ? ParseResult.succeed(n)
+        : fail(ast, v, `expected ${what} ${max === Infinity ? `≥ ${min}` : `between ${min} and ${max}`}, got ${JSON.stringify(v)}`)
+    },
+    encode: (n) => ParseResult.succeed(n)
+  })
+const IntFrom = (min: number, max: number) => numberFrom("an integer", min, max, true)
+const NumberFrom = (min: number) => numberFrom("a number", min, Infinity, false)
 
 /** "256MiB", "2GiB", 1048576 → bytes. */
 export const ByteSize = Schema.transformOrFail(Schema.Union(Schema.String, Schema.Number), Schema.Number, {
@@ -104,7 +108,12 @@ export const RuntimeOptions = Schema.Struct({
   /** predicted loaded size = file size × sizeFactor */
   sizeFactor: Schema.optional(NumberFrom(0.01)),
   /** correct the prediction with the RSS growth measured during load (default true) */
-  measureSize: Schema.optional(BooleanFrom)
+  measureSize: Schema.optional(BooleanFrom),
+  /**
+   * 0: sessions on the JS thread (a load or a long inference stalls every other request);
+   * N: sessions in N worker threads (one message round trip and an input copy per inference)
+   */
+  workers: Schema.optional(IntFrom(0, 64))
 })
 
 export const ServerConfig = Schema.Struct({
@@ -145,7 +154,7 @@ type Source = { readonly label: (key: string) => string; readonly values: Record
 /** Flag and environment spellings of each field. */
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 const envName = (k: string) => `MESHKIT_${kebab(k).replace(/-/g, "_").toUpperCase()}`
-const RUNTIME_KEYS = ["executionProviders", "intraOpNumThreads", "interOpNumThreads", "graphOptimizationLevel", "sizeFactor", "allowSpinning", "measureSize"] as const
+const RUNTIME_KEYS = ["executionProviders", "intraOpNumThreads", "interOpNumThreads", "graphOptimizationLevel", "sizeFactor", "allowSpinning", "measureSize", "workers"] as const
 export const CONFIG_KEYS = Object.keys(ServerConfig.fields).filter((k) => k !== "runtime")
 
 /** Values from MESHKIT_* variables (runtime options as MESHKIT_RUNTIME_<NAME>). */
@@ -225,7 +234,8 @@ export const resolveConfig = (sources: {
   }
   const decoded = Schema.decodeUnknownEither(ServerConfig, { onExcessProperty: "error", errors: "all" })(merged)
   if (Either.isRight(decoded)) return decoded.right
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+  // An optional field reports two alternatives (undefined, or the value's schema): keep the useful one.
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).filter((i) => !/^Expected undefined, actual/.test(i.message))
   const lines = issues.map((i) => {
     const key = i.path.map(String).join(".")
     const top = i.path.length > 1 && i.path[0] === "runtime" ? `runtime.${String(i.path[1])}` : String(i.path[0] ?? "")

@@ -192,3 +192,80 @@ describe("execution providers", () => {
     await expect(makeOnnxRuntime({ graphOptimizationLevel: "max" as never })).rejects.toThrow(/graphOptimizationLevel/)
   })
 })
+
+describe("sessions in worker threads (workers: N)", () => {
+  let w: OnnxRuntime
+  beforeAll(async () => {
+    w = await makeOnnxRuntime({ workers: 1 })
+  })
+  afterAll(async () => {
+    await w?.close()
+  })
+
+  const maxEventLoopGapDuring = async <T>(f: () => Promise<T>) => {
+    let last = performance.now()
+    let gap = 0
+    const timer = setInterval(() => {
+      const now = performance.now()
+      gap = Math.max(gap, now - last)
+      last = now
+    }, 1)
+    await new Promise((r) => setTimeout(r, 10))
+    const started = performance.now()
+    const value = await f()
+    const ms = performance.now() - started
+    await new Promise((r) => setTimeout(r, 10)) // let the interval report a gap that ended with f
+    clearInterval(timer)
+    return { value, ms, gap }
+  }
+
+  it("answer bit-identically to the in-process runtime, and leave the caller's inputs intact", async () => {
+    const input = digit()
+    const m = await w.load(MNIST, "mnist")
+    expect(m.inputs).toEqual([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28] }])
+    const [out] = await m.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: input }])
+    expect(input.length).toBe(784) // not transferred away
+    const local = await rt.load(MNIST, "mnist")
+    const [ref] = await local.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: input }])
+    expect(Buffer.from((out!.data as Float32Array).buffer)).toEqual(Buffer.from((ref!.data as Float32Array).buffer))
+    await expectRuntimeError(m.infer([{ name: "image", datatype: "FP32", shape: [1], data: new Float32Array(1) }]), "input", /unknown input "image"/)
+    await local.unload()
+    await m.unload()
+    await expectRuntimeError(m.infer([{ name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: input }]), "infer", /unloaded/)
+    await expectRuntimeError(w.load(join(dir, "nope.onnx"), "nope"), "load", /cannot read/)
+  })
+
+  it("a load blocks the event loop in process but not with workers", async () => {
+    const path = join(dir, "big.onnx")
+    await writeFile(path, makeModel({ sizeBytes: 16 * 1024 * 1024, seed: 9 }))
+    const inProcess = await maxEventLoopGapDuring(() => rt.load(path, "big"))
+    await inProcess.value.unload()
+    // onnxruntime-node creates the session synchronously: the loop stands still for most of the load.
+    expect(inProcess.gap).toBeGreaterThan(inProcess.ms * 0.5)
+
+    const inWorker = await maxEventLoopGapDuring(() => w.load(path, "big"))
+    expect(inWorker.gap).toBeLessThan(inWorker.ms * 0.5)
+    const [y] = await inWorker.value.infer([{ name: "input", datatype: "FP32", shape: [1, 64], data: new Float32Array(64).fill(1) }])
+    expect(y!.shape).toEqual([1, 10])
+    await inWorker.value.unload()
+  })
+
+  it("a worker that dies fails its models' calls (kind infer) and the next load starts a new worker", async () => {
+    const { workerHost } = await import("../src/runtime/session-host.js")
+    const { OnnxRuntimeConfig } = await import("../src/runtime/onnx-config.js")
+    const { Schema } = await import("effect")
+    const host = workerHost(Schema.decodeUnknownSync(OnnxRuntimeConfig)({}), ["cpu"], 1)
+    try {
+      await host.start()
+      const s = await host.open(MNIST, "mnist", 26_000)
+      const x: Tensor = { name: "Input3", datatype: "FP32", shape: [1, 1, 28, 28], data: digit() }
+      expect((await s.run([x]))[0]!.shape).toEqual([1, 10])
+      await host.kill(0)
+      await expectRuntimeError(s.run([x]), "infer", /lost when its onnx runtime worker 0 stopped/)
+      const again = await host.open(MNIST, "mnist", 26_000)
+      expect((await again.run([x]))[0]!.shape).toEqual([1, 10])
+    } finally {
+      await host.close()
+    }
+  })
+})

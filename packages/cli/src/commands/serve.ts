@@ -43,6 +43,9 @@ runtime (onnxruntime-node)
   --intra-op-threads N         threads per model run
   --inter-op-threads N
   --graph-optimization LEVEL   disabled | basic | extended | all
+  --runtime-workers N          run onnxruntime sessions in N worker threads (default 0: on the
+                               main thread, where a model load or a long inference blocks all
+                               other requests for its duration)
   --measure-size true|false    correct the predicted size by the RSS growth measured during
                                load (default true; false = always file size × size factor)
 
@@ -78,6 +81,7 @@ const flagSpec = {
   "inter-op-threads": { type: "string" },
   "graph-optimization": { type: "string" },
   "measure-size": { type: "string" },
+  "runtime-workers": { type: "string" },
   config: { type: "string" },
   "log-level": { type: "string" }
 } as const
@@ -89,15 +93,16 @@ const RUNTIME_FLAGS: Record<string, string> = {
   "intra-op-threads": "intraOpNumThreads",
   "inter-op-threads": "interOpNumThreads",
   "graph-optimization": "graphOptimizationLevel",
-  "measure-size": "measureSize"
+  "measure-size": "measureSize",
+  "runtime-workers": "workers"
 }
 
 export const run = async (argv: string[]): Promise<number> => {
   const parsed = parse(argv, flagSpec, help)
   if (!parsed) return 0
   // Loaded here, not at the top: `meshkit serve --help` stays instant.
-  const { ConfigError, fromEnv, jsonOrText, readConfigFile, resolveConfig } = await import("@meshkit/server")
-  const { makeLog } = await import("@meshkit/server")
+  const { ConfigError, fromEnv, jsonOrText, readConfigFile, resolveConfig } = await import("@meshkit/server/config.js")
+  const { makeLog } = await import("@meshkit/server/log.js")
   const { readyLine, runServer } = await import("@meshkit/server")
 
   const flags: Record<string, unknown> = {}

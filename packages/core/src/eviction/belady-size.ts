@@ -1,71 +1,137 @@
 import { definePolicy, NoOptions } from "../registry.js"
 import type { Resident } from "../domain.js"
+import { SlotHeap } from "./heap.js"
 import type { EvictionPolicy } from "./policy.js"
-
-interface Slot {
-  idx: number
-}
+import { Slots } from "./slots.js"
 
 /**
  * Size-aware Belady (offline), the variant used as "Belady-Size" by LRB (Song et al., NSDI'20)
  * and libCacheSim: evict the resident with the largest size × (nextUse − now), i.e. the one
  * holding the most byte-time until it is needed again; never-again models first, largest first.
- * The score of every resident changes with `now` at a different rate (its size), so no static
- * order exists: each eviction scans all residents (an exact bound, not a sampled one). Fine for
- * the simulator's offline runs; not meant for the hot path of a server.
+ * Exact (every resident is considered), not the sampled approximation.
+ *
+ * The scores change with `now` at different rates (each model's size), so no static order
+ * exists. The heap is keyed by size × (nextUse − base) for a base time; at `now` a resident's
+ * score is that key minus size × (now − base) ≤ key − minSize × (now − base). Walking the heap
+ * best-first with that bound finds the exact maximum after visiting a few residents; when the
+ * bound gets loose (many visited), the keys are re-based to the current time (O(n)).
  */
 export const beladySize = (): EvictionPolicy => {
-  const residents: Resident[] = []
-  let scores = new Float64Array(64)
-  const order: number[] = []
+  const slots = new Slots()
+  // min-heap: key = −size × (nextUse − base), tie = −size (largest first among equals)
+  const heap = new SlotHeap(slots)
+  let base = 0
+  let minSize = Infinity
+  let rebaseDue = false
+  // candidates met during a walk, a max-heap by exact score (then size, then slot)
+  const cand: number[] = []
+  const candScore: number[] = []
 
+  const setKey = (s: number, e: Resident): void => {
+    heap.key[s] = e.nextUse === Infinity ? -Infinity : -(e.size * (e.nextUse - base))
+    heap.tie[s] = -e.size
+  }
   const scoreOf = (e: Resident, now: number): number => (e.nextUse === Infinity ? Infinity : e.size * (e.nextUse - now))
-  /** true when resident i should go before resident j */
-  const worse = (i: number, j: number): boolean =>
-    scores[i]! > scores[j]! || (scores[i] === scores[j] && residents[i]!.size > residents[j]!.size)
+  const above = (i: number, j: number): boolean => {
+    if (candScore[i]! !== candScore[j]!) return candScore[i]! > candScore[j]!
+    const si = slots.res[cand[i]!]!.size
+    const sj = slots.res[cand[j]!]!.size
+    return si !== sj ? si > sj : cand[i]! < cand[j]!
+  }
+  const swap = (i: number, j: number): void => {
+    const s = cand[i]!
+    cand[i] = cand[j]!
+    cand[j] = s
+    const c = candScore[i]!
+    candScore[i] = candScore[j]!
+    candScore[j] = c
+  }
+  const candPush = (s: number, score: number): void => {
+    let i = cand.length
+    cand.push(s)
+    candScore.push(score)
+    while (i > 0 && above(i, (i - 1) >> 1)) {
+      swap(i, (i - 1) >> 1)
+      i = (i - 1) >> 1
+    }
+  }
+  const candPop = (): number => {
+    const top = cand[0]!
+    swap(0, cand.length - 1)
+    cand.pop()
+    candScore.pop()
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1
+      if (l >= cand.length) break
+      const c = l + 1 < cand.length && above(l + 1, l) ? l + 1 : l
+      if (!above(c, i)) break
+      swap(c, i)
+      i = c
+    }
+    return top
+  }
+
+  const rebase = (now: number): void => {
+    base = now
+    for (let i = 0; i < heap.size; i++) {
+      const s = heap.heap[i]!
+      setKey(s, slots.res[s]!)
+    }
+    heap.rebuild()
+  }
 
   return {
     name: "belady-size",
     offline: true,
     onInsert(e) {
-      e.slot = { idx: residents.length } satisfies Slot
-      residents.push(e)
+      const s = slots.alloc(e)
+      if (e.size < minSize) minSize = e.size
+      setKey(s, e)
+      heap.push(s)
     },
-    onHit() {},
+    onHit(e) {
+      const s = e.slot as number
+      if (e.size < minSize) minSize = e.size
+      setKey(s, e)
+      heap.update(s)
+    },
     onRemove(e) {
-      const s = e.slot as Slot
-      const last = residents.pop()!
-      if (last !== e) {
-        residents[s.idx] = last
-        ;(last.slot as Slot).idx = s.idx
-      }
-      s.idx = -1
+      const s = e.slot as number
+      heap.remove(s)
+      slots.release(s)
     },
     chooseVictims(need, now, evictable) {
-      const n = residents.length
-      if (scores.length < n) scores = new Float64Array(Math.max(n, scores.length * 2))
-      order.length = 0
-      let best = -1
-      for (let i = 0; i < n; i++) {
-        const e = residents[i]!
-        if (!evictable(e)) continue
-        scores[i] = scoreOf(e, now)
-        order.push(i)
-        if (best < 0 || worse(i, best)) best = i
+      if (rebaseDue || now < base) {
+        rebase(now)
+        rebaseDue = false
       }
+      const slack = heap.size > 0 ? minSize * (now - base) : 0
+      const res = slots.res
       const out: Resident[] = []
-      if (best < 0) return out
-      out.push(residents[best]!)
-      if (residents[best]!.size >= need) return out
-      // More than one victim needed (rarer): rank all candidates.
-      order.sort((i, j) => (worse(i, j) ? -1 : worse(j, i) ? 1 : i - j))
-      out.length = 0
       let freed = 0
-      for (let k = 0; k < order.length && freed < need; k++) {
-        const e = residents[order[k]!]!
-        out.push(e)
-        freed += e.size
+      let visited = 0
+      cand.length = candScore.length = 0
+      heap.beginWalk()
+      let next = heap.nextInWalk()
+      while (freed < need) {
+        // Visit while an unvisited resident could still beat (or tie) the best candidate.
+        while (next >= 0) {
+          if (cand.length > 0) {
+            const bound = -heap.key[next]! - slack
+            const top = candScore[0]!
+            if (bound < top || (bound === top && top === Infinity)) break
+          }
+          visited++
+          const e = res[next]!
+          if (evictable(e)) candPush(next, scoreOf(e, now))
+          next = heap.nextInWalk()
+        }
+        if (cand.length === 0) break
+        const v = res[candPop()]!
+        out.push(v)
+        freed += v.size
       }
+      if (visited > 32 + 4 * out.length) rebaseDue = true
       return out
     }
   }

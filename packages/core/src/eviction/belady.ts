@@ -1,6 +1,8 @@
 import { definePolicy, NoOptions } from "../registry.js"
-import { HeapNode, IndexedHeap } from "./heap.js"
+import type { Resident } from "../domain.js"
+import { SlotHeap } from "./heap.js"
 import type { EvictionPolicy } from "./policy.js"
+import { Slots } from "./slots.js"
 
 /**
  * Belady's MIN (offline): evict the resident whose next request is farthest in the future,
@@ -10,27 +12,29 @@ import type { EvictionPolicy } from "./policy.js"
  * goes first (for never-again models this frees the space with fewer evictions).
  */
 export const belady = (): EvictionPolicy => {
-  const heap = new IndexedHeap()
-  const refresh = (n: HeapNode): void => {
-    n.key = -n.e.nextUse
-    n.tie = -n.e.size
+  const slots = new Slots()
+  const heap = new SlotHeap(slots)
+  const refresh = (s: number, e: Resident): void => {
+    heap.key[s] = -e.nextUse
+    heap.tie[s] = -e.size
   }
   return {
     name: "belady",
     offline: true,
     onInsert(e) {
-      const n = new HeapNode(e)
-      e.slot = n
-      refresh(n)
-      heap.push(n)
+      const s = slots.alloc(e)
+      refresh(s, e)
+      heap.push(s)
     },
     onHit(e) {
-      const n = e.slot as HeapNode
-      refresh(n)
-      heap.update(n)
+      const s = e.slot as number
+      refresh(s, e)
+      heap.update(s)
     },
     onRemove(e) {
-      heap.remove(e.slot as HeapNode)
+      const s = e.slot as number
+      heap.remove(s)
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
       return heap.takeInOrder(need, evictable)

@@ -1,8 +1,9 @@
 import { Schema } from "effect"
 import { definePolicy } from "../registry.js"
 import type { Resident } from "../domain.js"
-import { HeapNode, IndexedHeap } from "./heap.js"
+import { SlotHeap } from "./heap.js"
 import type { EvictionPolicy } from "./policy.js"
+import { Slots } from "./slots.js"
 
 export const GdsfOptions = Schema.Struct({
   /**
@@ -21,45 +22,46 @@ export type GdsfOptions = typeof GdsfOptions.Type
  * requested age relative to newly admitted or refreshed ones. Ties → least recently refreshed.
  */
 export const gdsf = (options: GdsfOptions = { cost: "load" }): EvictionPolicy => {
-  const heap = new IndexedHeap()
+  const slots = new Slots()
+  const heap = new SlotHeap(slots)
   let clock = 0
   let seq = 0
   // Victims of the latest chooseVictims carry this mark; only their removal advances the clock
   // (a user unload or a candidate the cache did not evict must not). The cache removes victims
   // right after choosing them, so any later insert or hit closes the window.
   let epoch = 1
-  const cost =
-    options.cost === "uniform" ? () => 1 : options.cost === "bytes" ? (e: Resident) => e.size : (e: Resident) => e.loadCostMs
-  const refresh = (n: HeapNode): void => {
-    n.key = clock + (n.count * cost(n.e)) / Math.max(1, n.e.size)
-    n.tie = seq++
+  const costMode = options.cost
+  const refresh = (s: number, e: Resident): void => {
+    const c = costMode === "load" ? e.loadCostMs : costMode === "uniform" ? 1 : e.size
+    heap.key[s] = clock + (slots.count[s]! * c) / Math.max(1, e.size)
+    heap.tie[s] = seq++
   }
   return {
     name: "gdsf",
     onInsert(e) {
-      const n = new HeapNode(e)
-      n.count = 1
-      e.slot = n
       epoch++
-      refresh(n)
-      heap.push(n)
+      const s = slots.alloc(e)
+      slots.count[s] = 1
+      refresh(s, e)
+      heap.push(s)
     },
     onHit(e) {
-      const n = e.slot as HeapNode
-      n.count++
       epoch++
-      refresh(n)
-      heap.update(n)
+      const s = e.slot as number
+      slots.count[s] = slots.count[s]! + 1
+      refresh(s, e)
+      heap.update(s)
     },
     onRemove(e) {
-      const n = e.slot as HeapNode
-      if (n.mark === epoch && n.key > clock) clock = n.key
-      heap.remove(n)
+      const s = e.slot as number
+      if (slots.mark[s] === epoch && heap.key[s]! > clock) clock = heap.key[s]!
+      heap.remove(s)
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
       const out = heap.takeInOrder(need, evictable)
       epoch++
-      for (let i = 0; i < out.length; i++) (out[i]!.slot as HeapNode).mark = epoch
+      for (let i = 0; i < out.length; i++) slots.mark[out[i]!.slot as number] = epoch
       return out
     }
   }

@@ -1,172 +1,155 @@
 import type { Resident } from "../domain.js"
+import type { Slots } from "./slots.js"
 
 /**
- * One resident's place in an IndexedHeap. `key` orders the heap (smallest first), `tie` breaks
- * equal keys (smallest first: policies use an insertion/access counter). `count` and `mark` are
- * spare fields for the owning policy (GDSF's frequency, the victim epoch), so hits allocate nothing.
+ * Binary min-heap of arena slots ordered by (key, tie), both per-slot numbers the policy sets
+ * before push/update. Positions are tracked per slot, so a changed key is re-sifted and any slot
+ * removed in O(log n); everything is typed arrays (no object per node, no lazy-deletion garbage).
  */
-export class HeapNode {
-  key = 0
-  tie = 0
-  idx = -1
-  count = 0
-  mark = 0
-  /** spare per-policy number (e.g. a keep-alive length) */
-  aux = 0
-  constructor(readonly e: Resident) {}
-}
+export class SlotHeap {
+  key = new Float64Array(0)
+  tie = new Float64Array(0)
+  /** slot → position in `heap`, -1 when absent */
+  pos = new Int32Array(0)
+  heap = new Int32Array(0)
+  size = 0
+  /** scratch for ordered walks: heap positions still to visit, itself a heap */
+  private frontier = new Int32Array(0)
+  private flen = 0
 
-const before = (a: HeapNode, b: HeapNode): boolean => a.key < b.key || (a.key === b.key && a.tie < b.tie)
-
-/**
- * Binary min-heap whose nodes know their index, so a node whose key changed is re-sifted in
- * O(log n) and any node is removed in O(log n), without lazy-deletion garbage.
- */
-export class IndexedHeap {
-  readonly nodes: HeapNode[] = []
-  /** scratch for `takeInOrder`: heap indices still to visit, itself a heap (reused, no allocation) */
-  private readonly frontier: number[] = []
-
-  get size(): number {
-    return this.nodes.length
+  constructor(readonly slots: Slots) {
+    this.grow(slots.cap)
+    slots.onGrow((cap) => this.grow(cap))
   }
 
-  peek(): HeapNode | undefined {
-    return this.nodes[0]
+  has(s: number): boolean {
+    return this.pos[s]! >= 0
   }
 
-  push(n: HeapNode): void {
-    n.idx = this.nodes.length
-    this.nodes.push(n)
-    this.up(n.idx)
+  /** the slot with the smallest (key, tie), or -1 */
+  peek(): number {
+    return this.size > 0 ? this.heap[0]! : -1
   }
 
-  remove(n: HeapNode): void {
-    const i = n.idx
+  push(s: number): void {
+    const i = this.size++
+    this.heap[i] = s
+    this.pos[s] = i
+    this.up(i)
+  }
+
+  remove(s: number): void {
+    const i = this.pos[s]!
     if (i < 0) return
-    const last = this.nodes.pop()!
-    n.idx = -1
-    if (last === n) return
-    this.nodes[i] = last
-    last.idx = i
-    this.update(last)
+    this.pos[s] = -1
+    const last = this.heap[--this.size]!
+    if (i === this.size) return
+    this.heap[i] = last
+    this.pos[last] = i
+    this.fix(i)
   }
 
-  /** Restore order after `n.key` / `n.tie` changed in either direction. */
-  update(n: HeapNode): void {
-    const i = n.idx
-    if (i > 0 && before(n, this.nodes[(i - 1) >> 1]!)) this.up(i)
-    else this.down(i)
+  /** Restore order after key[s] / tie[s] changed in either direction. */
+  update(s: number): void {
+    this.fix(this.pos[s]!)
+  }
+
+  /** Re-heapify after changing many keys at once (Floyd, O(n)). */
+  rebuild(): void {
+    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.down(i)
   }
 
   /**
    * Residents in key order, skipping those `evictable` rejects, until their sizes reach `need`.
-   * Walks the heap best-first through a side frontier instead of popping, so the heap itself is
-   * untouched (the cache may evict only some of them, or none). O(k log k) for k nodes visited.
+   * Walks the heap best-first through the frontier instead of popping, so the heap is untouched
+   * (the cache may evict only some of them, or none). O(k log k) for k slots visited.
    */
   takeInOrder(need: number, evictable: (e: Resident) => boolean): Resident[] {
     const out: Resident[] = []
-    const nodes = this.nodes
-    if (nodes.length === 0) return out
-    const f = this.frontier
-    f.length = 0
-    f.push(0)
+    const res = this.slots.res
     let freed = 0
-    while (f.length > 0 && freed < need) {
-      const i = this.popFrontier()
-      const n = nodes[i]!
-      if (evictable(n.e)) {
-        out.push(n.e)
-        freed += n.e.size
+    this.beginWalk()
+    while (freed < need) {
+      const s = this.nextInWalk()
+      if (s < 0) break
+      const e = res[s]!
+      if (evictable(e)) {
+        out.push(e)
+        freed += e.size
       }
-      const l = 2 * i + 1
-      if (l < nodes.length) this.pushFrontier(l)
-      if (l + 1 < nodes.length) this.pushFrontier(l + 1)
     }
     return out
   }
 
-  /**
-   * Step-by-step form of walkInOrder for callers that interleave the walk with other queues:
-   * `beginWalk()`, then `nextInWalk()` until null. The heap must not change in between.
-   */
+  /** Ordered walk, step by step: `beginWalk()`, then `nextInWalk()` until -1. The heap must not change in between. */
   beginWalk(): void {
-    const f = this.frontier
-    f.length = 0
-    if (this.nodes.length > 0) f.push(0)
+    this.flen = 0
+    if (this.size > 0) this.frontier[this.flen++] = 0
   }
 
-  nextInWalk(): HeapNode | null {
-    if (this.frontier.length === 0) return null
-    const nodes = this.nodes
+  nextInWalk(): number {
+    if (this.flen === 0) return -1
     const i = this.popFrontier()
     const l = 2 * i + 1
-    if (l < nodes.length) this.pushFrontier(l)
-    if (l + 1 < nodes.length) this.pushFrontier(l + 1)
-    return nodes[i]!
+    if (l < this.size) this.pushFrontier(l)
+    if (l + 1 < this.size) this.pushFrontier(l + 1)
+    return this.heap[i]!
   }
 
-  /**
-   * Visit nodes in key order (best-first, heap untouched) until `visit` returns false.
-   * For the rarer scans (keep-alive expiry); O(k log k) for k nodes visited.
-   */
-  walkInOrder(visit: (n: HeapNode) => boolean): void {
-    const nodes = this.nodes
-    if (nodes.length === 0) return
-    const f = this.frontier
-    f.length = 0
-    f.push(0)
-    while (f.length > 0) {
-      const i = this.popFrontier()
-      if (!visit(nodes[i]!)) return
-      const l = 2 * i + 1
-      if (l < nodes.length) this.pushFrontier(l)
-      if (l + 1 < nodes.length) this.pushFrontier(l + 1)
-    }
+  private before(a: number, b: number): boolean {
+    const ka = this.key[a]!
+    const kb = this.key[b]!
+    return ka < kb || (ka === kb && this.tie[a]! < this.tie[b]!)
+  }
+
+  private fix(i: number): void {
+    if (i > 0 && this.before(this.heap[i]!, this.heap[(i - 1) >> 1]!)) this.up(i)
+    else this.down(i)
   }
 
   private up(i: number): void {
-    const a = this.nodes
-    const n = a[i]!
+    const h = this.heap
+    const pos = this.pos
+    const s = h[i]!
     while (i > 0) {
       const p = (i - 1) >> 1
-      const pn = a[p]!
-      if (!before(n, pn)) break
-      a[i] = pn
-      pn.idx = i
+      const ps = h[p]!
+      if (!this.before(s, ps)) break
+      h[i] = ps
+      pos[ps] = i
       i = p
     }
-    a[i] = n
-    n.idx = i
+    h[i] = s
+    pos[s] = i
   }
 
   private down(i: number): void {
-    const a = this.nodes
-    const len = a.length
-    const n = a[i]!
+    const h = this.heap
+    const pos = this.pos
+    const len = this.size
+    const s = h[i]!
     for (;;) {
       const l = 2 * i + 1
       if (l >= len) break
       const r = l + 1
-      const c = r < len && before(a[r]!, a[l]!) ? r : l
-      const cn = a[c]!
-      if (!before(cn, n)) break
-      a[i] = cn
-      cn.idx = i
+      const c = r < len && this.before(h[r]!, h[l]!) ? r : l
+      const cs = h[c]!
+      if (!this.before(cs, s)) break
+      h[i] = cs
+      pos[cs] = i
       i = c
     }
-    a[i] = n
-    n.idx = i
+    h[i] = s
+    pos[s] = i
   }
 
   private pushFrontier(i: number): void {
     const f = this.frontier
-    const a = this.nodes
-    let j = f.length
-    f.push(i)
+    const h = this.heap
+    let j = this.flen++
     while (j > 0) {
       const p = (j - 1) >> 1
-      if (!before(a[i]!, a[f[p]!]!)) break
+      if (!this.before(h[i]!, h[f[p]!]!)) break
       f[j] = f[p]!
       j = p
     }
@@ -175,22 +158,38 @@ export class IndexedHeap {
 
   private popFrontier(): number {
     const f = this.frontier
-    const a = this.nodes
+    const h = this.heap
     const top = f[0]!
-    const last = f.pop()!
-    const len = f.length
+    const last = f[--this.flen]!
+    const len = this.flen
     if (len === 0) return top
     let j = 0
     for (;;) {
       const l = 2 * j + 1
       if (l >= len) break
       const r = l + 1
-      const c = r < len && before(a[f[r]!]!, a[f[l]!]!) ? r : l
-      if (!before(a[f[c]!]!, a[last]!)) break
+      const c = r < len && this.before(h[f[r]!]!, h[f[l]!]!) ? r : l
+      if (!this.before(h[f[c]!]!, h[last]!)) break
       f[j] = f[c]!
       j = c
     }
     f[j] = last
     return top
+  }
+
+  private grow(cap: number): void {
+    const key = new Float64Array(cap)
+    key.set(this.key)
+    const tie = new Float64Array(cap)
+    tie.set(this.tie)
+    const pos = new Int32Array(cap).fill(-1)
+    pos.set(this.pos)
+    const heap = new Int32Array(cap)
+    heap.set(this.heap)
+    this.key = key
+    this.tie = tie
+    this.pos = pos
+    this.heap = heap
+    this.frontier = new Int32Array(cap)
   }
 }

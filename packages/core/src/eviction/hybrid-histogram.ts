@@ -2,9 +2,9 @@ import { Schema } from "effect"
 import { definePolicy } from "../registry.js"
 import type { ModelId, Resident } from "../domain.js"
 import { isEvictable } from "./cache.js"
-import { DList, type Node } from "./dlist.js"
-import { HeapNode, IndexedHeap } from "./heap.js"
+import { SlotHeap } from "./heap.js"
 import type { EvictionPolicy } from "./policy.js"
+import { SlotQueue, Slots } from "./slots.js"
 
 const Positive = Schema.Number.pipe(Schema.positive())
 
@@ -39,19 +39,6 @@ class History {
   }
 }
 
-/** In the deadline heap (for expiry) and in the recency list (for memory pressure). */
-class HybridNode extends HeapNode implements Node {
-  prev: Node | null = null
-  next: Node | null = null
-  bits = 0
-  constructor(
-    e: Resident,
-    readonly history: History
-  ) {
-    super(e)
-  }
-}
-
 /**
  * Hybrid histogram keep-alive (Shahrad et al., "Serverless in the Wild", ATC'20), without the
  * pre-warming half and without the ARIMA path for out-of-range models (both fall back to the
@@ -69,8 +56,32 @@ export const hybridHistogram = (options: HybridHistogramOptions): EvictionPolicy
   const { binMs, percentile, margin, minSamples, maxOutOfRange, fallbackKeepAliveMs } = options
   const binCount = Math.max(1, Math.ceil(options.rangeMs / binMs))
   const histories = new Map<ModelId, History>()
-  const heap = new IndexedHeap()
-  const recency = new DList()
+  const slots = new Slots()
+  /**
+   * For expiry, keyed by a lower bound of each deadline (lastUsed + keep-alive): a hit usually
+   * pushes the deadline later, and re-sifting on every hit would cost O(log n); instead `due`
+   * holds the true deadline and stale keys are corrected when an expiry scan reaches them.
+   * A deadline that moves earlier (a shorter keep-alive learned) is re-keyed at once.
+   */
+  const heap = new SlotHeap(slots)
+  // Per slot, side by side (one cache line): the true deadline, the last request, the time the
+  // next idle-time bin starts (a request before it adds no sample), and the keep-alive. A hit
+  // touches only these; the model's History (bins) only when a sample is added.
+  const DUE = 0
+  const LAST = 1
+  const NEXT_BIN = 2
+  const KEEP = 3
+  let hot = new Float64Array(slots.cap * 4)
+  slots.onGrow((cap) => {
+    const h = new Float64Array(cap * 4)
+    h.set(hot)
+    hot = h
+  })
+  const stale: number[] = []
+  /** recency order, for memory pressure */
+  const recency = new SlotQueue(slots)
+  /** slot → its model's history */
+  const historyOf: (History | undefined)[] = []
   let seq = 0
   let checkedAt = -Infinity
 
@@ -87,11 +98,8 @@ export const hybridHistogram = (options: HybridHistogramOptions): EvictionPolicy
     return (b + 1) * binMs * (1 + margin)
   }
 
-  /** Count a request at `now`: one idle-time sample per minute the model is active. */
-  const observe = (h: History, now: number): void => {
-    const last = h.lastRequest
-    if (now > last) h.lastRequest = now
-    if (last === -Infinity || Math.floor(now / binMs) <= Math.floor(last / binMs)) return
+  /** A request at `now` in a later bin than the previous one (`last`): add its idle-time sample. */
+  const sample = (h: History, last: number, now: number): void => {
     const bin = Math.floor((now - last) / binMs)
     if (bin < binCount) {
       h.bins[bin]!++
@@ -100,10 +108,7 @@ export const hybridHistogram = (options: HybridHistogramOptions): EvictionPolicy
     h.keepAliveMs = keepAliveOf(h)
   }
 
-  const refresh = (n: HybridNode): void => {
-    n.key = n.e.lastUsed + n.history.keepAliveMs
-    n.tie = seq++
-  }
+  const nextBinAfter = (t: number): number => (Math.floor(t / binMs) + 1) * binMs
 
   return {
     name: "hybrid-histogram",
@@ -113,55 +118,75 @@ export const hybridHistogram = (options: HybridHistogramOptions): EvictionPolicy
         h = new History(binCount, fallbackKeepAliveMs)
         histories.set(e.id, h)
       }
-      observe(h, now)
-      const n = new HybridNode(e, h)
-      e.slot = n
-      refresh(n)
-      heap.push(n)
-      recency.pushHead(n)
+      const last = h.lastRequest
+      if (last !== -Infinity && now >= nextBinAfter(last)) sample(h, last, now)
+      const s = slots.alloc(e)
+      historyOf[s] = h
+      const o = 4 * s
+      hot[o + LAST] = Math.max(now, last)
+      hot[o + NEXT_BIN] = nextBinAfter(hot[o + LAST]!)
+      hot[o + KEEP] = h.keepAliveMs
+      hot[o + DUE] = heap.key[s] = e.lastUsed + h.keepAliveMs
+      heap.tie[s] = seq++
+      heap.push(s)
+      recency.pushHead(s)
     },
     onHit(e, now) {
-      const n = e.slot as HybridNode
-      observe(n.history, now)
-      refresh(n)
-      heap.update(n)
-      recency.moveToHead(n)
+      const s = e.slot as number
+      const o = 4 * s
+      if (now >= hot[o + NEXT_BIN]!) {
+        const h = historyOf[s]!
+        sample(h, hot[o + LAST]!, now)
+        hot[o + KEEP] = h.keepAliveMs
+        hot[o + NEXT_BIN] = nextBinAfter(now)
+      }
+      if (now > hot[o + LAST]!) hot[o + LAST] = now
+      const d = e.lastUsed + hot[o + KEEP]!
+      hot[o + DUE] = d
+      if (d < heap.key[s]!) {
+        heap.key[s] = d
+        heap.update(s)
+      }
+      recency.moveToHead(s)
     },
     onRemove(e) {
-      const n = e.slot as HybridNode
-      heap.remove(n)
-      recency.unlink(n)
+      const s = e.slot as number
+      const h = historyOf[s]!
+      if (hot[4 * s + LAST]! > h.lastRequest) h.lastRequest = hot[4 * s + LAST]!
+      heap.remove(s)
+      recency.unlink(s)
+      historyOf[s] = undefined
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
-      const out: Resident[] = []
-      let freed = 0
-      for (let n = recency.tail; n !== null && freed < need; n = n.prev) {
-        if (evictable(n.e)) {
-          out.push(n.e)
-          freed += n.e.size
-        }
-      }
-      return out
+      return recency.takeFromTail(need, evictable)
     },
     expired(now) {
       if (now > checkedAt) checkedAt = now
       const out: Resident[] = []
-      heap.walkInOrder((n) => {
-        if (n.key > now) return false
-        if (isEvictable(n.e)) out.push(n.e)
-        return true
-      })
+      heap.beginWalk()
+      for (let s = heap.nextInWalk(); s >= 0 && heap.key[s]! <= now; s = heap.nextInWalk()) {
+        if (hot[4 * s + DUE]! > now) stale.push(s)
+        else if (isEvictable(slots.res[s]!)) out.push(slots.res[s]!)
+      }
+      // Correct the stale keys met (after the walk: the heap must not change during it).
+      for (const s of stale) {
+        heap.key[s] = hot[4 * s + DUE]!
+        heap.update(s)
+      }
+      stale.length = 0
       return out
     },
     nextExpiry() {
       // Residents due at or before the latest check were busy then; report the next new one.
-      let at = Infinity
-      heap.walkInOrder((n) => {
-        if (n.key <= checkedAt) return true
-        at = n.key
-        return false
-      })
-      return at
+      // Keys are lower bounds of deadlines, so the walk stops once a key reaches the best found.
+      let best = Infinity
+      heap.beginWalk()
+      for (let s = heap.nextInWalk(); s >= 0 && heap.key[s]! < best; s = heap.nextInWalk()) {
+        const d = hot[4 * s + DUE]!
+        if (d > checkedAt && d < best) best = d
+      }
+      return best
     }
   }
 }

@@ -1,18 +1,19 @@
 import { definePolicy, NoOptions } from "../registry.js"
 import type { Resident } from "../domain.js"
-import { DList, type Node } from "./dlist.js"
 import type { EvictionPolicy } from "./policy.js"
+import { SlotQueue, Slots } from "./slots.js"
 
 /** All residents with one request count, most recently promoted at the list head. */
 class Bucket {
-  readonly list = new DList()
+  readonly list: SlotQueue
   prev: Bucket | null = null
   next: Bucket | null = null
-  constructor(public freq: number) {}
-}
-
-interface LfuNode extends Node {
-  bucket: Bucket
+  constructor(
+    slots: Slots,
+    public freq: number
+  ) {
+    this.list = new SlotQueue(slots)
+  }
 }
 
 /**
@@ -22,13 +23,16 @@ interface LfuNode extends Node {
  * bucket's tail is its least recently used member. Emptied buckets are recycled.
  */
 export const lfu = (): EvictionPolicy => {
+  const slots = new Slots()
+  /** slot → its bucket */
+  const bucketOf: (Bucket | undefined)[] = []
   let lowest: Bucket | null = null
   const spare: Bucket[] = []
 
   const bucketAfter = (b: Bucket | null, freq: number): Bucket => {
     const next = b === null ? lowest : b.next
     if (next !== null && next.freq === freq) return next
-    const nb = spare.pop() ?? new Bucket(freq)
+    const nb = spare.pop() ?? new Bucket(slots, freq)
     nb.freq = freq
     nb.prev = b
     nb.next = next
@@ -38,9 +42,8 @@ export const lfu = (): EvictionPolicy => {
     return nb
   }
 
-  const detach = (n: LfuNode): void => {
-    const b = n.bucket
-    b.list.unlink(n)
+  const detach = (s: number, b: Bucket): void => {
+    b.list.unlink(s)
     if (b.list.size > 0) return
     if (b.prev !== null) b.prev.next = b.next
     else lowest = b.next
@@ -52,31 +55,36 @@ export const lfu = (): EvictionPolicy => {
   return {
     name: "lfu",
     onInsert(e) {
+      const s = slots.alloc(e)
       const b = bucketAfter(null, 1)
-      const n: LfuNode = { e, prev: null, next: null, bits: 0, bucket: b }
-      e.slot = n
-      b.list.pushHead(n)
+      bucketOf[s] = b
+      b.list.pushHead(s)
     },
     onHit(e) {
-      const n = e.slot as LfuNode
-      const from = n.bucket
+      const s = e.slot as number
+      const from = bucketOf[s]!
       // Link the target before detaching, so `from` still anchors its position when it empties.
       const to = bucketAfter(from, from.freq + 1)
-      detach(n)
-      n.bucket = to
-      to.list.pushHead(n)
+      detach(s, from)
+      bucketOf[s] = to
+      to.list.pushHead(s)
     },
     onRemove(e) {
-      detach(e.slot as LfuNode)
+      const s = e.slot as number
+      detach(s, bucketOf[s]!)
+      bucketOf[s] = undefined
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
       const out: Resident[] = []
+      const { prev, res } = slots
       let freed = 0
       for (let b = lowest; b !== null && freed < need; b = b.next) {
-        for (let n = b.list.tail; n !== null && freed < need; n = n.prev) {
-          if (evictable(n.e)) {
-            out.push(n.e)
-            freed += n.e.size
+        for (let s = b.list.tail; s >= 0 && freed < need; s = prev[s]!) {
+          const e = res[s]!
+          if (evictable(e)) {
+            out.push(e)
+            freed += e.size
           }
         }
       }

@@ -1,37 +1,29 @@
 import { definePolicy, NoOptions } from "../registry.js"
-import type { Resident } from "../domain.js"
-import { DList, newNode, type Node } from "./dlist.js"
 import type { EvictionPolicy } from "./policy.js"
+import { SlotQueue, Slots } from "./slots.js"
 
 /**
  * Least recently used, ModelMesh's order: evict the smallest lastUsed first. With time moving
  * forward, "move to head on hit" keeps the list sorted by lastUsed, so every call is O(1).
  */
 export const lru = (): EvictionPolicy => {
-  const list = new DList()
+  const slots = new Slots()
+  const list = new SlotQueue(slots)
   return {
     name: "lru",
     onInsert(e) {
-      const n = newNode(e)
-      e.slot = n
-      list.pushHead(n)
+      list.pushHead(slots.alloc(e))
     },
     onHit(e) {
-      list.moveToHead(e.slot as Node)
+      list.moveToHead(e.slot as number)
     },
     onRemove(e) {
-      list.unlink(e.slot as Node)
+      const s = e.slot as number
+      list.unlink(s)
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
-      const out: Resident[] = []
-      let freed = 0
-      for (let n = list.tail; n !== null && freed < need; n = n.prev) {
-        if (evictable(n.e)) {
-          out.push(n.e)
-          freed += n.e.size
-        }
-      }
-      return out
+      return list.takeFromTail(need, evictable)
     }
   }
 }

@@ -1,9 +1,9 @@
 import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
 import type { ModelId, Resident } from "../domain.js"
-import { DList, type Node } from "./dlist.js"
-import { HeapNode, IndexedHeap } from "./heap.js"
+import { SlotHeap } from "./heap.js"
 import type { EvictionPolicy } from "./policy.js"
+import { SlotQueue, Slots } from "./slots.js"
 
 const Share = Schema.Number.pipe(Schema.between(0, 1))
 
@@ -30,19 +30,6 @@ export type MeshkitAdaptiveOptions = typeof MeshkitAdaptiveOptions.Type
 const PROBATION = 0
 const MAIN = 1
 const GONE = 2
-
-class AdaptiveNode extends HeapNode implements Node {
-  prev: Node | null = null
-  next: Node | null = null
-  bits = 0
-  queue = PROBATION
-  /** the size counted in its queue's bytes (the cache may resize a resident without telling us) */
-  bytes: number
-  constructor(e: Resident) {
-    super(e)
-    this.bytes = e.size
-  }
-}
 
 /** An evicted model remembered by id: how often it was used and where it was evicted from. */
 interface Ghost {
@@ -76,28 +63,34 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   const step = options.adaptStep
   const uniform = options.cost === "uniform"
 
-  const probation = new DList()
+  // per slot: bits = queue, count = requests (frequency), bytes = size as counted, mark = victim epoch
+  const slots = new Slots()
+  const probation = new SlotQueue(slots)
   let probationBytes = 0
-  const main = new IndexedHeap()
+  const main = new SlotHeap(slots)
   let mainBytes = 0
   let clock = 0
   let seq = 0
   let epoch = 1
-  const promoted: AdaptiveNode[] = []
+  const promoted: number[] = []
   const ghosts = new Map<ModelId, Ghost>()
   let ghostBytes = 0
 
-  const refresh = (n: AdaptiveNode): void => {
-    const e = n.e
-    n.key = clock + (n.count * (uniform ? 1 : e.loadCostMs)) / Math.max(1, e.size)
-    n.tie = seq++
+  const refresh = (s: number, e: Resident): void => {
+    main.key[s] = clock + (slots.count[s]! * (uniform ? 1 : e.loadCostMs)) / Math.max(1, e.size)
+    main.tie[s] = seq++
   }
 
-  const toMain = (n: AdaptiveNode): void => {
-    n.queue = MAIN
-    refresh(n)
-    main.push(n)
-    mainBytes += n.bytes
+  const toMain = (s: number): void => {
+    slots.bits[s] = MAIN
+    refresh(s, slots.res[s]!)
+    main.push(s)
+    mainBytes += slots.bytes[s]!
+  }
+
+  const flushPromoted = (): void => {
+    for (let i = 0; i < promoted.length; i++) toMain(promoted[i]!)
+    promoted.length = 0
   }
 
   const remember = (e: Resident, freq: number, fromProbation: boolean): void => {
@@ -115,111 +108,109 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     }
   }
 
-  const flushPromoted = (): void => {
-    for (let i = 0; i < promoted.length; i++) toMain(promoted[i]!)
-    promoted.length = 0
-  }
-
   return {
     name: "meshkit-adaptive",
     onInsert(e) {
       epoch++
-      const n = new AdaptiveNode(e)
-      e.slot = n
+      const s = slots.alloc(e)
       const g = ghosts.get(e.id)
       if (g === undefined) {
-        n.count = 1
-        probation.pushHead(n)
-        probationBytes += n.bytes
+        slots.count[s] = 1
+        slots.bits[s] = PROBATION
+        probation.pushHead(s)
+        probationBytes += e.size
         return
       }
       ghosts.delete(e.id)
       ghostBytes -= g.size
-      n.count = g.freq + 1
+      slots.count[s] = g.freq + 1
       if (step > 0) target = g.fromProbation ? Math.min(maxTarget, target + g.size * step) : Math.max(minTarget, target - g.size * step)
-      toMain(n)
+      toMain(s)
     },
     onHit(e) {
       epoch++
-      const n = e.slot as AdaptiveNode
-      n.count++
-      if (n.bytes !== e.size) {
-        const delta = e.size - n.bytes
-        if (n.queue === MAIN) mainBytes += delta
+      const s = e.slot as number
+      slots.count[s] = slots.count[s]! + 1
+      if (slots.bytes[s] !== e.size) {
+        const delta = e.size - slots.bytes[s]!
+        if (slots.bits[s] === MAIN) mainBytes += delta
         else probationBytes += delta
-        n.bytes = e.size
+        slots.bytes[s] = e.size
       }
-      if (n.queue === MAIN) {
-        refresh(n)
-        main.update(n)
+      if (slots.bits[s] === MAIN) {
+        refresh(s, e)
+        main.update(s)
       }
     },
     onRemove(e) {
-      const n = e.slot as AdaptiveNode
-      const evicted = n.mark === epoch
-      if (n.queue === PROBATION) {
-        probation.unlink(n)
-        probationBytes -= n.bytes
-        if (evicted) remember(e, n.count, true)
-      } else if (n.queue === MAIN) {
-        main.remove(n)
-        mainBytes -= n.bytes
+      const s = e.slot as number
+      const evicted = slots.mark[s] === epoch
+      if (slots.bits[s] === PROBATION) {
+        probation.unlink(s)
+        probationBytes -= slots.bytes[s]!
+        if (evicted) remember(e, slots.count[s]!, true)
+      } else if (slots.bits[s] === MAIN) {
+        main.remove(s)
+        mainBytes -= slots.bytes[s]!
         if (evicted) {
-          if (n.key > clock) clock = n.key
-          remember(e, n.count, false)
+          if (main.key[s]! > clock) clock = main.key[s]!
+          remember(e, slots.count[s]!, false)
         }
       }
-      n.queue = GONE
+      slots.bits[s] = GONE
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
       epoch++
+      const { prev, count, bytes, mark, res } = slots
       const out: Resident[] = []
       let freed = 0
       // Walk both queues without taking anything out: the cache may evict none of these.
-      let cursor = probation.tail as AdaptiveNode | null
+      let cursor = probation.tail
       let probationLeft = probationBytes
       let mainLeft = mainBytes
       main.beginWalk()
-      const fromProbation = (): AdaptiveNode | null => {
-        while (cursor !== null) {
-          const n = cursor
-          cursor = n.prev as AdaptiveNode | null
-          if (n.count >= promoteAt) {
-            probation.unlink(n)
-            probationBytes -= n.bytes
-            probationLeft -= n.bytes
-            mainLeft += n.bytes
-            promoted.push(n)
-          } else if (evictable(n.e)) {
-            probationLeft -= n.bytes
-            return n
+      const fromProbation = (): number => {
+        while (cursor >= 0) {
+          const s = cursor
+          cursor = prev[s]!
+          if (count[s]! >= promoteAt) {
+            probation.unlink(s)
+            probationBytes -= bytes[s]!
+            probationLeft -= bytes[s]!
+            mainLeft += bytes[s]!
+            promoted.push(s)
+          } else if (evictable(res[s]!)) {
+            probationLeft -= bytes[s]!
+            return s
           }
         }
-        return null
+        return -1
       }
-      const fromMain = (): AdaptiveNode | null => {
-        for (let n = main.nextInWalk(); n !== null; n = main.nextInWalk()) {
-          if (n.mark !== epoch && evictable(n.e)) {
-            mainLeft -= (n as AdaptiveNode).bytes
-            return n as AdaptiveNode
+      const fromMain = (): number => {
+        for (let s = main.nextInWalk(); s >= 0; s = main.nextInWalk()) {
+          if (mark[s] !== epoch && evictable(res[s]!)) {
+            mainLeft -= bytes[s]!
+            return s
           }
         }
-        return null
+        return -1
       }
       while (freed < need) {
         const mainFirst = mainLeft > capacityBytes - target || probationLeft <= 0
-        let v = mainFirst ? (fromMain() ?? fromProbation()) : (fromProbation() ?? fromMain())
-        if (v === null && promoted.length > 0) {
+        let v = mainFirst ? fromMain() : fromProbation()
+        if (v < 0) v = mainFirst ? fromProbation() : fromMain()
+        if (v < 0 && promoted.length > 0) {
           // Only models promoted during this call are left: let them into main and walk again
           // (victims already offered carry this epoch's mark and are skipped).
           flushPromoted()
           main.beginWalk()
           v = fromMain()
         }
-        if (v === null) break
-        v.mark = epoch
-        out.push(v.e)
-        freed += v.e.size
+        if (v < 0) break
+        mark[v] = epoch
+        out.push(res[v]!)
+        freed += res[v]!.size
       }
       flushPromoted()
       return out

@@ -1,8 +1,8 @@
 import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
 import type { Resident } from "../domain.js"
-import { DList, type Node } from "./dlist.js"
 import type { EvictionPolicy } from "./policy.js"
+import { SlotQueue, Slots } from "./slots.js"
 
 export const S3FifoOptions = Schema.Struct({
   /** share of the byte capacity for the small (probation) queue */
@@ -20,13 +20,6 @@ const MAIN = 1
 const CHOSEN_SMALL = 2
 const CHOSEN_MAIN = 3
 const GONE = 4
-
-interface S3Node extends Node {
-  queue: number
-  freq: number
-  /** the size counted in its queue's bytes (the cache may resize a resident without telling us) */
-  bytes: number
-}
 
 /**
  * S3-FIFO (Yang et al., SOSP'23): a small FIFO (10 % of the bytes) filters one-hit wonders, a
@@ -47,14 +40,16 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
   const mainCap = capacityBytes - smallCap
   const ghostCap = capacityBytes * options.ghostFraction
   const promoteAt = options.promoteAt
-  const small = new DList()
-  const main = new DList()
+  // per slot: bits = queue, count = frequency (0..3), bytes = size as counted in its queue
+  const slots = new Slots()
+  const small = new SlotQueue(slots)
+  const main = new SlotQueue(slots)
   let smallBytes = 0
   let mainBytes = 0
   /** insertion-ordered: the first key is the oldest ghost */
   const ghost = new Map<string, number>()
   let ghostBytes = 0
-  const chosen: S3Node[] = []
+  const chosen: number[] = []
 
   const toGhost = (e: Resident): void => {
     ghost.set(e.id, e.size)
@@ -67,120 +62,125 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
   }
 
   /** A resident was resized since it was counted: move its queue's byte count along. */
-  const resync = (n: S3Node): void => {
-    const delta = n.e.size - n.bytes
-    if (n.queue === SMALL) smallBytes += delta
-    else if (n.queue === MAIN) mainBytes += delta
-    n.bytes = n.e.size
+  const resync = (s: number): void => {
+    const delta = slots.res[s]!.size - slots.bytes[s]!
+    if (slots.bits[s] === SMALL) smallBytes += delta
+    else if (slots.bits[s] === MAIN) mainBytes += delta
+    slots.bytes[s] = slots.res[s]!.size
   }
 
   const restoreChosen = (): void => {
+    const { bits, bytes } = slots
     for (let i = chosen.length - 1; i >= 0; i--) {
-      const n = chosen[i]!
-      if (n.queue === CHOSEN_SMALL) {
-        n.queue = SMALL
-        small.pushTail(n)
-        smallBytes += n.bytes
-      } else if (n.queue === CHOSEN_MAIN) {
-        n.queue = MAIN
-        main.pushTail(n)
-        mainBytes += n.bytes
+      const s = chosen[i]!
+      if (bits[s] === CHOSEN_SMALL) {
+        bits[s] = SMALL
+        small.pushTail(s)
+        smallBytes += bytes[s]!
+      } else if (bits[s] === CHOSEN_MAIN) {
+        bits[s] = MAIN
+        main.pushTail(s)
+        mainBytes += bytes[s]!
       }
     }
     chosen.length = 0
   }
 
-  const choose = (n: S3Node, from: number): void => {
+  const choose = (s: number, from: number): void => {
     if (from === SMALL) {
-      small.unlink(n)
-      smallBytes -= n.bytes
-      n.queue = CHOSEN_SMALL
+      small.unlink(s)
+      smallBytes -= slots.bytes[s]!
+      slots.bits[s] = CHOSEN_SMALL
     } else {
-      main.unlink(n)
-      mainBytes -= n.bytes
-      n.queue = CHOSEN_MAIN
+      main.unlink(s)
+      mainBytes -= slots.bytes[s]!
+      slots.bits[s] = CHOSEN_MAIN
     }
-    chosen.push(n)
+    chosen.push(s)
   }
 
-  /** One eviction step from small; returns the victim or null if small has none to give. */
-  const evictSmall = (evictable: (e: Resident) => boolean): S3Node | null => {
+  /** One eviction step from small; returns the victim's slot or -1 if small has none to give. */
+  const evictSmall = (evictable: (e: Resident) => boolean): number => {
+    const { count, bits, bytes, res } = slots
     for (let budget = small.size; budget > 0; budget--) {
-      const n = small.tail as S3Node | null
-      if (n === null) return null
-      if (n.freq >= promoteAt) {
-        small.unlink(n)
-        smallBytes -= n.bytes
-        n.queue = MAIN
-        n.freq = 0
-        main.pushHead(n)
-        mainBytes += n.bytes
-      } else if (!evictable(n.e)) {
-        small.moveToHead(n)
+      const s = small.tail
+      if (s < 0) return -1
+      if (count[s]! >= promoteAt) {
+        small.unlink(s)
+        smallBytes -= bytes[s]!
+        bits[s] = MAIN
+        count[s] = 0
+        main.pushHead(s)
+        mainBytes += bytes[s]!
+      } else if (!evictable(res[s]!)) {
+        small.moveToHead(s)
       } else {
-        choose(n, SMALL)
-        return n
+        choose(s, SMALL)
+        return s
       }
     }
-    return null
+    return -1
   }
 
-  const evictMain = (evictable: (e: Resident) => boolean): S3Node | null => {
+  const evictMain = (evictable: (e: Resident) => boolean): number => {
+    const { count, res } = slots
     for (let budget = 4 * main.size; budget > 0; budget--) {
-      const n = main.tail as S3Node | null
-      if (n === null) return null
-      if (!evictable(n.e)) main.moveToHead(n)
-      else if (n.freq > 0) {
-        n.freq--
-        main.moveToHead(n)
+      const s = main.tail
+      if (s < 0) return -1
+      if (!evictable(res[s]!)) main.moveToHead(s)
+      else if (count[s]! > 0) {
+        count[s] = count[s]! - 1
+        main.moveToHead(s)
       } else {
-        choose(n, MAIN)
-        return n
+        choose(s, MAIN)
+        return s
       }
     }
-    return null
+    return -1
   }
 
   return {
     name: "s3fifo",
     onInsert(e) {
       if (chosen.length > 0) restoreChosen()
-      const n: S3Node = { e, prev: null, next: null, bits: 0, queue: SMALL, freq: 0, bytes: e.size }
-      e.slot = n
+      const s = slots.alloc(e)
       const g = ghost.get(e.id)
       if (g !== undefined) {
         ghost.delete(e.id)
         ghostBytes -= g
-        n.queue = MAIN
-        main.pushHead(n)
-        mainBytes += n.bytes
+        slots.bits[s] = MAIN
+        main.pushHead(s)
+        mainBytes += e.size
       } else {
-        small.pushHead(n)
-        smallBytes += n.bytes
+        slots.bits[s] = SMALL
+        small.pushHead(s)
+        smallBytes += e.size
       }
     },
     onHit(e) {
       if (chosen.length > 0) restoreChosen()
-      const n = e.slot as S3Node
-      if (n.freq < 3) n.freq++
-      if (n.bytes !== e.size) resync(n)
+      const s = e.slot as number
+      const count = slots.count
+      if (count[s]! < 3) count[s] = count[s]! + 1
+      if (slots.bytes[s] !== e.size) resync(s)
     },
     onRemove(e) {
-      const n = e.slot as S3Node
-      switch (n.queue) {
+      const s = e.slot as number
+      switch (slots.bits[s]) {
         case SMALL:
-          small.unlink(n)
-          smallBytes -= n.bytes
+          small.unlink(s)
+          smallBytes -= slots.bytes[s]!
           break
         case MAIN:
-          main.unlink(n)
-          mainBytes -= n.bytes
+          main.unlink(s)
+          mainBytes -= slots.bytes[s]!
           break
         case CHOSEN_SMALL:
           toGhost(e)
           break
       }
-      n.queue = GONE
+      slots.bits[s] = GONE
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
       if (chosen.length > 0) restoreChosen()
@@ -188,12 +188,11 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
       let freed = 0
       while (freed < need) {
         const fromMain = mainBytes > mainCap || smallBytes === 0
-        const v = fromMain
-          ? (evictMain(evictable) ?? evictSmall(evictable))
-          : (evictSmall(evictable) ?? evictMain(evictable))
-        if (v === null) break
-        out.push(v.e)
-        freed += v.e.size
+        let s = fromMain ? evictMain(evictable) : evictSmall(evictable)
+        if (s < 0) s = fromMain ? evictSmall(evictable) : evictMain(evictable)
+        if (s < 0) break
+        out.push(slots.res[s]!)
+        freed += slots.res[s]!.size
       }
       // Not enough: the cache will evict none of them, so put them back now.
       if (freed < need) restoreChosen()

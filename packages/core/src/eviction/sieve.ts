@@ -1,7 +1,7 @@
 import { definePolicy, NoOptions } from "../registry.js"
 import type { Resident } from "../domain.js"
-import { DList, newNode, type Node } from "./dlist.js"
 import type { EvictionPolicy } from "./policy.js"
+import { SlotQueue, Slots } from "./slots.js"
 
 const VISITED = 1
 /** chosen in the current chooseVictims call (so a second lap does not pick it twice) */
@@ -16,43 +16,45 @@ const CHOSEN = 2
  * others simply stay where the hand left them: a state SIEVE itself could have reached.
  */
 export const sieve = (): EvictionPolicy => {
-  const list = new DList()
-  let hand: Node | null = null
+  const slots = new Slots()
+  const list = new SlotQueue(slots)
+  let hand = -1
   return {
     name: "sieve",
     onInsert(e) {
-      const n = newNode(e)
-      e.slot = n
-      list.pushHead(n)
+      list.pushHead(slots.alloc(e))
     },
     onHit(e) {
-      ;(e.slot as Node).bits |= VISITED
+      slots.bits[e.slot as number] |= VISITED
     },
     onRemove(e) {
-      const n = e.slot as Node
-      if (hand === n) hand = n.prev
-      list.unlink(n)
+      const s = e.slot as number
+      if (hand === s) hand = slots.prev[s]!
+      list.unlink(s)
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
       const out: Resident[] = []
+      const { prev, bits, res } = slots
       let freed = 0
-      let n = hand ?? list.tail
+      let s = hand >= 0 ? hand : list.tail
       // Two laps clear every visited bit; a third can only meet busy or already-chosen entries.
       let budget = 2 * list.size + 1
-      while (n !== null && freed < need && budget-- > 0) {
-        const next: Node | null = n.prev ?? list.tail
-        if ((n.bits & CHOSEN) === 0 && evictable(n.e)) {
-          if ((n.bits & VISITED) !== 0) n.bits &= ~VISITED
+      while (s >= 0 && freed < need && budget-- > 0) {
+        const p = prev[s]!
+        const next = p >= 0 ? p : list.tail
+        if ((bits[s]! & CHOSEN) === 0 && evictable(res[s]!)) {
+          if ((bits[s]! & VISITED) !== 0) bits[s] = bits[s]! & ~VISITED
           else {
-            n.bits |= CHOSEN
-            out.push(n.e)
-            freed += n.e.size
-            hand = n.prev
+            bits[s] = bits[s]! | CHOSEN
+            out.push(res[s]!)
+            freed += res[s]!.size
+            hand = p
           }
         }
-        n = next
+        s = next
       }
-      for (let i = 0; i < out.length; i++) (out[i]!.slot as Node).bits &= ~CHOSEN
+      for (let i = 0; i < out.length; i++) bits[out[i]!.slot as number] = bits[out[i]!.slot as number]! & ~CHOSEN
       return out
     }
   }

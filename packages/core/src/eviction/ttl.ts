@@ -2,8 +2,8 @@ import { Schema } from "effect"
 import { definePolicy } from "../registry.js"
 import type { Resident } from "../domain.js"
 import { isEvictable } from "./cache.js"
-import { DList, newNode, type Node } from "./dlist.js"
 import type { EvictionPolicy } from "./policy.js"
+import { SlotQueue, Slots } from "./slots.js"
 
 export const TtlOptions = Schema.Struct({
   /** idle time (ms since the last request) after which a model is unloaded */
@@ -19,46 +19,41 @@ export type TtlOptions = typeof TtlOptions.Type
  */
 export const ttl = (options: TtlOptions): EvictionPolicy => {
   const keepAlive = options.keepAliveMs
-  const list = new DList()
+  const slots = new Slots()
+  const list = new SlotQueue(slots)
   /** the latest `now` given to expired(): due residents older than this are busy, not new */
   let checkedAt = -Infinity
   return {
     name: "ttl",
     onInsert(e) {
-      const n = newNode(e)
-      e.slot = n
-      list.pushHead(n)
+      list.pushHead(slots.alloc(e))
     },
     onHit(e) {
-      list.moveToHead(e.slot as Node)
+      list.moveToHead(e.slot as number)
     },
     onRemove(e) {
-      list.unlink(e.slot as Node)
+      const s = e.slot as number
+      list.unlink(s)
+      slots.release(s)
     },
     chooseVictims(need, _now, evictable) {
-      const out: Resident[] = []
-      let freed = 0
-      for (let n = list.tail; n !== null && freed < need; n = n.prev) {
-        if (evictable(n.e)) {
-          out.push(n.e)
-          freed += n.e.size
-        }
-      }
-      return out
+      return list.takeFromTail(need, evictable)
     },
     expired(now) {
       if (now > checkedAt) checkedAt = now
       const out: Resident[] = []
-      for (let n = list.tail; n !== null && now - n.e.lastUsed >= keepAlive; n = n.prev) {
+      const { prev, res } = slots
+      for (let s = list.tail; s >= 0 && now - res[s]!.lastUsed >= keepAlive; s = prev[s]!) {
         // Busy ones are skipped: a later check unloads them once idle and evictable.
-        if (isEvictable(n.e)) out.push(n.e)
+        if (isEvictable(res[s]!)) out.push(res[s]!)
       }
       return out
     },
     nextExpiry() {
       // The first resident becoming due after the latest check (earlier ones were due but busy).
-      for (let n = list.tail; n !== null; n = n.prev) {
-        const at = n.e.lastUsed + keepAlive
+      const { prev, res } = slots
+      for (let s = list.tail; s >= 0; s = prev[s]!) {
+        const at = res[s]!.lastUsed + keepAlive
         if (at > checkedAt) return at
       }
       return Infinity

@@ -1,6 +1,6 @@
-import { mkdir, writeFile } from "node:fs/promises"
+import { mkdir, open } from "node:fs/promises"
 import { join } from "node:path"
-import { encodeOnnxModel, type OnnxInitializer, type OnnxNode } from "./onnx-writer.js"
+import { encodeOnnxModel, rawDataRanges, type OnnxInitializer, type OnnxNode } from "./onnx-writer.js"
 
 /**
  * Synthetic ONNX models for tests, benchmarks and demos: dense FP32 MLPs of about a requested
@@ -97,36 +97,77 @@ const seedState = (seed: number, index: number): { x: number } => {
   return { x: h === 0 ? 1 : h }
 }
 
-/** ONNX bytes of the MLP `shape` with weights drawn from (seed, index). */
-export const encodeMlp = (shape: MlpShape, seed: number, index = 0): Uint8Array => {
+/** Initializers in graph order with the scale their random values are drawn at. */
+const mlpGraph = (shape: MlpShape) => {
   const { inputDim, hidden, layers, classes } = shape
-  const rng = seedState(seed, index)
-  const initializers: OnnxInitializer[] = []
+  const initializers: (OnnxInitializer & { scale: number })[] = []
   const nodes: OnnxNode[] = []
   let prev = "input"
   let width = inputDim
   for (let l = 0; l <= layers; l++) {
     const last = l === layers
     const out = last ? classes : hidden
-    const w = new Float32Array(width * out)
-    const b = new Float32Array(out)
     // He-like scale keeps activations in a sane range through the ReLUs.
-    fillRandom(w, rng, Math.sqrt(6 / width))
-    fillRandom(b, rng, 0.1)
-    initializers.push({ name: `w${l}`, dims: [width, out], data: w }, { name: `b${l}`, dims: [out], data: b })
+    initializers.push(
+      { name: `w${l}`, dims: [width, out], data: new Float32Array(width * out), scale: Math.sqrt(6 / width) },
+      { name: `b${l}`, dims: [out], data: new Float32Array(out), scale: 0.1 }
+    )
     nodes.push({ op: "MatMul", inputs: [prev, `w${l}`], outputs: [`mm${l}`] })
     nodes.push({ op: "Add", inputs: [`mm${l}`, `b${l}`], outputs: [last ? "output" : `add${l}`] })
     if (!last) nodes.push({ op: "Relu", inputs: [`add${l}`], outputs: [`relu${l}`] })
     prev = `relu${l}`
     width = out
   }
-  return encodeOnnxModel({
+  return {
     name: "meshkit_mlp",
     inputs: [{ name: "input", dims: ["N", inputDim] }],
     outputs: [{ name: "output", dims: ["N", classes] }],
     nodes,
     initializers
-  })
+  }
+}
+
+/** ONNX bytes of the MLP `shape` with weights drawn from (seed, index). */
+export const encodeMlp = (shape: MlpShape, seed: number, index = 0): Uint8Array => {
+  const g = mlpGraph(shape)
+  const rng = seedState(seed, index)
+  for (const t of g.initializers) fillRandom(t.data, rng, t.scale)
+  return encodeOnnxModel(g)
+}
+
+/**
+ * Many models of one shape differ only in their weight bytes. Encode the model once with zero
+ * weights, note where each initializer's raw bytes sit, and for every model write the template's
+ * framing around freshly drawn weights with one writev: no protobuf encoding and no copy of the
+ * weights per model. Produces exactly the bytes encodeMlp does.
+ */
+interface MlpTemplate {
+  readonly bytes: Uint8Array
+  readonly ranges: ReadonlyArray<{ readonly offset: number; readonly length: number; readonly scale: number }>
+}
+
+const mlpTemplate = (shape: MlpShape): MlpTemplate => {
+  const g = mlpGraph(shape)
+  const bytes = encodeOnnxModel(g)
+  const ranges = rawDataRanges(bytes)
+  if (ranges.length !== g.initializers.length) throw new Error("model template: initializer count mismatch")
+  return { bytes, ranges: ranges.map((r, i) => ({ ...r, scale: g.initializers[i]!.scale })) }
+}
+
+/** The template's chunks with new weights for (seed, index), in file order. */
+const mlpChunks = (t: MlpTemplate, seed: number, index: number): Uint8Array[] => {
+  const rng = seedState(seed, index)
+  const chunks: Uint8Array[] = []
+  let at = 0
+  for (const r of t.ranges) {
+    chunks.push(t.bytes.subarray(at, r.offset))
+    const w = new Float32Array(r.length / 4)
+    fillRandom(w, rng, r.scale)
+    chunks.push(new Uint8Array(w.buffer))
+    at = r.offset + r.length
+  }
+  chunks.push(t.bytes.subarray(at))
+  return chunks
 }
 
 /** One model of about `sizeBytes`. */
@@ -160,21 +201,47 @@ export const makeModels = async (o: MakeModelsOptions): Promise<MadeModels> => {
   await mkdir(o.outDir, { recursive: true })
   const files: string[] = []
   let totalBytes = 0
+  const template = mlpTemplate(shape)
   // Generate the next models while earlier ones are being written (a few writes in flight).
   const writing = new Set<Promise<void>>()
   let done = 0
   for (let i = 0; i < o.count; i++) {
-    const bytes = encodeMlp(shape, seed, i)
+    const chunks = mlpChunks(template, seed, i)
     const file = join(o.outDir, `${prefix}-${String(i).padStart(width, "0")}.onnx`)
     while (writing.size >= 3) await Promise.race(writing)
-    const w: Promise<void> = writeFile(file, bytes).then(() => {
+    const w: Promise<void> = writeChunks(file, chunks).then(() => {
       writing.delete(w)
       o.onProgress?.(++done, o.count)
     })
     writing.add(w)
     files.push(file)
-    totalBytes += bytes.byteLength
+    totalBytes += template.bytes.byteLength
   }
   await Promise.all(writing)
   return { files, shape, totalBytes }
+}
+
+const writeChunks = async (file: string, chunks: Uint8Array[]): Promise<void> => {
+  const fh = await open(file, "w")
+  try {
+    let left = chunks.reduce((n, c) => n + c.byteLength, 0)
+    let pending = chunks
+    // writev may write less than asked: continue from where it stopped.
+    while (left > 0) {
+      const { bytesWritten } = await fh.writev(pending)
+      left -= bytesWritten
+      let skip = bytesWritten
+      const rest: Uint8Array[] = []
+      for (const c of pending) {
+        if (skip >= c.byteLength) skip -= c.byteLength
+        else {
+          rest.push(skip > 0 ? c.subarray(skip) : c)
+          skip = 0
+        }
+      }
+      pending = rest
+    }
+  } finally {
+    await fh.close()
+  }
 }

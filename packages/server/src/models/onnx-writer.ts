@@ -69,3 +69,35 @@ export const encodeOnnxModel = (g: OnnxGraph): Uint8Array => {
   })
   return T.encode(msg).finish()
 }
+
+/**
+ * Where each initializer's raw_data bytes sit in an encoded model, in graph order
+ * (ModelProto.graph = 7 → GraphProto.initializer = 5 → TensorProto.raw_data = 9).
+ */
+export const rawDataRanges = (bytes: Uint8Array): { offset: number; length: number }[] => {
+  const r = protobuf.Reader.create(bytes)
+  const out: { offset: number; length: number }[] = []
+  const fields = (end: number, on: (field: number, start: number, end: number) => boolean) => {
+    while (r.pos < end) {
+      const tag = r.uint32()
+      if ((tag & 7) === 2) {
+        const len = r.uint32()
+        const start = r.pos
+        if (!on(tag >>> 3, start, start + len)) r.pos = start + len
+      } else r.skipType(tag & 7)
+    }
+  }
+  fields(bytes.length, (f, start, end) => {
+    if (f !== 7) return false
+    fields(end, (g, s, e) => {
+      if (g !== 5) return false
+      fields(e, (t, ts, te) => {
+        if (t === 9) out.push({ offset: ts, length: te - ts })
+        return false
+      })
+      return true
+    })
+    return true
+  })
+  return out
+}

@@ -12,9 +12,12 @@ export * from "./onnx-config.js"
  * ModelRuntime on onnxruntime-node.
  *
  * Where sessions run. onnxruntime-node creates sessions and runs them synchronously on the
- * calling JS thread (measured: a 4 MiB model's creation blocked the event loop 198 ms, a 64 MiB
- * one 1.1 s; a run blocks for its whole duration). `workers: 0` (default) keeps sessions on the
- * JS thread, like a bare onnxruntime-node server; `workers: N` moves them to N worker threads.
+ * calling JS thread: the event loop stands still for the whole load or inference (measured with
+ * packages/server/bench/runtime-bench.ts: a 64 MiB model stalled it ~0.5 s in process, ~35 ms
+ * with a worker). `workers: 0` (default) keeps sessions on the JS thread, like a bare
+ * onnxruntime-node server and with the lowest per-call cost; `workers: N` moves them to N
+ * worker threads, at about one message round trip per inference (mnist, sequential calls:
+ * 220 µs in process vs 460 µs via a worker on the busy 2-core test machine).
  *
  * Size. Predicted = file size × sizeFactor + SESSION_OVERHEAD_BYTES. After load: the RSS growth
  * while the session was created, bounded to [file size + overhead, 4 × predicted], when no other
@@ -46,6 +49,7 @@ export const makeOnnxRuntime = async (
   const c = Schema.decodeUnknownSync(OnnxRuntimeConfig)(config)
   const providers = await probeProviders(c, log)
   const host = c.workers > 0 ? workerHost(c, providers, c.workers) : inProcessHost(sessionOptions(c, providers))
+  await host.start()
   const sizeFactor = c.sizeFactor ?? defaultSizeFactor()
   const predict = (fileBytes: number): number => Math.round(fileBytes * sizeFactor) + SESSION_OVERHEAD_BYTES
   const loaded = new Set<LoadedModel>()

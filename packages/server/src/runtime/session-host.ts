@@ -7,6 +7,8 @@ import { RuntimeError, type Tensor, type TensorMeta } from "./runtime.js"
 
 /** Where sessions live: on the JS thread, or in worker threads. */
 export interface SessionHost {
+  /** Get ready before the first load (a worker's start-up must not count as a model's memory). */
+  start(): Promise<void>
   /** `fileBytes` lets a pool spread memory evenly over its workers. */
   open(path: string, modelId: string, fileBytes: number): Promise<HostedSession>
   close(): Promise<void>
@@ -20,6 +22,7 @@ export interface HostedSession {
 }
 
 export const inProcessHost = (options: ort.InferenceSession.SessionOptions): SessionHost => ({
+  start: async () => undefined,
   open: async (path, modelId) => {
     const s = await openSession(path, modelId, options)
     return {
@@ -49,7 +52,11 @@ const ENTRY = new URL("./onnx-worker-entry.mjs", import.meta.url)
  * fewest bytes). A worker that dies fails its pending calls and loses its models (their calls
  * then fail with kind "infer"); the next load starts a fresh worker in its place.
  */
-export const workerHost = (config: OnnxRuntimeConfig, providers: ReadonlyArray<string>, count: number): SessionHost => {
+export const workerHost = (
+  config: OnnxRuntimeConfig,
+  providers: ReadonlyArray<string>,
+  count: number
+): SessionHost & { /** Stop worker `index` abruptly (tests: what a crash does). */ kill(index: number): Promise<void> } => {
   let rid = 0
   let key = 0
   let closed = false
@@ -77,6 +84,8 @@ export const workerHost = (config: OnnxRuntimeConfig, providers: ReadonlyArray<s
     new Promise((resolve, reject) => {
       const w = slot.worker
       if (!w) return reject(new RuntimeError({ kind: m.op === "load" ? "load" : "infer", message: `onnx runtime worker ${slot.index} is not running` }))
+      // A worker with calls pending keeps the process alive; an idle one must not.
+      if (slot.pending.size === 0) w.ref()
       slot.pending.set(m.rid, { resolve, reject, op: m.op })
       w.postMessage(m, transfer)
     })
@@ -88,14 +97,14 @@ export const workerHost = (config: OnnxRuntimeConfig, providers: ReadonlyArray<s
     w.on("message", (m: FromWorker) => {
       const p = slot.pending.get(m.rid)
       slot.pending.delete(m.rid)
+      if (slot.pending.size === 0) w.unref()
       p?.resolve(m)
     })
     w.on("error", (e) => slot.worker === w && lose(slot, `failed: ${e.message}`))
     w.on("exit", (code) => slot.worker === w && lose(slot, `exited with code ${code}; its models must be loaded again`))
-    // Idle workers must not keep the process alive: pending calls keep their own promises.
-    w.unref()
-    slot.ready = send(slot, { op: "init", rid: ++rid, config, providers }).then(ok)
-    return slot.ready
+    const ready = send(slot, { op: "init", rid: ++rid, config, providers }).then((m) => void ok(m))
+    slot.ready = ready
+    return ready
   }
 
   const ok = (m: FromWorker): LoadReply | Tensor[] | undefined => {
@@ -104,6 +113,9 @@ export const workerHost = (config: OnnxRuntimeConfig, providers: ReadonlyArray<s
   }
 
   return {
+    start: async () => {
+      await Promise.all(slots.map(start))
+    },
     open: async (path, modelId, fileBytes) => {
       if (closed) throw new RuntimeError({ kind: "load", message: "onnx runtime is closed" })
       const slot = slots.reduce((a, b) => (b.bytes < a.bytes ? b : a))
@@ -143,6 +155,9 @@ export const workerHost = (config: OnnxRuntimeConfig, providers: ReadonlyArray<s
           ok(await send(slot, { op: "unload", rid: ++rid, key: k }))
         }
       }
+    },
+    kill: async (index) => {
+      await slots[index]?.worker?.terminate()
     },
     close: async () => {
       closed = true

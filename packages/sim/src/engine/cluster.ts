@@ -283,8 +283,12 @@ export class ClusterEngine {
     const ev = this.events
     ev.pop()
     const t = ev.poppedTime
+    const kind = ev.poppedKind
+    // Once the trace has ended only the requests still in the system are finished: the run ends
+    // with the last of them, not when the last keep-alive would have run out.
+    if (this.traceDone && (kind === SCALE_TICK || kind === EXPIRE)) return
     this.now = t
-    switch (ev.poppedKind) {
+    switch (kind) {
       case EXEC_DONE:
         this.execDone(ev.poppedArg, t)
         break

@@ -23,7 +23,7 @@ const upperOf = (i: number): number => {
   const k = i - EXACT
   const e = 6 + Math.floor(k / SUB)
   const sub = (k % SUB) + SUB
-  return ((sub + 1) << (e - 5)) - 1
+  return (sub + 1) * 2 ** (e - 5) - 1
 }
 
 export class LogHistogram {

@@ -62,6 +62,8 @@ export class Timeline {
   finish(t: number): number {
     if (!(this.origin === this.origin)) return 0
     this.advance(t)
+    // a run ending exactly on a bucket boundary does not own the (empty) bucket after it
+    if (this.buckets > 1 && this.origin + (this.buckets - 1) * this.width >= t) this.buckets--
     const span = t - this.origin
     return span > 0 ? this.totalArea / span : this.value
   }
