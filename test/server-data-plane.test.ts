@@ -232,6 +232,15 @@ describe("gRPC service", () => {
     expect(await grpcCall("ModelReady", { name: "beta" })).toEqual({ ready: false })
     await grpcCall("RepositoryModelLoad", { model_name: "beta" })
     expect(await grpcCall("ModelReady", { name: "beta" })).toEqual({ ready: true })
+    // ModelMesh's routing header names the model when present.
+    const md = new grpc.Metadata()
+    md.set("mm-model-id", "beta")
+    const routed = await grpcCall(
+      "ModelInfer",
+      { model_name: "ignored", inputs: [{ name: "input", datatype: "FP32", shape: [1, 64], contents: { fp32_contents: Array(64).fill(0.5) } }] },
+      md
+    )
+    expect(routed.outputs[0]).toMatchObject({ name: "output", datatype: "FP32" })
     const index = await grpcCall("RepositoryIndex", { ready: true })
     expect(index.models.map((m: { name: string }) => m.name)).toContain("beta")
   })

@@ -16,7 +16,8 @@ export const commands: readonly Command[] = [
   { name: "serve", summary: "inference server: KServe v2 REST + gRPC, lazy loads under a memory budget (--models DIR --port P --memory SIZE)", load: () => import("./commands/serve.js") },
   { name: "models", summary: "model files: models make --out DIR --count N --size 4MiB (synthetic ONNX MLPs, seeded)", load: () => import("./commands/models.js") },
   { name: "bench-core", summary: "eviction policy micro-benchmarks (requests/s, 10,000 resident models)", load: () => import("./commands/bench-core.js") },
-  { name: "bench", summary: "all benchmarks (policy, simulator, server vs bare baseline) [--quick]; bench compare BASE NEW", load: () => import("./commands/bench.js") }
+  { name: "bench", summary: "all benchmarks (policy, simulator, server vs bare baseline) [--quick]; bench compare BASE NEW", load: () => import("./commands/bench.js") },
+  { name: "fidelity", summary: "replay a scenario on the real server and in the calibrated simulator; compare [--json]", load: () => import("./commands/fidelity.js") }
 ]
 
 const usage = (): string =>

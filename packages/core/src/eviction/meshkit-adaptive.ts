@@ -108,6 +108,43 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     }
   }
 
+  // State of one chooseVictims walk (kept out here so the walk allocates no closures).
+  let cursor = -1
+  let probationLeft = 0
+  let mainLeft = 0
+
+  /** Next victim from probation's tail, promoting those requested enough on the way; -1 if none. */
+  const fromProbation = (evictable: (e: Resident) => boolean): number => {
+    const { prev, count, bytes, res } = slots
+    while (cursor >= 0) {
+      const s = cursor
+      cursor = prev[s]!
+      if (count[s]! >= promoteAt) {
+        probation.unlink(s)
+        probationBytes -= bytes[s]!
+        probationLeft -= bytes[s]!
+        mainLeft += bytes[s]!
+        promoted.push(s)
+      } else if (evictable(res[s]!)) {
+        probationLeft -= bytes[s]!
+        return s
+      }
+    }
+    return -1
+  }
+
+  /** Next victim in main's priority order not yet offered in this call; -1 if none. */
+  const fromMain = (evictable: (e: Resident) => boolean): number => {
+    const { bytes, mark, res } = slots
+    for (let s = main.nextInWalk(); s >= 0; s = main.nextInWalk()) {
+      if (mark[s] !== epoch && evictable(res[s]!)) {
+        mainLeft -= bytes[s]!
+        return s
+      }
+    }
+    return -1
+  }
+
   return {
     name: "meshkit-adaptive",
     onInsert(e) {
@@ -162,55 +199,29 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     },
     chooseVictims(need, _now, evictable) {
       epoch++
-      const { prev, count, bytes, mark, res } = slots
       const out: Resident[] = []
       let freed = 0
       // Walk both queues without taking anything out: the cache may evict none of these.
-      let cursor = probation.tail
-      let probationLeft = probationBytes
-      let mainLeft = mainBytes
+      cursor = probation.tail
+      probationLeft = probationBytes
+      mainLeft = mainBytes
       main.beginWalk()
-      const fromProbation = (): number => {
-        while (cursor >= 0) {
-          const s = cursor
-          cursor = prev[s]!
-          if (count[s]! >= promoteAt) {
-            probation.unlink(s)
-            probationBytes -= bytes[s]!
-            probationLeft -= bytes[s]!
-            mainLeft += bytes[s]!
-            promoted.push(s)
-          } else if (evictable(res[s]!)) {
-            probationLeft -= bytes[s]!
-            return s
-          }
-        }
-        return -1
-      }
-      const fromMain = (): number => {
-        for (let s = main.nextInWalk(); s >= 0; s = main.nextInWalk()) {
-          if (mark[s] !== epoch && evictable(res[s]!)) {
-            mainLeft -= bytes[s]!
-            return s
-          }
-        }
-        return -1
-      }
       while (freed < need) {
         const mainFirst = mainLeft > capacityBytes - target || probationLeft <= 0
-        let v = mainFirst ? fromMain() : fromProbation()
-        if (v < 0) v = mainFirst ? fromProbation() : fromMain()
+        let v = mainFirst ? fromMain(evictable) : fromProbation(evictable)
+        if (v < 0) v = mainFirst ? fromProbation(evictable) : fromMain(evictable)
         if (v < 0 && promoted.length > 0) {
           // Only models promoted during this call are left: let them into main and walk again
           // (victims already offered carry this epoch's mark and are skipped).
           flushPromoted()
           main.beginWalk()
-          v = fromMain()
+          v = fromMain(evictable)
         }
         if (v < 0) break
-        mark[v] = epoch
-        out.push(res[v]!)
-        freed += res[v]!.size
+        slots.mark[v] = epoch
+        const e = slots.res[v]!
+        out.push(e)
+        freed += e.size
       }
       flushPromoted()
       return out

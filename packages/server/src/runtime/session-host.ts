@@ -102,7 +102,13 @@ export const workerHost = (
     })
     w.on("error", (e) => slot.worker === w && lose(slot, `failed: ${e.message}`))
     w.on("exit", (code) => slot.worker === w && lose(slot, `exited with code ${code}; its models must be loaded again`))
-    const ready = send(slot, { op: "init", rid: ++rid, config, providers }).then((m) => void ok(m))
+    const ready = send(slot, { op: "init", rid: ++rid, config, providers })
+      .then((m) => void ok(m))
+      .catch((e: unknown) => {
+        // A worker that cannot start is stopped; its exit resets the slot for the next try.
+        void w.terminate()
+        throw e
+      })
     slot.ready = ready
     return ready
   }
@@ -122,11 +128,12 @@ export const workerHost = (
       slot.bytes += fileBytes
       const k = ++key
       let meta: LoadReply
+      const before = slot.generation
       try {
         await start(slot)
         meta = ok(await send(slot, { op: "load", rid: ++rid, key: k, path, modelId })) as LoadReply
       } catch (e) {
-        slot.bytes -= fileBytes
+        if (slot.generation === before) slot.bytes -= fileBytes
         throw e
       }
       const generation = slot.generation

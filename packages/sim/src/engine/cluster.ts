@@ -1,4 +1,5 @@
 import {
+  type AdmitRequest,
   buildPolicy,
   makeRng,
   type ModelLoadStats,
@@ -421,17 +422,25 @@ export class ClusterEngine {
     const id = this.trace.models.ids[m]!
     const size = models.size[m]!
     const views = this.views
-    for (const inst of this.instances) views[inst.idx] = inst.refreshView(this.instanceRate.rpm(inst.idx, t), inst.copies.has(id))
+    const existing = this.modelCopies[m]!
+    for (const inst of this.instances) {
+      let has = false
+      for (let k = 0; k < existing.length; k++) if (existing[k]!.inst === inst) has = true
+      views[inst.idx] = inst.refreshView(this.instanceRate.rpm(inst.idx, t), has)
+    }
     const req = this.placementRequest(m)
+    const admit = this.admitRequest
+    admit.id = id
+    admit.tenant = this.trace.models.tenants[m]!
+    admit.size = size
+    admit.loadCostMs = models.loadCostMs[m]!
+    admit.nextUse = nextUse
     for (let attempt = 0; attempt < views.length; attempt++) {
       const v = this.placement.choose(req, views, t) as (typeof views)[number] | undefined
       if (v === undefined) return undefined
       const inst = this.instances[v.idx]!
       const before = inst.cache.used
-      const r = inst.cache.admit(
-        { id, tenant: this.trace.models.tenants[m]!, size, loadCostMs: models.loadCostMs[m]!, nextUse },
-        t
-      )
+      const r = inst.cache.admit(admit, t)
       if (!r.ok) {
         // Everything there is busy (or too small): try the next choice without this instance.
         v.hasModel = true
@@ -453,6 +462,17 @@ export class ClusterEngine {
   }
 
   private readonly views: Array<ReturnType<Instance["refreshView"]>> = []
+  /** reused for every admission (the cache does not keep it) */
+  private readonly admitRequest: { -readonly [K in keyof AdmitRequest]-?: AdmitRequest[K] } = {
+    id: "",
+    tenant: "",
+    size: 0,
+    loadCostMs: 0,
+    pinned: false,
+    nextUse: Infinity
+  }
+
+  private readonly placeReq: { model: ModelSpec; sizeBytes: number } = { model: undefined as unknown as ModelSpec, sizeBytes: 0 }
 
   private placementRequest(m: number): PlacementRequest {
     let spec = this.specs[m]
@@ -471,7 +491,10 @@ export class ClusterEngine {
       }
       this.specs[m] = spec
     }
-    return { model: spec, sizeBytes: spec.sizeBytes }
+    const req = this.placeReq
+    req.model = spec
+    req.sizeBytes = spec.sizeBytes
+    return req
   }
 
   private promote(c: Copy): void {

@@ -27,6 +27,8 @@ export const runIdeal = async (trace: Trace, cfg: SimConfig, opts: RunOptions = 
   const ids = trace.models.ids
   const tenantNames = trace.models.tenants
   const entries: Array<Resident | undefined> = []
+  // reused for every admission: the cache does not keep it
+  const admit = { id: "", tenant: "", size: 0, loadCostMs: 0, pinned: false, nextUse: Infinity }
   const timeline = new Timeline()
   const tot = emptyTotals()
   const keepAlive = typeof policy.expired === "function"
@@ -88,16 +90,12 @@ export const runIdeal = async (trace: Trace, cfg: SimConfig, opts: RunOptions = 
     tot.misses++
     tot.missedBytes += bytes
     tenants.misses[tn]!++
-    const r = cache.admit(
-      {
-        id: ids[m]!,
-        tenant: tenantNames[m]!,
-        size: bytes,
-        loadCostMs: models.loadCostMs[m]!,
-        nextUse: nextUse !== undefined ? nextUse[g]! : Infinity
-      },
-      t
-    )
+    admit.id = ids[m]!
+    admit.tenant = tenantNames[m]!
+    admit.size = bytes
+    admit.loadCostMs = models.loadCostMs[m]!
+    admit.nextUse = nextUse !== undefined ? nextUse[g]! : Infinity
+    const r = cache.admit(admit, t)
     if (!r.ok) {
       tot.failed++
       return

@@ -118,7 +118,7 @@ const latencySection = (run: ScenarioRun): Section => {
   const chart: ChartSpec = {
     id: "latency-cdf",
     title: "Request latency (CDF)",
-    xLabel: "latency (µs, log scale)",
+    xLabel: "latency (µs)",
     yLabel: "fraction of requests",
     xLog: true,
     kind: "step",

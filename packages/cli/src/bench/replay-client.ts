@@ -1,0 +1,96 @@
+import { Agent, request } from "node:http"
+import { build } from "hdr-histogram-js"
+
+/**
+ * Open-loop replay of a request schedule against a server: each request is sent at its time
+ * whether or not earlier ones have been answered (a trace does not wait for the server), and its
+ * latency — send to last response byte — is recorded in microseconds.
+ */
+
+export interface Schedule {
+  /** send time of each request, ms from the start, non-decreasing */
+  readonly atMs: Float64Array
+  /** request path of each request (index into `paths`) */
+  readonly target: Int32Array
+  readonly paths: ReadonlyArray<string>
+}
+
+export interface ReplayResult {
+  readonly sent: number
+  readonly ok: number
+  readonly statuses: Readonly<Record<string, number>>
+  readonly errors: number
+  readonly seconds: number
+  readonly latencyUs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number }
+  /** [latency µs, fraction ≤] for a CDF chart */
+  readonly cdf: ReadonlyArray<readonly [number, number]>
+  /** how late requests were sent behind their schedule (the client's own lag), ms */
+  readonly sendLagMs: { readonly p50: number; readonly p99: number; readonly max: number }
+}
+
+export const CDF_POINTS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1]
+
+export const replay = (o: { host: string; port: number; body: string; schedule: Schedule; onProgress?: (sent: number, n: number) => void }): Promise<ReplayResult> =>
+  new Promise((resolve) => {
+    const { atMs, target, paths } = o.schedule
+    const n = atMs.length
+    const agent = new Agent({ keepAlive: true, maxSockets: 512 })
+    const hist = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 })
+    const lag = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 })
+    const body = Buffer.from(o.body)
+    const headers = { "content-type": "application/json", "content-length": body.length }
+    const statuses: Record<string, number> = {}
+    let ok = 0
+    let errors = 0
+    let done = 0
+    let next = 0
+    const start = performance.now()
+    const finish = () => {
+      agent.destroy()
+      const q = (h: typeof hist, p: number) => h.getValueAtPercentile(p)
+      resolve({
+        sent: n,
+        ok,
+        statuses,
+        errors,
+        seconds: (performance.now() - start) / 1000,
+        latencyUs: { p50: q(hist, 50), p90: q(hist, 90), p99: q(hist, 99), p999: q(hist, 99.9), max: hist.maxValue, mean: hist.mean },
+        cdf: hist.totalCount === 0 ? [] : CDF_POINTS.map((f) => [q(hist, f * 100), f] as const),
+        sendLagMs: { p50: q(lag, 50) / 1000, p99: q(lag, 99) / 1000, max: lag.maxValue / 1000 }
+      })
+    }
+    const completed = () => {
+      if (++done === n) finish()
+    }
+    const send = (i: number, now: number) => {
+      lag.recordValue(Math.max(1, Math.round((now - atMs[i]!) * 1000)))
+      const t0 = performance.now()
+      const req = request({ host: o.host, port: o.port, method: "POST", path: paths[target[i]!], agent, headers }, (res) => {
+        res.on("data", () => {})
+        res.on("end", () => {
+          hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)))
+          const s = res.statusCode ?? 0
+          statuses[s] = (statuses[s] ?? 0) + 1
+          if (s >= 200 && s < 300) ok++
+          completed()
+        })
+      })
+      req.on("error", () => {
+        errors++
+        completed()
+      })
+      req.end(body)
+    }
+    let lastReport = 0
+    const tick = () => {
+      const now = performance.now() - start
+      while (next < n && atMs[next]! <= now) send(next++, now)
+      if (o.onProgress && now - lastReport >= 10_000) {
+        lastReport = now
+        o.onProgress(next, n)
+      }
+      if (next < n) setTimeout(tick, Math.max(0, Math.min(atMs[next]! - now, 50)))
+    }
+    if (n === 0) finish()
+    else tick()
+  })

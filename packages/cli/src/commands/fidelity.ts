@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { parse, UsageError } from "../args.js"
+
+const help = `usage: meshkit fidelity [SCENARIO.yaml] [--json] [options]
+
+Replays the scenario's trace (default scenarios/default.yaml) against a real meshkit server —
+real ONNX models at the scenario's sizes ÷ --size-scale, real loads and evictions — then
+calibrates the simulator from the server's measured load, unload and execution times and model
+sizes, replays the same requests in the simulator, and compares: hit ratio, cold starts, p50/p99
+latency. Goal: hit ratio within 2 points, p99 within 20 %.
+
+The scenario's whole cluster runs as one server (memory = instances × memory per instance,
+scaled like the sizes, × --memory-factor for the runtime's memory per file byte).
+
+options:
+  --json              print {"sim": {...}, "real": {...}, ...} on stdout (progress on stderr)
+  --minutes M         trace minutes to replay, from the start (default 4)
+  --compress X        time compression: trace seconds per wall second (default 2)
+  --size-scale S      model file size = scenario size ÷ S (default 64)
+  --memory-factor F   server bytes per model-file byte (default 2, the runtime's size factor)
+  --policy NAME       eviction policy on both sides (default lru)
+  --set key=value     override a scenario field, as in meshkit sim
+  --out DIR           report folder (default reports/fidelity/<scenario>)
+  --no-report         do not write the report files`
+
+export const run = async (argv: string[]): Promise<number> => {
+  const a = parse(
+    argv,
+    {
+      json: { type: "boolean" },
+      minutes: { type: "string" },
+      compress: { type: "string" },
+      "size-scale": { type: "string" },
+      "memory-factor": { type: "string" },
+      policy: { type: "string" },
+      set: { type: "string", multiple: true },
+      out: { type: "string" },
+      "no-report": { type: "boolean" }
+    },
+    help,
+    true
+  )
+  if (!a) return 0
+  if (a.positionals.length > 1) throw new UsageError(`one scenario at most, got ${a.positionals.join(" ")}\n\n${help}`)
+  const num = (flag: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt
+    const n = Number(v)
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a positive number, got "${v}"`)
+    return n
+  }
+  const scenarioFile = a.positionals[0] ?? "scenarios/default.yaml"
+  const opts = {
+    minutes: num("minutes", a.values.minutes, 4),
+    compress: num("compress", a.values.compress, 2),
+    sizeScale: num("size-scale", a.values["size-scale"], 64),
+    memoryFactor: num("memory-factor", a.values["memory-factor"], 2),
+    policy: a.values.policy ?? "lru"
+  }
+  const { findPolicy } = await import("@meshkit/core")
+  const p = findPolicy("eviction", opts.policy)
+  if (!p) throw new UsageError(`--policy: unknown eviction policy "${opts.policy}" (see meshkit policies)`)
+  if (p.offline) throw new UsageError(`--policy: "${opts.policy}" needs the future (simulator only); the real server cannot run it`)
+
+  const started = Date.now()
+  const progress = (line: string) => process.stderr.write(`[fidelity ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`)
+  const workDir = mkdtempSync(join(tmpdir(), "meshkit-fidelity-"))
+  const { runFidelity } = await import("../bench/fidelity.js")
+  try {
+    const r = await runFidelity({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress })
+    if (!a.values["no-report"]) {
+      const { writeFidelityReport } = await import("../bench/fidelity-report.js")
+      const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
+      progress(`report: ${written.html} (+ report.md, report.json)`)
+    }
+    if (a.values.json) {
+      const { series: _series, ...rest } = r
+      process.stdout.write(JSON.stringify(rest, null, 2) + "\n")
+    } else {
+      const { fidelityText } = await import("../bench/fidelity-report.js")
+      process.stdout.write(fidelityText(r))
+    }
+    return 0
+  } catch (e) {
+    // a bad scenario is the user's mistake: its message, not a stack
+    if ((e as { _tag?: string })._tag === "ScenarioError") throw new UsageError((e as Error).message)
+    throw e
+  } finally {
+    rmSync(workDir, { recursive: true, force: true })
+  }
+}
