@@ -3,7 +3,7 @@ import { spawn } from "node:child_process"
 const [, , which, model, ...extra] = process.argv
 const bin = "/work/main/bin/meshkit.js"
 const args = which === "bare"
-  ? ["--import", "tsx", "/work/main/packages/cli/src/bench/bare-server.ts", "--model", `/tmp/e2/hit/${model}.onnx`, "--port", "0"]
+  ? [...(process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/e2/profb"] : []), "--import", "tsx", "/work/main/packages/cli/src/bench/bare-server.ts", "--model", `/tmp/e2/hit/${model}.onnx`, "--port", "0"]
   : [...(process.env.PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/e2/prof"] : []), bin, "serve", "--models", "/tmp/e2/hit", "--port", "0", "--memory", "256MiB", "--data-dir", "/tmp/e2/hit/data", "--log-level", "warn", ...extra]
 const p = spawn(process.execPath, args, { cwd: "/work/main", stdio: ["ignore", "pipe", "inherit"] })
 const port = await new Promise((r) => { let o = ""; p.stdout.on("data", (c) => { o += c; const m = /http:\/\/[\d.]+:(\d+)/.exec(o); if (m) r(m[1]) }) })

@@ -3,6 +3,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SESSION_OVERHEAD_BYTES } from "../packages/server/src/runtime/onnx-config.js"
 import {
+  json,
   getJson,
   infer,
   metric,
@@ -84,7 +85,7 @@ describe("eviction under --memory", () => {
   it("answers 507 for a model that can never fit, and evicts nothing for it", async () => {
     const res = await infer(server, "huge")
     expect(res.status).toBe(507)
-    expect((await res.json()).error).toMatch(/more than the whole memory budget/)
+    expect((await json(res)).error).toMatch(/more than the whole memory budget/)
     expect(await repositoryIndex(server)).toMatchObject({ b: "READY", c: "READY", huge: "UNAVAILABLE" })
     const load = await fetch(`${server.url}/v2/repository/models/huge/load`, { method: "POST" })
     expect(load.status).toBe(507)
@@ -96,12 +97,12 @@ describe("failed loads", () => {
     const before = await metrics(server)
     const first = await infer(server, "broken")
     expect(first.status).toBe(503)
-    expect((await first.json()).error).toMatch(/failed to load|cannot load/)
+    expect((await json(first)).error).toMatch(/failed to load|cannot load/)
 
     const second = await infer(server, "broken")
     expect(second.status).toBe(503)
     expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
-    expect((await second.json()).error).toMatch(/remembered/)
+    expect((await json(second)).error).toMatch(/remembered/)
     const status = await getJson(server, "/v1/models/broken")
     expect(status.status).toBe("LOADING_FAILED")
     expect(status.errors[0]).toMatch(/broken/)

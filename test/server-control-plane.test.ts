@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
+  json,
   eventually,
   getJson,
   infer,
@@ -86,7 +87,7 @@ describe("registration", () => {
   it("registers a model by file path, lazily, and unregisters it", async () => {
     const res = await postJson(server, "/v1/models", { id: "one", uri: join(dir, "one.onnx"), tenant: "t1", labels: { a: "b" } })
     expect(res.status).toBe(201)
-    expect(await res.json()).toMatchObject({ id: "one", status: "NOT_LOADED", tenant: "t1", labels: { a: "b" }, source: "api" })
+    expect(await json(res)).toMatchObject({ id: "one", status: "NOT_LOADED", tenant: "t1", labels: { a: "b" }, source: "api" })
     expect((await outputOf(server, "one")).length).toBe(10)
     const list = (await getJson(server, "/v1/models")) as Array<{ id: string; status: string }>
     expect(list.find((m) => m.id === "one")?.status).toBe("LOADED")
@@ -101,14 +102,14 @@ describe("registration", () => {
   it("loads right away with loadNow + sync", async () => {
     const res = await postJson(server, "/v1/models", { id: "eager", uri: join(dir, "two.onnx"), loadNow: true, sync: true })
     expect(res.status).toBe(201)
-    expect(await res.json()).toMatchObject({ id: "eager", status: "LOADED", loads: 1 })
+    expect(await json(res)).toMatchObject({ id: "eager", status: "LOADED", loads: 1 })
   })
 
   it("rejects bad registrations with a message that names the problem", async () => {
     const bad = async (body: unknown, status: number, pattern: RegExp) => {
       const res = await postJson(server, "/v1/models", body)
       expect(res.status).toBe(status)
-      expect((await res.json()).error).toMatch(pattern)
+      expect((await json(res)).error).toMatch(pattern)
     }
     await bad({ uri: "/x.onnx" }, 400, /id/)
     await bad({ id: "../etc", uri: "/x.onnx" }, 400, /model ids/)
@@ -125,12 +126,12 @@ describe("registration", () => {
     const url = `${originUrl}/models/remote.onnx`
     const wrong = await postJson(server, "/v1/models", { id: "remote", uri: url, sha256: "0".repeat(64) })
     expect(wrong.status).toBe(400)
-    expect((await wrong.json()).error).toMatch(/sha256/)
+    expect((await json(wrong)).error).toMatch(/sha256/)
     expect((await fetch(`${server.url}/v1/models/remote`)).status).toBe(404)
 
     const missing = await postJson(server, "/v1/models", { id: "gone", uri: `${originUrl}/models/gone.onnx` })
     expect(missing.status).toBe(502)
-    expect((await missing.json()).error).toMatch(/HTTP 404/)
+    expect((await json(missing)).error).toMatch(/HTTP 404/)
 
     const hitsBefore = originHits["/models/remote.onnx"] ?? 0
     const res = await postJson(server, "/v1/models", { id: "remote", uri: url, sha256, sizeBytes: remoteBytes.length })
@@ -154,11 +155,11 @@ describe("vmodels", () => {
     await fetch(`${server.url}/v2/repository/models/v-two/unload`, { method: "POST" })
 
     const created = await postJson(server, "/v1/vmodels/alias", { target: "v-one" }, "PUT")
-    expect(await created.json()).toEqual({ id: "alias", activeModelId: "v-one", targetModelId: "v-one", status: "DEFAULT" })
+    expect(await json(created)).toEqual({ id: "alias", activeModelId: "v-one", targetModelId: "v-one", status: "DEFAULT" })
     expect(await outputOf(server, "alias")).toEqual(one)
 
     // v-two is not loaded: the alias keeps serving v-one until it is.
-    const moving = await (await postJson(server, "/v1/vmodels/alias", { target: "v-two" }, "PUT")).json()
+    const moving = await json(await postJson(server, "/v1/vmodels/alias", { target: "v-two" }, "PUT"))
     expect(moving).toEqual({ id: "alias", activeModelId: "v-one", targetModelId: "v-two", status: "TRANSITIONING" })
     await eventually(async () => {
       const v = await getJson(server, "/v1/vmodels/alias")

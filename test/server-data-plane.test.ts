@@ -4,6 +4,7 @@ import * as ort from "onnxruntime-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { grpcChannelOptions, loadGrpcDefinition } from "../packages/server/src/protocol/index.js"
 import {
+  json,
   getJson,
   infer,
   inferBody,
@@ -36,8 +37,18 @@ beforeAll(async () => {
   dir = await tempDir("dataplane")
   await writeModel(join(dir, "alpha.onnx"), 256 * 1024, 1)
   await writeModel(join(dir, "beta.onnx"), 256 * 1024, 2)
-  await writeModel(join(dir, "flight.onnx"), 24 * 1024 * 1024, 3)
-  server = await startServer(["--models", dir, "--memory", "512MiB", "--data-dir", join(dir, "data"), "--max-body-size", "1MiB", "--log-level", "warn"])
+  await writeModel(join(dir, "flight.onnx"), 32 * 1024 * 1024, 3)
+  // Sessions in a worker thread: a load does not block the event loop, so concurrent first
+  // requests really arrive while their model loads (the other servers in these tests use the
+  // default, sessions on the main thread).
+  server = await startServer([
+    "--models", dir,
+    "--memory", "512MiB",
+    "--data-dir", join(dir, "data"),
+    "--max-body-size", "1MiB",
+    "--runtime-workers", "1",
+    "--log-level", "warn"
+  ])
   const res = await postJson(server, "/v1/models", { id: "mnist", uri: MNIST })
   expect(res.status).toBe(201)
   const { GRPCInferenceService } = loadGrpcDefinition()
@@ -61,7 +72,7 @@ describe("health and metadata", () => {
   it("describes a model's inputs and outputs", async () => {
     const res = await fetch(`${server.url}/v2/models/beta`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({
+    expect(await json(res)).toEqual({
       name: "beta",
       versions: ["1"],
       platform: "onnxruntime_onnx",
@@ -79,7 +90,7 @@ describe("lazy loading", () => {
     const before = await metrics(server)
     const res = await infer(server, "alpha")
     expect(res.status).toBe(200)
-    const body = await res.json()
+    const body = await json(res)
     expect(body).toMatchObject({ model_name: "alpha", outputs: [{ name: "output", datatype: "FP32", shape: [1, 10] }] })
     expect(body.outputs[0].data).toHaveLength(10)
     expect((await repositoryIndex(server)).alpha).toBe("READY")
@@ -98,13 +109,12 @@ describe("lazy loading", () => {
   })
 
   it("shares one load between concurrent first requests (single-flight)", async () => {
-    // onnxruntime-node creates a session synchronously, blocking the event loop for the load:
-    // open the 12 connections first so that all 12 requests reach the server before the load.
+    // Open the 12 connections first so that the 12 requests arrive together.
     await Promise.all(Array.from({ length: 12 }, () => fetch(`${server.url}/v2/health/live`).then((r) => r.text())))
     const before = await metrics(server)
     const answers = await Promise.all(Array.from({ length: 12 }, () => infer(server, "flight")))
     expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200))
-    const bodies = await Promise.all(answers.map((r) => r.json()))
+    const bodies = await Promise.all(answers.map((r) => json(r)))
     for (const b of bodies) expect(b.outputs[0].data).toEqual(bodies[0].outputs[0].data)
     const after = await metrics(server)
     const delta = (name: string) => (metric(after, name) ?? 0) - (metric(before, name) ?? 0)
@@ -124,7 +134,7 @@ describe("inference results", () => {
 
     const res = await infer(server, "mnist", JSON.stringify({ inputs: [{ name: "Input3", shape: [1, 1, 28, 28], datatype: "FP32", data: Array.from(input) }] }))
     expect(res.status).toBe(200)
-    const body = await res.json()
+    const body = await json(res)
     expect(body.outputs[0]).toMatchObject({ name: "Plus214_Output_0", datatype: "FP32", shape: [1, 10] })
     expect(Float32Array.from(body.outputs[0].data)).toEqual(expected)
 
@@ -148,7 +158,7 @@ describe("inference results", () => {
     const flat = Float32Array.from(rows.flat())
     const nested = await infer(server, "beta", JSON.stringify({ inputs: [{ name: "input", shape: [2, 64], datatype: "FP32", data: rows }] }))
     expect(nested.status).toBe(200)
-    const want = Float32Array.from((await nested.json()).outputs[0].data)
+    const want = Float32Array.from((await json(nested)).outputs[0].data)
     expect(want).toHaveLength(20)
 
     const header = Buffer.from(
@@ -165,8 +175,8 @@ describe("inference results", () => {
     expect(res.status).toBe(200)
     const hl = Number(res.headers.get("inference-header-content-length"))
     const bytes = Buffer.from(await res.arrayBuffer())
-    const json = JSON.parse(bytes.subarray(0, hl).toString())
-    expect(json.outputs[0]).toMatchObject({ name: "output", shape: [2, 10], parameters: { binary_data_size: 80 } })
+    const responseHeader = JSON.parse(bytes.subarray(0, hl).toString())
+    expect(responseHeader.outputs[0]).toMatchObject({ name: "output", shape: [2, 10], parameters: { binary_data_size: 80 } })
     expect(new Float32Array(Uint8Array.from(bytes.subarray(hl)).buffer)).toEqual(want)
   })
 })
@@ -174,7 +184,7 @@ describe("inference results", () => {
 describe("errors", () => {
   const expectError = async (res: Response, status: number, pattern: RegExp) => {
     expect(res.status).toBe(status)
-    const body = await res.json()
+    const body = await json(res)
     expect(body.error).toMatch(pattern)
   }
 
@@ -252,7 +262,7 @@ describe("model repository extension (REST)", () => {
     expect((await repositoryIndex(server)).alpha).toBe("UNAVAILABLE")
     expect((await fetch(`${server.url}/v2/repository/models/alpha/load`, { method: "POST" })).status).toBe(200)
     expect((await repositoryIndex(server)).alpha).toBe("READY")
-    const ready = (await (await fetch(`${server.url}/v2/repository/index`, { method: "POST", body: JSON.stringify({ ready: true }) })).json()) as Array<{
+    const ready = (await json(await fetch(`${server.url}/v2/repository/index`, { method: "POST", body: JSON.stringify({ ready: true }) }))) as Array<{
       name: string
       state: string
     }>

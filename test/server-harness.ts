@@ -109,6 +109,9 @@ export const inferBody = (rows = 1, offset = 0): string =>
 export const infer = (s: Served, model: string, body = inferBody()) =>
   fetch(`${s.url}/v2/models/${encodeURIComponent(model)}/infer`, { method: "POST", body, headers: { "content-type": "application/json" } })
 
+/** A response body as JSON (untyped: tests check its shape). */
+export const json = async (res: Response): Promise<any> => res.json()
+
 export const getJson = async <T = any>(s: Served, path: string): Promise<T> => {
   const res = await fetch(`${s.url}${path}`)
   return (await res.json()) as T

@@ -1,6 +1,6 @@
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { eventually, getJson, infer, inferBody, metric, metrics, removeDir, repositoryIndex, startServer, tempDir, writeModel, type Served } from "./server-harness.js"
+import { eventually, getJson, infer, json, inferBody, metric, metrics, removeDir, repositoryIndex, startServer, tempDir, writeModel, type Served } from "./server-harness.js"
 
 /**
  * Operations: Prometheus families, idle unload by a keep-alive policy, per-model overload with
@@ -90,7 +90,7 @@ describe("overload", () => {
     const results = await Promise.all(
       Array.from({ length: 10 }, async () => {
         const res = await infer(server, "busy", heavy)
-        const body = await res.json()
+        const body = await json(res)
         return { status: res.status, ms: performance.now() - t0, body }
       })
     )
@@ -109,7 +109,7 @@ describe("overload", () => {
     const results = await Promise.all(
       Array.from({ length: 10 }, async () => {
         const res = await infer(server, "cold")
-        const body = await res.json()
+        const body = await json(res)
         return { status: res.status, ms: performance.now() - t0, body, retryAfter: res.headers.get("retry-after") }
       })
     )
@@ -134,7 +134,7 @@ describe("shutdown", () => {
     server.proc.kill("SIGTERM")
     const res = await pending
     expect(res.status).toBe(200)
-    expect((await res.json()).outputs[0].shape).toEqual([1, 10])
+    expect((await json(res)).outputs[0].shape).toEqual([1, 10])
     expect(await server.exited).toBe(0)
     const log = server.stderr()
     expect(log).toMatch(/"msg":"shutting down","signal":"SIGTERM"/)

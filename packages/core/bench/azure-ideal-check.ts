@@ -31,6 +31,8 @@ export interface IdealResult {
   readonly byteMissRatio: number
   /** mean bytes resident over requests */
   readonly meanUsed: number
+  /** sum of loadCostMs over misses (with --cost size: the load time spent, ms) */
+  readonly missCost: number
 }
 
 export const replayIdeal = (
@@ -58,6 +60,7 @@ export const replayIdeal = (
   let missBytes = 0
   let totalBytes = 0
   let usedSum = 0
+  let missCost = 0
   for (let k = 0; k < n; k++) {
     const now = opts.vtime ? k : trace.time[k]!
     if (keepAlive && now >= dueAt) {
@@ -75,13 +78,14 @@ export const replayIdeal = (
     } else {
       misses++
       missBytes += size
+      missCost += opts.costOf(size)
       const r = cache.admit({ id, tenant: "t", size, loadCostMs: opts.costOf(size), nextUse: next ? next[k]! : Infinity }, now)
       if (r.ok) r.entry.loading = false
       if (keepAlive) dueAt = policy.nextExpiry!()
     }
     usedSum += cache.used
   }
-  return { missRatio: misses / n, byteMissRatio: missBytes / totalBytes, meanUsed: usedSum / n }
+  return { missRatio: misses / n, byteMissRatio: missBytes / totalBytes, meanUsed: usedSum / n, missCost }
 }
 
 const main = (): void => {
@@ -115,9 +119,9 @@ const main = (): void => {
     : policiesOf("eviction").map((d) => d.name)
   const refCol = (g: number) => (g === 16 ? 0 : g === 64 ? 1 : -1)
   console.log(
-    `| policy | ${gibs.map((g) => `${g} GiB | ref`).join(" | ")} | byte miss ${gibs.join("/")} | mean used GiB ${gibs.join("/")} | s |`
+    `| policy | ${gibs.map((g) => `${g} GiB | ref`).join(" | ")} | byte miss ${gibs.join("/")} | load h ${gibs.join("/")} | mean used GiB ${gibs.join("/")} | s |`
   )
-  console.log(`|---|${gibs.map(() => "---|---|").join("")}---|---|---|`)
+  console.log(`|---|${gibs.map(() => "---|---|").join("")}---|---|---|---|`)
   const f = (x: number | undefined) => (x === undefined ? "–" : x.toFixed(4))
   for (const c of choices) {
     const name = typeof c === "string" ? c : `${c.name} ${JSON.stringify(c.options)}`
@@ -126,7 +130,8 @@ const main = (): void => {
     const ref = reference[typeof c === "string" ? c : c.name]
     console.log(
       `| ${name} | ${rs.map((r, i) => `${f(r.missRatio)} | ${f(ref?.[refCol(gibs[i]!)])}`).join(" | ")} | ` +
-        `${rs.map((r) => f(r.byteMissRatio)).join(" / ")} | ${rs.map((r) => (r.meanUsed / GiB).toFixed(1)).join(" / ")} | ` +
+        `${rs.map((r) => f(r.byteMissRatio)).join(" / ")} | ${rs.map((r) => (r.missCost / 3.6e6).toFixed(1)).join(" / ")} | ` +
+        `${rs.map((r) => (r.meanUsed / GiB).toFixed(1)).join(" / ")} | ` +
         `${((performance.now() - t) / 1000).toFixed(1)} |`
     )
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import fc from "fast-check"
 import { findPolicy } from "@meshkit/core"
 import { cacheOf, hit, load } from "./eviction-harness.js"
 
@@ -42,5 +43,44 @@ describe("belady-size (offline)", () => {
     load(c, "b", 5, 0, { nextUse: 1000 })
     load(c, "c", 3, 0, { nextUse: Infinity })
     expect(load(c, "d", 3, 1, { nextUse: 2 })).toEqual(["c"])
+  })
+
+  it.each([
+    [16, 60, 100],
+    [400, 4, 300] // ~120 residents: enough for the bounded walk to re-base its keys now and then
+  ])("picks exactly what a scan of every resident picks (property: %i models up to size %i, capacity %i)", (models, maxSize, capacity) => {
+    const request = fc.record({
+      m: fc.nat(models - 1),
+      dt: fc.nat(50),
+      next: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 2000 }) }, { weight: 1, arbitrary: fc.constant(Infinity) })
+    })
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: maxSize }), { minLength: models, maxLength: models }), fc.array(request, { maxLength: 400, size: "max" }), (sizes, reqs) => {
+        const c = cacheOf("belady-size", capacity)
+        let now = 0
+        for (const r of reqs) {
+          now += r.dt
+          const id = `m${r.m}`
+          const nextUse = now + r.next
+          if (c.has(id)) {
+            hit(c, id, now, nextUse)
+            continue
+          }
+          const need = c.used + sizes[r.m]! - capacity
+          const score = (e: { size: number; nextUse: number }) => (e.nextUse === Infinity ? Infinity : e.size * (e.nextUse - now))
+          const ranked = [...c.residents()].sort((a, b) => score(b) - score(a) || b.size - a.size || 0)
+          const expected: [number, number][] = []
+          for (let freed = 0, i = 0; freed < need; i++) {
+            expected.push([score(ranked[i]!), ranked[i]!.size])
+            freed += ranked[i]!.size
+          }
+          const victims = c.admit({ id, tenant: "t", size: sizes[r.m]!, loadCostMs: 1, nextUse }, now)
+          if (!victims.ok) throw new Error("admit failed")
+          victims.entry.loading = false
+          expect(victims.evicted.map((e) => [score(e), e.size])).toEqual(expected)
+        }
+      }),
+      { numRuns: 100, seed: 11 }
+    )
   })
 })

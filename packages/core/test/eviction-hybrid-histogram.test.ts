@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import fc from "fast-check"
 import { cacheOf, hit, ids, load } from "./eviction-harness.js"
 
 const MIN = 60_000
@@ -51,5 +52,40 @@ describe("hybrid-histogram keep-alive", () => {
     ;["a", "b", "c"].forEach((id, t) => load(c, id, 10, t))
     hit(c, "a", 3)
     expect(load(c, "d", 10, 4)).toEqual(["b"])
+  })
+
+  it("keeps alive to the brute-force percentile of every idle time seen so far (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 400 })), { maxLength: 60, size: "max" }), (gaps) => {
+        const c = cacheOf({ name: "hybrid-histogram", options: { minSamples: 3 } }, 100)
+        let last = 0 // the latest request
+        let now = 0 // the clock (an expiry check may have moved it past `last`)
+        load(c, "a", 10, 0)
+        const bins: number[] = []
+        for (const g of gaps) {
+          const t = Math.max(last + g * MIN, now + MIN)
+          if (c.has("a")) hit(c, "a", t)
+          else load(c, "a", 10, t)
+          bins.push(Math.floor((t - last) / MIN))
+          last = now = t
+          const inRange = bins.filter((b) => b < 240)
+          let keep = 10 * MIN
+          if (bins.length >= 3 && bins.length - inRange.length <= 0.5 * bins.length) {
+            const want = Math.ceil(0.99 * inRange.length)
+            let b = 0
+            while (b < 239 && inRange.filter((x) => x <= b).length < want) b++
+            keep = (b + 1) * MIN * 1.1
+          }
+          expect(c.policy.nextExpiry!()).toBeCloseTo(t + keep, 3)
+          expect(c.expire(t + MIN - 1)).toEqual([]) // every keep-alive is at least a minute
+          // sometimes let it expire: its history must survive the unload
+          if (g % 2 === 1) {
+            now = t + keep + 1
+            expect(c.expire(now).map((e) => e.id)).toEqual(["a"])
+          }
+        }
+      }),
+      { numRuns: 100, seed: 3 }
+    )
   })
 })

@@ -27,7 +27,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
 /** sizes up to 130 against a capacity of 100: some models can never fit */
 const scenario = fc.record({
   sizes: fc.array(fc.integer({ min: 1, max: 130 }), { minLength: MODELS, maxLength: MODELS }),
-  events: fc.array(event, { maxLength: 120 })
+  events: fc.array(event, { maxLength: 120, size: "max" })
 })
 
 const busy = (e: Resident) => !isEvictable(e)
@@ -145,7 +145,7 @@ describe("every eviction policy keeps the cache's rules (property-based)", () =>
         if (r.ok) expect(sortedIds(r.evicted)).toEqual(all)
         expect(c.count).toBe(1)
       }),
-      { numRuns: 150, seed: 42 }
+      { numRuns: 100, seed: 42 }
     )
   })
 })
@@ -174,7 +174,7 @@ describe("lru and fifo match the classic definitions exactly", () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 120 }), { minLength: MODELS, maxLength: MODELS }),
-        fc.array(model, { maxLength: 300 }),
+        fc.array(model, { maxLength: 300, size: "max" }),
         (sizes, requests) => {
           const c = cacheOf(kind, CAPACITY)
           const got = requests.map((m, t) => {

@@ -32,16 +32,101 @@ export interface CacheGauges {
   withFailure(): number
 }
 
+/**
+ * Requests and latency per (model, status): on every request, so kept in plain fields and
+ * rendered for Prometheus only when scraped. prom-client's labelled children hash their labels
+ * on every inc/observe; this costs one array walk instead.
+ */
+export class RequestSeries {
+  count = 0
+  sum = 0
+  readonly buckets: Float64Array
+  constructor(
+    readonly model: string,
+    readonly status: string,
+    bounds: number
+  ) {
+    this.buckets = new Float64Array(bounds)
+  }
+}
+
+class RequestStats {
+  private readonly byKey = new Map<string, RequestSeries>()
+  constructor(readonly bounds: ReadonlyArray<number>) {}
+
+  series(model: string, status: string): RequestSeries {
+    const key = `${model}\u0000${status}`
+    let s = this.byKey.get(key)
+    if (!s) {
+      s = new RequestSeries(model, status, this.bounds.length)
+      this.byKey.set(key, s)
+    }
+    return s
+  }
+
+  observe(s: RequestSeries, seconds: number): void {
+    s.count++
+    s.sum += seconds
+    const b = this.bounds
+    for (let i = 0; i < b.length; i++) {
+      if (seconds <= b[i]!) {
+        s.buckets[i]!++
+        return
+      }
+    }
+  }
+
+  /** prom-client custom metrics (registry.registerMetric): the counter and the histogram. */
+  metrics(counterName: string, counterHelp: string, histName: string, histHelp: string) {
+    const all = () => [...this.byKey.values()]
+    const counter = {
+      name: counterName,
+      help: counterHelp,
+      type: "counter",
+      aggregator: "sum",
+      get: () => ({
+        name: counterName,
+        help: counterHelp,
+        type: "counter",
+        aggregator: "sum",
+        values: all().map((s) => ({ labels: { model: s.model, status: s.status }, value: s.count }))
+      })
+    }
+    const histogram = {
+      name: histName,
+      help: histHelp,
+      type: "histogram",
+      aggregator: "sum",
+      get: () => {
+        const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = []
+        for (const s of all()) {
+          const labels = { model: s.model, status: s.status }
+          let cumulative = 0
+          for (let i = 0; i < this.bounds.length; i++) {
+            cumulative += s.buckets[i]!
+            values.push({ metricName: `${histName}_bucket`, labels: { ...labels, le: this.bounds[i]! }, value: cumulative })
+          }
+          values.push({ metricName: `${histName}_bucket`, labels: { ...labels, le: "+Inf" }, value: s.count })
+          values.push({ metricName: `${histName}_sum`, labels, value: s.sum })
+          values.push({ metricName: `${histName}_count`, labels, value: s.count })
+        }
+        return { name: histName, help: histHelp, type: "histogram", aggregator: "sum", values }
+      }
+    }
+    return { counter, histogram }
+  }
+}
+
 const LATENCY = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const SLOW = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 const AGE = [1, 10, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600]
 
 export class ServerMetrics {
   readonly registry = new Registry()
-  readonly requests: Counter<"model" | "status">
-  readonly requestDuration: Histogram<"model" | "status">
-  readonly cacheHits: Counter
-  readonly cacheMisses: Counter
+  private readonly requestStats = new RequestStats(LATENCY)
+  /** plain counts, exported as meshkit_cache_{hits,misses}_total when scraped */
+  hits = 0
+  misses = 0
   readonly loadDuration: Histogram<"outcome">
   readonly loadFailures: Counter
   readonly unloadDuration: Histogram
@@ -66,16 +151,26 @@ export class ServerMetrics {
           if (self.gauges) this.set(read(self.gauges))
         }
       })
-    this.requests = new Counter({ name: "meshkit_requests_total", help: "Inference requests by model and status code", labelNames: ["model", "status"], registers })
-    this.requestDuration = new Histogram({
-      name: "meshkit_request_duration_seconds",
-      help: "Inference request latency (receive to response) by model and status code",
-      labelNames: ["model", "status"],
-      buckets: LATENCY,
-      registers
-    })
-    this.cacheHits = new Counter({ name: "meshkit_cache_hits_total", help: "Requests that found their model loaded", registers })
-    this.cacheMisses = new Counter({ name: "meshkit_cache_misses_total", help: "Requests that had to wait for their model to load", registers })
+    const { counter, histogram } = this.requestStats.metrics(
+      "meshkit_requests_total",
+      "Inference requests by model and status code",
+      "meshkit_request_duration_seconds",
+      "Inference request latency (receive to response) by model and status code"
+    )
+    this.registry.registerMetric(counter as never)
+    this.registry.registerMetric(histogram as never)
+    const plainCounter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset()
+          this.inc(read())
+        }
+      })
+    plainCounter("meshkit_cache_hits_total", "Requests that found their model loaded", () => self.hits)
+    plainCounter("meshkit_cache_misses_total", "Requests that had to wait for their model to load", () => self.misses)
     this.loadDuration = new Histogram({ name: "meshkit_load_duration_seconds", help: "Model load time (runtime load, after queueing)", labelNames: ["outcome"], buckets: SLOW, registers })
     this.loadFailures = new Counter({ name: "meshkit_load_failures_total", help: "Model loads that failed or timed out", registers })
     this.unloadDuration = new Histogram({ name: "meshkit_unload_duration_seconds", help: "Model unload time", buckets: SLOW, registers })
@@ -109,9 +204,14 @@ export class ServerMetrics {
     this.gauges = g
   }
 
-  /** Per-model counters for one status, fetched once and kept by the caller (hot path). */
-  forModel(model: string, status: string): { readonly count: Counter.Internal; readonly latency: Histogram.Internal<"model" | "status"> } {
-    return { count: this.requests.labels(model, status), latency: this.requestDuration.labels(model, status) }
+  /** The request series of one model and status; callers on the hot path keep it. */
+  forModel(model: string, status: string): RequestSeries {
+    return this.requestStats.series(model, status)
+  }
+
+  /** Count one request and its latency. */
+  observeRequest(s: RequestSeries, seconds: number): void {
+    this.requestStats.observe(s, seconds)
   }
 
   text(): Promise<string> {

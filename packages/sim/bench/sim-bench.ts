@@ -138,7 +138,7 @@ const main = async () => {
     [
       { name: "ideal lru, 64 GiB", trace: genName, config: config("ideal", "lru", { ...defaultCluster, memoryBytes: 64 * GiB }) },
       { name: "ideal gdsf, 64 GiB", trace: genName, config: config("ideal", "gdsf", { ...defaultCluster, memoryBytes: 64 * GiB }) },
-      { name: "full lru, 8 × 8 GiB", trace: genName, config: config("full", "lru", fullCluster(8 * GiB)) }
+      { name: "full lru, 8 × 8 GiB", trace: genName, config: config("full", "lru", fullCluster(Number(process.env.GIB ?? 8) * GiB)) }
     ]
   ])
   if (values.azure) {

@@ -58,7 +58,7 @@ export const startMeshkit = async (o: { models: string; memory: string; dataDir:
     await startChild({
       label: "meshkit serve",
       command: process.execPath,
-      args: [meshkitBin, "serve", "--models", o.models, "--port", "0", "--memory", o.memory, "--data-dir", o.dataDir, "--log-level", "warn", ...(o.extra ?? [])],
+      args: [meshkitBin, "serve", "--models", o.models, "--port", "0", "--memory", o.memory, "--data-dir", o.dataDir, ...(o.extra ?? [])],
       ready: /meshkit serve: listening http:\/\//,
       timeoutMs: 120_000
     })

@@ -33,6 +33,10 @@ class History {
   outOfRange = 0
   lastRequest = -Infinity
   keepAliveMs: number
+  /** the percentile's bin (smallest b with bins[0..b] ≥ the wanted count), kept incrementally */
+  pBin = 0
+  /** bins[0..pBin] summed */
+  pCum = 0
   constructor(binCount: number, fallback: number) {
     this.bins = new Uint32Array(binCount)
     this.keepAliveMs = fallback
@@ -88,22 +92,22 @@ export const hybridHistogram = (options: HybridHistogramOptions): EvictionPolicy
   const keepAliveOf = (h: History): number => {
     const total = h.inRange + h.outOfRange
     if (total < minSamples || h.outOfRange > maxOutOfRange * total) return fallbackKeepAliveMs
-    const want = Math.ceil(percentile * h.inRange)
-    let acc = 0
-    let b = 0
-    for (; b < binCount - 1; b++) {
-      acc += h.bins[b]!
-      if (acc >= want) break
-    }
-    return (b + 1) * binMs * (1 + margin)
+    return (h.pBin + 1) * binMs * (1 + margin)
   }
 
   /** A request at `now` in a later bin than the previous one (`last`): add its idle-time sample. */
   const sample = (h: History, last: number, now: number): void => {
     const bin = Math.floor((now - last) / binMs)
     if (bin < binCount) {
-      h.bins[bin]!++
+      const bins = h.bins
+      bins[bin]!++
       h.inRange++
+      if (bin <= h.pBin) h.pCum++
+      // Move the percentile's bin to the smallest b whose cumulative count reaches the wanted
+      // count: amortised O(1) per sample instead of a scan of all bins.
+      const want = Math.ceil(percentile * h.inRange)
+      while (h.pBin > 0 && h.pCum - bins[h.pBin]! >= want) h.pCum -= bins[h.pBin--]!
+      while (h.pBin < binCount - 1 && h.pCum < want) h.pCum += bins[++h.pBin]!
     } else h.outOfRange++
     h.keepAliveMs = keepAliveOf(h)
   }

@@ -184,7 +184,7 @@ export class ModelManager {
     const now = Date.now()
     e.lastUsed = now
     this.cache.hit(r, now)
-    this.o.metrics.cacheHits.inc()
+    this.o.metrics.hits++
     return e.loaded
   }
 
@@ -257,8 +257,8 @@ export class ModelManager {
     e.lastUsed = now
     if (e.admitCredit) e.admitCredit = false
     else if (e.resident) this.cache.hit(e.resident, now)
-    if (missed) this.o.metrics.cacheMisses.inc()
-    else this.o.metrics.cacheHits.inc()
+    if (missed) this.o.metrics.misses++
+    else this.o.metrics.hits++
   }
 
   // ---- loading ------------------------------------------------------------------------------

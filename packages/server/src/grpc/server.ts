@@ -60,9 +60,7 @@ export const GrpcServerLive = Layer.scoped(
       cb(e as grpc.ServiceError)
     }
     const observe = (e: ModelEntry, status: number, t0: number) => {
-      const c = metrics.forModel(e.id, String(status))
-      c.count.inc()
-      c.latency.observe((performance.now() - t0) / 1000)
+      metrics.observeRequest(metrics.forModel(e.id, String(status)), (performance.now() - t0) / 1000)
     }
     const nameOf = (call: Call, field: string): string => {
       const mm = call.metadata.get("mm-vmodel-id")[0] ?? call.metadata.get("mm-model-id")[0]

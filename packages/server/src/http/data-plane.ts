@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { ModelEntry, ModelManager } from "../cache/model-manager.js"
 import { BadRequest, ModelNotFound } from "../errors.js"
 import type { Log } from "../log.js"
-import type { ServerMetrics } from "../metrics.js"
+import type { RequestSeries, ServerMetrics } from "../metrics.js"
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse } from "../protocol/index.js"
 import type { LoadedModel, TensorMeta } from "../runtime/runtime.js"
 import { EXTENSIONS, MODEL_VERSION, SERVER_NAME, SERVER_VERSION, type ServerState } from "../server-state.js"
@@ -34,7 +34,7 @@ const JSON_HEADERS = { "content-type": "application/json" }
 
 export const makeDataPlane = (d: DataPlaneDeps) => {
   const { manager, vmodels, metrics, log, state } = d
-  const okCounters = new WeakMap<ModelEntry, ReturnType<ServerMetrics["forModel"]>>()
+  const okCounters = new WeakMap<ModelEntry, RequestSeries>()
 
   const sendJson = (res: ServerResponse, status: number, value: unknown): void => {
     const body = JSON.stringify(value)
@@ -62,17 +62,12 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
 
   const observe = (e: ModelEntry | undefined, status: number, t0: number): void => {
     const seconds = (performance.now() - t0) / 1000
-    if (e === undefined) {
-      metrics.forModel("", String(status)).count.inc()
-      return
-    }
-    let c = status === 200 ? okCounters.get(e) : undefined
+    let c = status === 200 && e !== undefined ? okCounters.get(e) : undefined
     if (c === undefined) {
-      c = metrics.forModel(e.id, String(status))
-      if (status === 200) okCounters.set(e, c)
+      c = metrics.forModel(e?.id ?? "", String(status))
+      if (status === 200 && e !== undefined) okCounters.set(e, c)
     }
-    c.count.inc()
-    c.latency.observe(seconds)
+    metrics.observeRequest(c, seconds)
   }
 
   // ---- infer: the hit path --------------------------------------------------------------------

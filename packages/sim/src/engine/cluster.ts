@@ -183,9 +183,11 @@ export class ClusterEngine {
     tot.requests++
     tot.requestBytes += bytes
     this.tenants.requests[tn]!++
-    if (t - this.lastUsed[m]! > USE_WINDOW_GAP_MS) this.windowStart[m] = t
-    this.lastUsed[m] = t
-    if (this.scaling) this.modelRate.touch(m, t)
+    if (this.scaling) {
+      if (t - this.lastUsed[m]! > USE_WINDOW_GAP_MS) this.windowStart[m] = t
+      this.lastUsed[m] = t
+      this.modelRate.touch(m, t)
+    }
 
     const slot = this.allocRequest(t, execMs === execMs ? execMs : this.sampleExec(), m)
     const loaded = this.modelLoaded[m]!
@@ -319,7 +321,7 @@ export class ClusterEngine {
     c.inst.inFlight--
     this.releaseRequest(slot)
     if (c.qHead !== -1) this.startExec(c, this.dequeue(c), t)
-    else if (c.inFlight === 0 && this.blocked.length > 0) this.retryBlocked(t)
+    else if (c.inFlight === 0) this.becameIdle(c.inst, t)
   }
 
   private loadDone(c: Copy, t: number): void {
@@ -341,7 +343,13 @@ export class ClusterEngine {
     }
     while (c.qHead !== -1 && c.executing < c.maxConcurrency) this.startExec(c, this.dequeue(c), t)
     this.startLoads(inst, t)
-    if (c.inFlight === 0 && this.blocked.length > 0) this.retryBlocked(t)
+    if (c.inFlight === 0) this.becameIdle(inst, t)
+  }
+
+  /** A copy on `inst` can now be evicted: room may have appeared there for blocked models. */
+  private becameIdle(inst: Instance, t: number): void {
+    inst.noRoomFor = Infinity
+    if (this.blocked.length > 0) this.retryBlocked(t)
   }
 
   private scaleTick(t: number): void {
@@ -388,6 +396,7 @@ export class ClusterEngine {
       inst.cache.remove(c.entry.id)
       this.detach(c, t)
       this.memoryChanged(inst.cache.used - before, t)
+      inst.noRoomFor = Infinity
     }
   }
 
@@ -400,6 +409,7 @@ export class ClusterEngine {
       this.tot.evictions += gone.length
       for (const e of gone) this.detach(inst.copies.get(e.id)!, t)
       this.memoryChanged(inst.cache.used - before, t)
+      inst.noRoomFor = Infinity
     }
     this.scheduleExpiry(inst, t)
   }
@@ -426,7 +436,7 @@ export class ClusterEngine {
     for (const inst of this.instances) {
       let has = false
       for (let k = 0; k < existing.length; k++) if (existing[k]!.inst === inst) has = true
-      views[inst.idx] = inst.refreshView(this.instanceRate.rpm(inst.idx, t), has)
+      views[inst.idx] = inst.refreshView(this.instanceRate.rpm(inst.idx, t), has || size >= inst.noRoomFor)
     }
     const req = this.placementRequest(m)
     const admit = this.admitRequest
@@ -442,7 +452,9 @@ export class ClusterEngine {
       const before = inst.cache.used
       const r = inst.cache.admit(admit, t)
       if (!r.ok) {
-        // Everything there is busy (or too small): try the next choice without this instance.
+        // Everything evictable there is not enough: try the next choice without this instance,
+        // and don't ask it again for a model this large until something there goes idle.
+        if (size < inst.noRoomFor) inst.noRoomFor = size
         v.hasModel = true
         continue
       }

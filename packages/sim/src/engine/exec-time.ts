@@ -15,14 +15,24 @@ export const execSampler = (c: ExecTimeConfig, rng: Rng): (() => number) => {
     case "lognormal": {
       const mu = Math.log(c.medianMs)
       const sigma = c.sigma
-      return () => Math.exp(mu + sigma * standardNormal(rng))
+      const normal = standardNormals(rng)
+      return () => Math.exp(mu + sigma * normal())
     }
   }
 }
 
-const standardNormal = (rng: Rng): number => {
-  // Box-Muller; 1 - u keeps the log argument in (0, 1].
-  const u = 1 - rng.next()
-  const v = rng.next()
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+/** Box-Muller, using both values of each pair; 1 - u keeps the log argument in (0, 1]. */
+const standardNormals = (rng: Rng): (() => number) => {
+  let spare = NaN
+  return () => {
+    if (spare === spare) {
+      const z = spare
+      spare = NaN
+      return z
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - rng.next()))
+    const a = 2 * Math.PI * rng.next()
+    spare = r * Math.sin(a)
+    return r * Math.cos(a)
+  }
 }

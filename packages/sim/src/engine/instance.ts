@@ -69,6 +69,12 @@ export class Instance {
   lruTail: Copy | null = null
   /** time of the next scheduled keep-alive check, Infinity when none */
   expiryAt = Infinity
+  /**
+   * Smallest model size the cache last refused for lack of evictable room (everything else busy),
+   * Infinity when unknown. Until something here becomes idle, placement skips this instance for
+   * models at least that large instead of asking the cache again.
+   */
+  noRoomFor = Infinity
 
   constructor(
     readonly idx: number,

@@ -1,8 +1,8 @@
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
 import type { RunOutput } from "../metrics/result.js"
-import { openTrace, type Trace } from "../trace/index.js"
-import { runJob, type FromWorker, type Job } from "./job.js"
+import type { Trace } from "../trace/index.js"
+import { reusableTrace, runJob, type FromWorker, type Job } from "./job.js"
 import type { ProgressState } from "./progress.js"
 
 export interface RunJobsOptions {
@@ -77,7 +77,7 @@ const runHere = async (jobs: readonly Job[], tracker: Tracker): Promise<RunOutpu
     const job = jobs[i]!
     const key = JSON.stringify(job.source)
     let trace = traces.get(key)
-    if (!trace) traces.set(key, (trace = openTrace(job.source)))
+    if (!trace) traces.set(key, (trace = await reusableTrace(job.source)))
     tracker.start(i)
     const o = await runJob(job, (n) => tracker.progress(i, n), trace)
     tracker.finish(i, o.result.requests)

@@ -1,0 +1,84 @@
+import { execFile } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { checkChartsRendered } from "@meshkit/report/browser.ts"
+
+// `meshkit fidelity` end to end on a tiny scenario: a real server process, real ONNX models,
+// the calibrated simulator. Checks the shape and sanity of the comparison, not the goal numbers.
+
+const root = join(import.meta.dirname, "..")
+const dir = mkdtempSync(join(tmpdir(), "fidelity-test-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const run = (args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ["bin/meshkit.js", "fidelity", ...args], { cwd: root, maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr })
+    )
+  })
+
+const scenario = `
+name: tiny-fidelity
+seed: 3
+trace:
+  generate: { seed: 5, models: 16, tenants: 2, zipf: 1.0, rate: 40, arrival: poisson, sizeMedian: 32MiB, sizeSigma: 0.4, durationMs: 16000 }
+cluster:
+  instances: 1
+  memory: 192MiB
+  maxConcurrentLoads: 2
+  modelConcurrency: 4
+`
+
+interface Side {
+  hitRatio: number
+  coldStarts: number
+  loads: number
+  requests: number
+  latencyUs: { p50: number; p99: number }
+}
+
+describe("meshkit fidelity", () => {
+  it("replays a scenario on the real server and in the simulator and prints both sides as JSON", async () => {
+    const file = join(dir, "tiny.yaml")
+    writeFileSync(file, scenario)
+    const out = join(dir, "report")
+    // 16 trace seconds at ×2: 8 s of replay; sizes ÷ 64 → ~0.5 MiB models, budget 6 MiB holds some of them
+    const r = await run([file, "--json", "--minutes", "1", "--compress", "2", "--out", out])
+    expect(r.code, r.stderr).toBe(0)
+    const j = JSON.parse(r.stdout) as { sim: Side; real: Side & { statuses: Record<string, number> }; settings: { requests: number; models: number }; goal: { met: boolean } }
+    for (const side of [j.sim, j.real]) {
+      expect(side.hitRatio).toBeGreaterThanOrEqual(0)
+      expect(side.hitRatio).toBeLessThanOrEqual(1)
+      expect(Number.isInteger(side.coldStarts)).toBe(true)
+      expect(side.latencyUs.p50).toBeGreaterThan(0)
+      expect(side.latencyUs.p99).toBeGreaterThanOrEqual(side.latencyUs.p50)
+      expect(side.requests).toBe(j.settings.requests)
+      // every model requested is loaded at least once, and every load was waited for by a request
+      expect(side.loads).toBeGreaterThanOrEqual(j.settings.models)
+      expect(side.coldStarts).toBeGreaterThanOrEqual(side.loads)
+      expect(side.hitRatio).toBeCloseTo(1 - side.loads / side.requests, 6)
+    }
+    expect(j.settings.requests).toBeGreaterThan(200)
+    expect(j.real.statuses).toEqual({ "200": j.settings.requests })
+    expect(typeof j.goal.met).toBe("boolean")
+    expect(r.stderr).toContain("calibration: load")
+
+    for (const f of ["report.html", "report.md", "report.json"]) expect(existsSync(join(out, f)), f).toBe(true)
+    expect(readFileSync(join(out, "report.md"), "utf8")).toMatch(/\| hit ratio \|/)
+    const check = await checkChartsRendered(join(out, "report.html"))
+    expect(check.charts.map((c) => c.id)).toEqual(["fidelity-latency-cdf"])
+    expect(check.charts[0]!.series).toHaveLength(2)
+    expect(check.problems).toEqual([])
+  }, 180_000)
+
+  it("names the bad field of a broken scenario, without starting a server", async () => {
+    const file = join(dir, "broken.yaml")
+    writeFileSync(file, scenario.replace("memory: 192MiB", "memory: lots"))
+    const r = await run([file, "--json"])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain("cluster.memory")
+    expect(r.stdout).toBe("")
+  })
+})
