@@ -11,7 +11,11 @@ const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 64], datatype
 const url = `http://127.0.0.1:${port}/v2/models/${model}/infer`
 await fetch(url, { method: "POST", body })
 const run = (d) => autocannon({ url, method: "POST", body, headers: { "content-type": "application/json" }, connections: 64, duration: d })
+import { readFileSync } from "node:fs"
+const cpu = () => { const f = readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) * 10 }
 await run(2)
+const c0 = cpu()
 const r = await run(8)
-console.log(which, extra.join(" "), "req/s", Math.round(r.requests.average), "p50", r.latency.p50, "p99", r.latency.p99, "non2xx", r.non2xx, "errors", r.errors)
+const c1 = cpu()
+console.log(which, extra.join(" "), "cpu-us/req", Math.round((c1 - c0) * 1000 / r.requests.total), "req/s", Math.round(r.requests.average), "p50", r.latency.p50, "p99", r.latency.p99, "non2xx", r.non2xx, "errors", r.errors)
 p.kill("SIGTERM")

@@ -7,8 +7,11 @@
  * continuing where the previous one stopped, after a full pass to fill the cache.
  * Keep-alive expiry is not exercised (requests only); offline policies get nextUse from the stream.
  */
-import { parseArgs } from "node:util"
+import { spawnSync } from "node:child_process"
 import { cpus } from "node:os"
+import { resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
 import { Bench } from "tinybench"
 import { buildPolicy, makeRng, ModelCache, policiesOf, type Resident } from "../src/index.js"
 
@@ -190,15 +193,32 @@ export const benchPolicies = async (
 
 const help = `meshkit bench-core — eviction policy micro-benchmark (requests/s through ModelCache)
 
-usage: meshkit bench-core [--json] [--policies lru,fifo,...] [--time MS] [--clock cpu|wall] [--alpha A] [--seed N]
+usage: meshkit bench-core [--json] [--policies lru,fifo,...] [--time MS] [--clock cpu|wall] [--alpha A]
+                          [--residents N] [--seed N]
 
   --policies  comma-separated eviction policies (default: all)
   --time      time budget per policy and lookup mode in ms (default 1000)
   --clock     cpu (default): per CPU-second of this process, robust on a shared machine;
               wall: per elapsed second
   --alpha     Zipf popularity exponent (default 0.9)
+  --residents capacity in models of 100 MiB (default 10000; 12000 = all fit: the hit path alone)
   --seed      stream seed (default 1)
-  --json      machine-readable output`
+  --json      machine-readable output
+  --in-process  all policies in this process (default: one fresh process each, so one policy's
+              type feedback cannot slow down the next: the simulator runs one policy per cache)`
+
+/** Run one policy's measurement in a fresh Node process (this file, through tsx) and read its JSON. */
+const benchInChild = (policy: string, args: readonly string[]): BenchRow => {
+  const here = fileURLToPath(import.meta.url)
+  const r = spawnSync(
+    process.execPath,
+    ["--import", import.meta.resolve("tsx"), here, "--in-process", "--json", `--policies=${policy}`, ...args],
+    { encoding: "utf8", maxBuffer: 16 << 20 }
+  )
+  if (r.status !== 0) throw new Error(`bench of ${policy} failed (exit ${r.status}): ${r.stderr || r.error?.message}`)
+  const out = JSON.parse(r.stdout) as { results: BenchRow[] }
+  return out.results[0]!
+}
 
 export const runCoreBench = async (argv: string[]): Promise<number> => {
   let values
@@ -213,6 +233,8 @@ export const runCoreBench = async (argv: string[]): Promise<number> => {
         alpha: { type: "string", default: "0.9" },
         seed: { type: "string", default: "1" },
         clock: { type: "string", default: "cpu" },
+        residents: { type: "string", default: "10000" },
+        "in-process": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false }
       }
     }).values
@@ -230,22 +252,26 @@ export const runCoreBench = async (argv: string[]): Promise<number> => {
   const timeMs = Number(values.time)
   const alpha = Number(values.alpha)
   const seed = Number(values.seed)
+  const residents = Number(values.residents)
   const bad = [
     unknown.length > 0 ? `unknown policies: ${unknown.join(", ")} (known: ${known.join(", ")})` : "",
     !(timeMs > 0) ? `--time must be a positive number of ms, got "${values.time}"` : "",
     !(alpha >= 0 && alpha <= 3) ? `--alpha must be in [0, 3], got "${values.alpha}"` : "",
     !Number.isInteger(seed) ? `--seed must be an integer, got "${values.seed}"` : "",
+    !(Number.isInteger(residents) && residents > 0) ? `--residents must be a positive integer, got "${values.residents}"` : "",
     values.clock !== "cpu" && values.clock !== "wall" ? `--clock must be cpu or wall, got "${values.clock}"` : ""
   ].filter((x) => x !== "")
   if (bad.length > 0) {
     console.error(`${bad.join("\n")}\n\n${help}`)
     return 2
   }
-  const spec: StreamSpec = { models: 12_000, residents: 10_000, alpha, length: 1 << 20, seed }
+  const spec: StreamSpec = { models: 12_000, residents, alpha, length: 1 << 20, seed }
   const chunk = 1 << 16
   const stream = makeStream(spec)
   const clock = values.clock as Clock
-  const rows = await benchPolicies(policies, stream, { timeMs, chunk, clock })
+  const rows = values["in-process"]
+    ? await benchPolicies(policies, stream, { timeMs, chunk, clock })
+    : policies.map((p) => benchInChild(p, [`--time=${timeMs}`, `--alpha=${alpha}`, `--seed=${seed}`, `--residents=${residents}`, `--clock=${clock}`]))
   const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version }
   if (values.json) {
     console.log(JSON.stringify({ machine, clock, stream: { ...spec, chunk, capacityBytes: stream.capacity }, results: rows }, null, 2))
@@ -265,4 +291,8 @@ export const runCoreBench = async (argv: string[]): Promise<number> => {
     )
   }
   return 0
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await runCoreBench(process.argv.slice(2))
 }

@@ -129,7 +129,7 @@ export const ServerConfig = Schema.Struct({
   loadTimeout: Schema.optionalWith(Duration, { default: () => 120_000 }),
   /** loads waiting for a pool slot; beyond it requests for cold models get 503 */
   loadQueueLimit: Schema.optionalWith(IntFrom(1, 1_000_000), { default: () => 1024 }),
-  modelConcurrency: Schema.optionalWith(IntFrom(1, 100_000), { default: () => 8 }),
+  modelConcurrency: Schema.optionalWith(IntFrom(1, 100_000), { default: () => 64 }),
   queueLimit: Schema.optionalWith(IntFrom(0, 1_000_000), { default: () => 256 }),
   /** how long a failed load is answered with its error before the next request retries it */
   failureMemory: Schema.optionalWith(Duration, { default: () => 30_000 }),

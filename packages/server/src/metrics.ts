@@ -76,6 +76,29 @@ class RequestStats {
     }
   }
 
+  /** A histogram without labels (the one series ("", "")), as a prom-client custom metric. */
+  unlabelled(name: string, help: string) {
+    const s = this.series("", "")
+    return {
+      name,
+      help,
+      type: "histogram",
+      aggregator: "sum",
+      get: () => {
+        const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = []
+        let cumulative = 0
+        for (let i = 0; i < this.bounds.length; i++) {
+          cumulative += s.buckets[i]!
+          values.push({ metricName: `${name}_bucket`, labels: { le: this.bounds[i]! }, value: cumulative })
+        }
+        values.push({ metricName: `${name}_bucket`, labels: { le: "+Inf" }, value: s.count })
+        values.push({ metricName: `${name}_sum`, labels: {}, value: s.sum })
+        values.push({ metricName: `${name}_count`, labels: {}, value: s.count })
+        return { name, help, type: "histogram", aggregator: "sum", values }
+      }
+    }
+  }
+
   /** prom-client custom metrics (registry.registerMetric): the counter and the histogram. */
   metrics(counterName: string, counterHelp: string, histName: string, histHelp: string) {
     const all = () => [...this.byKey.values()]
@@ -131,7 +154,9 @@ export class ServerMetrics {
   readonly loadFailures: Counter
   readonly unloadDuration: Histogram
   readonly loadQueueDelay: Histogram
-  readonly requestQueueDelay: Histogram
+  /** observed on every request that waits for a slot: plain fields, rendered when scraped */
+  private readonly queueDelayStats = new RequestStats(LATENCY)
+  private readonly queueDelay = this.queueDelayStats.series("", "")
   readonly loadingWait: Histogram
   readonly evictions: Counter<"reason">
   readonly ageAtEviction: Histogram
@@ -175,7 +200,7 @@ export class ServerMetrics {
     this.loadFailures = new Counter({ name: "meshkit_load_failures_total", help: "Model loads that failed or timed out", registers })
     this.unloadDuration = new Histogram({ name: "meshkit_unload_duration_seconds", help: "Model unload time", buckets: SLOW, registers })
     this.loadQueueDelay = new Histogram({ name: "meshkit_load_queue_delay_seconds", help: "Time a load waited for a slot in the load pool", buckets: SLOW, registers })
-    this.requestQueueDelay = new Histogram({ name: "meshkit_request_queue_delay_seconds", help: "Time a request waited for a per-model concurrency slot", buckets: LATENCY, registers })
+    this.registry.registerMetric(this.queueDelayStats.unlabelled("meshkit_request_queue_delay_seconds", "Time a request waited for a per-model concurrency slot") as never)
     this.loadingWait = new Histogram({
       name: "meshkit_model_loading_wait_seconds",
       help: "Time a request waited for its model to be downloaded and loaded (SageMaker ModelLoadingWaitTime)",
@@ -207,6 +232,10 @@ export class ServerMetrics {
   /** The request series of one model and status; callers on the hot path keep it. */
   forModel(model: string, status: string): RequestSeries {
     return this.requestStats.series(model, status)
+  }
+
+  observeQueueDelay(seconds: number): void {
+    this.queueDelayStats.observe(this.queueDelay, seconds)
   }
 
   /** Count one request and its latency. */

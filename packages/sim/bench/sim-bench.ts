@@ -8,8 +8,9 @@
  *  - ideal lru / gdsf: one cache, zero load and execution time (pure cache replay);
  *  - full lru: 8 instances with load/exec timing, modelmesh placement, least-in-flight routing,
  *    modelmesh scaling.
- * On a generated trace (seeded: 10,000 models, 100 tenants, Zipf 1, bursty Gamma arrivals) and,
- * with --azure, on the Azure Functions 2019 sample (first 120 minutes).
+ * On a generated trace (seeded: 2,000 models, 100 tenants, Zipf 1, on/off bursts, execution times
+ * in the trace) and, with --azure, on the Azure Functions 2019 sample (first 120 minutes; execution
+ * times drawn from the cluster's lognormal in the loop).
  * Each case runs --runs times (default 5); the best wall-clock run is reported with its CPU-time
  * rate beside it (on a shared machine, CPU time is the steadier figure).
  */
@@ -120,25 +121,29 @@ const main = async () => {
   const gen = await inMemory(
     generatedTrace({
       seed: 1,
-      models: 10_000,
+      models: 2000,
       tenants: 100,
       zipf: 1,
       rate: 2000,
-      arrival: "gamma",
-      cv: 4,
+      arrival: "onoff",
+      onMs: 60_000,
+      offMs: 600_000,
       sizeMedian: 64 * 1024 ** 2,
-      sizeSigma: 1,
+      sizeSigma: 0.8,
+      execMedianMs: 5,
+      execSigma: 0.5,
       requests: Number(values.requests)
     })
   )
-  const genName = "generated (10k models, Zipf 1, gamma cv 4)"
+  const genName = "generated (2,000 models, 100 tenants, Zipf 1, on/off bursts)"
   traces.push([
     genName,
     gen,
     [
-      { name: "ideal lru, 64 GiB", trace: genName, config: config("ideal", "lru", { ...defaultCluster, memoryBytes: 64 * GiB }) },
-      { name: "ideal gdsf, 64 GiB", trace: genName, config: config("ideal", "gdsf", { ...defaultCluster, memoryBytes: 64 * GiB }) },
-      { name: "full lru, 8 × 8 GiB", trace: genName, config: config("full", "lru", fullCluster(Number(process.env.GIB ?? 8) * GiB)) }
+      { name: "ideal lru, 8 GiB", trace: genName, config: config("ideal", "lru", { ...defaultCluster, memoryBytes: 8 * GiB }) },
+      { name: "ideal gdsf, 8 GiB", trace: genName, config: config("ideal", "gdsf", { ...defaultCluster, memoryBytes: 8 * GiB }) },
+      { name: "full lru, 8 × 2 GiB", trace: genName, config: config("full", "lru", fullCluster(2 * GiB)) },
+      { name: "full lru, 8 × 8 GiB", trace: genName, config: config("full", "lru", fullCluster(8 * GiB)) }
     ]
   ])
   if (values.azure) {
@@ -151,7 +156,8 @@ const main = async () => {
       [
         { name: "ideal lru, 16 GiB", trace: azName, config: config("ideal", "lru", { ...defaultCluster, memoryBytes: 16 * GiB }) },
         { name: "ideal lru, 64 GiB", trace: azName, config: config("ideal", "lru", { ...defaultCluster, memoryBytes: 64 * GiB }) },
-        { name: "full lru, 8 × 8 GiB", trace: azName, config: config("full", "lru", fullCluster(8 * GiB)) }
+        { name: "full lru, 8 × 8 GiB", trace: azName, config: config("full", "lru", fullCluster(8 * GiB)) },
+        { name: "full lru, 8 × 32 GiB", trace: azName, config: config("full", "lru", fullCluster(32 * GiB)) }
       ]
     ])
   }

@@ -33,3 +33,12 @@ export const rssOf = (pid: number): number | undefined => {
     return undefined
   }
 }
+
+/**
+ * This process's CPU time (user + system) in ms. Single-threaded CPU-bound benchmarks time
+ * themselves with it: on a shared machine a descheduled process loses wall time, not CPU time.
+ */
+export const cpuNowMs = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}

@@ -33,7 +33,7 @@ loading
   --download-timeout DUR       URL model downloads (default 5m)
 
 requests
-  --model-concurrency N        requests running at once per model (default 8)
+  --model-concurrency N        requests admitted at once per model (default 64)
   --queue-limit N              requests queued per model before 429 (default 256)
   --max-body-size SIZE         largest request body (default 64MiB; larger → 413)
   --drain-timeout DUR          on SIGTERM/SIGINT, wait this long for requests in flight (default 30s)

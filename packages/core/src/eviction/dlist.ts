@@ -26,15 +26,6 @@ export class DList {
     this.size++
   }
 
-  pushTail(n: Node): void {
-    n.next = null
-    n.prev = this.tail
-    if (this.tail) this.tail.next = n
-    else this.head = n
-    this.tail = n
-    this.size++
-  }
-
   unlink(n: Node): void {
     if (n.prev) n.prev.next = n.next
     else this.head = n.next

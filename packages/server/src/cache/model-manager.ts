@@ -195,7 +195,10 @@ export class ModelManager {
     for (;;) {
       if (e.removed) throw new ModelNotFound({ message: `model "${e.id}" is not registered` })
       if (e.phase === "loaded") {
-        if (missed) this.o.metrics.loadingWait.observe((performance.now() - waitStart) / 1000)
+        if (waitStart > 0) {
+          this.o.metrics.loadingWait.observe((performance.now() - waitStart) / 1000)
+          waitStart = 0
+        }
         if (e.inFlight < this.o.modelConcurrency && e.slotWaiters.length === 0) {
           e.inFlight++
           e.resident!.inFlight++
@@ -209,7 +212,7 @@ export class ModelManager {
         }
         const t0 = performance.now()
         const granted = await new Promise<boolean>((resolve) => e.slotWaiters.push(resolve))
-        this.o.metrics.requestQueueDelay.observe((performance.now() - t0) / 1000)
+        this.o.metrics.observeQueueDelay((performance.now() - t0) / 1000)
         if (granted && e.loaded) {
           this.countUse(e, missed)
           return e.loaded

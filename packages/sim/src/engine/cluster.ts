@@ -47,8 +47,9 @@ const EXPIRY_RETRY_MS = 1000
  * requests wait, queue or run on it: every such request is counted in the entry's inFlight.
  *
  * When every instance refuses the admission because everything evictable is busy (no-room),
- * the model is "blocked": its requests wait, and placement is retried, in FIFO order, each time
- * a copy becomes idle. (A model larger than every instance fails its requests at once.)
+ * the model is "blocked": its requests wait (the later ones join its pending load, as hits),
+ * and placement is retried, in FIFO order, each time a copy on some instance becomes idle. (A
+ * model larger than every instance fails its requests at once.)
  * Loads on an instance start only after the unloads it has begun finish, so real memory never
  * exceeds capacity; unloads themselves do not use a load slot.
  */
@@ -65,6 +66,7 @@ export class ClusterEngine {
   private readonly events = new EventQueue(4096)
   private readonly sampleExec: () => number
   private readonly maxInstanceBytes: number
+  private readonly sloMs: number
 
   private readonly tenants = new TenantStats()
   private readonly models: ModelIndex
@@ -95,6 +97,8 @@ export class ClusterEngine {
   private pendHead = new Int32Array(64).fill(-1)
   private pendTail = new Int32Array(64).fill(-1)
   private isBlocked = new Uint8Array(64)
+  /** offline policies: next use after the latest request of a model that waits for room */
+  private blockedNextUse = new Float64Array(64).fill(Infinity)
   private blocked: number[] = []
   private readonly modelRate = new RateWindows(64)
   private lastUsed = new Float64Array(64).fill(-Infinity)
@@ -126,6 +130,7 @@ export class ClusterEngine {
     this.keepAlive = typeof p0.expired === "function"
     this.sampleExec = execSampler(c.exec, makeRng(seed + 3))
     this.maxInstanceBytes = c.memoryBytes
+    this.sloMs = cfg.sloMs
     this.models = new ModelIndex(trace.models, this.tenants, (size) => loadTimeMs(c, size))
     this.instanceRate = new RateWindows(c.instances)
     this.onProgress = opts.onProgress
@@ -143,7 +148,7 @@ export class ClusterEngine {
         const events = this.events
         for (let i = 0; i < n; i++) {
           const t = timeMs[i]!
-          while (events.size > 0 && events.peekTime() <= t) this.dispatch()
+          while (events.peekTime() <= t) this.dispatch()
           this.arrive(t, model[i]!, execMs[i]!)
         }
         this.onProgress?.(this.tot.requests)
@@ -208,16 +213,17 @@ export class ClusterEngine {
       this.enqueue(c, slot, t)
       return
     }
-    tot.misses++
-    tot.missedBytes += bytes
-    this.tenants.misses[tn]!++
-    if (bytes > this.maxInstanceBytes) {
-      // Fits nowhere: the request fails at once (no latency recorded, SLO missed).
-      tot.failed++
-      this.releaseRequest(slot)
-      return
-    }
+    if (this.nextUse !== undefined) this.blockedNextUse[m] = this.nextUse[g]!
     if (this.isBlocked[m] === 0) {
+      tot.misses++
+      tot.missedBytes += bytes
+      this.tenants.misses[tn]!++
+      if (bytes > this.maxInstanceBytes) {
+        // Fits nowhere: the request fails at once (no latency recorded, SLO missed).
+        tot.failed++
+        this.releaseRequest(slot)
+        return
+      }
       const c = this.place(m, t, true, this.nextUse !== undefined ? this.nextUse[g]! : Infinity)
       if (c !== undefined) {
         this.enqueue(c, slot, t)
@@ -225,6 +231,10 @@ export class ClusterEngine {
       }
       this.isBlocked[m] = 1
       this.blocked.push(m)
+    } else {
+      // Its load is already pending (waiting for room): it joins that load, like a request for
+      // a loading model does.
+      tot.hits++
     }
     // Wait for room: appended to the model's pending list.
     this.rNext[slot] = -1
@@ -314,7 +324,7 @@ export class ClusterEngine {
     const us = Math.round(latencyMs * 1000)
     this.latency.record(us)
     this.tenants.recordLatency(this.models.tenant[this.rModel[slot]!]!, us)
-    if (latencyMs <= this.cfg.sloMs) tot.withinSlo++
+    if (latencyMs <= this.sloMs) tot.withinSlo++
     c.executing--
     c.inFlight--
     c.entry.inFlight--
@@ -569,7 +579,7 @@ export class ClusterEngine {
   private retryBlocked(t: number): void {
     while (this.blocked.length > 0) {
       const m = this.blocked[0]!
-      const c = this.place(m, t, true, Infinity)
+      const c = this.place(m, t, true, this.blockedNextUse[m]!)
       if (c === undefined) return
       this.blocked.shift()
       this.isBlocked[m] = 0
@@ -610,6 +620,7 @@ export class ClusterEngine {
       this.isBlocked = b
       this.lastUsed = growF64(this.lastUsed, cap, -Infinity)
       this.windowStart = growF64(this.windowStart, cap, -Infinity)
+      this.blockedNextUse = growF64(this.blockedNextUse, cap, Infinity)
     }
     this.modelRate.ensure(n)
   }

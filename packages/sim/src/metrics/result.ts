@@ -5,8 +5,9 @@ import type { TimelineSeries } from "./timeline.js"
 /**
  * What one policy did on one trace: the object `meshkit sim --json` prints (one per policy).
  * Definitions:
- *  - hit: the request found a copy of its model (loaded, or loading: it then joins that load);
- *    miss: it found none (it triggers a load, or fails when the model fits nowhere);
+ *  - hit: the request found a copy of its model (loaded, or loading: it then joins that load) or
+ *    a load of it already pending; miss: it found neither (it triggers a load, or fails when the
+ *    model fits nowhere);
  *  - coldStarts: requests that had to wait for a load; coldStartSeconds: their total wait;
  *  - byteMissRatio: bytes of the missed requests' models / bytes of all requests' models;
  *  - latency: arrival to completion (load wait + queueing + execution), µs;

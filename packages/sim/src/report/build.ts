@@ -107,7 +107,7 @@ const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): S
   return {
     heading: "Comparison",
     text:
-      `A miss is a request that found no copy of its model (it triggered a load or, for a model larger than every instance, failed); a cold start is a request that waited for a load, and cold-start seconds add up those waits. Memory is what models reserve across the cluster (resident or loading).` +
+      `A miss is a request that found no copy of its model and no load of it under way (it triggered a load or, for a model larger than every instance, failed); a cold start is a request that waited for a load, and cold-start seconds add up those waits. Memory is what models reserve across the cluster (resident or loading).` +
       (best ? `\n\nLowest miss ratio: ${best.policy} (${best.missRatio.toFixed(4)}).` : "") +
       (bestCold ? ` Fewest cold-start seconds: ${bestCold.policy} (${formatNumber(bestCold.coldStartSeconds, 1)} s).` : ""),
     table: { columns, rows }
