@@ -2,10 +2,13 @@ import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 const p = spawn(process.execPath, ["/work/main/bin/meshkit.js", "serve", "--models", "/tmp/e2/dens/models", "--port", "0", "--memory", "32MiB", "--data-dir", "/tmp/e2/dens/data", "--log-level", "warn", ...process.argv.slice(2)], { stdio: ["ignore", "pipe", "inherit"] })
 const port = await new Promise((r) => { let o = ""; p.stdout.on("data", (c) => { o += c; const m = /http:\/\/[\d.]+:(\d+)/.exec(o); if (m) r(m[1]) }) })
+const rss0 = 0
+const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"))[1]) * 1024
+await new Promise((r) => setTimeout(r, 500))
+console.log("idle RSS MiB", (rss() / 2 ** 20).toFixed(0))
 const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 64], datatype: "FP32", data: Array.from({ length: 64 }, (_, i) => Math.sin(i)) }] })
 const statuses = {}
 let maxRss = 0
-const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"))[1]) * 1024
 const end = Date.now() + 15000
 const worker = async () => {
   while (Date.now() < end) {
