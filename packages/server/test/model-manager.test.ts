@@ -39,7 +39,7 @@ const scriptedRuntime = (sizes: Record<string, number>) => {
     name: "scripted",
     formats: ["onnx"],
     predictSize: async (path) => sizes[path]!,
-    load: (path, id) => {
+    load: (_path, id) => {
       events.push(`load ${id}`)
       const d = deferred<LoadedModel>()
       loads.set(id, d)

@@ -62,7 +62,8 @@ const json = (value: unknown, status = 200) => HttpServerResponse.unsafeJson(val
 const LoadBody = Schema.Struct({ sync: Schema.optional(Schema.Boolean) })
 const VModelBody = Schema.Struct({ target: Schema.String, sync: Schema.optional(Schema.Boolean) })
 
-const formatOf = (uri: string, given: string | undefined): string => given ?? (/\.onnx(\?|$)/i.test(uri) ? "onnx" : "onnx")
+/** ONNX is the only runtime today, so it is the default format whatever the file is called. */
+const formatOf = (given: string | undefined): string => given ?? "onnx"
 
 export const makeControlPlane = Effect.gen(function* () {
   const manager = yield* Manager
@@ -83,7 +84,7 @@ export const makeControlPlane = Effect.gen(function* () {
     const body = yield* bodyOf(RegisterRequest)
     if (registry.get(body.id)) return yield* new Conflict({ message: `model "${body.id}" is already registered` })
     if (registry.vmodel(body.id)) return yield* new Conflict({ message: `"${body.id}" is already a vmodel` })
-    const format = formatOf(body.uri, body.format)
+    const format = formatOf(body.format)
     if (!runtime.formats.includes(format)) {
       return yield* new BadRequest({ message: `format "${format}" is not supported (runtime ${runtime.name} loads: ${runtime.formats.join(", ")})` })
     }
