@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// Launcher: runs the TypeScript CLI through tsx's loader (no build step, quick start).
-import { register } from "tsx/esm/api"
+// Launcher. Runs the bundled CLI (dist/, rebuilt here whenever a workspace source file is newer),
+// falling back to running the TypeScript sources through tsx if the bundle cannot be built.
+import { build, bundleIsFresh, distDir } from "./build.mjs"
 
-register()
-const { main } = await import("../packages/cli/src/main.ts")
+let main
+try {
+  if (!bundleIsFresh()) await build()
+  ;({ main } = await import(`${distDir}/meshkit.mjs`))
+} catch (err) {
+  if (process.env.MESHKIT_DEBUG) console.error("meshkit: bundle unavailable, running from sources:", err)
+  const { register } = await import("tsx/esm/api")
+  register()
+  ;({ main } = await import("../packages/cli/src/main.ts"))
+}
 process.exitCode = await main(process.argv.slice(2))

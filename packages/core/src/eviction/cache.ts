@@ -31,7 +31,15 @@ export const isEvictable = (e: Resident): boolean => !e.loading && e.inFlight ==
  * Admission evicts before inserting, which for lru/fifo is exactly the classic definition.
  */
 export class ModelCache {
-  private readonly entries = new Map<ModelId, Resident>()
+  /**
+   * id → resident, or undefined once it has left. An id's key stays after it leaves (a
+   * tombstone) so that a miss overwrites a value instead of deleting and re-adding a key: under
+   * churn that saves the hash table its holes and rehashes. Tombstones are swept when they
+   * outnumber the residents, so memory stays proportional to the cache, not to the ids ever seen.
+   */
+  private readonly entries = new Map<ModelId, Resident | undefined>()
+  private live = 0
+  private tombstones = 0
   private usedBytes = 0
   /** bytes held outside residents, e.g. evicted models whose unload has not finished yet */
   private heldBytes = 0
@@ -47,16 +55,16 @@ export class ModelCache {
     return this.usedBytes + this.heldBytes
   }
   get count(): number {
-    return this.entries.size
+    return this.live
   }
   get(id: ModelId): Resident | undefined {
     return this.entries.get(id)
   }
   has(id: ModelId): boolean {
-    return this.entries.has(id)
+    return this.entries.get(id) !== undefined
   }
-  residents(): IterableIterator<Resident> {
-    return this.entries.values()
+  *residents(): IterableIterator<Resident> {
+    for (const e of this.entries.values()) if (e !== undefined) yield e
   }
 
   /** A request for a resident model. */
@@ -66,27 +74,33 @@ export class ModelCache {
     this.policy.onHit(e, now)
   }
 
-  /** Make room for and insert a new model (marked `loading`). */
+  /** Make room for and insert a new model (marked `loading`); `req.id` must not be resident. */
   admit(req: AdmitRequest, now: number): AdmitResult {
     const size = req.size
     if (size > this.capacity) return { ok: false, reason: "too-large", needBytes: size - this.capacity }
     const evicted = this.makeRoom(this.used + size - this.capacity, now)
     if (evicted === null) return { ok: false, reason: "no-room", needBytes: this.used + size - this.capacity }
+    // Field order is layout: what a hit and a victim walk touch comes first, so that it tends to
+    // share one CPU cache line with the object header (a hit's first touch is a memory miss).
     const entry: Resident = {
-      id: req.id,
-      tenant: req.tenant,
-      size,
-      loadCostMs: req.loadCostMs,
       lastUsed: now,
-      insertedAt: now,
       hits: 1,
+      slot: undefined,
+      size,
       inFlight: 0,
       loading: true,
       pinned: req.pinned ?? false,
-      nextUse: req.nextUse ?? Infinity,
-      slot: undefined
+      id: req.id,
+      tenant: req.tenant,
+      loadCostMs: req.loadCostMs,
+      insertedAt: now,
+      nextUse: req.nextUse ?? Infinity
     }
+    const before = this.entries.size
     this.entries.set(entry.id, entry)
+    // same size: the id's tombstone came back (callers never admit an id that is resident)
+    if (this.entries.size === before) this.tombstones--
+    this.live++
     this.usedBytes += size
     this.policy.onInsert(entry, now)
     return { ok: true, entry, evicted }
@@ -97,10 +111,12 @@ export class ModelCache {
    * returns the victims, or null when the model no longer fits (the caller should unload it).
    */
   resize(e: Resident, newSize: number, now: number): readonly Resident[] | null {
-    const delta = newSize - e.size
+    const oldSize = e.size
+    const delta = newSize - oldSize
     if (delta <= 0 || this.used + delta <= this.capacity) {
       e.size = newSize
       this.usedBytes += delta
+      this.policy.onResize?.(e, oldSize)
       return NO_VICTIMS
     }
     if (newSize > this.capacity) return null
@@ -111,6 +127,7 @@ export class ModelCache {
     if (evicted === null) return null
     e.size = newSize
     this.usedBytes += delta
+    this.policy.onResize?.(e, oldSize)
     return evicted
   }
 
@@ -157,8 +174,15 @@ export class ModelCache {
   }
 
   private drop(e: Resident): void {
-    this.entries.delete(e.id)
+    this.entries.set(e.id, undefined)
+    this.live--
+    if (++this.tombstones > 1024 && this.tombstones > this.live) this.sweep()
     this.usedBytes -= e.size
     this.policy.onRemove(e)
+  }
+
+  private sweep(): void {
+    for (const [id, e] of this.entries) if (e === undefined) this.entries.delete(id)
+    this.tombstones = 0
   }
 }
