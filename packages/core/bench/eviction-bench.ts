@@ -36,7 +36,9 @@ export interface Stream {
 
 export const makeStream = (spec: StreamSpec): Stream => {
   const rng = makeRng(spec.seed)
-  const ids = Array.from({ length: spec.models }, (_, i) => `model-${String(i).padStart(5, "0")}`)
+  // Interned (as property keys are), like ids parsed once and kept by a server's registry: a
+  // Map lookup then hashes and compares a ready string instead of a freshly built one.
+  const ids = Object.keys(Object.fromEntries(Array.from({ length: spec.models }, (_, i) => [`model-${String(i).padStart(5, "0")}`, i])))
   const sizes = Float64Array.from({ length: spec.models }, () => Math.round((50 + 100 * rng.next()) * MiB))
   // popularity rank → model, shuffled so popularity is unrelated to id or size
   const byRank = Int32Array.from({ length: spec.models }, (_, i) => i)
@@ -94,9 +96,15 @@ export const makeReplay = (policy: string, s: Stream, lookup: Lookup = "id") => 
   let now = 0
   let hits = 0
   let requests = 0
+  // one request object for every admission, as the simulator does (the cache does not keep it)
+  const req = { id: "", tenant: "t", size: 0, loadCostMs: 0, nextUse: 0 }
   const miss = (m: number): void => {
     const size = sizes[m]!
-    const r = cache.admit({ id: ids[m]!, tenant: "t", size, loadCostMs: size / MiB, nextUse: now + nextIn[k]! }, now)
+    req.id = ids[m]!
+    req.size = size
+    req.loadCostMs = size / MiB
+    req.nextUse = now + nextIn[k]!
+    const r = cache.admit(req, now)
     if (!r.ok) return
     r.entry.loading = false
     if (lookup === "index") {
