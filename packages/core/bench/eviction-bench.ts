@@ -17,6 +17,15 @@ import { buildPolicy, makeRng, ModelCache, policiesOf, type Resident } from "../
 
 const MiB = 1048576
 
+const ID_PREFIX = "model-"
+const idOf = (m: number): string => `${ID_PREFIX}${String(m).padStart(5, "0")}`
+/** idOf's inverse, for the index mode's bookkeeping: cheaper than the Map lookup it replaces, which cost as much as the cache's own */
+const modelNumber = (id: string): number => {
+  let m = 0
+  for (let i = ID_PREFIX.length; i < id.length; i++) m = 10 * m + id.charCodeAt(i) - 48
+  return m
+}
+
 export interface StreamSpec {
   readonly models: number
   readonly residents: number
@@ -38,7 +47,7 @@ export const makeStream = (spec: StreamSpec): Stream => {
   const rng = makeRng(spec.seed)
   // Interned (as property keys are), like ids parsed once and kept by a server's registry: a
   // Map lookup then hashes and compares a ready string instead of a freshly built one.
-  const ids = Object.keys(Object.fromEntries(Array.from({ length: spec.models }, (_, i) => [`model-${String(i).padStart(5, "0")}`, i])))
+  const ids = Object.keys(Object.fromEntries(Array.from({ length: spec.models }, (_, i) => [idOf(i), i])))
   const sizes = Float64Array.from({ length: spec.models }, () => Math.round((50 + 100 * rng.next()) * MiB))
   // popularity rank → model, shuffled so popularity is unrelated to id or size
   const byRank = Int32Array.from({ length: spec.models }, (_, i) => i)
@@ -91,7 +100,6 @@ export const makeReplay = (policy: string, s: Stream, lookup: Lookup = "id") => 
   const { ids, sizes, model, nextIn } = s
   const len = model.length
   const byIndex: (Resident | undefined)[] = new Array(ids.length).fill(undefined)
-  const indexOf = new Map(ids.map((id, i) => [id, i]))
   let k = 0
   let now = 0
   let hits = 0
@@ -109,7 +117,7 @@ export const makeReplay = (policy: string, s: Stream, lookup: Lookup = "id") => 
     r.entry.loading = false
     if (lookup === "index") {
       byIndex[m] = r.entry
-      for (const v of r.evicted) byIndex[indexOf.get(v.id)!] = undefined
+      for (const v of r.evicted) byIndex[modelNumber(v.id)] = undefined
     }
   }
   const step = (n: number): void => {

@@ -42,7 +42,7 @@ body {
 .mk-table th, .mk-table td { padding: 5px 12px; border-bottom: 1px solid var(--mk-border); vertical-align: top; }
 .mk-table th { background: var(--mk-soft); font-weight: 600; text-align: left; white-space: nowrap; }
 .mk-table tbody tr:nth-child(even) td { background: #fbfcfd; }
-.mk-table .mk-right { text-align: right; }
+.mk-table .mk-right { text-align: right; white-space: nowrap; }
 .mk-table .mk-ok { color: var(--mk-ok); font-weight: 600; }
 .mk-table .mk-bad { color: var(--mk-bad); font-weight: 600; }
 .mk-charts {

@@ -56,7 +56,8 @@ export const writeFidelityReport = async (r: FidelityResult, dir: string, comman
       ["command", command],
       ["window", `first ${r.settings.minutes} trace minutes, ×${r.settings.compress} time compression`],
       ["models", `${r.settings.models} (sizes ÷ ${r.settings.sizeScale})`],
-      ["memory", `${fmt(r.settings.memoryBytes / MIB)} MiB, eviction ${r.settings.policy}, ${r.settings.maxConcurrentLoads} load slots`]
+      ["memory", `${fmt(r.settings.memoryBytes / MIB)} MiB, eviction ${r.settings.policy}, ${r.settings.maxConcurrentLoads} load slots`],
+      ["runtime", `server --runtime-workers ${r.settings.runtimeWorkers}; simulator runtimeThreads ${r.settings.simRuntimeThreads === 0 ? "unlimited" : r.settings.simRuntimeThreads}`]
     ],
     sections: [
       {

@@ -40,6 +40,13 @@ export interface FidelityOptions {
    */
   readonly memoryFactor: number
   readonly policy: string
+  /** the server's --runtime-workers (0: the ONNX runtime on the JS thread) */
+  readonly runtimeWorkers: number
+  /**
+   * the simulator's runtime threads per instance; default: what the server has — its workers,
+   * or 1 (the JS thread) without workers. 0 = unlimited (loads and inferences never wait for each other)
+   */
+  readonly simRuntimeThreads?: number
   readonly workDir: string
   readonly progress: (line: string) => void
 }
@@ -62,6 +69,8 @@ export interface FidelityResult {
     readonly models: number
     readonly maxConcurrentLoads: number
     readonly modelConcurrency: number
+    readonly runtimeWorkers: number
+    readonly simRuntimeThreads: number
   }
   readonly calibration: {
     readonly loadFixedMs: number
@@ -158,7 +167,8 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
       "--max-concurrent-loads", String(cluster.maxConcurrentLoads),
       "--model-concurrency", String(cluster.modelConcurrency),
       "--queue-limit", "1000000",
-      "--load-queue-limit", "1000000"
+      "--load-queue-limit", "1000000",
+      "--runtime-workers", String(o.runtimeWorkers)
     ]
   })
   const body = inferBody("input", 64)
@@ -226,6 +236,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
 
   // ---- the simulator on the same requests ----
   const simSizes = table.sizes.map((_, m) => Math.round(fileBytes[m]! * sizePerFileByte + sessionOverheadBytes))
+  const runtimeThreads = o.simRuntimeThreads ?? Math.max(1, o.runtimeWorkers)
   const rng = makeRng(loaded.scenario.seed)
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())
   const execMs = Float64Array.from(window.model, (m) => execAt(fileBytes[m]!) * Math.exp(execSigma * gauss()))
@@ -241,7 +252,8 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
       unloadMs,
       exec: { kind: "constant", ms: execAt(MIB) },
       modelConcurrency: cluster.modelConcurrency,
-      maxCopies: 1
+      maxCopies: 1,
+      runtimeThreads
     },
     eviction: o.policy,
     placement: "modelmesh",
@@ -284,7 +296,9 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
       requests: window.timeMs.length,
       models: used.length,
       maxConcurrentLoads: cluster.maxConcurrentLoads,
-      modelConcurrency: cluster.modelConcurrency
+      modelConcurrency: cluster.modelConcurrency,
+      runtimeWorkers: o.runtimeWorkers,
+      simRuntimeThreads: runtimeThreads
     },
     calibration: {
       loadFixedMs,

@@ -59,7 +59,7 @@ export const policyPart: Part = async (ctx) => {
     const abs = figureOf({ name: `policy.${p}.mReqPerSec`, group, unit: "M req/s", better: "higher", threshold: null, target, description: "requests/s through ModelCache, 10,000 resident models" }, mreqs.get(p)!)
     if (abs) figures.push(abs)
     if (p === "lru") continue
-    const rel = figureOf({ name: `policy.${p}.vsLru`, group, unit: "× lru", better: "higher", threshold: 0.35, description: "M req/s ÷ lru's in the same round" }, vsLru.get(p)!)
+    const rel = figureOf({ name: `policy.${p}.vsLru`, group, unit: "× lru", better: "higher", threshold: 0.5, description: "M req/s ÷ lru's in the same round" }, vsLru.get(p)!)
     if (rel) figures.push(rel)
   }
   const section: Section = {

@@ -21,6 +21,10 @@ options:
   --size-scale S      model file size = scenario size ÷ S (default 64)
   --memory-factor F   server bytes per model-file byte (default 2, the runtime's size factor)
   --policy NAME       eviction policy on both sides (default lru)
+  --runtime-workers N the server's ONNX runtime worker threads (default 0: on the JS thread)
+  --sim-runtime-threads N
+                      the simulator's runtime threads (default: the server's workers, or 1
+                      for the JS thread; 0 = unlimited, loads and inferences independent)
   --set key=value     override a scenario field, as in meshkit sim
   --out DIR           report folder (default reports/fidelity/<scenario>)
   --no-report         do not write the report files`
@@ -35,6 +39,8 @@ export const run = async (argv: string[]): Promise<number> => {
       "size-scale": { type: "string" },
       "memory-factor": { type: "string" },
       policy: { type: "string" },
+      "runtime-workers": { type: "string" },
+      "sim-runtime-threads": { type: "string" },
       set: { type: "string", multiple: true },
       out: { type: "string" },
       "no-report": { type: "boolean" }
@@ -50,13 +56,21 @@ export const run = async (argv: string[]): Promise<number> => {
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a positive number, got "${v}"`)
     return n
   }
+  const int = (flag: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} must be a whole number ≥ 0, got "${v}"`)
+    return n
+  }
   const scenarioFile = a.positionals[0] ?? "scenarios/default.yaml"
   const opts = {
     minutes: num("minutes", a.values.minutes, 4),
     compress: num("compress", a.values.compress, 2),
     sizeScale: num("size-scale", a.values["size-scale"], 64),
     memoryFactor: num("memory-factor", a.values["memory-factor"], 2),
-    policy: a.values.policy ?? "lru"
+    policy: a.values.policy ?? "lru",
+    runtimeWorkers: int("runtime-workers", a.values["runtime-workers"], 0),
+    ...(a.values["sim-runtime-threads"] !== undefined ? { simRuntimeThreads: int("sim-runtime-threads", a.values["sim-runtime-threads"], 0) } : {})
   }
   const { findPolicy } = await import("@meshkit/core")
   const p = findPolicy("eviction", opts.policy)

@@ -168,16 +168,17 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       epoch++
       const s = e.slot as number
       slots.count[s] = slots.count[s]! + 1
-      if (slots.bytes[s] !== e.size) {
-        const delta = e.size - slots.bytes[s]!
-        if (slots.bits[s] === MAIN) mainBytes += delta
-        else probationBytes += delta
-        slots.bytes[s] = e.size
-      }
       if (slots.bits[s] === MAIN) {
         refresh(s, e)
         main.update(s)
       }
+    },
+    onResize(e) {
+      const s = e.slot as number
+      const delta = e.size - slots.bytes[s]!
+      if (slots.bits[s] === MAIN) mainBytes += delta
+      else if (slots.bits[s] === PROBATION) probationBytes += delta
+      slots.bytes[s] = e.size
     },
     onRemove(e) {
       const s = e.slot as number

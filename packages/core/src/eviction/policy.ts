@@ -17,6 +17,11 @@ export interface EvictionPolicy {
   /** a model left the cache (evicted, expired or unloaded by the user) */
   onRemove(e: Resident): void
   /**
+   * ModelCache.resize changed a resident's size (`e.size` is already the new one). For policies
+   * that keep byte counts of their own (per queue); the others omit it.
+   */
+  onResize?(e: Resident, oldSize: number): void
+  /**
    * Pick residents to evict until at least `needBytes` are freed, in eviction order, skipping
    * those for which `evictable` is false. May update internal state the way the algorithm does
    * (SIEVE's hand, S3-FIFO's queue moves). Must not call onRemove itself: the cache will call it

@@ -40,7 +40,8 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
   const mainCap = capacityBytes - smallCap
   const ghostCap = capacityBytes * options.ghostFraction
   const promoteAt = options.promoteAt
-  // per slot: bits = queue, count = frequency (0..3), bytes = size as counted in its queue
+  // per slot: bits = queue, count = frequency (0..3), bytes = size as counted in its queue (kept
+  // in step by onResize)
   const slots = new Slots()
   const small = new SlotQueue(slots)
   const main = new SlotQueue(slots)
@@ -61,13 +62,6 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
     }
   }
 
-  /** A resident was resized since it was counted: move its queue's byte count along. */
-  const resync = (s: number): void => {
-    const delta = slots.res[s]!.size - slots.bytes[s]!
-    if (slots.bits[s] === SMALL) smallBytes += delta
-    else if (slots.bits[s] === MAIN) mainBytes += delta
-    slots.bytes[s] = slots.res[s]!.size
-  }
 
   const restoreChosen = (): void => {
     const { bits, bytes } = slots
@@ -162,7 +156,15 @@ export const s3fifo = (options: S3FifoOptions, capacityBytes: number): EvictionP
       const s = e.slot as number
       const count = slots.count
       if (count[s]! < 3) count[s] = count[s]! + 1
-      if (slots.bytes[s] !== e.size) resync(s)
+    },
+    onResize(e) {
+      // Move its queue's byte count along (a chosen victim is in no queue: restoring it adds
+      // bytes[s], so that must be the new size too).
+      const s = e.slot as number
+      const delta = e.size - slots.bytes[s]!
+      if (slots.bits[s] === SMALL) smallBytes += delta
+      else if (slots.bits[s] === MAIN) mainBytes += delta
+      slots.bytes[s] = e.size
     },
     onRemove(e) {
       const s = e.slot as number

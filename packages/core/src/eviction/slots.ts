@@ -15,7 +15,7 @@ export class Slots {
   bits = new Uint8Array(0)
   /** request count while resident (frequency policies) */
   count = new Float64Array(0)
-  /** bytes as counted by the policy's queues (the cache may resize without telling the policy) */
+  /** bytes as counted by the policy's queues (kept in step by the policy's onResize) */
   bytes = new Float64Array(0)
   /** victim marks (the epoch in which chooseVictims offered it) */
   mark = new Float64Array(0)

@@ -122,7 +122,9 @@ export class ClusterEngine {
     this.scaling = isScalingOff(cfg.scaling) ? undefined : buildPolicy("scaling", cfg.scaling, { rng: makeRng(seed + 2) })
     for (let i = 0; i < c.instances; i++) {
       const policy = buildPolicy("eviction", cfg.eviction, { rng: makeRng(seed + 100 + i), capacityBytes: c.memoryBytes })
-      this.instances.push(new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy))
+      const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy)
+      if (c.runtimeThreads !== undefined && c.runtimeThreads > 0) inst.threadsFree = c.runtimeThreads
+      this.instances.push(inst)
     }
     const p0 = this.instances[0]!.policy
     this.offline = p0.offline === true
@@ -280,7 +282,28 @@ export class ClusterEngine {
 
   private startExec(c: Copy, slot: number, t: number): void {
     c.executing++
-    this.events.push(t + this.rExec[slot]!, EXEC_DONE, slot)
+    const inst = c.inst
+    if (inst.threadsFree > 0) {
+      inst.threadsFree--
+      this.events.push(t + this.rExec[slot]!, EXEC_DONE, slot)
+    } else inst.threadWaiting.push(slot)
+  }
+
+  /** A runtime thread of `inst` is done: it takes the oldest waiting work, or goes idle. */
+  private releaseThread(inst: Instance, t: number): void {
+    if (inst.threadWaiting.size === 0) {
+      inst.threadsFree++
+      return
+    }
+    const w = inst.threadWaiting.shift()
+    if (w >= 0) this.events.push(t + this.rExec[w]!, EXEC_DONE, w)
+    else this.runLoad(this.copies[~w]!, t)
+  }
+
+  private runLoad(c: Copy, t: number): void {
+    const inst = c.inst
+    const start = t > inst.unloadingUntil ? t : inst.unloadingUntil
+    this.events.push(start + this.models.loadCostMs[c.model]!, LOAD_DONE, c.id)
   }
 
   private dequeue(c: Copy): number {
@@ -330,6 +353,7 @@ export class ClusterEngine {
     c.entry.inFlight--
     c.inst.inFlight--
     this.releaseRequest(slot)
+    this.releaseThread(c.inst, t)
     if (c.qHead !== -1) this.startExec(c, this.dequeue(c), t)
     else if (c.inFlight === 0) this.becameIdle(c.inst, t)
   }
@@ -340,6 +364,7 @@ export class ClusterEngine {
     c.loaded = true
     inst.activeLoads--
     inst.loadingCopies--
+    this.releaseThread(inst, t)
     this.modelLoaded[c.model]!.push(c)
     // Everyone queued so far waited for this load: a cold start each.
     const tot = this.tot
@@ -532,8 +557,11 @@ export class ClusterEngine {
       if (c === undefined) return
       c.loadStarted = true
       inst.activeLoads++
-      const start = t > inst.unloadingUntil ? t : inst.unloadingUntil
-      this.events.push(start + this.models.loadCostMs[c.model]!, LOAD_DONE, c.id)
+      // holding a load slot, the load may still wait for a runtime thread
+      if (inst.threadsFree > 0) {
+        inst.threadsFree--
+        this.runLoad(c, t)
+      } else inst.threadWaiting.push(~c.id)
     }
   }
 

@@ -23,6 +23,13 @@ export interface ClusterConfig {
   readonly modelConcurrency: number
   /** copies of one model scaling may ask for (placement never puts two on one instance) */
   readonly maxCopies: number
+  /**
+   * Threads per instance that run model loads and inferences, each one at a time (a meshkit
+   * server with its ONNX runtime on the JS thread has 1: a load or an inference blocks everything
+   * else there). Work waits for a free thread in arrival order. 0 or absent: unlimited (loads and
+   * inferences never wait for each other; only load slots and model concurrency limit them).
+   */
+  readonly runtimeThreads?: number
 }
 
 export type Mode = "full" | "ideal"

@@ -48,6 +48,32 @@ class LoadQueue {
   }
 }
 
+/** FIFO of integers (amortised O(1), no allocation per item once grown). */
+export class IntQueue {
+  private items = new Int32Array(64)
+  private head = 0
+  private tail = 0
+  get size(): number {
+    return this.tail - this.head
+  }
+  push(v: number): void {
+    if (this.tail === this.items.length) {
+      const live = this.tail - this.head
+      if (live * 2 > this.items.length) {
+        const grown = new Int32Array(this.items.length * 2)
+        grown.set(this.items.subarray(this.head, this.tail))
+        this.items = grown
+      } else this.items.copyWithin(0, this.head, this.tail)
+      this.head = 0
+      this.tail = live
+    }
+    this.items[this.tail++] = v
+  }
+  shift(): number {
+    return this.items[this.head++]!
+  }
+}
+
 /**
  * One simulated instance: a ModelCache under its memory, a pool of load slots with two queues
  * (loads a request waits for go before background loads), the copies it holds, and a recency
@@ -65,6 +91,13 @@ export class Instance {
   /** loads start no earlier than this: memory of evicted models is not free until unloaded */
   unloadingUntil = -Infinity
   inFlight = 0
+  /** free runtime threads (Infinity: unlimited); see ClusterConfig.runtimeThreads */
+  threadsFree = Infinity
+  /**
+   * Work waiting for a runtime thread, in arrival order: a request slot (≥ 0, its execution) or
+   * ~copyId (< 0, a load).
+   */
+  readonly threadWaiting = new IntQueue()
   lruHead: Copy | null = null
   lruTail: Copy | null = null
   /** time of the next scheduled keep-alive check, Infinity when none */

@@ -138,7 +138,8 @@ export const clusterConfig = (c: Cluster): ClusterConfig => ({
   unloadMs: c.unloadMs,
   exec: execTimeConfig(c.exec),
   modelConcurrency: c.modelConcurrency,
-  maxCopies: c.maxCopies
+  maxCopies: c.maxCopies,
+  runtimeThreads: c.runtimeThreads
 })
 
 // ---- helpers ---------------------------------------------------------------------------

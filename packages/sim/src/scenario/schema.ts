@@ -49,7 +49,9 @@ export const Cluster = Schema.Struct({
   unloadMs: opt(NonNegativeMs, () => 10),
   exec: opt(ExecTime, () => ({ constantMs: 10 })),
   modelConcurrency: opt(Count, () => 4),
-  maxCopies: opt(Count, () => 5)
+  maxCopies: opt(Count, () => 5),
+  /** threads per instance that run loads and inferences one at a time; 0 = unlimited (see ClusterConfig) */
+  runtimeThreads: opt(Schema.Int.pipe(Schema.nonNegative()), () => 0)
 })
 export type Cluster = typeof Cluster.Type
 

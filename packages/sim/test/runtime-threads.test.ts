@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest"
+import { defaultCluster, scenarioFrom, simulate, tinyTrace, type ClusterConfig, type PolicyResult, type SimConfig, type Trace } from "@meshkit/sim"
+
+/**
+ * cluster.runtimeThreads: loads and inferences of an instance share its runtime threads, each
+ * doing one thing at a time (a server whose ONNX runtime runs on the JS thread has one). Bandwidth
+ * 1000 bytes/s: a model of N bytes loads in N ms; execution times come from the trace.
+ */
+const cluster = (over: Partial<ClusterConfig> = {}): ClusterConfig => ({
+  ...defaultCluster,
+  instances: 1,
+  memoryBytes: 1000,
+  maxConcurrentLoads: 2,
+  loadFixedMs: 0,
+  loadBytesPerSecond: 1000,
+  unloadMs: 0,
+  exec: { kind: "constant", ms: 0 },
+  modelConcurrency: 4,
+  maxCopies: 1,
+  ...over
+})
+
+const full = (c: ClusterConfig): SimConfig => ({
+  mode: "full",
+  cluster: c,
+  eviction: "lru",
+  placement: "modelmesh",
+  routing: "least-in-flight",
+  scaling: "none",
+  seed: 1,
+  sloMs: 1000
+})
+
+const run = async (trace: Trace, c: ClusterConfig): Promise<PolicyResult> => (await simulate(trace, full(c))).result
+
+const near = (us: number, ms: number) => {
+  expect(us).toBeGreaterThanOrEqual(ms * 1000)
+  expect(us).toBeLessThan(ms * 1000 + 100)
+}
+
+describe("full mode: runtime threads", () => {
+  // A loads 0 → 100, runs 100 → 110. At 200 A runs 200 → 210. B (205) is a miss: its load needs
+  // the thread, busy until 210, so it loads 210 → 310. A's request at 220 waits for the thread too:
+  // it runs 310 → 320, and B's request, queued behind it, 320 → 330.
+  const trace = tinyTrace(
+    [{ id: "A", size: 100 }, { id: "B", size: 100 }],
+    [[0, "A", 10], [200, "A", 10], [205, "B", 10], [220, "A", 10]]
+  )
+
+  it("with one thread, an inference waits for a load running there and a load for an inference", async () => {
+    const r = await run(trace, cluster({ runtimeThreads: 1 }))
+    expect(r).toMatchObject({ requests: 4, misses: 2, loads: 2, coldStarts: 2 })
+    // latencies 110, 10, 125, 100 ms: median (2nd of 4) 100, max 125; B waited 205 → 310 for its load
+    near(r.latencyUs.p50, 100)
+    near(r.latencyUs.p999, 125)
+    expect(r.coldStartSeconds).toBeCloseTo((100 + 105) / 1000, 9)
+  })
+
+  it("unlimited (0, the default) keeps loads and inferences independent", async () => {
+    for (const c of [cluster(), cluster({ runtimeThreads: 0 })]) {
+      const r = await run(trace, c)
+      // latencies 110, 10, 110, 10
+      near(r.latencyUs.p50, 10)
+      near(r.latencyUs.p999, 110)
+      expect(r.coldStartSeconds).toBeCloseTo(0.2, 9)
+    }
+  })
+
+  it("two load slots on one thread still load one model at a time", async () => {
+    const two = tinyTrace([{ id: "A", size: 30 }, { id: "B", size: 30 }], [[0, "A", 0], [0, "B", 0]])
+    expect((await run(two, cluster({ runtimeThreads: 1 }))).coldStartSeconds).toBeCloseTo((30 + 60) / 1000, 9)
+    expect((await run(two, cluster({ runtimeThreads: 2 }))).coldStartSeconds).toBeCloseTo((30 + 30) / 1000, 9)
+  })
+
+  it("is a scenario field: cluster.runtimeThreads, 0 when absent, a non-negative integer", () => {
+    const doc = (extra: Record<string, unknown>) => ({ trace: { generate: { models: 2, requests: 10 } }, cluster: { memory: "1GiB", ...extra } })
+    expect(scenarioFrom(doc({ runtimeThreads: 1 }), "s.yaml").cluster.runtimeThreads).toBe(1)
+    expect(scenarioFrom(doc({}), "s.yaml").cluster.runtimeThreads).toBe(0)
+    expect(() => scenarioFrom(doc({ runtimeThreads: -1 }), "s.yaml")).toThrow(/cluster\.runtimeThreads/)
+  })
+})
