@@ -7,15 +7,16 @@ import { machineFacts } from "./machine.js"
 
 const MIB = 1024 ** 2
 
-const rows = (r: FidelityResult): Array<[string, string, string, string]> => {
+const rows = (r: FidelityResult): Array<[string, string, string, string, string]> => {
   const pct = (x: number) => `${fmt(x * 100)} %`
   const rel = (s: number, q: number) => (q === 0 ? "–" : `${s >= q ? "+" : "−"}${fmt((Math.abs(s - q) / q) * 100)} %`)
+  const u = r.simUnlimitedThreads
   return [
-    ["hit ratio", pct(r.real.hitRatio), pct(r.sim.hitRatio), `${r.sim.hitRatio >= r.real.hitRatio ? "+" : "−"}${fmt(Math.abs(r.sim.hitRatio - r.real.hitRatio) * 100)} points`],
-    ["cold starts", String(r.real.coldStarts), String(r.sim.coldStarts), rel(r.sim.coldStarts, r.real.coldStarts)],
-    ["loads", String(r.real.loads), String(r.sim.loads), rel(r.sim.loads, r.real.loads)],
-    ["p50 latency (µs)", fmt(r.real.latencyUs.p50), fmt(r.sim.latencyUs.p50), rel(r.sim.latencyUs.p50, r.real.latencyUs.p50)],
-    ["p99 latency (µs)", fmt(r.real.latencyUs.p99), fmt(r.sim.latencyUs.p99), rel(r.sim.latencyUs.p99, r.real.latencyUs.p99)]
+    ["hit ratio", pct(r.real.hitRatio), pct(r.sim.hitRatio), `${r.sim.hitRatio >= r.real.hitRatio ? "+" : "−"}${fmt(Math.abs(r.sim.hitRatio - r.real.hitRatio) * 100)} points`, pct(u.hitRatio)],
+    ["cold starts", String(r.real.coldStarts), String(r.sim.coldStarts), rel(r.sim.coldStarts, r.real.coldStarts), String(u.coldStarts)],
+    ["loads", String(r.real.loads), String(r.sim.loads), rel(r.sim.loads, r.real.loads), String(u.loads)],
+    ["p50 latency (µs)", fmt(r.real.latencyUs.p50), fmt(r.sim.latencyUs.p50), rel(r.sim.latencyUs.p50, r.real.latencyUs.p50), fmt(u.latencyUs.p50)],
+    ["p99 latency (µs)", fmt(r.real.latencyUs.p99), fmt(r.sim.latencyUs.p99), rel(r.sim.latencyUs.p99, r.real.latencyUs.p99), fmt(u.latencyUs.p99)]
   ]
 }
 
@@ -33,10 +34,11 @@ const calibrationText = (r: FidelityResult): string => {
 
 export const fidelityText = (r: FidelityResult): string => {
   const lines = [
-    `meshkit fidelity: ${r.scenario}, ${r.settings.requests} requests over ${r.settings.models} models (first ${r.settings.minutes} trace minutes, ×${r.settings.compress} faster), ${r.settings.policy}, memory ${fmt(r.settings.memoryBytes / MIB)} MiB`,
+    `meshkit fidelity: ${r.scenario}, ${r.settings.requests} requests over ${r.settings.models} models (first ${r.settings.minutes} trace minutes, ×${r.settings.compress} faster), ${r.settings.policy}, memory ${fmt(r.settings.memoryBytes / MIB)} MiB, ` +
+      `server runtime workers ${r.settings.runtimeWorkers}, simulator runtime threads ${r.settings.simRuntimeThreads === 0 ? "unlimited" : r.settings.simRuntimeThreads}`,
     "",
-    `${"".padEnd(18)} ${"real".padStart(12)} ${"sim".padStart(12)}   difference`,
-    ...rows(r).map(([k, a, b, d]) => `${k.padEnd(18)} ${a.padStart(12)} ${b.padStart(12)}   ${d}`),
+    `${"".padEnd(18)} ${"real".padStart(12)} ${"sim".padStart(12)}   ${"difference".padEnd(16)} ${"sim, threads unlimited".padStart(22)}`,
+    ...rows(r).map(([k, a, b, d, u]) => `${k.padEnd(18)} ${a.padStart(12)} ${b.padStart(12)}   ${d.padEnd(16)} ${u.padStart(22)}`),
     "",
     goalText(r),
     calibrationText(r),
@@ -63,7 +65,7 @@ export const writeFidelityReport = async (r: FidelityResult, dir: string, comman
       {
         heading: "Side by side",
         text: `${goalText(r)}\n\nHit ratio = 1 − requests that triggered a load ÷ requests; cold starts = requests that waited for a load; latency = arrival to response.`,
-        table: { columns: ["", "real", "sim", "sim − real"], rows: rows(r), align: ["left", "right", "right", "right"] },
+        table: { columns: ["", "real", "sim", "sim − real", "sim without the runtime-thread model"], rows: rows(r), align: ["left", "right", "right", "right", "right"] },
         charts: [
           {
             id: "fidelity-latency-cdf",
@@ -74,7 +76,8 @@ export const writeFidelityReport = async (r: FidelityResult, dir: string, comman
             kind: "step",
             series: [
               { name: "real server", points: r.series.realCdf },
-              { name: "simulator", points: r.series.simCdf }
+              { name: "simulator", points: r.series.simCdf },
+              ...(r.settings.simRuntimeThreads === 0 ? [] : [{ name: "simulator, runtime threads unlimited", points: r.series.simUnlimitedCdf }])
             ]
           }
         ]

@@ -1,7 +1,7 @@
 import { linkSync, mkdirSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { makeRng } from "@meshkit/core"
-import type { LatencyPercentiles } from "@meshkit/sim"
+import type { LatencyPercentiles, PolicyResult } from "@meshkit/sim"
 import { fetchMetrics } from "./prometheus.js"
 import { replay, type ReplayResult } from "./replay-client.js"
 import { inferBody, startMeshkit, timedInfer, type RunningServer } from "./servers.js"
@@ -57,6 +57,8 @@ export interface Side {
   readonly latencyUs: { readonly p50: number; readonly p99: number }
 }
 
+export type SimSide = Side & { readonly requests: number; readonly loads: number; readonly latencyAll: LatencyPercentiles }
+
 export interface FidelityResult {
   readonly scenario: string
   readonly settings: {
@@ -84,10 +86,13 @@ export interface FidelityResult {
     readonly sessionOverheadBytes: number
   }
   readonly real: Side & { readonly requests: number; readonly loads: number; readonly statuses: Readonly<Record<string, number>>; readonly errors: number; readonly wallSeconds: number; readonly sendLagMsP99: number }
-  readonly sim: Side & { readonly requests: number; readonly loads: number; readonly latencyAll: LatencyPercentiles }
+  readonly sim: SimSide
+  /** the simulator without the runtime-thread model (runtimeThreads unlimited), for comparison */
+  readonly simUnlimitedThreads: SimSide
   readonly series: {
     readonly realCdf: ReadonlyArray<readonly [number, number]>
     readonly simCdf: ReadonlyArray<readonly [number, number]>
+    readonly simUnlimitedCdf: ReadonlyArray<readonly [number, number]>
   }
   /** goal: hit ratio within 2 points, p99 within 20 % */
   readonly goal: { readonly hitRatioPoints: number; readonly p99RelativeError: number; readonly met: boolean }
@@ -241,27 +246,31 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())
   const execMs = Float64Array.from(window.model, (m) => execAt(fileBytes[m]!) * Math.exp(execSigma * gauss()))
   const simTrace = sim.arrayTrace(`${loaded.name} (fidelity window)`, { ids: table.ids, tenants: table.tenants, sizes: simSizes }, atMs, window.model, execMs)
-  const out = await sim.simulate(simTrace, {
-    mode: "full",
-    cluster: {
-      instances: 1,
-      memoryBytes,
-      maxConcurrentLoads: cluster.maxConcurrentLoads,
-      loadFixedMs,
-      loadBytesPerSecond,
-      unloadMs,
-      exec: { kind: "constant", ms: execAt(MIB) },
-      modelConcurrency: cluster.modelConcurrency,
-      maxCopies: 1,
-      runtimeThreads
-    },
-    eviction: o.policy,
-    placement: "modelmesh",
-    routing: "least-in-flight",
-    scaling: "none",
-    seed: loaded.scenario.seed,
-    sloMs: loaded.scenario.slo.latencyMs
-  })
+  const simulateWith = (threads: number) =>
+    sim.simulate(simTrace, {
+      mode: "full",
+      cluster: {
+        instances: 1,
+        memoryBytes,
+        maxConcurrentLoads: cluster.maxConcurrentLoads,
+        loadFixedMs,
+        loadBytesPerSecond,
+        unloadMs,
+        exec: { kind: "constant", ms: execAt(MIB) },
+        modelConcurrency: cluster.modelConcurrency,
+        maxCopies: 1,
+        runtimeThreads: threads
+      },
+      eviction: o.policy,
+      placement: "modelmesh",
+      routing: "least-in-flight",
+      scaling: "none",
+      seed: loaded.scenario.seed,
+      sloMs: loaded.scenario.slo.latencyMs
+    })
+  const out = await simulateWith(runtimeThreads)
+  // the same simulation without the runtime-thread model, to show what it changes
+  const unlimited = runtimeThreads === 0 ? out : await simulateWith(0)
   const r = out.result
   const realLoads = metricsDelta("meshkit_load_duration_seconds_count")
   const realSide = {
@@ -275,14 +284,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     wallSeconds: real.seconds,
     sendLagMsP99: real.sendLagMs.p99
   }
-  const simSide = {
-    requests: r.requests,
-    hitRatio: 1 - r.misses / r.requests,
-    coldStarts: r.coldStarts,
-    loads: r.loads,
-    latencyUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99 },
-    latencyAll: r.latencyUs
-  }
+  const simSide = sideOf(r)
   const hitRatioPoints = Math.abs(simSide.hitRatio - realSide.hitRatio) * 100
   const p99RelativeError = Math.abs(simSide.latencyUs.p99 - realSide.latencyUs.p99) / realSide.latencyUs.p99
   return {
@@ -313,10 +315,20 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     },
     real: realSide,
     sim: simSide,
-    series: { realCdf: real.cdf, simCdf: out.series.latencyCdf },
+    series: { realCdf: real.cdf, simCdf: out.series.latencyCdf, simUnlimitedCdf: unlimited.series.latencyCdf },
+    simUnlimitedThreads: sideOf(unlimited.result),
     goal: { hitRatioPoints, p99RelativeError, met: hitRatioPoints <= 2 && p99RelativeError <= 0.2 }
   }
 }
+
+const sideOf = (r: PolicyResult) => ({
+  requests: r.requests,
+  hitRatio: 1 - r.misses / r.requests,
+  coldStarts: r.coldStarts,
+  loads: r.loads,
+  latencyUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99 },
+  latencyAll: r.latencyUs
+})
 
 // ---- server control plane ----
 
