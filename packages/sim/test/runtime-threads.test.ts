@@ -79,3 +79,17 @@ describe("full mode: runtime threads", () => {
     expect(() => scenarioFrom(doc({ runtimeThreads: -1 }), "s.yaml")).toThrow(/cluster\.runtimeThreads/)
   })
 })
+
+describe("full mode: request overhead", () => {
+  it("adds cluster.requestOverheadMs to every latency without holding anything", async () => {
+    // A loads 0 → 100 and runs 100 → 110; the request at 105 waits for the thread until 110, runs to 120
+    const trace = tinyTrace([{ id: "A", size: 100 }], [[0, "A", 10], [105, "A", 10]])
+    const plain = await run(trace, cluster({ runtimeThreads: 1 }))
+    const over = await run(trace, cluster({ runtimeThreads: 1, requestOverheadMs: 5 }))
+    near(plain.latencyUs.p999, 110)
+    near(over.latencyUs.p999, 115)
+    near(plain.latencyUs.p50, 15)
+    near(over.latencyUs.p50, 20)
+    expect(over.coldStartSeconds).toBeCloseTo(plain.coldStartSeconds, 9)
+  })
+})

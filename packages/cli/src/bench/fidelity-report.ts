@@ -28,7 +28,17 @@ const calibrationText = (r: FidelityResult): string => {
   return (
     `Calibrated from the real run: load = ${fmt(c.loadFixedMs)} ms + size ÷ ${fmt(c.loadBytesPerSecond / MIB)} MiB/s (least squares over ${c.loadSamples} models' last measured load); ` +
     `unload ${fmt(c.unloadMs)} ms (mean, /metrics); model size in memory = ${fmt(c.sizePerFileByte)} × file size + ${fmt(c.sessionOverheadBytes / 1024)} KiB (sizes the server measured); ` +
-    `execution = ${fmt(c.execMsAt1MiB)} ms at 1 MiB + ${fmt(c.execMsPerMiB)} ms per MiB, lognormal σ ${fmt(c.execSigma)} (client-side latency on idle models after the replay, so it includes HTTP and JSON).`
+    `execution holds the runtime ${fmt(c.execMsAt1MiB)} ms at 1 MiB + ${fmt(c.execMsPerMiB)} ms per MiB (1 / throughput with 8 connections, after the replay), lognormal σ ${fmt(c.execSigma)}; ` +
+    `plus ${fmt(c.requestOverheadMs)} ms per request outside the runtime (single-request latency − the above: network, client, HTTP).`
+  )
+}
+
+const diagnosticsText = (r: FidelityResult): string => {
+  const d = r.diagnostics
+  return (
+    `Where they part: mean load ${fmt(d.realMeanLoadMs)} ms real vs ${fmt(d.simMeanLoadMs)} ms calibrated; ` +
+    `a cold-start request waits ${fmt(d.realMeanLoadingWaitMs)} ms for its load on average, real, vs ${fmt(d.simMeanLoadingWaitMs)} ms simulated; ` +
+    `mean unload ${fmt(d.realMeanUnloadMs)} ms; replay client send lag p99 ${fmt(r.real.sendLagMsP99)} ms.`
   )
 }
 
@@ -41,6 +51,7 @@ export const fidelityText = (r: FidelityResult): string => {
     ...rows(r).map(([k, a, b, d, u]) => `${k.padEnd(18)} ${a.padStart(12)} ${b.padStart(12)}   ${d.padEnd(16)} ${u.padStart(22)}`),
     "",
     goalText(r),
+    diagnosticsText(r),
     calibrationText(r),
     ""
   ]
@@ -82,7 +93,7 @@ export const writeFidelityReport = async (r: FidelityResult, dir: string, comman
           }
         ]
       },
-      { heading: "Calibration", text: calibrationText(r) },
+      { heading: "Calibration", text: `${calibrationText(r)}\n\n${diagnosticsText(r)}` },
       {
         heading: "Real run",
         text: `Responses by status: ${Object.entries(r.real.statuses).map(([k, v]) => `${k}: ${v}`).join(", ")}; connection errors: ${r.real.errors}; wall time ${fmt(r.real.wallSeconds)} s; the replay client's own send lag p99 ${fmt(r.real.sendLagMsP99)} ms.`

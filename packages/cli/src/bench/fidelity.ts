@@ -3,7 +3,8 @@ import { join } from "node:path"
 import { makeRng } from "@meshkit/core"
 import type { LatencyPercentiles, PolicyResult } from "@meshkit/sim"
 import { fetchMetrics } from "./prometheus.js"
-import { replay, type ReplayResult } from "./replay-client.js"
+import { runLoad } from "./load.js"
+import { replay, sequentialLatencies, type ReplayResult } from "./replay-client.js"
 import { inferBody, startMeshkit, timedInfer, type RunningServer } from "./servers.js"
 
 /**
@@ -15,9 +16,11 @@ import { inferBody, startMeshkit, timedInfer, type RunningServer } from "./serve
  *
  * Calibration comes from the real run, as a user would calibrate: load time = fixed + size /
  * bandwidth fitted to every model's last measured load (the server's status API); model sizes
- * from the sizes the server measured after load; unload time from its metrics; execution time
- * (which includes HTTP and JSON as the client sees them) measured afterwards on idle models of
- * several sizes, fitted linearly in the file size with a lognormal spread.
+ * from the sizes the server measured after load; unload time from its metrics; execution
+ * measured afterwards on models of several sizes: the time a request holds the server
+ * (1 / throughput under a few connections), fitted linearly in the file size, with the lognormal
+ * spread of single-request latencies, and the rest of a single request's latency (network,
+ * client, HTTP) as a per-request overhead that holds nothing.
  *
  * Definitions, identical on both sides: hit ratio = 1 − (requests that triggered a load) /
  * requests; cold starts = requests that waited for a load (the trigger and those that joined it);
@@ -79,20 +82,41 @@ export interface FidelityResult {
     readonly loadBytesPerSecond: number
     readonly loadSamples: number
     readonly unloadMs: number
+    /** how long a request holds the runtime thread, at 1 MiB of model file, and per further MiB */
     readonly execMsAt1MiB: number
     readonly execMsPerMiB: number
     readonly execSigma: number
+    /** latency of a request outside the runtime (network, client, HTTP): added, holds nothing */
+    readonly requestOverheadMs: number
     readonly sizePerFileByte: number
     readonly sessionOverheadBytes: number
   }
   readonly real: Side & { readonly requests: number; readonly loads: number; readonly statuses: Readonly<Record<string, number>>; readonly errors: number; readonly wallSeconds: number; readonly sendLagMsP99: number }
   readonly sim: SimSide
+  /** the measurements behind the calibration: [size in memory, last load ms], [file bytes, measured size], execution samples */
+  readonly data: {
+    readonly loads: ReadonlyArray<readonly [number, number]>
+    readonly sizes: ReadonlyArray<readonly [number, number]>
+    readonly exec: ReadonlyArray<{ readonly fileBytes: number; readonly holdMs: number; readonly idleMs: ReadonlyArray<number> }>
+  }
   /** the simulator without the runtime-thread model (runtimeThreads unlimited), for comparison */
   readonly simUnlimitedThreads: SimSide
   readonly series: {
     readonly realCdf: ReadonlyArray<readonly [number, number]>
     readonly simCdf: ReadonlyArray<readonly [number, number]>
     readonly simUnlimitedCdf: ReadonlyArray<readonly [number, number]>
+  }
+  /**
+   * Where the two sides part: mean load time (real: every load, /metrics; sim: the calibrated
+   * model over the same models' loads), mean wait of a cold-start request for its load (real:
+   * /metrics, sim: coldStartSeconds / coldStarts), and the replay client's own lag.
+   */
+  readonly diagnostics: {
+    readonly realMeanLoadMs: number
+    readonly simMeanLoadMs: number
+    readonly realMeanLoadingWaitMs: number
+    readonly simMeanLoadingWaitMs: number
+    readonly realMeanUnloadMs: number
   }
   /** goal: hit ratio within 2 points, p99 within 20 % */
   readonly goal: { readonly hitRatioPoints: number; readonly p99RelativeError: number; readonly met: boolean }
@@ -138,6 +162,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     return f
   }
   const nameOf = new Map<number, string>()
+  const indexOf = new Map<string, number>()
   const fileBytes = new Float64Array(table.ids.length)
   const taken = new Set<string>()
   for (const m of used) {
@@ -145,6 +170,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     while (taken.has(name) || name.startsWith("zz-")) name = `m_${name}`
     taken.add(name)
     nameOf.set(m, name)
+    indexOf.set(name, m)
     const file = join(modelsDir, `${name}.onnx`)
     linkSync(fileFor(table.sizes[m]!), file)
     fileBytes[m] = statSync(file).size
@@ -180,7 +206,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
   let real: ReplayResult
   let metricsDelta: (name: string) => number
   let statuses: ModelStatus[]
-  let execPoints: Array<{ bytes: number; ms: number[] }>
+  let execPoints: Array<{ bytes: number; idleMs: number[]; holdMs: number }>
   try {
     const warm = await timedInfer(server.inferUrl("zz-warm"), body)
     if (warm.status !== 200) throw new Error(`meshkit answered ${warm.status} to the warm-up request: ${warm.text.slice(0, 300)}`)
@@ -200,47 +226,57 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     metricsDelta = (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0)
     statuses = await listModels(server)
     o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs`)
+    // Execution, per model size: how long a request holds the server (1 / throughput with a few
+    // connections: the runtime thread is the bottleneck), and its latency alone (with the replay's
+    // HTTP client); the difference is time outside the runtime (network, client, HTTP parsing).
     execPoints = []
+    const gapMs = Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent))
     for (const c of calib) {
       const first = await timedInfer(server.inferUrl(c.name), body)
       if (first.status !== 200) throw new Error(`calibration model ${c.name}: status ${first.status}: ${first.text.slice(0, 200)}`)
-      const ms: number[] = []
-      for (let i = 0; i < EXEC_SAMPLES; i++) ms.push((await timedInfer(server.inferUrl(c.name), body)).ms)
-      execPoints.push({ bytes: c.bytes, ms })
+      const path = new URL(server.inferUrl(c.name)).pathname
+      const idle = await sequentialLatencies({ host: "127.0.0.1", port, path, body, n: EXEC_SAMPLES, gapMs })
+      const busy = await runLoad({ url: server.inferUrl(c.name), connections: 8, durationSeconds: 1, body })
+      if (busy.ok !== busy.responses || busy.errors > 0) throw new Error(`calibration model ${c.name}: ${busy.responses - busy.ok} non-2xx, ${busy.errors} errors under load`)
+      execPoints.push({ bytes: c.bytes, idleMs: idle, holdMs: 1000 / busy.throughput })
     }
   } finally {
     await server.child.stop()
   }
 
   // ---- calibration ----
-  const loadedModels = statuses.filter((s) => !s.id.startsWith("zz-") && s.loads > 0 && s.lastLoadMs !== null)
-  const loadFit = linearFit(loadedModels.map((s) => [s.sizeBytes, s.lastLoadMs!] as const))
-  const loadFixedMs = Math.max(0, loadFit.slope > 0 ? loadFit.intercept : mean(loadedModels.map((s) => s.lastLoadMs!)))
-  const loadBytesPerSecond = loadFit.slope > 0 ? 1000 / loadFit.slope : 1e15
+  // sizes in memory: linear in the file size, fitted to the sizes the server measured for the models resident at the end
   const resident = statuses.filter((s) => !s.id.startsWith("zz-") && s.status === "LOADED")
   const fileOf = (id: string) => statSync(join(modelsDir, `${id}.onnx`)).size
   const sizeFit = linearFit(resident.map((s) => [fileOf(s.id), s.sizeBytes] as const))
   const sizePerFileByte = sizeFit.slope > 0 ? sizeFit.slope : 2
   const sessionOverheadBytes = Math.max(0, sizeFit.slope > 0 ? sizeFit.intercept : 0)
+  const simSizes = table.sizes.map((_, m) => Math.round(fileBytes[m]! * sizePerFileByte + sessionOverheadBytes))
+  // load time against the size the simulator gives each model
+  const loadedModels = statuses.filter((s) => !s.id.startsWith("zz-") && s.loads > 0 && s.lastLoadMs !== null)
+  const loadPoints = loadedModels.map((s) => [simSizes[indexOf.get(s.id)!]!, s.lastLoadMs!] as const)
+  const loadFit = linearFit(loadPoints)
+  const loadFixedMs = Math.max(0, loadFit.slope > 0 ? loadFit.intercept : mean(loadedModels.map((s) => s.lastLoadMs!)))
+  const loadBytesPerSecond = loadFit.slope > 0 ? 1000 / loadFit.slope : 1e15
   const unloads = metricsDelta("meshkit_unload_duration_seconds_count")
   const unloadMs = unloads > 0 ? (metricsDelta("meshkit_unload_duration_seconds_sum") * 1000) / unloads : 0
-  const medians = execPoints.map((p) => [p.bytes, median(p.ms)] as const)
-  const execFit = linearFit(medians)
+  const holds = execPoints.map((p) => [p.bytes, p.holdMs] as const)
+  const execFit = linearFit(holds)
   const execSlope = Math.max(0, execFit.slope)
-  const execIntercept = execFit.slope >= 0 ? execFit.intercept : mean(medians.map(([, ms]) => ms))
+  const execIntercept = execFit.slope >= 0 ? execFit.intercept : mean(holds.map(([, ms]) => ms))
+  const execAt = (bytes: number) => Math.max(0.01, execIntercept + execSlope * bytes)
   const ratios = execPoints.flatMap((p) => {
-    const m = median(p.ms)
-    return p.ms.map((x) => Math.log(x / m))
+    const m = median(p.idleMs)
+    return p.idleMs.map((x) => Math.log(x / m))
   })
   const execSigma = Math.max(0, quantile(ratios, 0.9) / 1.2816)
-  const execAt = (bytes: number) => Math.max(0.01, execIntercept + execSlope * bytes)
+  const requestOverheadMs = Math.max(0, median(execPoints.map((p) => median(p.idleMs) - execAt(p.bytes))))
   o.progress(
     `calibration: load ${fmtS(loadFixedMs)} ms + size / ${fmtS(loadBytesPerSecond / MIB)} MiB/s (${loadedModels.length} models), unload ${fmtS(unloadMs)} ms, ` +
-      `exec ${fmtS(execAt(MIB))} ms at 1 MiB + ${fmtS(execSlope * MIB)} ms/MiB (σ ${fmtS(execSigma)}), size = ${fmtS(sizePerFileByte)} × file + ${fmtS(sessionOverheadBytes / KIB)} KiB`
+      `exec ${fmtS(execAt(MIB))} ms at 1 MiB + ${fmtS(execSlope * MIB)} ms/MiB (σ ${fmtS(execSigma)}) + ${fmtS(requestOverheadMs)} ms outside, size = ${fmtS(sizePerFileByte)} × file + ${fmtS(sessionOverheadBytes / KIB)} KiB`
   )
 
   // ---- the simulator on the same requests ----
-  const simSizes = table.sizes.map((_, m) => Math.round(fileBytes[m]! * sizePerFileByte + sessionOverheadBytes))
   const runtimeThreads = o.simRuntimeThreads ?? Math.max(1, o.runtimeWorkers)
   const rng = makeRng(loaded.scenario.seed)
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())
@@ -259,7 +295,8 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
         exec: { kind: "constant", ms: execAt(MIB) },
         modelConcurrency: cluster.modelConcurrency,
         maxCopies: 1,
-        runtimeThreads: threads
+        runtimeThreads: threads,
+        requestOverheadMs
       },
       eviction: o.policy,
       placement: "modelmesh",
@@ -310,16 +347,35 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
       execMsAt1MiB: execAt(MIB),
       execMsPerMiB: execSlope * MIB,
       execSigma,
+      requestOverheadMs,
       sizePerFileByte,
       sessionOverheadBytes
     },
     real: realSide,
     sim: simSide,
     series: { realCdf: real.cdf, simCdf: out.series.latencyCdf, simUnlimitedCdf: unlimited.series.latencyCdf },
+    data: {
+      loads: loadPoints.map(([b, ms]) => [b, Math.round(ms * 100) / 100] as const),
+      sizes: resident.map((st) => [fileOf(st.id), st.sizeBytes] as const),
+      exec: execPoints.map((p) => ({ fileBytes: p.bytes, holdMs: p.holdMs, idleMs: p.idleMs.map((x) => Math.round(x * 1000) / 1000) }))
+    },
     simUnlimitedThreads: sideOf(unlimited.result),
+    diagnostics: {
+      realMeanLoadMs: realLoads > 0 ? (metricsDelta("meshkit_load_duration_seconds_sum") * 1000) / realLoads : 0,
+      simMeanLoadMs: simMeanLoadMs(loadedModels.map((st) => [simSizes[indexOf.get(st.id)!]!, st.loads] as const), loadFixedMs, loadBytesPerSecond),
+      realMeanLoadingWaitMs: ratio(metricsDelta("meshkit_model_loading_wait_seconds_sum") * 1000, metricsDelta("meshkit_model_loading_wait_seconds_count")),
+      simMeanLoadingWaitMs: ratio(r.coldStartSeconds * 1000, r.coldStarts),
+      realMeanUnloadMs: unloadMs
+    },
     goal: { hitRatioPoints, p99RelativeError, met: hitRatioPoints <= 2 && p99RelativeError <= 0.2 }
   }
 }
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : 0)
+
+/** mean calibrated load time over loads: [size in memory, number of loads] per model */
+const simMeanLoadMs = (models: ReadonlyArray<readonly [number, number]>, fixedMs: number, bytesPerSecond: number) =>
+  ratio(sum(models.map(([size, n]) => n * (fixedMs + (size * 1000) / bytesPerSecond))), sum(models.map(([, n]) => n)))
 
 const sideOf = (r: PolicyResult) => ({
   requests: r.requests,

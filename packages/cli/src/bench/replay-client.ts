@@ -94,3 +94,33 @@ export const replay = (o: { host: string; port: number; body: string; schedule: 
     if (n === 0) finish()
     else tick()
   })
+
+/**
+ * `n` requests one after another with the replay's own HTTP client, `gapMs` apart (as in the
+ * replay, so both processes go idle in between as they do there): their latencies in ms.
+ */
+export const sequentialLatencies = async (o: { host: string; port: number; path: string; body: string; n: number; gapMs: number }): Promise<number[]> => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const body = Buffer.from(o.body)
+  const headers = { "content-type": "application/json", "content-length": body.length }
+  const out: number[] = []
+  try {
+    for (let i = 0; i < o.n; i++) {
+      if (o.gapMs > 0) await new Promise((r) => setTimeout(r, o.gapMs))
+      out.push(
+        await new Promise<number>((resolve, reject) => {
+          const t0 = performance.now()
+          const req = request({ host: o.host, port: o.port, method: "POST", path: o.path, agent, headers }, (res) => {
+            res.on("data", () => {})
+            res.on("end", () => (res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`${o.path}: status ${res.statusCode}`))))
+          })
+          req.on("error", reject)
+          req.end(body)
+        })
+      )
+    }
+  } finally {
+    agent.destroy()
+  }
+  return out
+}

@@ -89,7 +89,7 @@ export const run = async (argv: string[]): Promise<number> => {
       progress(`report: ${written.html} (+ report.md, report.json)`)
     }
     if (a.values.json) {
-      const { series: _series, ...rest } = r
+      const { series: _series, data: _data, ...rest } = r
       process.stdout.write(JSON.stringify(rest, null, 2) + "\n")
     } else {
       const { fidelityText } = await import("../bench/fidelity-report.js")

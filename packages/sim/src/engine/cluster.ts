@@ -67,6 +67,8 @@ export class ClusterEngine {
   private readonly sampleExec: () => number
   private readonly maxInstanceBytes: number
   private readonly sloMs: number
+  /** ClusterConfig.requestOverheadMs: latency outside the instances, added to every request's */
+  private readonly requestOverheadMs: number
 
   private readonly tenants = new TenantStats()
   private readonly models: ModelIndex
@@ -132,6 +134,7 @@ export class ClusterEngine {
     this.keepAlive = typeof p0.expired === "function"
     this.sampleExec = execSampler(c.exec, makeRng(seed + 3))
     this.maxInstanceBytes = c.memoryBytes
+    this.requestOverheadMs = c.requestOverheadMs ?? 0
     this.sloMs = cfg.sloMs
     this.models = new ModelIndex(trace.models, this.tenants, (size) => loadTimeMs(c, size))
     this.instanceRate = new RateWindows(c.instances)
@@ -343,7 +346,7 @@ export class ClusterEngine {
   private execDone(slot: number, t: number): void {
     const c = this.copies[this.rCopy[slot]!]!
     const tot = this.tot
-    const latencyMs = t - this.rArrival[slot]!
+    const latencyMs = t - this.rArrival[slot]! + this.requestOverheadMs
     const us = Math.round(latencyMs * 1000)
     this.latency.record(us)
     this.tenants.recordLatency(this.models.tenant[this.rModel[slot]!]!, us)

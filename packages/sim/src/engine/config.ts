@@ -30,6 +30,11 @@ export interface ClusterConfig {
    * inferences never wait for each other; only load slots and model concurrency limit them).
    */
   readonly runtimeThreads?: number
+  /**
+   * Latency every request spends outside the instance (network, client, HTTP parsing), added to
+   * its latency; it holds no resource. 0 or absent: none.
+   */
+  readonly requestOverheadMs?: number
 }
 
 export type Mode = "full" | "ideal"

@@ -139,7 +139,8 @@ export const clusterConfig = (c: Cluster): ClusterConfig => ({
   exec: execTimeConfig(c.exec),
   modelConcurrency: c.modelConcurrency,
   maxCopies: c.maxCopies,
-  runtimeThreads: c.runtimeThreads
+  runtimeThreads: c.runtimeThreads,
+  requestOverheadMs: c.requestOverheadMs
 })
 
 // ---- helpers ---------------------------------------------------------------------------

@@ -51,7 +51,9 @@ export const Cluster = Schema.Struct({
   modelConcurrency: opt(Count, () => 4),
   maxCopies: opt(Count, () => 5),
   /** threads per instance that run loads and inferences one at a time; 0 = unlimited (see ClusterConfig) */
-  runtimeThreads: opt(Schema.Int.pipe(Schema.nonNegative()), () => 0)
+  runtimeThreads: opt(Schema.Int.pipe(Schema.nonNegative()), () => 0),
+  /** latency outside the instance added to every request (network, client), ms; holds nothing */
+  requestOverheadMs: opt(NonNegativeMs, () => 0)
 })
 export type Cluster = typeof Cluster.Type
 
