@@ -81,6 +81,8 @@ export interface FidelityResult {
     readonly loadFixedMs: number
     readonly loadBytesPerSecond: number
     readonly loadSamples: number
+    /** lognormal σ of load times around the fit */
+    readonly loadSigma: number
     readonly unloadMs: number
     /** how long a request holds the runtime thread, at 1 MiB of model file, and per further MiB */
     readonly execMsAt1MiB: number
@@ -258,6 +260,9 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
   const loadFit = linearFit(loadPoints)
   const loadFixedMs = Math.max(0, loadFit.slope > 0 ? loadFit.intercept : mean(loadedModels.map((s) => s.lastLoadMs!)))
   const loadBytesPerSecond = loadFit.slope > 0 ? 1000 / loadFit.slope : 1e15
+  // the spread of real loads around the fit (robust: from the 10th and 90th percentiles of log(real / fitted))
+  const loadLogRatios = loadPoints.map(([b, ms]) => Math.log(Math.max(0.01, ms) / Math.max(0.01, loadFixedMs + (b * 1000) / loadBytesPerSecond)))
+  const loadSigma = loadLogRatios.length >= 10 ? Math.max(0, (quantile(loadLogRatios, 0.9) - quantile(loadLogRatios, 0.1)) / 2.563) : 0
   const unloads = metricsDelta("meshkit_unload_duration_seconds_count")
   const unloadMs = unloads > 0 ? (metricsDelta("meshkit_unload_duration_seconds_sum") * 1000) / unloads : 0
   const holds = execPoints.map((p) => [p.bytes, p.holdMs] as const)
@@ -272,7 +277,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
   const execSigma = Math.max(0, quantile(ratios, 0.9) / 1.2816)
   const requestOverheadMs = Math.max(0, median(execPoints.map((p) => median(p.idleMs) - execAt(p.bytes))))
   o.progress(
-    `calibration: load ${fmtS(loadFixedMs)} ms + size / ${fmtS(loadBytesPerSecond / MIB)} MiB/s (${loadedModels.length} models), unload ${fmtS(unloadMs)} ms, ` +
+    `calibration: load ${fmtS(loadFixedMs)} ms + size / ${fmtS(loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(loadSigma)} (${loadedModels.length} models), unload ${fmtS(unloadMs)} ms, ` +
       `exec ${fmtS(execAt(MIB))} ms at 1 MiB + ${fmtS(execSlope * MIB)} ms/MiB (σ ${fmtS(execSigma)}) + ${fmtS(requestOverheadMs)} ms outside, size = ${fmtS(sizePerFileByte)} × file + ${fmtS(sessionOverheadBytes / KIB)} KiB`
   )
 
@@ -296,7 +301,8 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
         modelConcurrency: cluster.modelConcurrency,
         maxCopies: 1,
         runtimeThreads: threads,
-        requestOverheadMs
+        requestOverheadMs,
+        loadSigma
       },
       eviction: o.policy,
       placement: "modelmesh",
@@ -343,6 +349,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
       loadFixedMs,
       loadBytesPerSecond,
       loadSamples: loadedModels.length,
+      loadSigma,
       unloadMs,
       execMsAt1MiB: execAt(MIB),
       execMsPerMiB: execSlope * MIB,

@@ -69,6 +69,9 @@ export class ClusterEngine {
   private readonly sloMs: number
   /** ClusterConfig.requestOverheadMs: latency outside the instances, added to every request's */
   private readonly requestOverheadMs: number
+  /** ClusterConfig.loadSigma and the random stream of load-time factors */
+  private readonly loadSigma: number
+  private readonly loadRng: ReturnType<typeof makeRng>
 
   private readonly tenants = new TenantStats()
   private readonly models: ModelIndex
@@ -135,6 +138,8 @@ export class ClusterEngine {
     this.sampleExec = execSampler(c.exec, makeRng(seed + 3))
     this.maxInstanceBytes = c.memoryBytes
     this.requestOverheadMs = c.requestOverheadMs ?? 0
+    this.loadSigma = c.loadSigma ?? 0
+    this.loadRng = makeRng(seed + 4)
     this.sloMs = cfg.sloMs
     this.models = new ModelIndex(trace.models, this.tenants, (size) => loadTimeMs(c, size))
     this.instanceRate = new RateWindows(c.instances)
@@ -306,7 +311,16 @@ export class ClusterEngine {
   private runLoad(c: Copy, t: number): void {
     const inst = c.inst
     const start = t > inst.unloadingUntil ? t : inst.unloadingUntil
-    this.events.push(start + this.models.loadCostMs[c.model]!, LOAD_DONE, c.id)
+    const cost = this.models.loadCostMs[c.model]!
+    this.events.push(start + (this.loadSigma > 0 ? cost * this.loadFactor() : cost), LOAD_DONE, c.id)
+  }
+
+  /** lognormal, mean 1: exp(σ·z − σ²/2) */
+  private loadFactor(): number {
+    const rng = this.loadRng
+    const z = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())
+    const sg = this.loadSigma
+    return Math.exp(sg * z - (sg * sg) / 2)
   }
 
   private dequeue(c: Copy): number {

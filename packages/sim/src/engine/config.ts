@@ -35,6 +35,12 @@ export interface ClusterConfig {
    * its latency; it holds no resource. 0 or absent: none.
    */
   readonly requestOverheadMs?: number
+  /**
+   * Spread of load times: each load takes its model's load time × a lognormal factor of mean 1
+   * and this σ (real loads vary with disk, CPU contention and allocation; the tail of cold-start
+   * latency comes from it). 0 or absent: every load of a model takes the same time.
+   */
+  readonly loadSigma?: number
 }
 
 export type Mode = "full" | "ideal"

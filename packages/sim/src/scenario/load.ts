@@ -140,7 +140,8 @@ export const clusterConfig = (c: Cluster): ClusterConfig => ({
   modelConcurrency: c.modelConcurrency,
   maxCopies: c.maxCopies,
   runtimeThreads: c.runtimeThreads,
-  requestOverheadMs: c.requestOverheadMs
+  requestOverheadMs: c.requestOverheadMs,
+  loadSigma: c.load.sigma
 })
 
 // ---- helpers ---------------------------------------------------------------------------

@@ -37,7 +37,9 @@ export const LoadModel = Schema.Struct({
   /** per-load fixed cost (runtime start, session creation) */
   fixedMs: opt(NonNegativeMs, () => 100),
   /** bytes per second a load reads (disk / network / PCIe) */
-  bandwidth: opt(PositiveBytes, () => 1024 ** 3)
+  bandwidth: opt(PositiveBytes, () => 1024 ** 3),
+  /** lognormal spread (σ) of each load's time around fixed + size / bandwidth (mean kept); 0 = none */
+  sigma: opt(Schema.Number.pipe(Schema.finite(), Schema.nonNegative()), () => 0)
 })
 
 export const Cluster = Schema.Struct({
@@ -45,7 +47,7 @@ export const Cluster = Schema.Struct({
   /** memory of each instance */
   memory: PositiveBytes,
   maxConcurrentLoads: opt(Count, () => 2),
-  load: opt(LoadModel, () => ({ fixedMs: 100, bandwidth: 1024 ** 3 })),
+  load: opt(LoadModel, () => ({ fixedMs: 100, bandwidth: 1024 ** 3, sigma: 0 })),
   unloadMs: opt(NonNegativeMs, () => 10),
   exec: opt(ExecTime, () => ({ constantMs: 10 })),
   modelConcurrency: opt(Count, () => 4),

@@ -93,3 +93,27 @@ describe("full mode: request overhead", () => {
     expect(over.coldStartSeconds).toBeCloseTo(plain.coldStartSeconds, 9)
   })
 })
+
+describe("full mode: load-time spread", () => {
+  // 2,000 models of 10 bytes (10 ms loads), each requested once, 100 ms apart: no contention
+  const n = 2000
+  const models = Array.from({ length: n }, (_, i) => ({ id: `m${i}`, size: 10 }))
+  const trace = () => tinyTrace(models, models.map((m, i) => [i * 100, m.id, 0] as const))
+  const big = (over: Partial<ClusterConfig>) => cluster({ memoryBytes: 10 * n, ...over })
+
+  it("cluster.loadSigma spreads each load's time around the model's, keeping the mean", async () => {
+    const fixed = await run(trace(), big({}))
+    near(fixed.latencyUs.p50, 10)
+    near(fixed.latencyUs.p999, 10)
+    const spread = await run(trace(), big({ loadSigma: 0.5 }))
+    expect(spread.coldStartSeconds / spread.coldStarts).toBeGreaterThan(0.0095)
+    expect(spread.coldStartSeconds / spread.coldStarts).toBeLessThan(0.0105)
+    // lognormal(σ 0.5, mean 1): median ≈ 0.88, p99 ≈ 2.8 × the load time
+    expect(spread.latencyUs.p50).toBeGreaterThan(8_000)
+    expect(spread.latencyUs.p50).toBeLessThan(9_500)
+    expect(spread.latencyUs.p99).toBeGreaterThan(22_000)
+    expect(spread.latencyUs.p99).toBeLessThan(34_000)
+    const again = await run(trace(), big({ loadSigma: 0.5 }))
+    expect(again.coldStartSeconds).toBe(spread.coldStartSeconds)
+  })
+})
