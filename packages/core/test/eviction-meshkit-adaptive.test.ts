@@ -1,10 +1,37 @@
+import type { ModelCache } from "@meshkit/core"
 import { describe, expect, it } from "vitest"
 import { cacheOf, hit, load } from "./eviction-harness.js"
 
-const fixedSplit = (share: number) => ({
+/** probation share fixed; main's victims by GDSF only (recency share 0) unless told otherwise */
+const fixedSplit = (share: number, recency = 0) => ({
   name: "meshkit-adaptive",
-  options: { probation: share, minProbation: share, maxProbation: share, adaptStep: 0 }
+  options: { probation: share, minProbation: share, maxProbation: share, adaptStep: 0, recency, orderRate: 0 }
 })
+
+/** One request of size 1: a hit if resident, else a load. Returns whether it hit. */
+const request = (c: ModelCache, id: string, t: number): boolean => {
+  if (c.has(id)) {
+    hit(c, id, t)
+    return true
+  }
+  load(c, id, 1, t)
+  return false
+}
+
+/**
+ * On/off traffic: each round a new model bursts (60 requests) and then goes quiet for good,
+ * while 7 steady models are requested 3 times each. 10 fit. Returns the steady models' misses.
+ */
+const burstsThenIdle = (options: Record<string, unknown>): number => {
+  const c = cacheOf({ name: "meshkit-adaptive", options }, 10)
+  let t = 0
+  let misses = 0
+  for (let round = 0; round < 40; round++) {
+    for (let i = 0; i < 60; i++) request(c, `burst-${round}`, t++)
+    for (let k = 0; k < 3; k++) for (let i = 0; i < 7; i++) if (!request(c, `steady-${i}`, t++)) misses++
+  }
+  return misses
+}
 
 describe("meshkit-adaptive eviction", () => {
   it("filters one-hit models in probation and orders main by GDSF priority", () => {
@@ -27,9 +54,12 @@ describe("meshkit-adaptive eviction", () => {
     expect(load(c, "h", 10, 10)).toEqual(["b"])
   })
 
-  it("grows probation when models evicted from it come back (ARC-style)", () => {
+  it("grows probation when its victims come back more often than main's", () => {
     const run = (adaptStep: number) => {
-      const c = cacheOf({ name: "meshkit-adaptive", options: { probation: 0.25, minProbation: 0.25, maxProbation: 0.75, adaptStep } }, 40)
+      const c = cacheOf(
+        { name: "meshkit-adaptive", options: { probation: 0.25, minProbation: 0.25, maxProbation: 0.75, adaptStep, recency: 0, orderRate: 0 } },
+        40
+      )
       ;["a", "b", "c", "d"].forEach((id, t) => load(c, id, 10, t))
       hit(c, "a", 4)
       hit(c, "b", 4)
@@ -41,5 +71,36 @@ describe("meshkit-adaptive eviction", () => {
     expect(run(1)).toEqual(["a"])
     // fixed: main (30) is within its 30, so probation's e goes
     expect(run(0)).toEqual(["e"])
+  })
+  it("evicts a finished burst first in recency order, the steadily used model in GDSF order", () => {
+    const run = (recency: number) => {
+      const c = cacheOf(fixedSplit(1 / 3, recency), 30) // probation 10, main 20
+      load(c, "burst", 10, 0)
+      for (let t = 1; t <= 50; t++) hit(c, "burst", t) // 51 requests, then silence
+      load(c, "steady", 10, 60)
+      hit(c, "steady", 70)
+      load(c, "once", 10, 80)
+      // burst and steady are promoted on their way out of probation, once is evicted
+      expect(load(c, "y", 10, 90)).toEqual(["once"])
+      hit(c, "steady", 95)
+      hit(c, "y", 96)
+      // y is promoted too: main (30) is over its share and gives up one of its models
+      return load(c, "w", 10, 100)
+    }
+    // GDSF: H = requests × cost / size: burst 5.1, steady 0.3 → steady goes
+    expect(run(0)).toEqual(["steady"])
+    // recency: burst was last used at t = 50 → burst goes
+    expect(run(1)).toEqual(["burst"])
+  })
+
+  it("learns to evict by recency when the models GDSF evicts keep coming back (on/off bursts)", () => {
+    const learned = burstsThenIdle({})
+    const gdsfOnly = burstsThenIdle({ recency: 0, orderRate: 0 })
+    const lruOnly = burstsThenIdle({ recency: 1, orderRate: 0 })
+    // the 7 first requests miss in any policy; GDSF keeps every finished burst (60 requests each)
+    expect(lruOnly).toBe(7)
+    expect(gdsfOnly).toBeGreaterThan(30)
+    // learning costs a few misses, then it behaves like recency
+    expect(learned).toBeLessThanOrEqual(lruOnly + 5)
   })
 })

@@ -52,6 +52,8 @@ export interface FidelityOptions {
   readonly simRuntimeThreads?: number
   readonly workDir: string
   readonly progress: (line: string) => void
+  /** write every real request (index, model, scheduled ms, sent ms, latency µs, status) to this CSV file */
+  readonly dumpFile?: string
 }
 
 export interface Side {
@@ -93,7 +95,7 @@ export interface FidelityResult {
     readonly sizePerFileByte: number
     readonly sessionOverheadBytes: number
   }
-  readonly real: Side & { readonly requests: number; readonly loads: number; readonly statuses: Readonly<Record<string, number>>; readonly errors: number; readonly wallSeconds: number; readonly sendLagMsP99: number }
+  readonly real: Side & { readonly requests: number; readonly loads: number; readonly latencyAll: LatencyPercentiles; readonly statuses: Readonly<Record<string, number>>; readonly errors: number; readonly wallSeconds: number; readonly sendLagMsP99: number }
   readonly sim: SimSide
   /** the measurements behind the calibration: [size in memory, last load ms], [file bytes, measured size], execution samples */
   readonly data: {
@@ -217,13 +219,16 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     const port = Number(new URL(server.baseUrl).port)
     const paths = used.map((m) => new URL(server.inferUrl(nameOf.get(m)!)).pathname)
     const pathIndex = new Map(used.map((m, i) => [m, i]))
+    const dump: string[] = o.dumpFile ? ["index,model,scheduledMs,sentMs,latencyUs,status"] : []
     real = await replay({
       host: "127.0.0.1",
       port,
       body,
+      ...(o.dumpFile ? { onResponse: (i: number, sentMs: number, us: number, status: number) => dump.push(`${i},${nameOf.get(window.model[i]!)},${atMs[i]!.toFixed(3)},${sentMs.toFixed(3)},${us},${status}`) } : {}),
       schedule: { atMs, target: Int32Array.from(window.model, (m) => pathIndex.get(m)!), paths },
       onProgress: (sent, n) => o.progress(`real: ${sent}/${n} sent`)
     })
+    if (o.dumpFile) writeFileSync(o.dumpFile, dump.join("\n") + "\n")
     const after = await fetchMetrics(server.baseUrl)
     metricsDelta = (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0)
     statuses = await listModels(server)
@@ -322,6 +327,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     coldStarts: metricsDelta("meshkit_cache_misses_total"),
     loads: realLoads,
     latencyUs: { p50: real.latencyUs.p50, p99: real.latencyUs.p99 },
+    latencyAll: { p50: real.latencyUs.p50, p90: real.latencyUs.p90, p99: real.latencyUs.p99, p999: real.latencyUs.p999 },
     statuses: real.statuses,
     errors: real.errors,
     wallSeconds: real.seconds,

@@ -30,7 +30,15 @@ export interface ReplayResult {
 
 export const CDF_POINTS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1]
 
-export const replay = (o: { host: string; port: number; body: string; schedule: Schedule; onProgress?: (sent: number, n: number) => void }): Promise<ReplayResult> =>
+export const replay = (o: {
+  host: string
+  port: number
+  body: string
+  schedule: Schedule
+  onProgress?: (sent: number, n: number) => void
+  /** each answered request: its index, when it was sent (ms from the start), latency µs, status */
+  onResponse?: (i: number, sentAtMs: number, latencyUs: number, status: number) => void
+}): Promise<ReplayResult> =>
   new Promise((resolve) => {
     const { atMs, target, paths } = o.schedule
     const n = atMs.length
@@ -68,8 +76,10 @@ export const replay = (o: { host: string; port: number; body: string; schedule: 
       const req = request({ host: o.host, port: o.port, method: "POST", path: paths[target[i]!], agent, headers }, (res) => {
         res.on("data", () => {})
         res.on("end", () => {
-          hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)))
+          const us = Math.max(1, Math.round((performance.now() - t0) * 1000))
+          hist.recordValue(us)
           const s = res.statusCode ?? 0
+          o.onResponse?.(i, t0 - start, us, s)
           statuses[s] = (statuses[s] ?? 0) + 1
           if (s >= 200 && s < 300) ok++
           completed()

@@ -27,6 +27,7 @@ options:
                       for the JS thread; 0 = unlimited, loads and inferences independent)
   --set key=value     override a scenario field, as in meshkit sim
   --out DIR           report folder (default reports/fidelity/<scenario>)
+  --dump FILE         write every real request (model, scheduled/sent time, latency µs, status) as CSV
   --no-report         do not write the report files`
 
 export const run = async (argv: string[]): Promise<number> => {
@@ -43,6 +44,7 @@ export const run = async (argv: string[]): Promise<number> => {
       "sim-runtime-threads": { type: "string" },
       set: { type: "string", multiple: true },
       out: { type: "string" },
+      dump: { type: "string" },
       "no-report": { type: "boolean" }
     },
     help,
@@ -82,7 +84,7 @@ export const run = async (argv: string[]): Promise<number> => {
   const workDir = mkdtempSync(join(tmpdir(), "meshkit-fidelity-"))
   const { runFidelity } = await import("../bench/fidelity.js")
   try {
-    const r = await runFidelity({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress })
+    const r = await runFidelity({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress, ...(a.values.dump ? { dumpFile: a.values.dump } : {}) })
     if (!a.values["no-report"]) {
       const { writeFidelityReport } = await import("../bench/fidelity-report.js")
       const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
