@@ -29,7 +29,7 @@ const calibrationText = (r: FidelityResult): string => {
     `Calibrated from the real run: load = ${fmt(c.loadFixedMs)} ms + size ÷ ${fmt(c.loadBytesPerSecond / MIB)} MiB/s (least squares over ${c.loadSamples} models' last measured load), ` +
     `each load × a lognormal factor of mean 1 and σ ${fmt(c.loadSigma)} (the spread of the real loads around the fit); ` +
     `unload ${fmt(c.unloadMs)} ms (mean, /metrics); model size in memory = ${fmt(c.sizePerFileByte)} × file size + ${fmt(c.sessionOverheadBytes / 1024)} KiB (sizes the server measured); ` +
-    `execution holds the runtime ${fmt(c.execMsAt1MiB)} ms at 1 MiB + ${fmt(c.execMsPerMiB)} ms per MiB (1 / throughput with 8 connections, after the replay), lognormal σ ${fmt(c.execSigma)}; ` +
+    `execution holds the runtime ${fmt(c.execMsAt1MiB)} ms at 1 MiB + ${fmt(c.execMsPerMiB)} ms per MiB (the server's CPU time per request with 8 connections, after the replay), lognormal σ ${fmt(c.execSigma)}; ` +
     `plus ${fmt(c.requestOverheadMs)} ms per request outside the runtime (single-request latency − the above: network, client, HTTP).`
   )
 }

@@ -4,6 +4,7 @@ import { makeRng } from "@meshkit/core"
 import type { LatencyPercentiles, PolicyResult } from "@meshkit/sim"
 import { fetchMetrics } from "./prometheus.js"
 import { runLoad } from "./load.js"
+import { cpuMsOf } from "./machine.js"
 import { replay, sequentialLatencies, type ReplayResult } from "./replay-client.js"
 import { inferBody, startMeshkit, timedInfer, type RunningServer } from "./servers.js"
 
@@ -17,8 +18,8 @@ import { inferBody, startMeshkit, timedInfer, type RunningServer } from "./serve
  * Calibration comes from the real run, as a user would calibrate: load time = fixed + size /
  * bandwidth fitted to every model's last measured load (the server's status API); model sizes
  * from the sizes the server measured after load; unload time from its metrics; execution
- * measured afterwards on models of several sizes: the time a request holds the server
- * (1 / throughput under a few connections), fitted linearly in the file size, with the lognormal
+ * measured afterwards on models of several sizes: the time a request holds the server (its CPU
+ * time per request under a few connections), fitted linearly in the file size, with the lognormal
  * spread of single-request latencies, and the rest of a single request's latency (network,
  * client, HTTP) as a per-request overhead that holds nothing.
  *
@@ -243,9 +244,14 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
       if (first.status !== 200) throw new Error(`calibration model ${c.name}: status ${first.status}: ${first.text.slice(0, 200)}`)
       const path = new URL(server.inferUrl(c.name)).pathname
       const idle = await sequentialLatencies({ host: "127.0.0.1", port, path, body, n: EXEC_SAMPLES, gapMs })
+      // CPU time the server spends per request under load: unlike 1 / throughput, not inflated
+      // when other work on the machine takes the core away
+      const cpu0 = cpuMsOf(server.child.pid)
       const busy = await runLoad({ url: server.inferUrl(c.name), connections: 8, durationSeconds: 1, body })
+      const cpu1 = cpuMsOf(server.child.pid)
       if (busy.ok !== busy.responses || busy.errors > 0) throw new Error(`calibration model ${c.name}: ${busy.responses - busy.ok} non-2xx, ${busy.errors} errors under load`)
-      execPoints.push({ bytes: c.bytes, idleMs: idle, holdMs: 1000 / busy.throughput })
+      const holdMs = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? (cpu1 - cpu0) / busy.responses : 1000 / busy.throughput
+      execPoints.push({ bytes: c.bytes, idleMs: idle, holdMs })
     }
   } finally {
     await server.child.stop()

@@ -42,3 +42,18 @@ export const cpuNowMs = (): number => {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1000
 }
+
+/** Clock ticks per second of /proc times (USER_HZ): 100 on Linux everywhere in practice. */
+const USER_HZ = 100
+
+/** CPU time (user + system, all threads) a process has used, in ms, from /proc/<pid>/stat; undefined once it has exited. */
+export const cpuMsOf = (pid: number): number | undefined => {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // fields after the command name (which may contain spaces) start at state, field 3; utime and stime are 14 and 15
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ")
+    return ((Number(f[11]) + Number(f[12])) * 1000) / USER_HZ
+  } catch {
+    return undefined
+  }
+}
