@@ -4,6 +4,7 @@ import type { Section } from "@meshkit/report"
 import { fmt } from "./compare.js"
 import { figureOf, type Figure } from "./figures.js"
 import { runLoad, type LoadResult } from "./load.js"
+import { cpuMsOf } from "./machine.js"
 import type { Part } from "./parts.js"
 import { inferBody, inputOf, makeModels, startBare, startMeshkit, timedInfer, type RunningServer } from "./servers.js"
 
@@ -16,6 +17,8 @@ import { inferBody, inputOf, makeModels, startBare, startMeshkit, timedInfer, ty
  */
 
 const CONNECTIONS = 64
+
+type Run = LoadResult & { readonly serverCpu: number }
 
 export const hitPathPart: Part = async (ctx) => {
   const pairs = ctx.quick ? 3 : 5
@@ -40,13 +43,19 @@ export const hitPathPart: Part = async (ctx) => {
     }
     for (const s of Object.values(servers)) await runLoad({ url: s.inferUrl(model), connections: CONNECTIONS, durationSeconds: 2, body })
 
-    const runs: { bare: LoadResult[]; meshkit: LoadResult[] } = { bare: [], meshkit: [] }
+    const runs: { bare: Run[]; meshkit: Run[] } = { bare: [], meshkit: [] }
     for (let i = 0; i < pairs; i++) {
       const order = i % 2 === 0 ? (["bare", "meshkit"] as const) : (["meshkit", "bare"] as const)
       for (const which of order) {
+        // the server's CPU use during the run shows which side was the bottleneck (≈ 100 %: the server)
+        const pid = servers[which].child.pid
+        const cpu0 = cpuMsOf(pid)
+        const t0 = performance.now()
         const r = await runLoad({ url: servers[which].inferUrl(model), connections: CONNECTIONS, durationSeconds: seconds, body })
-        runs[which].push(r)
-        ctx.progress(`pair ${i + 1}/${pairs} ${which.padEnd(7)} ${fmt(r.throughput)} req/s, p50 ${r.latencyUs.p50} µs, p99 ${r.latencyUs.p99} µs${r.ok !== r.responses || r.errors ? `, ${r.responses - r.ok} non-2xx, ${r.errors} errors` : ""}`)
+        const cpu1 = cpuMsOf(pid)
+        const serverCpu = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / (performance.now() - t0) : NaN
+        runs[which].push({ ...r, serverCpu })
+        ctx.progress(`pair ${i + 1}/${pairs} ${which.padEnd(7)} ${fmt(r.throughput)} req/s, p50 ${r.latencyUs.p50} µs, p99 ${r.latencyUs.p99} µs, server CPU ${fmt(serverCpu * 100)} %${r.ok !== r.responses || r.errors ? `, ${r.responses - r.ok} non-2xx, ${r.errors} errors` : ""}`)
       }
     }
     return summarise(runs, { model, dim: input.dim, pairs, seconds })
@@ -56,7 +65,7 @@ export const hitPathPart: Part = async (ctx) => {
 }
 
 const summarise = (
-  runs: { bare: ReadonlyArray<LoadResult>; meshkit: ReadonlyArray<LoadResult> },
+  runs: { bare: ReadonlyArray<Run>; meshkit: ReadonlyArray<Run> },
   o: { model: string; dim: number; pairs: number; seconds: number }
 ): { figures: Figure[]; notes: string[]; sections: Section[] } => {
   const { bare, meshkit } = runs
@@ -71,7 +80,7 @@ const summarise = (
       { name: "hitP99DeltaMs", group, unit: "ms", better: "lower", threshold: 5, thresholdKind: "absolute", target: { op: "<=", value: 1, source: "server issue" }, description: "meshkit p99 − bare p99, per pair" },
       idx.map((i) => (meshkit[i]!.latencyUs.p99 - bare[i]!.latencyUs.p99) / 1000)
     ),
-    figureOf({ name: "hitP50DeltaMs", group, unit: "ms", better: "lower", threshold: null, description: "meshkit p50 − bare p50, per pair" }, idx.map((i) => (meshkit[i]!.latencyUs.p50 - bare[i]!.latencyUs.p50) / 1000)),
+    figureOf({ name: "hitP50DeltaMs", group, unit: "ms", better: "lower", threshold: null, thresholdKind: "absolute", description: "meshkit p50 − bare p50, per pair" }, idx.map((i) => (meshkit[i]!.latencyUs.p50 - bare[i]!.latencyUs.p50) / 1000)),
     figureOf(
       { name: "hitNon2xx", group, unit: "responses", better: "lower", threshold: 0, thresholdKind: "absolute", description: "meshkit responses that were not 2xx, plus connection errors, over all runs" },
       [meshkit.reduce((s, r) => s + (r.responses - r.ok) + r.errors, 0)]
@@ -82,10 +91,8 @@ const summarise = (
     figureOf({ name: "hitP99MeshkitUs", group, unit: "µs", better: "lower", threshold: null }, meshkit.map((r) => r.latencyUs.p99))
   ].filter((f): f is Figure => f !== undefined)
   const notes = bare.some((r) => r.ok !== r.responses || r.errors > 0) ? ["hit: the bare baseline answered some requests with non-2xx or errors"] : []
-  const rows = idx.flatMap((i) => [
-    [`${i + 1}`, "bare", fmt(bare[i]!.throughput), bare[i]!.latencyUs.p50, bare[i]!.latencyUs.p99, bare[i]!.latencyUs.p999, bare[i]!.responses - bare[i]!.ok],
-    [`${i + 1}`, "meshkit", fmt(meshkit[i]!.throughput), meshkit[i]!.latencyUs.p50, meshkit[i]!.latencyUs.p99, meshkit[i]!.latencyUs.p999, meshkit[i]!.responses - meshkit[i]!.ok]
-  ])
+  const row = (i: number, name: string, r: Run) => [`${i + 1}`, name, fmt(r.throughput), r.latencyUs.p50, r.latencyUs.p99, r.latencyUs.p999, r.responses - r.ok, `${fmt(r.serverCpu * 100)} %`]
+  const rows = idx.flatMap((i) => [row(i, "bare", bare[i]!), row(i, "meshkit", meshkit[i]!)])
   const last = o.pairs - 1
   return {
     figures,
@@ -96,8 +103,9 @@ const summarise = (
         text:
           `Model ${o.model} (256 KiB MLP, FP32 input [1, ${o.dim}]) resident; ${CONNECTIONS} connections, ${o.seconds} s per run, ${o.pairs} pairs in ABBA order. ` +
           "Baseline: a bare node:http + onnxruntime-node server on the same model and JSON protocol, same ORT session options. " +
-          "Latency per response in µs (hrtime, HDR histogram), load generator in the bench process, each server a separate child process.",
-        table: { columns: ["pair", "server", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "non-2xx"], rows },
+          "Latency per response in µs (hrtime, HDR histogram), load generator in the bench process, each server a separate child process. " +
+          "Server CPU: the server process's CPU time during the run ÷ its length (near 100 % = one core busy: the server, not the load generator, is the bottleneck).",
+        table: { columns: ["pair", "server", "req/s", "p50 µs", "p99 µs", "p99.9 µs", "non-2xx", "server CPU"], rows },
         charts: [
           {
             id: "hit-latency",
