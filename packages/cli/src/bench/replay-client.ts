@@ -28,7 +28,7 @@ export interface ReplayResult {
   readonly sendLagMs: { readonly p50: number; readonly p99: number; readonly max: number }
 }
 
-export const CDF_POINTS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1]
+export const CDF_POINTS = [...Array.from({ length: 99 }, (_, i) => (i + 1) / 100), 0.995, 0.999, 0.9999, 1]
 
 export const replay = (o: {
   host: string
