@@ -3,14 +3,13 @@ import type { EvictionPolicy } from "./policy.js"
 import { SlotQueue, Slots } from "./slots.js"
 
 /**
- * Least recently used, ModelMesh's order: evict the smallest lastUsed first. With time moving
- * forward, "move to head on hit" keeps the list sorted by lastUsed, so every call is O(1).
+ * The recency queue lru is made of, with its four ordering handlers. ttl reuses it and adds
+ * keep-alive on top (its tail is also the longest idle), so both orders stay one piece of code.
  */
-export const lru = (): EvictionPolicy => {
+export const recencyQueue = () => {
   const slots = new Slots()
   const list = new SlotQueue(slots)
-  return {
-    name: "lru",
+  const order: Pick<EvictionPolicy, "onInsert" | "onHit" | "onRemove" | "chooseVictims"> = {
     onInsert(e) {
       list.pushHead(slots.alloc(e))
     },
@@ -26,7 +25,14 @@ export const lru = (): EvictionPolicy => {
       return list.takeFromTail(need, evictable)
     }
   }
+  return { slots, list, order }
 }
+
+/**
+ * Least recently used, ModelMesh's order: evict the smallest lastUsed first. With time moving
+ * forward, "move to head on hit" keeps the list sorted by lastUsed, so every call is O(1).
+ */
+export const lru = (): EvictionPolicy => ({ name: "lru", ...recencyQueue().order })
 
 export const lruPolicy = definePolicy({
   name: "lru",

@@ -3,7 +3,7 @@ import { definePolicy } from "../registry.js"
 import type { Resident } from "../domain.js"
 import { isEvictable } from "./cache.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "./slots.js"
+import { recencyQueue } from "./lru.js"
 
 export const TtlOptions = Schema.Struct({
   /** idle time (ms since the last request) after which a model is unloaded */
@@ -19,26 +19,12 @@ export type TtlOptions = typeof TtlOptions.Type
  */
 export const ttl = (options: TtlOptions): EvictionPolicy => {
   const keepAlive = options.keepAliveMs
-  const slots = new Slots()
-  const list = new SlotQueue(slots)
+  const { slots, list, order } = recencyQueue()
   /** the latest `now` given to expired(): due residents older than this are busy, not new */
   let checkedAt = -Infinity
   return {
     name: "ttl",
-    onInsert(e) {
-      list.pushHead(slots.alloc(e))
-    },
-    onHit(e) {
-      list.moveToHead(e.slot as number)
-    },
-    onRemove(e) {
-      const s = e.slot as number
-      list.unlink(s)
-      slots.release(s)
-    },
-    chooseVictims(need, _now, evictable) {
-      return list.takeFromTail(need, evictable)
-    },
+    ...order,
     expired(now) {
       if (now > checkedAt) checkedAt = now
       const out: Resident[] = []
