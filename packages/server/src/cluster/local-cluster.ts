@@ -1,0 +1,137 @@
+/**
+ * A whole cluster on one machine: an etcd and N `meshkit serve --etcd …` processes on loopback.
+ * `meshkit cluster up`, the cluster fidelity run and the end-to-end tests all start clusters this
+ * way, so what a user tries on a laptop is what the tests prove.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { freePort, startEtcd, type EtcdProcess } from "./etcd-process.js"
+
+export interface LocalInstance {
+  readonly index: number
+  readonly id: string
+  /** http://127.0.0.1:PORT */
+  readonly url: string
+  readonly port: number
+  /** the gRPC port, or undefined when it is off */
+  readonly grpcPort: number | undefined
+  readonly child: ChildProcess
+  /** what the process printed (its JSON log lines), for diagnostics */
+  readonly output: string[]
+}
+
+export interface LocalClusterOptions {
+  readonly instances: number
+  /**
+   * The command that runs `meshkit serve` (e.g. [process.execPath, "bin/meshkit.js", "serve"]);
+   * the cluster appends the per-instance flags.
+   */
+  readonly serveCommand: readonly string[]
+  /** flags every instance gets (e.g. --models DIR --memory 256MiB) */
+  readonly serveArgs: readonly string[]
+  readonly etcdBin?: string
+  /** use this etcd instead of starting one */
+  readonly etcd?: EtcdProcess
+  readonly grpc?: boolean
+  readonly cwd?: string
+  readonly env?: NodeJS.ProcessEnv
+  /** how long an instance may take to answer /v2/health/ready (default 60 s) */
+  readonly readyTimeoutMs?: number
+  /** called with each output line of each instance */
+  readonly onLine?: (instance: number, line: string) => void
+}
+
+export interface LocalCluster {
+  readonly etcd: EtcdProcess
+  readonly instances: LocalInstance[]
+  /** Starts instance `index` again with the same id and ports (after it exited). */
+  restart(index: number): Promise<LocalInstance>
+  /** SIGTERM to every instance (they drain), then etcd stops and its data is removed. */
+  stop(): Promise<void>
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export const waitReady = async (url: string, child: ChildProcess, timeoutMs: number, output: string[]): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`instance at ${url} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-20).join("\n")}`)
+    try {
+      const r = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(1000) })
+      if (r.status === 200) return
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`instance at ${url} not ready within ${timeoutMs} ms:\n${output.slice(-20).join("\n")}`)
+    await sleep(100)
+  }
+}
+
+export const waitExit = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", () => r()))
+
+export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCluster> => {
+  const etcd = o.etcd ?? (await startEtcd(o.etcdBin === undefined ? {} : { bin: o.etcdBin }))
+  const slots: { port: number; grpcPort: number | undefined; id: string }[] = []
+  for (let i = 0; i < o.instances; i++) {
+    const port = await freePort()
+    const grpcPort = o.grpc === true ? await freePort() : undefined
+    slots.push({ port, grpcPort, id: `i${i}-${port}` })
+  }
+  const instances: LocalInstance[] = []
+
+  const launch = (index: number): LocalInstance => {
+    const s = slots[index]!
+    const [cmd, ...pre] = o.serveCommand
+    const args = [
+      ...pre,
+      ...o.serveArgs,
+      "--host", "127.0.0.1",
+      "--port", String(s.port),
+      "--grpc-port", s.grpcPort === undefined ? "off" : String(s.grpcPort),
+      "--etcd", etcd.endpoint,
+      "--instance-id", s.id
+    ]
+    const child = spawn(cmd!, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] })
+    const output: string[] = []
+    const onData = (buf: Buffer) => {
+      for (const line of buf.toString("utf8").split("\n")) {
+        if (line === "") continue
+        output.push(line)
+        if (output.length > 500) output.shift()
+        o.onLine?.(index, line)
+      }
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    return { index, id: s.id, url: `http://127.0.0.1:${s.port}`, port: s.port, grpcPort: s.grpcPort, child, output }
+  }
+
+  try {
+    for (let i = 0; i < o.instances; i++) instances.push(launch(i))
+    await Promise.all(instances.map((x) => waitReady(x.url, x.child, o.readyTimeoutMs ?? 60_000, x.output)))
+  } catch (e) {
+    for (const x of instances) x.child.kill("SIGKILL")
+    if (o.etcd === undefined) await etcd.dispose()
+    throw e
+  }
+
+  return {
+    etcd,
+    instances,
+    restart: async (index) => {
+      const old = instances[index]!
+      await waitExit(old.child)
+      const x = launch(index)
+      instances[index] = x
+      await waitReady(x.url, x.child, o.readyTimeoutMs ?? 60_000, x.output)
+      return x
+    },
+    stop: async () => {
+      for (const x of instances) if (x.child.exitCode === null && x.child.signalCode === null) x.child.kill("SIGTERM")
+      await Promise.race([Promise.all(instances.map((x) => waitExit(x.child))), sleep(30_000)])
+      for (const x of instances) if (x.child.exitCode === null && x.child.signalCode === null) x.child.kill("SIGKILL")
+      if (o.etcd === undefined) await etcd.dispose()
+    }
+  }
+}
