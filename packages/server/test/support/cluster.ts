@@ -4,6 +4,8 @@ import { ClusterRegistry } from "../../src/cluster/cluster-registry.js"
 import { clusterConfigLayer, type ClusterSettings } from "../../src/cluster/config.js"
 import { etcdStoreLayer } from "../../src/cluster/etcd-store.js"
 import { KvStore } from "../../src/cluster/kv-store.js"
+import { LocalInstance, Membership } from "../../src/cluster/membership.js"
+import type { InstanceStatus } from "../../src/cluster/records.js"
 
 let seq = 0
 /** A key prefix of its own for each test, so tests sharing one etcd never see each other. */
@@ -56,3 +58,31 @@ export const modelSpec = (id: string, uri = `/models/${id}.onnx`) => ({
   maxCopies: 1000,
   registeredAt: 1_700_000_000_000
 })
+
+/** An instance's own figures as the model manager would report them. */
+export const idleStatus = (over: Partial<InstanceStatus> = {}): InstanceStatus => ({
+  httpUrl: "http://127.0.0.1:1",
+  capacityBytes: 1 << 30,
+  usedBytes: 0,
+  models: [],
+  loadingModels: [],
+  loadSlots: 2,
+  inFlight: 0,
+  rpm: 0,
+  lruTime: 0,
+  labels: {},
+  shuttingDown: false,
+  version: "test",
+  ...over
+})
+
+/** Registry + membership for one in-process instance whose status the test controls. */
+export const memberFor = (endpoint: string, settings: Settings, status: () => InstanceStatus, timeoutMs = 2_000) =>
+  Effect.gen(function* () {
+    const base = yield* Layer.memoize(baseLayer(endpoint, settings, timeoutMs))
+    const layer = yield* Layer.memoize(
+      Membership.Default.pipe(Layer.provideMerge(ClusterRegistry.Default), Layer.provide(Layer.succeed(LocalInstance, { status })), Layer.provideMerge(base))
+    )
+    const ctx = yield* Layer.build(layer)
+    return { registry: Context.get(ctx, ClusterRegistry), membership: Context.get(ctx, Membership), store: Context.get(ctx, KvStore), layer }
+  })
