@@ -9,3 +9,5 @@ export { ModelCache, isEvictable, type AdmitRequest, type AdmitResult } from "./
 export type { PlacementPolicy, PlacementRequest } from "./placement/policy.js"
 export type { RoutingPolicy } from "./routing/policy.js"
 export type { ScalingPolicy } from "./scaling/policy.js"
+export * from "./cluster/index.js"
+export { candidates, isEligible, freeBytes } from "./placement/constraints.js"

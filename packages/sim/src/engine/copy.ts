@@ -1,6 +1,3 @@
-import type { CopyView, Resident } from "@meshkit/core"
-import type { Instance } from "./instance.js"
-
 /**
  * One copy of a model on one instance, from admission (loading) until it is evicted. Its
  * requests form one FIFO (request slots linked through the engine's request pool): while the
@@ -8,20 +5,23 @@ import type { Instance } from "./instance.js"
  * the rest queue. `inFlight` (the CopyView routing reads) counts waiting + queued + executing,
  * and is mirrored into the cache entry so the cache never evicts a copy in use.
  */
-export class Copy implements CopyView {
+import type { CopyView, RecencyNode, Resident, ScalableCopy } from "@meshkit/core"
+import type { Instance } from "./instance.js"
+import { emptyFifo, type SlotFifo } from "./request-pool.js"
+
+export class Copy implements CopyView, ScalableCopy, RecencyNode<Copy> {
   readonly instanceId: string
   inFlight = 0
   executing = 0
-  /** request slots: head/tail of this copy's FIFO, -1 when empty */
-  qHead = -1
-  qTail = -1
+  /** this copy's requests that wait for its load or for a concurrency slot, oldest first */
+  readonly queue: SlotFifo = emptyFifo()
   loaded = false
   loadStarted = false
   /** a request waits for this load: it goes ahead of background (scaling) loads */
   demand: boolean
-  /** the instance's recency list (most recently requested copy at the head) */
-  lruPrev: Copy | null = null
-  lruNext: Copy | null = null
+  /** links in the instance's recency list (most recently requested copy first) */
+  recencyPrev: Copy | null = null
+  recencyNext: Copy | null = null
 
   constructor(
     readonly id: number,
@@ -33,5 +33,13 @@ export class Copy implements CopyView {
   ) {
     this.instanceId = inst.id
     this.demand = demand
+  }
+
+  get lastUsed(): number {
+    return this.entry.lastUsed
+  }
+
+  get instanceIndex(): number {
+    return this.inst.idx
   }
 }

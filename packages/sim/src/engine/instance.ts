@@ -1,25 +1,5 @@
-import type { EvictionPolicy, InstanceView } from "@meshkit/core"
-import { ModelCache } from "@meshkit/core"
+import { InstanceViewState, ModelCache, RecencyList, type EvictionPolicy } from "@meshkit/core"
 import type { Copy } from "./copy.js"
-
-/** The placement policy's view of an instance, refreshed in place before each placement. */
-export class InstanceViewState implements InstanceView {
-  usedBytes = 0
-  labels: Readonly<Record<string, string>> = {}
-  loadingCount = 0
-  inFlight = 0
-  modelCount = 0
-  lruTime = Infinity
-  rpm = 0
-  shuttingDown = false
-  hasModel = false
-  constructor(
-    readonly idx: number,
-    readonly id: string,
-    readonly capacityBytes: number,
-    readonly maxConcurrentLoads: number
-  ) {}
-}
 
 /** FIFO of copies waiting for a load slot. */
 class LoadQueue {
@@ -77,7 +57,8 @@ export class IntQueue {
 /**
  * One simulated instance: a ModelCache under its memory, a pool of load slots with two queues
  * (loads a request waits for go before background loads), the copies it holds, and a recency
- * list of them so ModelMesh's lruTime (oldest lastUsed) is O(1).
+ * list of them so ModelMesh's lruTime (oldest lastUsed) is O(1). Its placement view is core's
+ * InstanceViewState, refreshed in place before each placement.
  */
 export class Instance {
   readonly cache: ModelCache
@@ -98,8 +79,8 @@ export class Instance {
    * ~copyId (< 0, a load).
    */
   readonly threadWaiting = new IntQueue()
-  lruHead: Copy | null = null
-  lruTail: Copy | null = null
+  /** its copies by request recency: the oldest gives the view's lruTime */
+  readonly recency = new RecencyList<Copy>()
   /** time of the next scheduled keep-alive check, Infinity when none */
   expiryAt = Infinity
   /**
@@ -125,35 +106,14 @@ export class Instance {
     return this.demandLoads.next() ?? this.backgroundLoads.next()
   }
 
-  lruPushHead(c: Copy): void {
-    c.lruPrev = null
-    c.lruNext = this.lruHead
-    if (this.lruHead) this.lruHead.lruPrev = c
-    else this.lruTail = c
-    this.lruHead = c
-  }
-
-  lruUnlink(c: Copy): void {
-    if (c.lruPrev) c.lruPrev.lruNext = c.lruNext
-    else this.lruHead = c.lruNext
-    if (c.lruNext) c.lruNext.lruPrev = c.lruPrev
-    else this.lruTail = c.lruPrev
-    c.lruPrev = c.lruNext = null
-  }
-
-  lruTouch(c: Copy): void {
-    if (this.lruHead === c) return
-    this.lruUnlink(c)
-    this.lruPushHead(c)
-  }
-
   refreshView(rpm: number, hasModel: boolean): InstanceViewState {
     const v = this.view
     v.usedBytes = this.cache.used
     v.loadingCount = this.loadingCopies
     v.inFlight = this.inFlight
     v.modelCount = this.cache.count
-    v.lruTime = this.lruTail ? this.lruTail.entry.lastUsed : Infinity
+    const oldest = this.recency.oldest()
+    v.lruTime = oldest ? oldest.entry.lastUsed : Infinity
     v.rpm = rpm
     v.hasModel = hasModel
     return v

@@ -1,6 +1,8 @@
 /**
- * Requests per minute over a sliding window, for many entities at once (typed arrays, O(1)):
- * two one-minute buckets, the older one weighted by how much of it still lies in the window.
+ * Requests per minute over a sliding window, for many entities at once (instances or models,
+ * by dense index): two one-minute buckets, the older one weighted by how much of it still lies
+ * in the window. Typed arrays, O(1) per request, nothing allocated once grown. What placement
+ * reads as an instance's `rpm` and scaling as a model's.
  */
 const WINDOW_MS = 60_000
 
@@ -15,6 +17,7 @@ export class RateWindows {
     this.prev = new Float64Array(n)
   }
 
+  /** make room for indexes below n */
   ensure(n: number): void {
     if (n <= this.start.length) return
     const cap = Math.max(n, this.start.length * 2)
@@ -28,7 +31,8 @@ export class RateWindows {
     this.prev = grow(this.prev, 0)
   }
 
-  touch(i: number, t: number): void {
+  /** count one request of entity i at time t (times never go back) */
+  record(i: number, t: number): void {
     this.roll(i, t)
     this.cur[i]!++
   }

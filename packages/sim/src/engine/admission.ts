@@ -1,0 +1,39 @@
+/**
+ * The simulator's admission step for core's `Placer`: the chosen instance's ModelCache admits
+ * the model (evicting by its policy) or refuses it. A refusal for lack of evictable room is
+ * remembered on the instance (`noRoomFor`), so until something there goes idle later placements
+ * of models at least that large skip it without asking its cache again.
+ */
+import type { AdmitRequest, AdmitResult, Admission, InstanceViewState } from "@meshkit/core"
+import type { Instance } from "./instance.js"
+
+export class CacheAdmission implements Admission<InstanceViewState> {
+  /** what to admit; the engine fills it before each placement (the cache does not keep it) */
+  readonly request: { -readonly [K in keyof AdmitRequest]-?: AdmitRequest[K] } = {
+    id: "",
+    tenant: "",
+    size: 0,
+    loadCostMs: 0,
+    pinned: false,
+    nextUse: Infinity
+  }
+  /** after a successful placement: the instance's cache answer and its memory use before it */
+  result: Extract<AdmitResult, { ok: true }> | undefined = undefined
+  usedBefore = 0
+
+  constructor(private readonly instances: readonly Instance[]) {}
+
+  admit(view: InstanceViewState, now: number): boolean {
+    const inst = this.instances[view.index]!
+    const before = inst.cache.used
+    const r = inst.cache.admit(this.request, now)
+    if (!r.ok) {
+      const size = this.request.size
+      if (size < inst.noRoomFor) inst.noRoomFor = size
+      return false
+    }
+    this.result = r
+    this.usedBefore = before
+    return true
+  }
+}
