@@ -1,0 +1,141 @@
+/**
+ * The request path across instances: runs the serve-here-or-forward decision (./mesh-decision.ts)
+ * until the request is answered, refused or out of options. The transport supplies the two
+ * ways to act (serve locally; forward its raw request to a peer), so REST and gRPC share one
+ * loop and one set of bounds:
+ *
+ *   - at most MAX_ATTEMPTS decisions per request (ModelMesh: 8 iterations);
+ *   - a peer that fails or refuses is excluded for this request, and so is this instance after
+ *     its own load failed;
+ *   - a load starts only after its copy is claimed in the registry (cluster-wide single flight:
+ *     a lost first-copy claim means another instance is loading it, so the request goes there).
+ */
+import { Effect } from "effect"
+import type { ClusterRegistry } from "./cluster-registry.js"
+import { type ForwardContext, type ForwardMode, type ForwardResult, MAX_HOPS, type RefusalReason } from "./forwarder.js"
+import type { LocalCopy, MeshDecider } from "./mesh-decision.js"
+import type { ClusterModelRecord, InstanceRecord } from "./records.js"
+
+export const MAX_ATTEMPTS = 8
+
+export type LocalResult =
+  /** the request was answered here (whatever the status) */
+  | { readonly kind: "served" }
+  /** the model could not be loaded here; nothing was written to the client */
+  | { readonly kind: "load-failed"; readonly message: string }
+  /** no room here now (everything evictable is busy); nothing was written */
+  | { readonly kind: "no-room"; readonly message: string }
+
+export interface MeshIo {
+  /** serve from this instance's cache (loading the model if needed) */
+  readonly local: () => Promise<LocalResult>
+  readonly forward: (to: InstanceRecord, mode: ForwardMode, ctx: ForwardContext) => Promise<ForwardResult>
+}
+
+export type MeshOutcome =
+  | { readonly kind: "done" }
+  /** answer the sender with this refusal (it tries elsewhere) */
+  | { readonly kind: "refuse"; readonly refusal: RefusalReason; readonly message: string }
+  /** answer the client 503 with this reason */
+  | { readonly kind: "unavailable"; readonly message: string }
+
+export interface MeshDeps {
+  readonly selfId: string
+  readonly decider: MeshDecider
+  readonly registry: Pick<ClusterRegistry, "claimCopy" | "releaseCopy" | "recordLoadFailure" | "model">
+  readonly localCopy: (modelId: string) => LocalCopy
+  readonly shuttingDown: () => boolean
+  readonly onForward?: (to: string, mode: ForwardMode, result: ForwardResult) => void
+  readonly warn: (message: string, fields: Record<string, unknown>) => void
+}
+
+const run = <A, E>(e: Effect.Effect<A, E>): Promise<{ ok: true; value: A } | { ok: false; error: E }> =>
+  Effect.runPromise(Effect.either(e)).then((r) => (r._tag === "Right" ? { ok: true as const, value: r.right } : { ok: false as const, error: r.left }))
+
+const messageOf = (e: unknown): string => (typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e))
+
+export class Mesh {
+  constructor(private readonly d: MeshDeps) {}
+
+  /** Serve one request for `modelId` (a registered model, vmodels already resolved). */
+  async serve(modelId: string, ctx0: ForwardContext, io: MeshIo): Promise<MeshOutcome> {
+    const d = this.d
+    if (ctx0.hops > MAX_HOPS) return { kind: "refuse", refusal: "hops", message: `request forwarded ${ctx0.hops} times; giving up` }
+    let ctx = ctx0
+    const excluded = new Set<string>()
+    const reasons: string[] = []
+    let record: ClusterModelRecord | undefined = d.registry.model(modelId)
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (record === undefined) return { kind: "unavailable", message: `model "${modelId}" is not registered in the cluster` }
+      const local = excluded.has(d.selfId) ? "absent" : d.localCopy(modelId)
+      const decision = d.decider.decide({ model: record, local, ctx, excluded, shuttingDown: d.shuttingDown(), now: Date.now() })
+      switch (decision.kind) {
+        case "local": {
+          const r = await io.local()
+          if (r.kind === "served") return { kind: "done" }
+          const out = await this.localFailed(modelId, ctx, r, excluded, reasons)
+          if (out !== undefined) return out
+          record = d.registry.model(modelId)
+          continue
+        }
+        case "load-here": {
+          const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1 } : {}))
+          if (!claim.ok) return { kind: "unavailable", message: `cannot record a new copy of "${modelId}": ${messageOf(claim.error)}` }
+          record = claim.value.record
+          if (!claim.value.claimed) {
+            // Another instance claimed the first copy meanwhile: join its load instead.
+            excluded.add(d.selfId)
+            ctx = { ...ctx, mode: undefined }
+            continue
+          }
+          const r = await io.local()
+          if (r.kind === "served") return { kind: "done" }
+          const out = await this.localFailed(modelId, ctx, r, excluded, reasons)
+          if (out !== undefined) return out
+          record = d.registry.model(modelId)
+          continue
+        }
+        case "forward": {
+          const to = decision.to
+          const r = await io.forward(to, decision.mode, ctx)
+          d.onForward?.(to.id, decision.mode, r)
+          if (r.kind === "answered") return { kind: "done" }
+          excluded.add(to.id)
+          reasons.push(r.reason)
+          d.warn("forward failed; trying elsewhere", { model: modelId, to: to.id, mode: decision.mode, reason: r.reason })
+          record = d.registry.model(modelId)
+          continue
+        }
+        case "refuse":
+          return { kind: "refuse", refusal: decision.refusal, message: `instance ${d.selfId} ${decision.refusal === "draining" ? "is shutting down" : `holds no copy of "${modelId}"`}` }
+        case "fail":
+          reasons.push(decision.reason)
+          return { kind: "unavailable", message: reasons.join("; ") }
+      }
+    }
+    return { kind: "unavailable", message: `model "${modelId}" could not be served after ${MAX_ATTEMPTS} attempts: ${reasons.join("; ")}` }
+  }
+
+  /**
+   * This instance could not serve: a forwarded request tells its sender why (it tries elsewhere);
+   * a client's request goes on elsewhere from here (undefined: keep looping).
+   */
+  private async localFailed(
+    modelId: string,
+    ctx: ForwardContext,
+    r: Exclude<LocalResult, { kind: "served" }>,
+    excluded: Set<string>,
+    reasons: string[]
+  ): Promise<MeshOutcome | undefined> {
+    const d = this.d
+    if (r.kind === "load-failed") {
+      await run(d.registry.recordLoadFailure(modelId, d.selfId, r.message, Date.now()))
+    } else {
+      await run(d.registry.releaseCopy(modelId, d.selfId))
+    }
+    reasons.push(`${d.selfId}: ${r.message}`)
+    if (ctx.mode !== undefined) return { kind: "refuse", refusal: r.kind, message: r.message }
+    excluded.add(d.selfId)
+    return undefined
+  }
+}
