@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => peer.close(() => r())))
 
 const sink = () => {
-  const out = { status: 0, headers: {} as Record<string, string | string[]>, body: Buffer.alloc(0), headersSent: false }
+  const out = { status: 0, headers: {} as Record<string, string | string[]>, body: Buffer.alloc(0) as Buffer, headersSent: false }
   return {
     out,
     writeHead(status: number, headers: Record<string, string | string[]>) {
