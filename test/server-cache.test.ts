@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { SESSION_OVERHEAD_BYTES } from "../packages/server/src/runtime/onnx-config.js"
+import { SESSION_OVERHEAD_BYTES } from "@meshkit/server"
 import {
   json,
   getJson,

@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js"
 import { join } from "node:path"
 import * as ort from "onnxruntime-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { grpcChannelOptions, loadGrpcDefinition } from "../packages/server/src/protocol/index.js"
+import { grpcChannelOptions, loadGrpcDefinition } from "@meshkit/server"
 import {
   json,
   getJson,

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest"
 import { buildPolicy, makeRng } from "@meshkit/core"
-import { ModelManager, type ModelEntry } from "../src/cache/model-manager.js"
+import { ModelManager, type ModelEntry } from "../src/instance/model-manager.js"
 import { LoadFailed, ModelTooLarge, Unavailable } from "../src/errors.js"
-import { makeLog } from "../src/log.js"
-import { ServerMetrics } from "../src/metrics.js"
+import { makeLog } from "../src/observability/log.js"
+import { ServerMetrics } from "../src/observability/metrics.js"
 import type { ModelRecord } from "../src/registry/registry.js"
-import type { LoadedModel, ModelRuntime } from "../src/runtime/runtime.js"
+import { modelRuntimes } from "../src/runtimes/index.js"
+import type { LoadedModel, ModelRuntime } from "../src/runtimes/runtime.js"
 
 /**
  * The model manager's rules, with a scripted runtime whose loads and unloads finish when the
@@ -38,6 +39,7 @@ const scriptedRuntime = (sizes: Record<string, number>) => {
   const runtime: ModelRuntime = {
     name: "scripted",
     formats: ["onnx"],
+    platform: "scripted",
     predictSize: async (path) => sizes[path]!,
     load: (_path, id) => {
       events.push(`load ${id}`)
@@ -99,7 +101,7 @@ const managerWith = (sizes: Record<string, number>, capacity: number, opts: Part
   const manager = new ModelManager({
     capacityBytes: capacity,
     policy: buildPolicy("eviction", "lru", { rng: makeRng(1), capacityBytes: capacity }),
-    runtime: rt.runtime,
+    runtimes: modelRuntimes([rt.runtime]),
     metrics: new ServerMetrics({ processMetrics: false }),
     log: makeLog("none"),
     maxConcurrentLoads: 2,
