@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { SESSION_OVERHEAD_BYTES } from "@meshkit/server"
 import {
   json,
@@ -8,12 +8,9 @@ import {
   infer,
   metric,
   metrics,
-  removeDir,
   repositoryIndex,
-  startServer,
-  tempDir,
-  writeModel,
-  type Served
+  withServer,
+  writeModel
 } from "./server-harness.js"
 
 /**
@@ -24,38 +21,28 @@ import {
  * size plus the runtime's fixed per-session overhead), so the budget holds exactly two of the
  * 1 MiB models.
  */
-let dir: string
-let server: Served
-let modelBytes: number
-
-beforeAll(async () => {
-  dir = await tempDir("cache")
-  modelBytes = await writeModel(join(dir, "a.onnx"), 1024 * 1024, 1)
-  await writeModel(join(dir, "b.onnx"), 1024 * 1024, 2)
-  await writeModel(join(dir, "c.onnx"), 1024 * 1024, 3)
-  await writeModel(join(dir, "huge.onnx"), 3 * 1024 * 1024, 4)
-  await writeFile(join(dir, "broken.onnx"), Buffer.from("this is not an onnx model ".repeat(40)))
-  modelBytes += SESSION_OVERHEAD_BYTES
-  const budget = Math.floor(modelBytes * 2.5)
-  server = await startServer([
-    "--models", dir,
-    "--memory", String(budget),
-    "--eviction", "lru",
-    "--data-dir", join(dir, "data"),
-    "--size-factor", "1",
-    "--measure-size", "false",
-    "--failure-memory", "1500ms",
-    "--log-level", "warn"
-  ])
-}, 120_000)
-
-afterAll(async () => {
-  await server?.stop()
-  await removeDir(dir)
+let modelBytes = 0
+const fixture = withServer("cache", {
+  models: { a: [1024 * 1024, 1], b: [1024 * 1024, 2], c: [1024 * 1024, 3], huge: [3 * 1024 * 1024, 4] },
+  prepare: (dir) => writeFile(join(dir, "broken.onnx"), Buffer.from("this is not an onnx model ".repeat(40))),
+  args: (dir, bytes) => {
+    modelBytes = bytes.a! + SESSION_OVERHEAD_BYTES
+    const budget = Math.floor(modelBytes * 2.5)
+    return [
+      "--models", dir,
+      "--memory", String(budget),
+      "--eviction", "lru",
+      "--data-dir", join(dir, "data"),
+      "--size-factor", "1",
+      "--measure-size", "false",
+      "--failure-memory", "1500ms",
+      "--log-level", "warn"
+    ]
+  }
 })
 
 const ok = async (model: string) => {
-  const res = await infer(server, model)
+  const res = await infer(fixture.server, model)
   expect(res.status, `${model}: ${await res.clone().text()}`).toBe(200)
   await res.arrayBuffer()
 }
@@ -65,56 +52,56 @@ describe("eviction under --memory", () => {
     await ok("a")
     await ok("b")
     await ok("a") // a is now more recent than b
-    expect(await repositoryIndex(server)).toMatchObject({ a: "READY", b: "READY", c: "UNAVAILABLE" })
-    const before = await metrics(server)
+    expect(await repositoryIndex(fixture.server)).toMatchObject({ a: "READY", b: "READY", c: "UNAVAILABLE" })
+    const before = await metrics(fixture.server)
     await ok("c")
-    expect(await repositoryIndex(server)).toMatchObject({ a: "READY", b: "UNAVAILABLE", c: "READY" })
-    const after = await metrics(server)
+    expect(await repositoryIndex(fixture.server)).toMatchObject({ a: "READY", b: "UNAVAILABLE", c: "READY" })
+    const after = await metrics(fixture.server)
     expect((metric(after, 'meshkit_evictions_total{reason="capacity"}') ?? 0) - (metric(before, 'meshkit_evictions_total{reason="capacity"}') ?? 0)).toBe(1)
     expect(metric(after, "meshkit_used_bytes")).toBe(2 * modelBytes)
     expect(metric(after, "meshkit_capacity_bytes")).toBe(Math.floor(modelBytes * 2.5))
 
     // Status shows the order the policy used: a was used before c.
-    const a = await getJson(server, "/v1/models/a")
-    const c = await getJson(server, "/v1/models/c")
+    const a = await getJson(fixture.server, "/v1/models/a")
+    const c = await getJson(fixture.server, "/v1/models/c")
     expect(a.lastUsed).toBeLessThan(c.lastUsed)
     await ok("b") // a is now the least recent
-    expect(await repositoryIndex(server)).toMatchObject({ a: "UNAVAILABLE", b: "READY", c: "READY" })
+    expect(await repositoryIndex(fixture.server)).toMatchObject({ a: "UNAVAILABLE", b: "READY", c: "READY" })
   })
 
   it("answers 507 for a model that can never fit, and evicts nothing for it", async () => {
-    const res = await infer(server, "huge")
+    const res = await infer(fixture.server, "huge")
     expect(res.status).toBe(507)
     expect((await json(res)).error).toMatch(/more than the whole memory budget/)
-    expect(await repositoryIndex(server)).toMatchObject({ b: "READY", c: "READY", huge: "UNAVAILABLE" })
-    const load = await fetch(`${server.url}/v2/repository/models/huge/load`, { method: "POST" })
+    expect(await repositoryIndex(fixture.server)).toMatchObject({ b: "READY", c: "READY", huge: "UNAVAILABLE" })
+    const load = await fetch(`${fixture.server.url}/v2/repository/models/huge/load`, { method: "POST" })
     expect(load.status).toBe(507)
   })
 })
 
 describe("failed loads", () => {
   it("remembers a failed load, answers with its error, then retries", async () => {
-    const before = await metrics(server)
-    const first = await infer(server, "broken")
+    const before = await metrics(fixture.server)
+    const first = await infer(fixture.server, "broken")
     expect(first.status).toBe(503)
     expect((await json(first)).error).toMatch(/failed to load|cannot load/)
 
-    const second = await infer(server, "broken")
+    const second = await infer(fixture.server, "broken")
     expect(second.status).toBe(503)
     expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
     expect((await json(second)).error).toMatch(/remembered/)
-    const status = await getJson(server, "/v1/models/broken")
+    const status = await getJson(fixture.server, "/v1/models/broken")
     expect(status.status).toBe("LOADING_FAILED")
     expect(status.errors[0]).toMatch(/broken/)
     expect(status.retryAt).toBeGreaterThan(Date.now() - 100)
-    const after = await metrics(server)
+    const after = await metrics(fixture.server)
     expect((metric(after, "meshkit_load_failures_total") ?? 0) - (metric(before, "meshkit_load_failures_total") ?? 0)).toBe(1)
     expect(metric(after, "meshkit_models_with_failure")).toBeGreaterThanOrEqual(1)
 
     // Fix the file; once the failure memory (1.5 s) has passed, the next request loads it.
-    await writeModel(join(dir, "broken.onnx"), 64 * 1024, 5)
+    await writeModel(join(fixture.dir, "broken.onnx"), 64 * 1024, 5)
     await new Promise((r) => setTimeout(r, Math.max(0, status.retryAt - Date.now()) + 100))
     await ok("broken")
-    expect((await getJson(server, "/v1/models/broken")).status).toBe("LOADED")
+    expect((await getJson(fixture.server, "/v1/models/broken")).status).toBe("LOADED")
   })
 })
