@@ -28,7 +28,8 @@ const JSON_HEADERS = { "content-type": "application/json" }
 
 /** One REST infer request on its way: read its body, then hand it to the use case. */
 class RestInferCall implements BodySink {
-  body_: Buffer | undefined = undefined
+  /** the request body, once read */
+  payload: Buffer | undefined = undefined
   constructor(
     readonly serving: Serving,
     readonly req: IncomingMessage,
@@ -45,7 +46,7 @@ class RestInferCall implements BodySink {
       this.serving.rejected(this.entry, err, this.t0)
       return
     }
-    this.body_ = body
+    this.payload = body
     this.serving.infer(REST, this, this.entry, this.t0)
   }
 }
@@ -53,7 +54,7 @@ class RestInferCall implements BodySink {
 const REST: InferTransport<RestInferCall> = {
   decode: (call, inputs) => {
     const hl = call.req.headers["inference-header-content-length"]
-    return decodeInferRequest(call.body_!, hl === undefined ? undefined : parseHeaderLength(hl), inputs)
+    return decodeInferRequest(call.payload!, hl === undefined ? undefined : parseHeaderLength(hl), inputs)
   },
   reply: (call, outputs: Tensor[], r: InferRequest) => {
     const enc = encodeInferResponse(call.name, MODEL_VERSION, r.id, outputs, binaryOutputsOf(r))
