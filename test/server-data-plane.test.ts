@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js"
 import { join } from "node:path"
 import * as ort from "onnxruntime-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { grpcChannelOptions, loadGrpcDefinition } from "../packages/server/src/protocol/index.js"
+import { grpcChannelOptions, loadGrpcDefinition } from "@meshkit/server"
 import {
   json,
   getJson,
@@ -12,20 +12,14 @@ import {
   metrics,
   MNIST,
   postJson,
-  removeDir,
   repositoryIndex,
-  startServer,
-  tempDir,
-  writeModel,
-  type Served
+  withServer
 } from "./server-harness.js"
 
 /**
  * The KServe v2 data plane of `meshkit serve` over real sockets: REST (JSON and binary tensors),
  * gRPC, the model repository extension, lazy loading, and every error status it promises.
  */
-let dir: string
-let server: Served
 let client: grpc.Client & Record<string, Function>
 
 const grpcCall = <T = any>(method: string, request: unknown, metadata = new grpc.Metadata()): Promise<T> =>
@@ -33,44 +27,31 @@ const grpcCall = <T = any>(method: string, request: unknown, metadata = new grpc
 
 const mnistInput = () => Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 255) / 255)
 
-beforeAll(async () => {
-  dir = await tempDir("dataplane")
-  await writeModel(join(dir, "alpha.onnx"), 256 * 1024, 1)
-  await writeModel(join(dir, "beta.onnx"), 256 * 1024, 2)
-  await writeModel(join(dir, "flight.onnx"), 32 * 1024 * 1024, 3)
-  // Sessions in a worker thread: a load does not block the event loop, so concurrent first
-  // requests really arrive while their model loads (the other servers in these tests use the
-  // default, sessions on the main thread).
-  server = await startServer([
-    "--models", dir,
-    "--memory", "512MiB",
-    "--data-dir", join(dir, "data"),
-    "--max-body-size", "1MiB",
-    "--runtime-workers", "1",
-    "--log-level", "warn"
-  ])
-  const res = await postJson(server, "/v1/models", { id: "mnist", uri: MNIST })
-  expect(res.status).toBe(201)
-  const { GRPCInferenceService } = loadGrpcDefinition()
-  client = new GRPCInferenceService(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure(), grpcChannelOptions) as any
-}, 120_000)
-
-afterAll(async () => {
-  client?.close()
-  await server?.stop()
-  await removeDir(dir)
+// Sessions in a worker thread: a load does not block the event loop, so concurrent first
+// requests really arrive while their model loads (the other servers in these tests use the
+// default, sessions on the main thread).
+const fixture = withServer("dataplane", {
+  models: { alpha: [256 * 1024, 1], beta: [256 * 1024, 2], flight: [32 * 1024 * 1024, 3] },
+  args: (dir) => ["--models", dir, "--memory", "512MiB", "--data-dir", join(dir, "data"), "--max-body-size", "1MiB", "--runtime-workers", "1", "--log-level", "warn"],
+  ready: async ({ server }) => {
+    const res = await postJson(server, "/v1/models", { id: "mnist", uri: MNIST })
+    expect(res.status).toBe(201)
+    const { GRPCInferenceService } = loadGrpcDefinition()
+    client = new GRPCInferenceService(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure(), grpcChannelOptions) as any
+  }
 })
+afterAll(() => client?.close())
 
 describe("health and metadata", () => {
   it("answers live, ready and server metadata", async () => {
-    expect((await fetch(`${server.url}/v2/health/live`)).status).toBe(200)
-    expect((await fetch(`${server.url}/v2/health/ready`)).status).toBe(200)
-    const meta = await getJson(server, "/v2")
+    expect((await fetch(`${fixture.server.url}/v2/health/live`)).status).toBe(200)
+    expect((await fetch(`${fixture.server.url}/v2/health/ready`)).status).toBe(200)
+    const meta = await getJson(fixture.server, "/v2")
     expect(meta).toMatchObject({ name: "meshkit", extensions: expect.arrayContaining(["binary_tensor_data", "model_repository"]) })
   })
 
   it("describes a model's inputs and outputs", async () => {
-    const res = await fetch(`${server.url}/v2/models/beta`)
+    const res = await fetch(`${fixture.server.url}/v2/models/beta`)
     expect(res.status).toBe(200)
     expect(await json(res)).toEqual({
       name: "beta",
@@ -79,29 +60,29 @@ describe("health and metadata", () => {
       inputs: [{ name: "input", datatype: "FP32", shape: [-1, 64] }],
       outputs: [{ name: "output", datatype: "FP32", shape: [-1, 10] }]
     })
-    expect((await fetch(`${server.url}/v2/models/beta/versions/1`)).status).toBe(200)
+    expect((await fetch(`${fixture.server.url}/v2/models/beta/versions/1`)).status).toBe(200)
   })
 })
 
 describe("lazy loading", () => {
   it("registers directory models as not loaded and loads one on its first request", async () => {
-    expect((await repositoryIndex(server)).alpha).toBe("UNAVAILABLE")
-    expect((await fetch(`${server.url}/v2/models/alpha/ready`)).status).toBe(503)
-    const before = await metrics(server)
-    const res = await infer(server, "alpha")
+    expect((await repositoryIndex(fixture.server)).alpha).toBe("UNAVAILABLE")
+    expect((await fetch(`${fixture.server.url}/v2/models/alpha/ready`)).status).toBe(503)
+    const before = await metrics(fixture.server)
+    const res = await infer(fixture.server, "alpha")
     expect(res.status).toBe(200)
     const body = await json(res)
     expect(body).toMatchObject({ model_name: "alpha", outputs: [{ name: "output", datatype: "FP32", shape: [1, 10] }] })
     expect(body.outputs[0].data).toHaveLength(10)
-    expect((await repositoryIndex(server)).alpha).toBe("READY")
-    expect((await fetch(`${server.url}/v2/models/alpha/ready`)).status).toBe(200)
-    const status = await getJson(server, "/v1/models/alpha")
+    expect((await repositoryIndex(fixture.server)).alpha).toBe("READY")
+    expect((await fetch(`${fixture.server.url}/v2/models/alpha/ready`)).status).toBe(200)
+    const status = await getJson(fixture.server, "/v1/models/alpha")
     expect(status).toMatchObject({ id: "alpha", status: "LOADED", loads: 1 })
     expect(status.sizeBytes).toBeGreaterThan(0)
 
     // The second request is a hit: no new load.
-    expect((await infer(server, "alpha")).status).toBe(200)
-    const after = await metrics(server)
+    expect((await infer(fixture.server, "alpha")).status).toBe(200)
+    const after = await metrics(fixture.server)
     const delta = (name: string) => (metric(after, name) ?? 0) - (metric(before, name) ?? 0)
     expect(delta("meshkit_cache_misses_total")).toBe(1)
     expect(delta("meshkit_cache_hits_total")).toBe(1)
@@ -110,18 +91,18 @@ describe("lazy loading", () => {
 
   it("shares one load between concurrent first requests (single-flight)", async () => {
     // Open the 12 connections first so that the 12 requests arrive together.
-    await Promise.all(Array.from({ length: 12 }, () => fetch(`${server.url}/v2/health/live`).then((r) => r.text())))
-    const before = await metrics(server)
-    const answers = await Promise.all(Array.from({ length: 12 }, () => infer(server, "flight")))
+    await Promise.all(Array.from({ length: 12 }, () => fetch(`${fixture.server.url}/v2/health/live`).then((r) => r.text())))
+    const before = await metrics(fixture.server)
+    const answers = await Promise.all(Array.from({ length: 12 }, () => infer(fixture.server, "flight")))
     expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200))
     const bodies = await Promise.all(answers.map((r) => json(r)))
     for (const b of bodies) expect(b.outputs[0].data).toEqual(bodies[0].outputs[0].data)
-    const after = await metrics(server)
+    const after = await metrics(fixture.server)
     const delta = (name: string) => (metric(after, name) ?? 0) - (metric(before, name) ?? 0)
     expect(delta('meshkit_load_duration_seconds_count{outcome="success"}')).toBe(1)
     expect(delta("meshkit_cache_misses_total")).toBe(12)
     expect(delta("meshkit_model_loading_wait_seconds_count")).toBe(12)
-    expect((await getJson(server, "/v1/models/flight")).loads).toBe(1)
+    expect((await getJson(fixture.server, "/v1/models/flight")).loads).toBe(1)
   })
 })
 
@@ -132,7 +113,7 @@ describe("inference results", () => {
     const expected = (await session.run({ Input3: new ort.Tensor("float32", input, [1, 1, 28, 28]) })).Plus214_Output_0!.data as Float32Array
     await session.release()
 
-    const res = await infer(server, "mnist", JSON.stringify({ inputs: [{ name: "Input3", shape: [1, 1, 28, 28], datatype: "FP32", data: Array.from(input) }] }))
+    const res = await infer(fixture.server, "mnist", JSON.stringify({ inputs: [{ name: "Input3", shape: [1, 1, 28, 28], datatype: "FP32", data: Array.from(input) }] }))
     expect(res.status).toBe(200)
     const body = await json(res)
     expect(body.outputs[0]).toMatchObject({ name: "Plus214_Output_0", datatype: "FP32", shape: [1, 10] })
@@ -156,7 +137,7 @@ describe("inference results", () => {
   it("accepts nested JSON data and the binary tensor extension in both directions", async () => {
     const rows = [Array.from({ length: 64 }, (_, i) => i / 64), Array.from({ length: 64 }, (_, i) => -i / 64)]
     const flat = Float32Array.from(rows.flat())
-    const nested = await infer(server, "beta", JSON.stringify({ inputs: [{ name: "input", shape: [2, 64], datatype: "FP32", data: rows }] }))
+    const nested = await infer(fixture.server, "beta", JSON.stringify({ inputs: [{ name: "input", shape: [2, 64], datatype: "FP32", data: rows }] }))
     expect(nested.status).toBe(200)
     const want = Float32Array.from((await json(nested)).outputs[0].data)
     expect(want).toHaveLength(20)
@@ -167,7 +148,7 @@ describe("inference results", () => {
         outputs: [{ name: "output", parameters: { binary_data: true } }]
       })
     )
-    const res = await fetch(`${server.url}/v2/models/beta/infer`, {
+    const res = await fetch(`${fixture.server.url}/v2/models/beta/infer`, {
       method: "POST",
       headers: { "content-type": "application/octet-stream", "inference-header-content-length": String(header.length) },
       body: Buffer.concat([header, Buffer.from(flat.buffer)])
@@ -189,11 +170,11 @@ describe("errors", () => {
   }
 
   it("404 for an unknown model or version", async () => {
-    await expectError(await infer(server, "nope"), 404, /model "nope" is not registered/)
-    await expectError(await fetch(`${server.url}/v2/models/nope`), 404, /not registered/)
-    await expectError(await fetch(`${server.url}/v2/models/nope/ready`), 404, /not registered/)
-    await expectError(await fetch(`${server.url}/v2/models/beta/versions/7/infer`, { method: "POST", body: inferBody() }), 404, /no version "7"/)
-    await expectError(await fetch(`${server.url}/v2/repository/models/nope/load`, { method: "POST" }), 404, /not registered/)
+    await expectError(await infer(fixture.server, "nope"), 404, /model "nope" is not registered/)
+    await expectError(await fetch(`${fixture.server.url}/v2/models/nope`), 404, /not registered/)
+    await expectError(await fetch(`${fixture.server.url}/v2/models/nope/ready`), 404, /not registered/)
+    await expectError(await fetch(`${fixture.server.url}/v2/models/beta/versions/7/infer`, { method: "POST", body: inferBody() }), 404, /no version "7"/)
+    await expectError(await fetch(`${fixture.server.url}/v2/repository/models/nope/load`, { method: "POST" }), 404, /not registered/)
   })
 
   it("400 for malformed or mismatched input, naming the problem", async () => {
@@ -207,19 +188,19 @@ describe("errors", () => {
       [JSON.stringify({ inputs: [{ name: "input", shape: [1, 64], datatype: "FP32", data: Array(64).fill(0) }], outputs: [{ name: "nope" }] }), /output "nope"/],
       [JSON.stringify({ inputs: [] }), /input/]
     ]
-    for (const [body, pattern] of cases) await expectError(await infer(server, "beta", body), 400, pattern)
+    for (const [body, pattern] of cases) await expectError(await infer(fixture.server, "beta", body), 400, pattern)
     await expectError(
-      await fetch(`${server.url}/v2/models/beta/infer`, { method: "POST", headers: { "inference-header-content-length": "abc" }, body: inferBody() }),
+      await fetch(`${fixture.server.url}/v2/models/beta/infer`, { method: "POST", headers: { "inference-header-content-length": "abc" }, body: inferBody() }),
       400,
       /Inference-Header-Content-Length/
     )
   })
 
   it("413 for a body over --max-body-size, 405 for a wrong method", async () => {
-    await expectError(await infer(server, "beta", "x".repeat(2 * 1024 * 1024)), 413, /exceeds the limit/)
-    await expectError(await fetch(`${server.url}/v2/models/beta/infer`), 405, /not allowed/)
+    await expectError(await infer(fixture.server, "beta", "x".repeat(2 * 1024 * 1024)), 413, /exceeds the limit/)
+    await expectError(await fetch(`${fixture.server.url}/v2/models/beta/infer`), 405, /not allowed/)
     // The server is still fine afterwards.
-    expect((await infer(server, "beta")).status).toBe(200)
+    expect((await infer(fixture.server, "beta")).status).toBe(200)
   })
 
   it("gRPC maps errors to NOT_FOUND and INVALID_ARGUMENT", async () => {
@@ -258,11 +239,11 @@ describe("gRPC service", () => {
 
 describe("model repository extension (REST)", () => {
   it("loads and unloads on request", async () => {
-    expect((await fetch(`${server.url}/v2/repository/models/alpha/unload`, { method: "POST" })).status).toBe(200)
-    expect((await repositoryIndex(server)).alpha).toBe("UNAVAILABLE")
-    expect((await fetch(`${server.url}/v2/repository/models/alpha/load`, { method: "POST" })).status).toBe(200)
-    expect((await repositoryIndex(server)).alpha).toBe("READY")
-    const ready = (await json(await fetch(`${server.url}/v2/repository/index`, { method: "POST", body: JSON.stringify({ ready: true }) }))) as Array<{
+    expect((await fetch(`${fixture.server.url}/v2/repository/models/alpha/unload`, { method: "POST" })).status).toBe(200)
+    expect((await repositoryIndex(fixture.server)).alpha).toBe("UNAVAILABLE")
+    expect((await fetch(`${fixture.server.url}/v2/repository/models/alpha/load`, { method: "POST" })).status).toBe(200)
+    expect((await repositoryIndex(fixture.server)).alpha).toBe("READY")
+    const ready = (await json(await fetch(`${fixture.server.url}/v2/repository/index`, { method: "POST", body: JSON.stringify({ ready: true }) }))) as Array<{
       name: string
       state: string
     }>

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { makeModel } from "../packages/server/src/models/make.js"
+import { afterAll, beforeAll } from "vitest"
+import { makeModel } from "@meshkit/server"
 
 /**
  * Test support for the server end-to-end tests: a real `node bin/meshkit.js serve` process on
@@ -144,4 +145,44 @@ export const eventually = async (check: () => Promise<boolean>, timeoutMs = 20_0
     if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, everyMs))
   }
+}
+
+export interface ServerFixture {
+  /** the temp dir holding the models (and the data dir, if the args put it there) */
+  readonly dir: string
+  readonly server: Served
+}
+
+/**
+ * One `meshkit serve` for a whole test file: before all tests, a temp dir with `models`
+ * written into it (name → [size in bytes, seed]), the server started with `args(dir)` and
+ * `ready` run once it listens; after all, the server stopped and the dir removed. Read
+ * `fixture.server` / `fixture.dir` inside tests (they are set once the hook has run).
+ */
+export const withServer = (
+  name: string,
+  opts: {
+    readonly models?: Readonly<Record<string, readonly [sizeBytes: number, seed: number]>>
+    /** more files to write before the start (broken models, metadata) */
+    readonly prepare?: (dir: string) => Promise<void>
+    /** the flags; `bytes` has the file size of each written model */
+    readonly args: (dir: string, bytes: Readonly<Record<string, number>>) => ReadonlyArray<string>
+    readonly env?: NodeJS.ProcessEnv
+    readonly ready?: (f: ServerFixture) => Promise<void>
+  }
+): ServerFixture => {
+  const f = {} as { dir: string; server: Served }
+  beforeAll(async () => {
+    f.dir = await tempDir(name)
+    const bytes: Record<string, number> = {}
+    for (const [model, [size, seed]] of Object.entries(opts.models ?? {})) bytes[model] = await writeModel(join(f.dir, `${model}.onnx`), size, seed)
+    await opts.prepare?.(f.dir)
+    f.server = await startServer(opts.args(f.dir, bytes), opts.env)
+    await opts.ready?.(f)
+  }, 120_000)
+  afterAll(async () => {
+    await f.server?.stop()
+    if (f.dir) await removeDir(f.dir)
+  })
+  return f
 }

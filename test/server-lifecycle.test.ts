@@ -1,23 +1,15 @@
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { eventually, getJson, infer, json, inferBody, metric, metrics, removeDir, repositoryIndex, startServer, tempDir, writeModel, type Served } from "./server-harness.js"
+import { describe, expect, it } from "vitest"
+import { eventually, getJson, infer, json, inferBody, metric, metrics, repositoryIndex, withServer } from "./server-harness.js"
 
 /**
  * Operations: Prometheus families, idle unload by a keep-alive policy, per-model overload with
  * sessions in worker threads (inference does not block the event loop there, so requests
  * really queue on a busy model), and graceful shutdown that drains a request in flight.
  */
-let dir: string
-let server: Served
-
-beforeAll(async () => {
-  dir = await tempDir("lifecycle")
-  await writeModel(join(dir, "small.onnx"), 128 * 1024, 1)
-  await writeModel(join(dir, "idle.onnx"), 128 * 1024, 2)
-  await writeModel(join(dir, "busy.onnx"), 4 * 1024 * 1024, 3)
-  await writeModel(join(dir, "cold.onnx"), 32 * 1024 * 1024, 5)
-  await writeModel(join(dir, "slow.onnx"), 48 * 1024 * 1024, 4)
-  server = await startServer([
+const fixture = withServer("lifecycle", {
+  models: { small: [128 * 1024, 1], idle: [128 * 1024, 2], busy: [4 * 1024 * 1024, 3], cold: [32 * 1024 * 1024, 5], slow: [48 * 1024 * 1024, 4] },
+  args: (dir) => [
     "--models", dir,
     "--memory", "512MiB",
     "--data-dir", join(dir, "data"),
@@ -27,18 +19,13 @@ beforeAll(async () => {
     "--model-concurrency", "1",
     "--queue-limit", "2",
     "--log-level", "info"
-  ])
-}, 120_000)
-
-afterAll(async () => {
-  await server?.stop()
-  await removeDir(dir)
+  ]
 })
 
 describe("metrics", () => {
   it("exports the listed Prometheus families", async () => {
-    expect((await infer(server, "small")).status).toBe(200)
-    const text = await metrics(server)
+    expect((await infer(fixture.server, "small")).status).toBe(200)
+    const text = await metrics(fixture.server)
     const families = [
       "meshkit_requests_total",
       "meshkit_request_duration_seconds",
@@ -71,25 +58,25 @@ describe("metrics", () => {
 
 describe("keep-alive", () => {
   it("unloads a model idle longer than the ttl policy's keep-alive", async () => {
-    expect((await infer(server, "idle")).status).toBe(200)
-    expect((await repositoryIndex(server)).idle).toBe("READY")
-    await eventually(async () => (await repositoryIndex(server)).idle === "UNAVAILABLE", 10_000, 100)
-    const text = await metrics(server)
+    expect((await infer(fixture.server, "idle")).status).toBe(200)
+    expect((await repositoryIndex(fixture.server)).idle).toBe("READY")
+    await eventually(async () => (await repositoryIndex(fixture.server)).idle === "UNAVAILABLE", 10_000, 100)
+    const text = await metrics(fixture.server)
     expect(metric(text, 'meshkit_evictions_total{reason="expired"}')).toBeGreaterThanOrEqual(1)
     // It comes back on its next request.
-    expect((await infer(server, "idle")).status).toBe(200)
+    expect((await infer(fixture.server, "idle")).status).toBe(200)
   })
 })
 
 describe("overload", () => {
   it("queues up to --queue-limit behind a busy model and answers the rest 429 at once", async () => {
-    expect((await infer(server, "busy")).status).toBe(200) // loaded
+    expect((await infer(fixture.server, "busy")).status).toBe(200) // loaded
     const heavy = inferBody(1024)
-    await Promise.all(Array.from({ length: 10 }, () => fetch(`${server.url}/v2/health/live`).then((r) => r.text())))
+    await Promise.all(Array.from({ length: 10 }, () => fetch(`${fixture.server.url}/v2/health/live`).then((r) => r.text())))
     const t0 = performance.now()
     const results = await Promise.all(
       Array.from({ length: 10 }, async () => {
-        const res = await infer(server, "busy", heavy)
+        const res = await infer(fixture.server, "busy", heavy)
         const body = await json(res)
         return { status: res.status, ms: performance.now() - t0, body }
       })
@@ -100,15 +87,15 @@ describe("overload", () => {
     expect(rejected.length).toBeGreaterThanOrEqual(1)
     for (const r of rejected) expect(r.body.error).toMatch(/overloaded: 1 requests running and 2 queued/)
     expect(Math.max(...rejected.map((r) => r.ms))).toBeLessThan(Math.max(...served.map((r) => r.ms)))
-    await eventually(async () => (await getJson(server, "/v1/models/busy")).inFlight === 0)
+    await eventually(async () => (await getJson(fixture.server, "/v1/models/busy")).inFlight === 0)
   })
 
   it("lets at most --queue-limit requests wait for a loading model and answers the rest 429 before the load ends", async () => {
-    await Promise.all(Array.from({ length: 10 }, () => fetch(`${server.url}/v2/health/live`).then((r) => r.text())))
+    await Promise.all(Array.from({ length: 10 }, () => fetch(`${fixture.server.url}/v2/health/live`).then((r) => r.text())))
     const t0 = performance.now()
     const results = await Promise.all(
       Array.from({ length: 10 }, async () => {
-        const res = await infer(server, "cold")
+        const res = await infer(fixture.server, "cold")
         const body = await json(res)
         return { status: res.status, ms: performance.now() - t0, body, retryAfter: res.headers.get("retry-after") }
       })
@@ -122,24 +109,24 @@ describe("overload", () => {
       expect(r.retryAfter).toBe("1")
     }
     expect(Math.max(...rejected.map((r) => r.ms))).toBeLessThan(Math.min(...served.map((r) => r.ms)))
-    expect((await getJson(server, "/v1/models/cold")).loads).toBe(1)
+    expect((await getJson(fixture.server, "/v1/models/cold")).loads).toBe(1)
   })
 })
 
 describe("shutdown", () => {
   it("drains a request in flight on SIGTERM, then exits 0", async () => {
     // A cold 48 MiB model: the request waits for its load while the signal arrives.
-    const pending = infer(server, "slow")
-    await eventually(async () => (await getJson(server, "/v1/models/slow")).status === "LOADING", 10_000, 5)
-    server.proc.kill("SIGTERM")
+    const pending = infer(fixture.server, "slow")
+    await eventually(async () => (await getJson(fixture.server, "/v1/models/slow")).status === "LOADING", 10_000, 5)
+    fixture.server.proc.kill("SIGTERM")
     const res = await pending
     expect(res.status).toBe(200)
     expect((await json(res)).outputs[0].shape).toEqual([1, 10])
-    expect(await server.exited).toBe(0)
-    const log = server.stderr()
+    expect(await fixture.server.exited).toBe(0)
+    const log = fixture.server.stderr()
     expect(log).toMatch(/"msg":"shutting down","signal":"SIGTERM"/)
     expect(log).toMatch(/"msg":"http draining","inFlight":1/)
     expect(log).toMatch(/"msg":"stopped"/)
-    await expect(fetch(`${server.url}/v2/health/live`)).rejects.toThrow()
+    await expect(fetch(`${fixture.server.url}/v2/health/live`)).rejects.toThrow()
   })
 })

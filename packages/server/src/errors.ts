@@ -1,58 +1,151 @@
-import { Data } from "effect"
+/**
+ * Every error a request can meet, each defined once with a transport-neutral kind. The
+ * transports map kind → status in one small table each (transport/http/errors.ts,
+ * transport/grpc/errors.ts) and never look at an error's class; new errors (a forwarder's, a
+ * tenant check's) only declare their kind here or beside their code.
+ *
+ * The kind sits behind a symbol on the prototype, so it costs nothing per error and does not
+ * disturb the tagged errors' structural equality.
+ */
+import { Data, Predicate } from "effect"
+
+export type ErrorKind =
+  /** malformed or mismatched input (HTTP 400) */
+  | "invalid"
+  /** unknown model, vmodel or version (404) */
+  | "not-found"
+  /** a registration that clashes, a delete blocked by a vmodel (409) */
+  | "conflict"
+  /** a request body over --max-body-size (413) */
+  | "payload-too-large"
+  /** too many requests queued on one model (429) */
+  | "overloaded"
+  /** fetching a model from its origin failed (502) */
+  | "upstream"
+  /** temporarily unable: load queue full, no room in time, a remembered load failure, shutting down (503) */
+  | "unavailable"
+  /** a model that can never fit the memory budget (507) */
+  | "insufficient-storage"
+  /** a server bug (500) */
+  | "internal"
+
+export const KindId: unique symbol = Symbol.for("meshkit/server/ErrorKind")
+
+/** An error that says what kind of failure it is (and, when known, when to retry). */
+export interface Kinded {
+  readonly [KindId]: ErrorKind
+  readonly message: string
+  readonly retryAfterMs?: number
+}
+
+export const isKinded = (e: unknown): e is Kinded => Predicate.hasProperty(e, KindId)
+
+/** The kind of any thrown value; anything that does not declare one is a bug. */
+export const kindOf = (e: unknown): ErrorKind => (isKinded(e) ? e[KindId] : "internal")
+
+/** When to retry, for the errors that know (503 load failures, 429). */
+export const retryAfterOf = (e: unknown): number | undefined => (isKinded(e) ? e.retryAfterMs : undefined)
+
+/** The message of any thrown value (typed errors keep theirs; anything else is stringified). */
+export const messageOf = (e: unknown): string => (Predicate.hasProperty(e, "message") && typeof e.message === "string" ? e.message : String(e))
+
+/** Kinds that point at a fault on this side worth a log line (not the caller's, not a known limit). */
+export const isServerFault = (kind: ErrorKind): boolean => kind === "internal" || kind === "upstream"
+
+/** No model (or vmodel) by that name. */
+export class ModelNotFound extends Data.TaggedError("ModelNotFound")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "not-found"
+  }
+}
+
+/** The request is malformed or does not match the model. */
+export class BadRequest extends Data.TaggedError("BadRequest")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "invalid"
+  }
+}
 
 /**
- * What can go wrong while serving, each with the status it deserves. The HTTP and gRPC layers
- * map these (plus the codec's InvalidRequest and the runtime's RuntimeError) in one place:
- * ./http/errors.ts and ./grpc/server.ts.
+ * A request the KServe v2 codecs cannot accept as sent (malformed JSON, missing field, wrong
+ * datatype, data length that does not match the shape, ...); the message names the field or
+ * tensor at fault. The codecs throw it (they are synchronous and sit on the hot path).
  */
+export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "invalid"
+  }
+}
 
-/** No model (or vmodel) by that name: 404. */
-export class ModelNotFound extends Data.TaggedError("ModelNotFound")<{ readonly message: string }> {}
+export const invalid = (message: string): InvalidRequest => new InvalidRequest({ message })
 
-/** The request is malformed or does not match the model: 400. */
-export class BadRequest extends Data.TaggedError("BadRequest")<{ readonly message: string }> {}
+/** A request body over --max-body-size. */
+export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "payload-too-large"
+  }
+}
 
-/** A request body over --max-body-size: 413. */
-export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{ readonly message: string }> {}
+/** A registration that clashes with an existing one, or a delete blocked by a vmodel. */
+export class Conflict extends Data.TaggedError("Conflict")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "conflict"
+  }
+}
 
-/** A registration that clashes with an existing one, or a delete blocked by a vmodel: 409. */
-export class Conflict extends Data.TaggedError("Conflict")<{ readonly message: string }> {}
+/** The model can never fit in the memory budget (SageMaker MME's "insufficient storage"). */
+export class ModelTooLarge extends Data.TaggedError("ModelTooLarge")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "insufficient-storage"
+  }
+}
 
-/** The model can never fit in the memory budget: 507 (SageMaker MME's "insufficient storage"). */
-export class ModelTooLarge extends Data.TaggedError("ModelTooLarge")<{ readonly message: string }> {}
-
-/** Too many requests queued on one model: 429, answered at once. */
-export class Overloaded extends Data.TaggedError("Overloaded")<{ readonly message: string }> {}
+/** Too many requests queued on one model: answered at once, retry in a second. */
+export class Overloaded extends Data.TaggedError("Overloaded")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "overloaded"
+  }
+  get retryAfterMs(): number {
+    return 1000
+  }
+}
 
 /**
  * Temporarily unable: load queue full, no evictable memory within the load timeout, shutting
- * down, or a load failure being remembered. 503 with Retry-After (seconds) when known.
+ * down. Retry-After (seconds) when known.
  */
 export class Unavailable extends Data.TaggedError("Unavailable")<{
   readonly message: string
   readonly retryAfterMs?: number
-}> {}
+}> {
+  get [KindId](): ErrorKind {
+    return "unavailable"
+  }
+}
 
-/** The model failed to load (bad file, unsupported operator, timeout): 503 until retried. */
+/** The model failed to load (bad file, unsupported operator, timeout): unavailable until retried. */
 export class LoadFailed extends Data.TaggedError("LoadFailed")<{
   readonly message: string
   readonly retryAfterMs?: number
-}> {}
+}> {
+  get [KindId](): ErrorKind {
+    return "unavailable"
+  }
+}
 
-/** Fetching a model from its URL failed (origin error, size or checksum mismatch): 502 / 400. */
+/** Fetching a model from its URL failed: an origin error, or a file that is not what was promised. */
 export class DownloadFailed extends Data.TaggedError("DownloadFailed")<{
   readonly message: string
-  /** true when the origin served the file but it is not what was promised (size, sha256) */
+  /** true when the origin served the file but it is not what was promised (size, sha256): the caller's mistake */
   readonly mismatch: boolean
-}> {}
+}> {
+  get [KindId](): ErrorKind {
+    return this.mismatch ? "invalid" : "upstream"
+  }
+}
 
-export type ServeError =
-  | ModelNotFound
-  | BadRequest
-  | PayloadTooLarge
-  | Conflict
-  | ModelTooLarge
-  | Overloaded
-  | Unavailable
-  | LoadFailed
-  | DownloadFailed
+/** A listener could not bind its address (start-up, either transport). */
+export class ListenError extends Data.TaggedError("ListenError")<{ readonly message: string }> {}
+
+/** What the serving use case and the instance's model cache reject with. */
+export type ServeError = ModelNotFound | BadRequest | InvalidRequest | PayloadTooLarge | Overloaded | Unavailable | LoadFailed | ModelTooLarge | DownloadFailed

@@ -1,10 +1,10 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { InvalidRequest } from "../src/protocol/errors.js"
-import { numberToHalf, halfToNumber, tensorBytes } from "../src/protocol/tensor-bytes.js"
-import { decodeInferRequest } from "../src/protocol/v2-decode.js"
-import { binaryOutputsOf, encodeInferResponse } from "../src/protocol/v2-encode.js"
-import type { Datatype, Tensor, TensorMeta } from "../src/runtime/runtime.js"
+import { InvalidRequest } from "../src/transport/kserve-v2/errors.js"
+import { numberToHalf, halfToNumber, tensorBytes } from "../src/transport/kserve-v2/tensor-bytes.js"
+import { decodeInferRequest } from "../src/transport/kserve-v2/rest-decode.js"
+import { binaryOutputsOf, encodeInferResponse } from "../src/transport/kserve-v2/rest-encode.js"
+import type { Datatype, Tensor, TensorMeta } from "../src/runtimes/runtime.js"
 import { datatypes, metaFor, samples, shape } from "./tensor-samples.js"
 
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ConfigError, fromEnv, grpcPortOf, readConfigFile, resolveConfig } from "../src/config.js"
+import { ConfigError, fromEnv, grpcPortOf, readConfigFile, resolveConfig } from "../src/config/config.js"
 
 /** Server configuration: defaults, file < environment < flags, and errors that name the field and its source. */
 let dir: string

@@ -1,10 +1,10 @@
 import * as grpc from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { InvalidRequest } from "../src/protocol/errors.js"
-import { decodeModelInferRequest, encodeModelInferResponse, contentsField, type GrpcModelInferRequest, type GrpcModelInferResponse } from "../src/protocol/grpc-codec.js"
-import { grpcChannelOptions, loadGrpcDefinition } from "../src/protocol/grpc-definition.js"
-import { tensorBytes } from "../src/protocol/tensor-bytes.js"
-import type { Datatype, Tensor, TensorMeta } from "../src/runtime/runtime.js"
+import { InvalidRequest } from "../src/transport/kserve-v2/errors.js"
+import { decodeModelInferRequest, encodeModelInferResponse, contentsField, type GrpcModelInferRequest, type GrpcModelInferResponse } from "../src/transport/kserve-v2/grpc-codec.js"
+import { grpcChannelOptions, loadGrpcDefinition } from "../src/transport/kserve-v2/grpc-definition.js"
+import { tensorBytes } from "../src/transport/kserve-v2/tensor-bytes.js"
+import type { Datatype, Tensor, TensorMeta } from "../src/runtimes/runtime.js"
 import { datatypes, metaFor, samples, shape } from "./tensor-samples.js"
 
 const bitsOf = (data: Tensor["data"]) => (Array.isArray(data) ? data : Array.from(tensorBytes(data)))

@@ -7,9 +7,10 @@ import * as ort from "onnxruntime-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeModel } from "../src/models/make.js"
 import { encodeOnnxModel } from "../src/models/onnx-writer.js"
-import { makeOnnxRuntime, OnnxRuntimeLive, SESSION_OVERHEAD_BYTES, type OnnxRuntime } from "../src/runtime/onnx.js"
-import { RuntimeError, type Tensor } from "../src/runtime/runtime.js"
-import { ModelRuntimeService } from "../src/runtime/service.js"
+import { ModelRuntimes, ModelRuntimesLive } from "../src/runtimes/index.js"
+import { makeOnnxRuntime, SESSION_OVERHEAD_BYTES, type OnnxRuntime } from "../src/runtimes/onnx/runtime.js"
+import { resolveConfig } from "../src/config/config.js"
+import { RuntimeError, type Tensor } from "../src/runtimes/runtime.js"
 
 const MNIST = fileURLToPath(new URL("../../../../shared/models/mnist/model.onnx", import.meta.url))
 
@@ -175,9 +176,9 @@ describe("execution providers", () => {
     const eps = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const runtime = yield* ModelRuntimeService
+          const runtime = (yield* ModelRuntimes).runtimeFor("onnx")
           return (runtime as OnnxRuntime).executionProviders
-        }).pipe(Effect.provide(OnnxRuntimeLive({ executionProviders: ["tensorrt", "cuda"] })))
+        }).pipe(Effect.provide(ModelRuntimesLive(resolveConfig({ flags: { runtime: { executionProviders: ["tensorrt", "cuda"] } } }))))
       ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
     )
     expect(eps).toEqual(["cpu"])
@@ -251,10 +252,9 @@ describe("sessions in worker threads (workers: N)", () => {
   })
 
   it("a worker that dies fails its models' calls (kind infer) and the next load starts a new worker", async () => {
-    const { workerHost } = await import("../src/runtime/session-host.js")
-    const { OnnxRuntimeConfig } = await import("../src/runtime/onnx-config.js")
-    const { Schema } = await import("effect")
-    const host = workerHost(Schema.decodeUnknownSync(OnnxRuntimeConfig)({}), ["cpu"], 1)
+    const { workerHost } = await import("../src/runtimes/onnx/session-host.js")
+    const { resolveOnnxOptions } = await import("../src/runtimes/onnx/options.js")
+    const host = workerHost(resolveOnnxOptions({}), ["cpu"], 1)
     try {
       await host.start()
       const s = await host.open(MNIST, "mnist", 26_000)

@@ -1,4 +1,4 @@
-import type { Datatype, Tensor, TensorMeta } from "../src/runtime/runtime.js"
+import type { Datatype, Tensor, TensorMeta } from "../src/runtimes/runtime.js"
 
 /** One example tensor per datatype, with values at the edges of each type's range (shared by the REST and gRPC codec tests). */
 export const samples: Record<Datatype, Tensor["data"]> = {

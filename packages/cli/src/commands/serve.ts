@@ -101,8 +101,8 @@ export const run = async (argv: string[]): Promise<number> => {
   const parsed = parse(argv, flagSpec, help)
   if (!parsed) return 0
   // Loaded here, not at the top: `meshkit serve --help` stays instant.
-  const { ConfigError, fromEnv, jsonOrText, readConfigFile, resolveConfig } = await import("@meshkit/server/config.js")
-  const { makeLog } = await import("@meshkit/server/log.js")
+  const { ConfigError, fromEnv, jsonOrText, readConfigFile, resolveConfig } = await import("@meshkit/server")
+  const { makeLog } = await import("@meshkit/server")
   const { readyLine, runServer } = await import("@meshkit/server")
 
   const flags: Record<string, unknown> = {}

@@ -1,3 +1,4 @@
+import { messageOf } from "../errors.js"
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises"
 import { dirname } from "node:path"
 
@@ -25,7 +26,7 @@ export class JsonFileStore<T> {
     try {
       return JSON.parse(text) as T
     } catch (e) {
-      throw new Error(`${this.path} is not valid JSON (${(e as Error).message}); fix or move it away — it was not modified`)
+      throw new Error(`${this.path} is not valid JSON (${messageOf(e)}); fix or move it away — it was not modified`)
     }
   }
 

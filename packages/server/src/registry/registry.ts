@@ -1,6 +1,7 @@
-import { Context, Either, ParseResult, Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import { Conflict, ModelNotFound } from "../errors.js"
 import { JsonFileStore } from "./file-store.js"
+import { ServiceTag } from "../service-tag.js"
 
 /** Model names travel in URLs and metric labels: keep them to a safe alphabet. */
 export const ModelIdSchema = Schema.String.pipe(
@@ -93,12 +94,15 @@ type StoredRegistry = typeof StoredRegistry.Type
  * The model registry: every model the server manages, and the vmodel aliases. Models registered
  * through the API and all vmodels are persisted (registry.json in the data dir) before a call
  * returns, so a restart loses none; models found in --models DIR are re-scanned at start.
+ * Its own service tag: `yield* ModelRegistry` in Effect code.
  */
-export class ModelRegistry {
+export class ModelRegistry extends ServiceTag("meshkit/server/Registry")<ModelRegistry>() {
   private readonly models = new Map<string, ModelRecord>()
   private readonly vmodels = new Map<string, VModelRecord>()
 
-  private constructor(private readonly store: JsonFileStore<StoredRegistry>) {}
+  private constructor(private readonly store: JsonFileStore<StoredRegistry>) {
+    super()
+  }
 
   static async open(path: string): Promise<ModelRegistry> {
     const store = new JsonFileStore<StoredRegistry>(path)
@@ -182,4 +186,3 @@ export class ModelRegistry {
   }
 }
 
-export class Registry extends Context.Tag("meshkit/server/Registry")<Registry, ModelRegistry>() {}

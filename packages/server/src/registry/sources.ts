@@ -4,8 +4,8 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promis
 import { isAbsolute, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Either, ParseResult, Schema } from "effect"
-import { BadRequest, DownloadFailed } from "../errors.js"
-import type { Log } from "../log.js"
+import { BadRequest, DownloadFailed, messageOf } from "../errors.js"
+import type { Log } from "../observability/log.js"
 import { ModelIdSchema, ModelMetadata, type ModelRecord } from "./registry.js"
 
 /**
@@ -27,7 +27,7 @@ const readMetadata = async (path: string): Promise<ModelMetadata | undefined> =>
   try {
     raw = JSON.parse(text)
   } catch (e) {
-    throw new Error(`model metadata ${path} is not valid JSON: ${(e as Error).message}`)
+    throw new Error(`model metadata ${path} is not valid JSON: ${messageOf(e)}`)
   }
   const decoded = Schema.decodeUnknownEither(ModelMetadata, { onExcessProperty: "error", errors: "all" })(raw)
   if (Either.isLeft(decoded)) {
@@ -59,7 +59,7 @@ export const scanModelsDir = async (dir: string, log: Log): Promise<ModelRecord[
   try {
     entries = await readdir(root, { withFileTypes: true })
   } catch (e) {
-    throw new Error(`cannot read models directory ${root}: ${(e as Error).message}`)
+    throw new Error(`cannot read models directory ${root}: ${messageOf(e)}`)
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const out: ModelRecord[] = []
@@ -108,7 +108,7 @@ export const resolveSource = async (
   try {
     path = req.uri.startsWith("file:") ? fileURLToPath(req.uri) : req.uri
   } catch (e) {
-    throw new BadRequest({ message: `uri ${req.uri} is not a usable file URL: ${(e as Error).message}` })
+    throw new BadRequest({ message: `uri ${req.uri} is not a usable file URL: ${messageOf(e)}` })
   }
   if (!isAbsolute(path)) path = resolve(path)
   let st
@@ -188,7 +188,7 @@ const downloadNow = async (url: string, dest: string, req: { sha256?: string; si
   } catch (e) {
     await fh.close()
     await rm(tmp, { force: true })
-    throw new DownloadFailed({ message: `download ${url} failed while reading: ${(e as Error).message}`, mismatch: false })
+    throw new DownloadFailed({ message: `download ${url} failed while reading: ${messageOf(e)}`, mismatch: false })
   }
   await fh.close()
   const got = h.digest("hex")

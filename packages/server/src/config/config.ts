@@ -1,0 +1,161 @@
+import { readFile } from "node:fs/promises"
+import { Context, Data, Either, ParseResult, Schema } from "effect"
+import { parse as parseYaml } from "yaml"
+import { findPolicy, PolicyChoice } from "@meshkit/core"
+import { messageOf } from "../errors.js"
+import { OnnxOptions } from "../runtimes/onnx/options.js"
+import { ByteSize, Duration, IntFrom, OptionalPort } from "./text-schemas.js"
+
+export { ByteSize, Duration } from "./text-schemas.js"
+
+/**
+ * Server configuration: one Schema, fed from (lowest to highest precedence) defaults, a YAML or
+ * JSON file (--config / MESHKIT_CONFIG), MESHKIT_* environment variables and command-line flags.
+ * Every value also accepts its string form, because env and flags are strings.
+ */
+
+const EvictionChoice = Schema.Union(Schema.String, PolicyChoice).pipe(
+  Schema.filter((c) => {
+    const name = typeof c === "string" ? c : c.name
+    const d = findPolicy("eviction", name)
+    if (d === undefined) return `unknown eviction policy "${name}"`
+    if (d.offline) return `eviction policy "${name}" needs the future request sequence (simulator only)`
+    return true
+  })
+)
+
+export const LogLevel = Schema.Literal("debug", "info", "warn", "error", "none")
+export type LogLevel = typeof LogLevel.Type
+
+export const ServerConfig = Schema.Struct({
+  host: Schema.optionalWith(Schema.String, { default: () => "127.0.0.1" }),
+  port: Schema.optionalWith(IntFrom(0, 65535), { default: () => 8000 }),
+  /** default 8001, or 0 (a free port) when `port` is 0 */
+  grpcPort: Schema.optional(OptionalPort),
+  memory: Schema.optionalWith(ByteSize, { default: () => 1024 ** 3 }),
+  models: Schema.optional(Schema.String),
+  dataDir: Schema.optionalWith(Schema.String, { default: () => ".meshkit" }),
+  eviction: Schema.optionalWith(EvictionChoice, { default: () => "lru" }),
+  maxConcurrentLoads: Schema.optionalWith(IntFrom(1, 1024), { default: () => 2 }),
+  loadTimeout: Schema.optionalWith(Duration, { default: () => 120_000 }),
+  /** loads waiting for a pool slot; beyond it requests for cold models get 503 */
+  loadQueueLimit: Schema.optionalWith(IntFrom(1, 1_000_000), { default: () => 1024 }),
+  modelConcurrency: Schema.optionalWith(IntFrom(1, 100_000), { default: () => 64 }),
+  queueLimit: Schema.optionalWith(IntFrom(0, 1_000_000), { default: () => 256 }),
+  /** how long a failed load is answered with its error before the next request retries it */
+  failureMemory: Schema.optionalWith(Duration, { default: () => 30_000 }),
+  /** how often keep-alive policies (ttl, hybrid) are asked which idle models to unload */
+  expireInterval: Schema.optionalWith(Duration, { default: () => 1000 }),
+  drainTimeout: Schema.optionalWith(Duration, { default: () => 30_000 }),
+  maxBodySize: Schema.optionalWith(ByteSize, { default: () => 64 * 1024 ** 2 }),
+  downloadTimeout: Schema.optionalWith(Duration, { default: () => 300_000 }),
+  logLevel: Schema.optionalWith(LogLevel, { default: () => "info" as const }),
+  /** options of the ONNX runtime (the only runtime today), as given: the runtime applies its defaults */
+  runtime: Schema.optionalWith(OnnxOptions, { default: () => ({}) })
+})
+export type ServerConfig = typeof ServerConfig.Type
+
+/** The resolved configuration, as a service. */
+export class Config extends Context.Tag("meshkit/server/Config")<Config, ServerConfig>() {}
+
+export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly message: string }> {}
+
+type Source = { readonly label: (key: string) => string; readonly values: Record<string, unknown> }
+
+/** Flag and environment spellings of each field. */
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+const envName = (k: string) => `MESHKIT_${kebab(k).replace(/-/g, "_").toUpperCase()}`
+const RUNTIME_KEYS = Object.keys(OnnxOptions.fields)
+export const CONFIG_KEYS = Object.keys(ServerConfig.fields).filter((k) => k !== "runtime")
+
+/** Values from MESHKIT_* variables (runtime options as MESHKIT_RUNTIME_<NAME>). */
+export const fromEnv = (env: NodeJS.ProcessEnv): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const k of CONFIG_KEYS) {
+    const v = env[envName(k)]
+    if (v !== undefined && v !== "") out[k] = k === "eviction" ? jsonOrText(v) : v
+  }
+  const runtime: Record<string, unknown> = {}
+  for (const k of RUNTIME_KEYS) {
+    const v = env[envName(`runtime-${kebab(k)}`)]
+    if (v !== undefined && v !== "") runtime[k] = v
+  }
+  if (Object.keys(runtime).length > 0) out.runtime = runtime
+  return out
+}
+
+/** `--eviction '{"name":"ttl","options":{"keepAliveMs":60000}}'` as well as `--eviction lru`. */
+export const jsonOrText = (v: string): unknown => {
+  if (!v.trimStart().startsWith("{")) return v
+  try {
+    return JSON.parse(v)
+  } catch {
+    return v
+  }
+}
+
+export const readConfigFile = async (path: string): Promise<Record<string, unknown>> => {
+  let text: string
+  try {
+    text = await readFile(path, "utf8")
+  } catch (e) {
+    throw new ConfigError({ message: `cannot read config file ${path}: ${messageOf(e)}` })
+  }
+  let value: unknown
+  try {
+    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text)
+  } catch (e) {
+    throw new ConfigError({ message: `config file ${path} is not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${messageOf(e)}` })
+  }
+  if (value === null || value === undefined) return {}
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new ConfigError({ message: `config file ${path} must contain a mapping of settings` })
+  }
+  return value as Record<string, unknown>
+}
+
+/**
+ * Merge the sources (later wins; `runtime` merged one level deep) and validate. The error names
+ * each bad field and where it came from (file, MESHKIT_* variable or --flag).
+ */
+export const resolveConfig = (sources: {
+  readonly file?: { readonly path: string; readonly values: Record<string, unknown> }
+  readonly env?: Record<string, unknown>
+  readonly flags?: Record<string, unknown>
+}): ServerConfig => {
+  const ordered: Source[] = []
+  if (sources.file) ordered.push({ label: (k) => `"${k}" in ${sources.file!.path}`, values: sources.file.values })
+  if (sources.env) ordered.push({ label: (k) => envName(k.startsWith("runtime.") ? `runtime-${kebab(k.slice(8))}` : k), values: sources.env })
+  if (sources.flags) ordered.push({ label: (k) => `--${kebab(k.replace("runtime.", ""))}`, values: sources.flags })
+
+  const merged: Record<string, unknown> = {}
+  const origin = new Map<string, string>()
+  for (const s of ordered) {
+    for (const [k, v] of Object.entries(s.values)) {
+      if (v === undefined) continue
+      if (k === "runtime" && v !== null && typeof v === "object" && !Array.isArray(v)) {
+        const base = (merged.runtime ?? {}) as Record<string, unknown>
+        merged.runtime = { ...base, ...(v as Record<string, unknown>) }
+        for (const rk of Object.keys(v)) origin.set(`runtime.${rk}`, s.label(`runtime.${rk}`))
+      } else {
+        merged[k] = v
+        origin.set(k, s.label(k))
+      }
+    }
+  }
+  const decoded = Schema.decodeUnknownEither(ServerConfig, { onExcessProperty: "error", errors: "all" })(merged)
+  if (Either.isRight(decoded)) return decoded.right
+  // An optional field reports two alternatives (undefined, or the value's schema): keep the useful one.
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).filter((i) => !/^Expected undefined, actual/.test(i.message))
+  const lines = issues.map((i) => {
+    const key = i.path.map(String).join(".")
+    const top = i.path.length > 1 && i.path[0] === "runtime" ? `runtime.${String(i.path[1])}` : String(i.path[0] ?? "")
+    const where = origin.get(top) ?? origin.get(key)
+    const msg = i._tag === "Unexpected" ? "unknown setting" : i.message
+    return `  ${key || "(root)"}${where ? ` (from ${where})` : ""}: ${msg}`
+  })
+  throw new ConfigError({ message: `invalid configuration:\n${lines.join("\n")}` })
+}
+
+/** The gRPC port actually used: explicit, else 0 when the HTTP port is 0 (tests, benches), else 8001. */
+export const grpcPortOf = (c: ServerConfig): number | null => (c.grpcPort !== undefined ? c.grpcPort : c.port === 0 ? 0 : 8001)

@@ -1,0 +1,65 @@
+import type { EvictionPolicy, ModelCache } from "@meshkit/core"
+import type { Log } from "../observability/log.js"
+import type { ServerMetrics } from "../observability/metrics.js"
+import type { ModelRecord } from "../registry/registry.js"
+import type { ModelRuntimes } from "../runtimes/index.js"
+import type { FailureMemory } from "./failure-memory.js"
+import type { LoadPool } from "./load-pool.js"
+import type { ModelEntry } from "./model-entry.js"
+
+export interface ManagerOptions {
+  readonly capacityBytes: number
+  readonly policy: EvictionPolicy
+  /** the runtime for each model is picked by its record's format */
+  readonly runtimes: ModelRuntimes
+  readonly metrics: ServerMetrics
+  readonly log: Log
+  readonly maxConcurrentLoads: number
+  readonly loadQueueLimit: number
+  readonly loadTimeoutMs: number
+  readonly modelConcurrency: number
+  readonly queueLimit: number
+  readonly failureMemoryMs: number
+  readonly expireIntervalMs: number
+  /** local file to load for a record (URL sources: the download cache, fetched again if missing) */
+  readonly resolvePath?: (r: ModelRecord) => Promise<string>
+}
+
+/** The state the manager, its loading and its unloading share (one instance's models). */
+export interface InstanceCore {
+  readonly options: ManagerOptions
+  readonly entries: Map<string, ModelEntry>
+  readonly cache: ModelCache
+  readonly pool: LoadPool
+  readonly failures: FailureMemory
+  readonly capacity: CapacitySignal
+  /** shutdown started: no new loads */
+  closing: boolean
+}
+
+/** Wakes loads waiting for room whenever bytes are freed or a model stops serving. */
+export class CapacitySignal {
+  private waiters: Array<() => void> = []
+
+  get waiting(): boolean {
+    return this.waiters.length > 0
+  }
+
+  signal(): void {
+    if (this.waiters.length === 0) return
+    const ws = this.waiters
+    this.waiters = []
+    for (const w of ws) w()
+  }
+
+  /** Resolves at the next signal, or after `timeoutMs`. */
+  changed(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs)
+      this.waiters.push(() => {
+        clearTimeout(t)
+        resolve()
+      })
+    })
+  }
+}

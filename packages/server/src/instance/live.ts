@@ -1,0 +1,59 @@
+import { join } from "node:path"
+import { Effect, Layer } from "effect"
+import { Eviction } from "@meshkit/core"
+import { Config } from "../config/config.js"
+import { Log } from "../observability/log.js"
+import { ServerMetrics } from "../observability/metrics.js"
+import { ModelRegistry } from "../registry/registry.js"
+import { resolveSource } from "../registry/sources.js"
+import { ModelRuntimes } from "../runtimes/index.js"
+import { ModelManager } from "./model-manager.js"
+
+/**
+ * This instance's models, built from the configuration with every registered model known (not
+ * loaded, except pinned ones and minCopies ≥ 1, which on one server means "keep a copy"). When
+ * the scope closes every model is unloaded, after the listeners have drained.
+ */
+export const ModelManagerLive = Layer.scoped(
+  ModelManager,
+  Effect.gen(function* () {
+    const config = yield* Config
+    const log = yield* Log
+    const metrics = yield* ServerMetrics
+    const runtimes = yield* ModelRuntimes
+    const eviction = yield* Eviction
+    const registry = yield* ModelRegistry
+    const downloadDir = join(config.dataDir, "downloads")
+    const manager = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new ModelManager({
+            capacityBytes: config.memory,
+            policy: eviction.make(config.memory),
+            runtimes,
+            metrics,
+            log,
+            maxConcurrentLoads: config.maxConcurrentLoads,
+            loadQueueLimit: config.loadQueueLimit,
+            loadTimeoutMs: config.loadTimeout,
+            modelConcurrency: config.modelConcurrency,
+            queueLimit: config.queueLimit,
+            failureMemoryMs: config.failureMemory,
+            expireIntervalMs: config.expireInterval,
+            // URL sources: fetch again if the cached file went missing.
+            resolvePath: (r) => (/^https?:/i.test(r.uri) ? resolveSource(r, downloadDir, config.downloadTimeout) : Promise.resolve(r.path))
+          })
+      ),
+      (m) =>
+        Effect.promise(async () => {
+          log.info("unloading models")
+          await m.close(config.drainTimeout)
+        })
+    )
+    for (const r of registry.all()) {
+      const e = manager.register(r)
+      if (r.pinned || r.minCopies > 0) manager.ensureLoaded(e, false).catch(() => undefined)
+    }
+    return manager
+  })
+)

@@ -1,0 +1,258 @@
+import { ModelCache } from "@meshkit/core"
+import { ModelNotFound, Overloaded } from "../errors.js"
+import type { ServerMetrics } from "../observability/metrics.js"
+import type { ModelRecord } from "../registry/registry.js"
+import type { LoadedModel } from "../runtimes/runtime.js"
+import { CapacitySignal, type InstanceCore, type ManagerOptions } from "./core.js"
+import { FailureMemory } from "./failure-memory.js"
+import { LoadPool } from "./load-pool.js"
+import { Loading } from "./loading.js"
+import { ModelEntry, statusOf, type ModelStatusInfo, type Phase } from "./model-entry.js"
+import { Unloading } from "./unloading.js"
+import { ServiceTag } from "../service-tag.js"
+
+export type { ManagerOptions } from "./core.js"
+
+/**
+ * This instance's models: lazy, single-flight loads on a bounded priority pool, a byte budget
+ * enforced by the core ModelCache (the same code and policies the simulator runs), per-model
+ * concurrency limits with bounded queues, failure memory, idle expiry and drain-then-unload.
+ * The facade over ./model-entry.ts (entry and phase machine), ./loading.ts and ./unloading.ts.
+ *
+ * Plain TypeScript on purpose: `tryAcquire` / `release` run on every request and cost a few map
+ * lookups; only misses go through promises. Invariants:
+ *  - cache.used counts loading and loaded models plus bytes of models still unloading (`hold`),
+ *    and never exceeds the budget except transiently when a measured size exceeds the
+ *    prediction and nothing else can be evicted (the model is then unloaded again);
+ *  - a load starts only after the victims making room for it have finished unloading;
+ *  - a model with requests in flight is never unloaded: a user unload waits for them to finish.
+ *
+ * The class is its own service tag: `yield* ModelManager` in Effect code.
+ */
+export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<ModelManager>() {
+  private readonly core: InstanceCore
+  private readonly loading: Loading
+  private readonly unloading: Unloading
+  private readonly metrics: ServerMetrics
+  private readonly modelConcurrency: number
+  private readonly queueLimit: number
+  private expireTimer: NodeJS.Timeout | undefined
+
+  constructor(options: ManagerOptions) {
+    super()
+    const core: InstanceCore = {
+      options,
+      entries: new Map(),
+      cache: new ModelCache(options.capacityBytes, options.policy),
+      pool: new LoadPool(options.maxConcurrentLoads, options.loadQueueLimit),
+      failures: new FailureMemory(options.failureMemoryMs),
+      capacity: new CapacitySignal(),
+      closing: false
+    }
+    this.core = core
+    this.unloading = new Unloading(core)
+    this.loading = new Loading(core, this.unloading)
+    this.metrics = options.metrics
+    this.modelConcurrency = options.modelConcurrency
+    this.queueLimit = options.queueLimit
+    options.metrics.attach({
+      capacityBytes: () => core.cache.capacity,
+      usedBytes: () => core.cache.used,
+      loaded: () => this.count("loaded"),
+      loading: () => this.count("loading"),
+      managed: () => core.entries.size,
+      withFailure: () => core.failures.activeCount(Date.now())
+    })
+    if (options.policy.expired) {
+      this.expireTimer = setInterval(() => this.unloading.expireIdle(), Math.max(10, options.expireIntervalMs))
+      this.expireTimer.unref()
+    }
+  }
+
+  get capacityBytes(): number {
+    return this.core.cache.capacity
+  }
+  get usedBytes(): number {
+    return this.core.cache.used
+  }
+  get policyName(): string {
+    return this.core.options.policy.name
+  }
+  get size(): number {
+    return this.core.entries.size
+  }
+
+  lookup(id: string): ModelEntry | undefined {
+    return this.core.entries.get(id)
+  }
+  all(): IterableIterator<ModelEntry> {
+    return this.core.entries.values()
+  }
+
+  register(record: ModelRecord): ModelEntry {
+    const existing = this.core.entries.get(record.id)
+    if (existing) {
+      existing.record = record
+      return existing
+    }
+    const e = new ModelEntry(record)
+    this.core.entries.set(record.id, e)
+    return e
+  }
+
+  /** Forget a model: unload it (after its in-flight requests) and drop it. */
+  async unregister(id: string): Promise<void> {
+    const e = this.core.entries.get(id)
+    if (!e) return
+    e.removed = true
+    this.core.entries.delete(id)
+    this.core.failures.clear(id)
+    for (const w of e.slotWaiters.splice(0)) w(false)
+    await this.unloading.unload(e)
+  }
+
+  // ---- request path ------------------------------------------------------------------------
+
+  /** Whether requests are served from the model right now (both transports' readiness answer). */
+  isReady(e: ModelEntry): boolean {
+    return e.phase === "loaded"
+  }
+
+  /**
+   * Hit path: a concurrency slot on a loaded model, or undefined when the model is not loaded,
+   * is at its concurrency limit, or has requests queued (then call `acquire`). Pair with `release`.
+   */
+  tryAcquire(e: ModelEntry): LoadedModel | undefined {
+    if (e.phase !== "loaded" || e.inFlight >= this.modelConcurrency || e.slotWaiters.length > 0) return undefined
+    e.inFlight++
+    const r = e.resident!
+    r.inFlight++
+    const now = Date.now()
+    e.lastUsed = now
+    this.core.cache.hit(r, now)
+    this.metrics.hits++
+    return e.loaded
+  }
+
+  /** Slow path: load the model if needed and wait for a slot, within the queue bounds. */
+  async acquire(e: ModelEntry): Promise<LoadedModel> {
+    let missed = false
+    let waitStart = 0
+    for (;;) {
+      if (e.removed) throw new ModelNotFound({ message: `model "${e.id}" is not registered` })
+      if (e.phase === "loaded") {
+        if (waitStart > 0) {
+          this.metrics.loadingWait.observe((performance.now() - waitStart) / 1000)
+          waitStart = 0
+        }
+        if (e.inFlight < this.modelConcurrency && e.slotWaiters.length === 0) {
+          e.inFlight++
+          e.resident!.inFlight++
+          this.countUse(e, missed)
+          return e.loaded!
+        }
+        if (e.slotWaiters.length >= this.queueLimit) {
+          throw new Overloaded({
+            message: `model "${e.id}" is overloaded: ${e.inFlight} requests running and ${e.slotWaiters.length} queued (limits ${this.modelConcurrency} and ${this.queueLimit})`
+          })
+        }
+        const t0 = performance.now()
+        const granted = await new Promise<boolean>((resolve) => e.slotWaiters.push(resolve))
+        this.metrics.observeQueueDelay((performance.now() - t0) / 1000)
+        if (granted && e.loaded) {
+          this.countUse(e, missed)
+          return e.loaded
+        }
+        if (granted) this.release(e)
+        continue
+      }
+      if (!missed) {
+        missed = true
+        waitStart = performance.now()
+      }
+      if (e.loadWaiters >= this.queueLimit) {
+        throw new Overloaded({ message: `model "${e.id}" is loading and already has ${e.loadWaiters} requests waiting for it (limit ${this.queueLimit})` })
+      }
+      e.loadWaiters++
+      try {
+        await this.loading.ensureLoaded(e, true)
+      } finally {
+        e.loadWaiters--
+      }
+    }
+  }
+
+  /** A request on `e` finished: hand its slot to the next queued request, or free it. */
+  release(e: ModelEntry): void {
+    const next = e.slotWaiters.shift()
+    if (next) {
+      next(true)
+      return
+    }
+    e.inFlight--
+    if (e.resident) e.resident.inFlight--
+    if (e.inFlight === 0) {
+      const after = e.afterDrain
+      if (after) {
+        e.afterDrain = undefined
+        after()
+      }
+      if (this.core.capacity.waiting) this.core.capacity.signal()
+    }
+  }
+
+  private countUse(e: ModelEntry, missed: boolean): void {
+    const now = Date.now()
+    e.lastUsed = now
+    if (e.useCountedAtAdmission) e.useCountedAtAdmission = false
+    else if (e.resident) this.core.cache.hit(e.resident, now)
+    if (missed) this.metrics.misses++
+    else this.metrics.hits++
+  }
+
+  // ---- loading and unloading ---------------------------------------------------------------
+
+  /**
+   * Make sure the model is loaded (single-flight: concurrent callers share one load).
+   * `urgent` = a request is waiting on it (jumps the load queue).
+   */
+  ensureLoaded(e: ModelEntry, urgent: boolean): Promise<void> {
+    return this.loading.ensureLoaded(e, urgent)
+  }
+
+  /** Unload a model on request (repository unload, unregister): waits for in-flight requests. */
+  unload(e: ModelEntry): Promise<void> {
+    return this.unloading.unload(e)
+  }
+
+  /** Stop loading, unload everything (callers drain requests first). */
+  async close(timeoutMs: number): Promise<void> {
+    this.core.closing = true
+    if (this.expireTimer) clearInterval(this.expireTimer)
+    this.core.capacity.signal()
+    const all = [...this.core.entries.values()]
+    const work = Promise.all(
+      all.map(async (e) => {
+        for (const w of e.slotWaiters.splice(0)) w(false)
+        await this.unloading.unload(e)
+      })
+    )
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([work, new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
+    clearTimeout(timer)
+  }
+
+  // ---- status -------------------------------------------------------------------------------
+
+  status(e: ModelEntry): ModelStatusInfo {
+    return statusOf(e, this.core.failures, Date.now())
+  }
+
+  private count(phase: Phase): number {
+    let n = 0
+    for (const e of this.core.entries.values()) if (e.phase === phase) n++
+    return n
+  }
+}
+
+export { ModelEntry, type ModelIo, type ModelStatus, type ModelStatusInfo, type Phase } from "./model-entry.js"

@@ -1,7 +1,0 @@
-export * from "./errors.js"
-export * from "./infer-request.js"
-export { decodeInferRequest } from "./v2-decode.js"
-export { encodeInferResponse, binaryOutputsOf, type EncodedResponse } from "./v2-encode.js"
-export * from "./grpc-definition.js"
-export * from "./grpc-codec.js"
-export { halfToNumber, numberToHalf, tensorBytes } from "./tensor-bytes.js"

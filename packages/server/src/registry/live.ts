@@ -1,0 +1,30 @@
+import { join, resolve } from "node:path"
+import { Data, Effect, Layer } from "effect"
+import { Config } from "../config/config.js"
+import { messageOf } from "../errors.js"
+import { Log } from "../observability/log.js"
+import { ModelRegistry } from "./registry.js"
+import { scanModelsDir } from "./sources.js"
+
+/** The registry file or the models directory could not be read at start. */
+export class RegistryOpenError extends Data.TaggedError("RegistryOpenError")<{ readonly message: string }> {}
+
+/** The registry from the data dir's registry.json, plus every model found in --models DIR. */
+export const ModelRegistryLive = Layer.effect(
+  ModelRegistry,
+  Effect.gen(function* () {
+    const config = yield* Config
+    const log = yield* Log
+    const registry = yield* Effect.tryPromise({
+      try: () => ModelRegistry.open(join(config.dataDir, "registry.json")),
+      catch: (e) => new RegistryOpenError({ message: `cannot open the registry: ${messageOf(e)}` })
+    })
+    if (config.models !== undefined) {
+      const dir = config.models
+      const found = yield* Effect.tryPromise({ try: () => scanModelsDir(dir, log), catch: (e) => new RegistryOpenError({ message: messageOf(e) }) })
+      for (const r of found) yield* Effect.try({ try: () => registry.addFromDirectory(r), catch: (e) => new RegistryOpenError({ message: messageOf(e) }) })
+      log.info("models directory scanned", { dir: resolve(dir), models: found.length })
+    }
+    return registry
+  })
+)

@@ -1,0 +1,200 @@
+import { Effect, Layer } from "effect"
+import { BadRequest, isServerFault, kindOf, messageOf, ModelNotFound } from "../errors.js"
+import type { ModelEntry, ModelStatus } from "../instance/model-entry.js"
+import { ModelManager } from "../instance/model-manager.js"
+import { Log } from "../observability/log.js"
+import { ServerMetrics } from "../observability/metrics.js"
+import { VModels } from "../registry/vmodels.js"
+import { ModelRuntimes } from "../runtimes/index.js"
+import type { LoadedModel } from "../runtimes/runtime.js"
+import type { Tensor, TensorMeta } from "../tensor.js"
+import type { InferRequest } from "../transport/kserve-v2/infer-request.js"
+import { repositoryIndex, type RepositoryIndexEntry } from "./repository-index.js"
+import { RequestMetrics } from "./request-metrics.js"
+import { MODEL_VERSION } from "./server-state.js"
+import { ServiceTag } from "../service-tag.js"
+
+/**
+ * The one infer use case both transports call, and the model questions around it (metadata,
+ * readiness, repository). A request goes:
+ *
+ *   transport: parse the address ─▶ resolve (vmodel → model; unknown name or version → not found)
+ *     ─▶ [REST: read the body] ─▶ infer: where to serve ─▶ here: acquire a slot (hit: synchronous
+ *     tryAcquire; miss: load and wait) ─▶ transport.decode ─▶ runtime ─▶ transport.reply
+ *
+ * "Where to serve" is the seam for cluster mode: today every request is served here; a
+ * forwarder slots in at the top of `infer`, before the slot is taken, and sends the call's raw
+ * request to a holder the core routing policy picks when this instance holds no loaded copy.
+ * Tenant checks go beside it.
+ *
+ * The hit path stays plain synchronous code with the transport's per-request state passed
+ * through (no Effect, no allocation beyond the transport's own, one clock read at the end):
+ * the REST route's throughput against a bare node:http server depends on it
+ * (transport/http/data-plane.ts).
+ */
+
+/** How one transport speaks to the use case; one object per transport, `C` its per-request state. */
+export interface InferTransport<C> {
+  /** The request decoded for the model's inputs (throws InvalidRequest / BadRequest). */
+  decode(call: C, inputs: ReadonlyArray<TensorMeta>): InferRequest
+  /** Encode and send the outputs (throws when they cannot be encoded; nothing was sent then). */
+  reply(call: C, outputs: Tensor[], request: InferRequest): void
+  /** Send `err` as this transport's error answer. */
+  fail(call: C, err: unknown): void
+}
+
+export interface ModelMetadata {
+  readonly name: string
+  readonly versions: ReadonlyArray<string>
+  readonly platform: string
+  readonly inputs: ReadonlyArray<TensorMeta>
+  readonly outputs: ReadonlyArray<TensorMeta>
+}
+
+const tensorMeta = (m: TensorMeta): TensorMeta => ({ name: m.name, datatype: m.datatype, shape: [...m.shape] })
+
+/** Its own service tag: `yield* Serving` in Effect code. */
+export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
+  private readonly requests: RequestMetrics
+
+  constructor(
+    private readonly manager: ModelManager,
+    private readonly vmodels: VModels,
+    private readonly runtimes: ModelRuntimes,
+    metrics: ServerMetrics,
+    private readonly log: Log
+  ) {
+    super()
+    this.requests = new RequestMetrics(metrics)
+  }
+
+  // ---- resolving a name ---------------------------------------------------------------------
+
+  /** The model a name addresses (a vmodel resolves to its active model), if registered. */
+  resolve(name: string): ModelEntry | undefined {
+    return this.manager.lookup(this.vmodels.resolve(name) ?? name)
+  }
+
+  /** Like `resolve`, with the version checked; throws ModelNotFound / BadRequest. */
+  lookup(name: string, version?: string): ModelEntry {
+    if (version !== undefined && version !== "" && version !== MODEL_VERSION) {
+      throw new ModelNotFound({ message: `model "${name}" has no version ${JSON.stringify(version)} (only ${MODEL_VERSION})` })
+    }
+    if (name === "") throw new BadRequest({ message: "model name is required" })
+    const e = this.resolve(name)
+    if (e === undefined) throw notFound(name)
+    return e
+  }
+
+  // ---- infer --------------------------------------------------------------------------------
+
+  /** Serve one inference on `e`, answering through `t`; `t0` is performance.now() at arrival. */
+  infer<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number): void {
+    // Where to serve: here (the only answer until cluster mode adds forwarding, see above).
+    const loaded = this.manager.tryAcquire(e)
+    if (loaded !== undefined) {
+      this.run(t, call, e, loaded, t0)
+      return
+    }
+    this.manager.acquire(e).then(
+      (m) => this.run(t, call, e, m, t0),
+      (err) => this.fail(t, call, e, err, t0)
+    )
+  }
+
+  private run<C>(t: InferTransport<C>, call: C, e: ModelEntry, m: LoadedModel, t0: number): void {
+    let request: InferRequest
+    try {
+      request = t.decode(call, m.inputs)
+    } catch (err) {
+      this.manager.release(e)
+      this.fail(t, call, e, err, t0)
+      return
+    }
+    const r = request
+    m.infer(r.inputs, r.outputs?.map((o) => o.name)).then(
+      (outputs) => {
+        this.manager.release(e)
+        try {
+          t.reply(call, outputs, r)
+        } catch (err) {
+          this.fail(t, call, e, err, t0)
+          return
+        }
+        this.requests.succeeded(e, t0)
+      },
+      (err) => {
+        this.manager.release(e)
+        this.fail(t, call, e, err, t0)
+      }
+    )
+  }
+
+  private fail<C>(t: InferTransport<C>, call: C, e: ModelEntry, err: unknown, t0: number): void {
+    t.fail(call, err)
+    this.rejected(e, err, t0)
+  }
+
+  /**
+   * Count and, for a fault on this side, log a request that failed (before the use case, too:
+   * an unknown model, a body over the limit). `e` is undefined when no model was resolved.
+   */
+  rejected(e: ModelEntry | undefined, err: unknown, t0: number): void {
+    this.noteFailure(err, e?.id)
+    this.requests.failed(e, kindOf(err), t0)
+  }
+
+  /** Log a failure when it is a fault on this side (a bug, a model origin failing), not the caller's. */
+  noteFailure(err: unknown, model?: string): void {
+    const kind = kindOf(err)
+    if (isServerFault(kind)) this.log.error("request failed", { model, kind, error: messageOf(err) })
+  }
+
+  // ---- the questions around it ------------------------------------------------------------
+
+  /** Whether `e` is served from memory right now. */
+  isReady(e: ModelEntry): boolean {
+    return this.manager.isReady(e)
+  }
+
+  statusOf(e: ModelEntry): ModelStatus {
+    return this.manager.status(e).status
+  }
+
+  /** Inputs and outputs are known once the model has been loaded in this process: load it if needed. */
+  metadata(e: ModelEntry, name: string): Promise<ModelMetadata> {
+    const answer = (): ModelMetadata => {
+      const io = e.io!
+      return {
+        name,
+        versions: [MODEL_VERSION],
+        platform: this.runtimes.runtimeFor(e.record.format)?.platform ?? e.record.format,
+        inputs: io.inputs.map(tensorMeta),
+        outputs: io.outputs.map(tensorMeta)
+      }
+    }
+    return e.io ? Promise.resolve(answer()) : this.manager.ensureLoaded(e, true).then(answer)
+  }
+
+  repositoryIndex(readyOnly: boolean): RepositoryIndexEntry[] {
+    return repositoryIndex(this.manager, readyOnly)
+  }
+
+  /** Repository extension: load now (a request-like wait: jumps the load queue). */
+  load(e: ModelEntry): Promise<void> {
+    return this.manager.ensureLoaded(e, true)
+  }
+
+  unload(e: ModelEntry): Promise<void> {
+    return this.manager.unload(e)
+  }
+}
+
+export const notFound = (name: string) => new ModelNotFound({ message: `model "${name}" is not registered` })
+
+export const ServingLive = Layer.effect(
+  Serving,
+  Effect.gen(function* () {
+    return new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
+  })
+)

@@ -1,0 +1,21 @@
+import { ServiceTag } from "../service-tag.js"
+
+/** Process-wide serving state shared by the HTTP and gRPC front ends; its own service tag. */
+export class ServerState extends ServiceTag("meshkit/server/State")<ServerState>() {
+  /** both listeners are up and the registry is loaded */
+  ready = false
+  /** shutdown started: refuse new requests, finish the ones in flight */
+  draining = false
+  readonly startedAt = Date.now()
+
+  /** Ready to take requests: both listeners up and shutdown not started (both transports ask this). */
+  get serving(): boolean {
+    return this.ready && !this.draining
+  }
+}
+
+export const SERVER_NAME = "meshkit"
+export const SERVER_VERSION = "0.1.0"
+/** KServe v2 extensions the REST API implements. */
+export const EXTENSIONS = ["binary_tensor_data", "model_repository", "health", "metadata"]
+export const MODEL_VERSION = "1"

@@ -1,0 +1,163 @@
+import * as grpc from "@grpc/grpc-js"
+import { Context, Effect, Layer } from "effect"
+import { Config, grpcPortOf } from "../../config/config.js"
+import { ListenError, Unavailable } from "../../errors.js"
+import type { ModelEntry } from "../../instance/model-entry.js"
+import { Log } from "../../observability/log.js"
+import { Serving, type InferTransport } from "../../serving/infer.js"
+import { EXTENSIONS, MODEL_VERSION, SERVER_NAME, SERVER_VERSION, ServerState } from "../../serving/server-state.js"
+import {
+  decodeModelInferRequest,
+  encodeModelInferResponse,
+  GRPC_MAX_MESSAGE_BYTES,
+  loadGrpcDefinition,
+  type GrpcModelInferRequest
+} from "../kserve-v2/index.js"
+import { grpcErrorOf } from "./errors.js"
+
+/** Where the gRPC listener ended up; null when disabled (--grpc-port off). Its own service tag. */
+export class GrpcListener extends Context.Tag("meshkit/server/GrpcListener")<GrpcListener, { readonly port: number | null }>() {}
+
+type Callback = (err: grpc.ServiceError | null, value?: unknown) => void
+type Call = { request: any; metadata: grpc.Metadata }
+
+/** One ModelInfer call on its way through the use case. */
+interface GrpcInferCall {
+  readonly request: GrpcModelInferRequest
+  readonly cb: Callback
+  readonly name: string
+}
+
+const GRPC: InferTransport<GrpcInferCall> = {
+  decode: (call, inputs) => decodeModelInferRequest(call.request, inputs),
+  reply: (call, outputs, r) => call.cb(null, encodeModelInferResponse(call.name, MODEL_VERSION, r.id, outputs, r.binaryOutput)),
+  fail: (call, err) => call.cb(grpcErrorOf(err))
+}
+
+/**
+ * inference.GRPCInferenceService (KServe v2 gRPC, plus Triton's repository RPCs) on
+ * @grpc/grpc-js, calling the same use case as the REST data plane. `mm-model-id` /
+ * `mm-vmodel-id` metadata (ModelMesh's routing headers) override model_name when present.
+ */
+export const GrpcServerLive = Layer.scoped(
+  GrpcListener,
+  Effect.gen(function* () {
+    const config = yield* Config
+    const port = grpcPortOf(config)
+    if (port === null) return { port: null }
+    const serving = yield* Serving
+    const log = yield* Log
+    const state = yield* ServerState
+    const def = loadGrpcDefinition()
+
+    const fail = (cb: Callback, err: unknown, model?: string): void => {
+      serving.noteFailure(err, model)
+      cb(grpcErrorOf(err))
+    }
+    const nameOf = (call: Call, field: string): string => {
+      const mm = call.metadata.get("mm-vmodel-id")[0] ?? call.metadata.get("mm-model-id")[0]
+      return mm !== undefined ? String(mm) : String(call.request?.[field] ?? "")
+    }
+    const draining = (cb: Callback): boolean => {
+      if (!state.draining) return false
+      cb(grpcErrorOf(new Unavailable({ message: "server is shutting down" })))
+      return true
+    }
+
+    const impl: grpc.UntypedServiceImplementation = {
+      ServerLive: (_call: Call, cb: Callback) => cb(null, { live: true }),
+      ServerReady: (_call: Call, cb: Callback) => cb(null, { ready: state.serving }),
+      ServerMetadata: (_call: Call, cb: Callback) => cb(null, { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS }),
+      ModelReady: (call: Call, cb: Callback) => {
+        try {
+          cb(null, { ready: serving.isReady(serving.lookup(nameOf(call, "name"), call.request.version)) })
+        } catch (err) {
+          fail(cb, err)
+        }
+      },
+      ModelMetadata: (call: Call, cb: Callback) => {
+        if (draining(cb)) return
+        const name = nameOf(call, "name")
+        let e: ModelEntry
+        try {
+          e = serving.lookup(name, call.request.version)
+        } catch (err) {
+          return fail(cb, err)
+        }
+        serving.metadata(e, name).then(
+          (m) => cb(null, m),
+          (err) => fail(cb, err, name)
+        )
+      },
+      ModelInfer: (call: Call, cb: Callback) => {
+        if (draining(cb)) return
+        const t0 = performance.now()
+        const request = call.request as GrpcModelInferRequest
+        const name = nameOf(call, "model_name")
+        let e: ModelEntry
+        try {
+          e = serving.lookup(name, request.model_version)
+        } catch (err) {
+          cb(grpcErrorOf(err))
+          serving.rejected(undefined, err, t0)
+          return
+        }
+        serving.infer(GRPC, { request, cb, name }, e, t0)
+      },
+      RepositoryIndex: (call: Call, cb: Callback) => cb(null, { models: serving.repositoryIndex(call.request?.ready === true) }),
+      RepositoryModelLoad: (call: Call, cb: Callback) => {
+        if (draining(cb)) return
+        let e: ModelEntry
+        try {
+          e = serving.lookup(String(call.request?.model_name ?? ""))
+        } catch (err) {
+          return fail(cb, err)
+        }
+        serving.load(e).then(
+          () => cb(null, {}),
+          (err) => fail(cb, err, e.id)
+        )
+      },
+      RepositoryModelUnload: (call: Call, cb: Callback) => {
+        let e: ModelEntry
+        try {
+          e = serving.lookup(String(call.request?.model_name ?? ""))
+        } catch (err) {
+          return fail(cb, err)
+        }
+        serving.unload(e).then(
+          () => cb(null, {}),
+          (err) => fail(cb, err, e.id)
+        )
+      }
+    }
+
+    const server = new grpc.Server({
+      "grpc.max_receive_message_length": Math.min(GRPC_MAX_MESSAGE_BYTES, config.maxBodySize),
+      "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES
+    })
+    server.addService(def.GRPCInferenceService.service, impl)
+    const bound = yield* Effect.acquireRelease(
+      Effect.async<number, ListenError>((resume) => {
+        server.bindAsync(`${config.host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, actual) => {
+          if (err) resume(Effect.fail(new ListenError({ message: `cannot listen for gRPC on ${config.host}:${port}: ${err.message}` })))
+          else resume(Effect.succeed(actual))
+        })
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          const timer = setTimeout(() => {
+            log.warn("grpc drain timeout: cancelling calls in flight")
+            server.forceShutdown()
+            resume(Effect.void)
+          }, config.drainTimeout)
+          server.tryShutdown(() => {
+            clearTimeout(timer)
+            log.info("grpc closed")
+            resume(Effect.void)
+          })
+        })
+    )
+    return { port: bound }
+  })
+)

@@ -1,0 +1,189 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { join } from "node:path"
+import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Either, ParseResult, Schema } from "effect"
+import { Config } from "../../config/config.js"
+import { BadRequest, Conflict, isServerFault, kindOf, messageOf, ModelNotFound } from "../../errors.js"
+import { ModelManager } from "../../instance/model-manager.js"
+import { Log } from "../../observability/log.js"
+import { ServerMetrics } from "../../observability/metrics.js"
+import { ModelRegistry, RegisterRequest, type ModelRecord } from "../../registry/registry.js"
+import { resolveSource } from "../../registry/sources.js"
+import { VModels } from "../../registry/vmodels.js"
+import { ModelRuntimes } from "../../runtimes/index.js"
+import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
+
+/**
+ * The control plane (ModelMesh's management API as REST JSON) on @effect/platform's router:
+ * not on the hit path, so it gets Schema-validated bodies and Effect error handling.
+ *
+ *   POST   /v1/models                   register {id, uri, format?, tenant?, labels?, pinned?, minCopies?, loadNow?, sync?, sha256?, sizeBytes?}
+ *   GET    /v1/models                   list statuses
+ *   GET    /v1/models/:id               status (NOT_LOADED | LOADING | LOADED | LOADING_FAILED, size, lastUsed, errors)
+ *   DELETE /v1/models/:id               unregister (unloads after in-flight requests)
+ *   POST   /v1/models/:id/load          ensureLoaded {sync?}
+ *   POST   /v1/models/:id/unload        unload now (after in-flight requests)
+ *   GET    /v1/vmodels                  list vmodels
+ *   PUT    /v1/vmodels/:id              set {target, sync?}: switches once target is loaded
+ *   GET    /v1/vmodels/:id              vmodel status
+ *   DELETE /v1/vmodels/:id              delete the alias
+ *   GET    /metrics                     Prometheus
+ */
+
+const formatIssues = (e: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(e)
+    .map((i) => `${i.path.map(String).join(".") || "body"}: ${i._tag === "Unexpected" ? "unknown field" : i.message}`)
+    .join("; ")
+
+/** The JSON body decoded with `schema`; every problem is a 400 naming the field. */
+const bodyOf = <A, I>(schema: Schema.Schema<A, I>, emptyAs?: unknown) =>
+  Effect.gen(function* () {
+    const req = yield* HttpServerRequest.HttpServerRequest
+    const text = yield* Effect.mapError(req.text, (e) => new BadRequest({ message: `could not read the request body: ${e.message}` }))
+    let raw: unknown = emptyAs
+    if (text.trim().length > 0) {
+      try {
+        raw = JSON.parse(text)
+      } catch (e) {
+        return yield* new BadRequest({ message: `malformed JSON in request body: ${messageOf(e)}` })
+      }
+    }
+    if (raw === undefined) return yield* new BadRequest({ message: "request body is empty; expected a JSON object" })
+    const decoded = Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })(raw)
+    if (Either.isLeft(decoded)) return yield* new BadRequest({ message: `invalid request: ${formatIssues(decoded.left)}` })
+    return decoded.right
+  })
+
+const idParam = Effect.map(HttpRouter.params, (p) => p.id ?? "")
+
+const json = (value: unknown, status = 200) => HttpServerResponse.unsafeJson(value, { status })
+
+const LoadBody = Schema.Struct({ sync: Schema.optional(Schema.Boolean) })
+const VModelBody = Schema.Struct({ target: Schema.String, sync: Schema.optional(Schema.Boolean) })
+
+/** ONNX is the only runtime today, so it is the default format whatever the file is called. */
+const DEFAULT_FORMAT = "onnx"
+
+export const makeControlPlane = Effect.gen(function* () {
+  const manager = yield* ModelManager
+  const registry = yield* ModelRegistry
+  const vmodels = yield* VModels
+  const metrics = yield* ServerMetrics
+  const config = yield* Config
+  const runtimes = yield* ModelRuntimes
+  const log = yield* Log
+  const downloadDir = join(config.dataDir, "downloads")
+
+  const entryOr404 = (id: string) => {
+    const e = manager.lookup(id)
+    return e ? Effect.succeed(e) : Effect.fail(new ModelNotFound({ message: `model "${id}" is not registered` }))
+  }
+
+  const register = Effect.gen(function* () {
+    const body = yield* bodyOf(RegisterRequest)
+    if (registry.get(body.id)) return yield* new Conflict({ message: `model "${body.id}" is already registered` })
+    if (registry.vmodel(body.id)) return yield* new Conflict({ message: `"${body.id}" is already a vmodel` })
+    const format = body.format ?? DEFAULT_FORMAT
+    const runtime = runtimes.runtimeFor(format)
+    if (runtime === undefined) {
+      return yield* new BadRequest({ message: `format "${format}" is not supported (this server loads: ${runtimes.formats.join(", ")})` })
+    }
+    const t0 = performance.now()
+    const path = yield* Effect.tryPromise({ try: () => resolveSource(body, downloadDir, config.downloadTimeout), catch: (e) => e })
+    if (/^https?:/i.test(body.uri)) metrics.downloadDuration.observe((performance.now() - t0) / 1000)
+    const record: ModelRecord = {
+      id: body.id,
+      format,
+      uri: body.uri,
+      path,
+      source: "api",
+      tenant: body.tenant ?? "default",
+      labels: body.labels ?? {},
+      pinned: body.pinned ?? false,
+      minCopies: body.minCopies ?? 0,
+      maxCopies: body.maxCopies ?? 1,
+      ...(body.sha256 !== undefined ? { sha256: body.sha256.toLowerCase() } : {}),
+      ...(body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : {}),
+      registeredAt: Date.now()
+    }
+    yield* Effect.tryPromise({ try: () => registry.add(record), catch: (e) => e })
+    const entry = manager.register(record)
+    log.info("model registered", { model: record.id, uri: record.uri, loadNow: body.loadNow ?? false })
+    if (body.loadNow || record.pinned || record.minCopies > 0) {
+      const p = manager.ensureLoaded(entry, body.sync === true)
+      if (body.sync) yield* Effect.promise(() => p.catch(() => undefined))
+      else p.catch(() => undefined)
+    }
+    return json(manager.status(entry), 201)
+  })
+
+  const unregister = Effect.gen(function* () {
+    const id = yield* idParam
+    const r = registry.get(id)
+    if (!r) return yield* new ModelNotFound({ message: `model "${id}" is not registered` })
+    if (r.source === "dir") {
+      return yield* new Conflict({ message: `model "${id}" comes from the models directory; remove its file there instead` })
+    }
+    yield* Effect.tryPromise({ try: () => registry.remove(id), catch: (e) => e })
+    yield* Effect.promise(() => manager.unregister(id))
+    log.info("model unregistered", { model: id })
+    return json({ id, status: "NOT_FOUND" })
+  })
+
+  const ensureLoaded = Effect.gen(function* () {
+    const e = yield* Effect.flatMap(idParam, entryOr404)
+    const body = yield* bodyOf(LoadBody, {})
+    const p = manager.ensureLoaded(e, body.sync === true)
+    if (body.sync) yield* Effect.tryPromise({ try: () => p, catch: (err) => err })
+    else p.catch(() => undefined)
+    return json(manager.status(e))
+  })
+
+  const unload = Effect.gen(function* () {
+    const e = yield* Effect.flatMap(idParam, entryOr404)
+    yield* Effect.promise(() => manager.unload(e))
+    return json(manager.status(e))
+  })
+
+  const setVModel = Effect.gen(function* () {
+    const id = yield* idParam
+    const body = yield* bodyOf(VModelBody)
+    if (registry.get(id)) return yield* new Conflict({ message: `"${id}" is a model id; a vmodel needs its own name` })
+    const opts = body.sync !== undefined ? { sync: body.sync } : {}
+    return json(yield* Effect.tryPromise({ try: () => vmodels.set(id, body.target, opts), catch: (e) => e }))
+  })
+
+  const router = HttpRouter.empty.pipe(
+    HttpRouter.post("/v1/models", register),
+    HttpRouter.get("/v1/models", Effect.sync(() => json([...manager.all()].map((e) => manager.status(e))))),
+    HttpRouter.get("/v1/models/:id", Effect.map(Effect.flatMap(idParam, entryOr404), (e) => json(manager.status(e)))),
+    HttpRouter.del("/v1/models/:id", unregister),
+    HttpRouter.post("/v1/models/:id/load", ensureLoaded),
+    HttpRouter.post("/v1/models/:id/unload", unload),
+    HttpRouter.get("/v1/vmodels", Effect.sync(() => json(vmodels.list()))),
+    HttpRouter.get("/v1/vmodels/:id", Effect.flatMap(idParam, (id) => Effect.try({ try: () => json(vmodels.status(id)), catch: (e) => e }))),
+    HttpRouter.put("/v1/vmodels/:id", setVModel),
+    HttpRouter.del(
+      "/v1/vmodels/:id",
+      Effect.flatMap(idParam, (id) => Effect.map(Effect.tryPromise({ try: () => vmodels.remove(id), catch: (e) => e }), () => json({ id, status: "NOT_FOUND" })))
+    ),
+    HttpRouter.get(
+      "/metrics",
+      Effect.map(Effect.promise(() => metrics.text()), (text) => HttpServerResponse.text(text, { contentType: metrics.registry.contentType }))
+    )
+  )
+
+  const app = router.pipe(
+    Effect.catchIf((e): e is HttpServerError.RouteNotFound => e instanceof HttpServerError.RouteNotFound, () => Effect.succeed(json({ error: "no such endpoint" }, 404))),
+    Effect.catchAll((err: unknown) => {
+      const h = httpErrorOf(err)
+      if (isServerFault(kindOf(err))) log.error("control plane request failed", { error: messageOf(err) })
+      const headers: Record<string, string> = h.retryAfterMs !== undefined ? { "retry-after": String(retryAfterSeconds(h.retryAfterMs)) } : {}
+      return Effect.succeed(HttpServerResponse.text(errorBody(h), { status: h.status, contentType: "application/json", headers }))
+    })
+  )
+
+  const handler: (req: IncomingMessage, res: ServerResponse) => void = yield* NodeHttpServer.makeHandler(app)
+  return handler
+})

@@ -1,0 +1,54 @@
+import type { ServerResponse } from "node:http"
+import { type ErrorKind, kindOf, messageOf, retryAfterOf } from "../../errors.js"
+
+/**
+ * Error kind → HTTP status, for the data plane and the control plane (gRPC has its own table in
+ * ../grpc/errors.ts). 500 means a server bug; its message says so.
+ */
+export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  "not-found": 404,
+  conflict: 409,
+  "payload-too-large": 413,
+  overloaded: 429,
+  upstream: 502,
+  unavailable: 503,
+  "insufficient-storage": 507,
+  internal: 500
+}
+
+export interface HttpError {
+  readonly status: number
+  readonly message: string
+  readonly retryAfterMs?: number
+}
+
+export const httpErrorOf = (err: unknown): HttpError => {
+  const kind = kindOf(err)
+  const message = kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err)
+  const retryAfterMs = retryAfterOf(err)
+  return retryAfterMs === undefined ? { status: HTTP_STATUS[kind], message } : { status: HTTP_STATUS[kind], message, retryAfterMs }
+}
+
+/** Headers for an error answer (Retry-After in whole seconds, at least 1). */
+export const errorHeaders = (h: HttpError, bodyLength: number): Record<string, string | number> => {
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": bodyLength }
+  if (h.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(h.retryAfterMs)
+  return headers
+}
+
+export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000))
+
+export const errorBody = (h: HttpError): string => JSON.stringify({ error: h.message })
+
+/** Answer `err` on `res` (or cut the connection if the answer had already started). */
+export const sendError = (res: ServerResponse, err: unknown): void => {
+  const h = httpErrorOf(err)
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const body = errorBody(h)
+  res.writeHead(h.status, errorHeaders(h, Buffer.byteLength(body)))
+  res.end(body)
+}

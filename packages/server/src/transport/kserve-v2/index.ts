@@ -1,0 +1,7 @@
+export * from "./errors.js"
+export * from "./infer-request.js"
+export { decodeInferRequest } from "./rest-decode.js"
+export { encodeInferResponse, binaryOutputsOf, type EncodedResponse } from "./rest-encode.js"
+export * from "./grpc-definition.js"
+export * from "./grpc-codec.js"
+export { halfToNumber, numberToHalf, tensorBytes } from "./tensor-bytes.js"
