@@ -41,3 +41,16 @@ export const VModelManager = VModels
 export const Metrics = ServerMetrics
 /** @deprecated use Log */
 export const ServerLog = Log
+// cluster mode (--etcd): coordination through etcd; see src/cluster/README.md
+export { KvStore, casRetry, type KvStoreApi, type KvEntry, type Snapshot, type Guard, type TxnOp, type WatchHandler, type Lease } from "./cluster/kv-store.js"
+export { etcdStoreLayer, DEFAULT_ETCD_TIMEOUT_MS, type EtcdConfig } from "./cluster/etcd-store.js"
+export { EtcdUnavailable, WriteContention, LeaseExpired } from "./cluster/errors.js"
+export { ClusterConfig, clusterConfigLayer, clusterSettings, type ClusterSettings } from "./cluster/config.js"
+export { clusterKeys, DEFAULT_CLUSTER_PREFIX, type ClusterKeys } from "./cluster/keys.js"
+export { ClusterRegistry, type Registered } from "./cluster/cluster-registry.js"
+export { Membership, LocalInstance, significantChange, type LocalInstanceApi } from "./cluster/membership.js"
+export { Leader, campaignForLeadership, pruneGoneCopies, type LeadershipState } from "./cluster/leader.js"
+export { LocalTable } from "./cluster/local-table.js"
+export type { ClusterModelRecord, ClusterVModelRecord, InstanceRecord, InstanceStatus } from "./cluster/records.js"
+export { startEtcd, findEtcd, freePort, EtcdNotFound, type EtcdProcess, type EtcdOptions } from "./cluster/etcd-process.js"
+export { startLocalCluster, waitReady, waitExit, type LocalCluster, type LocalClusterOptions, type LocalInstance as LocalClusterInstance } from "./cluster/local-cluster.js"

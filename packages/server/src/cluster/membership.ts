@@ -115,13 +115,16 @@ export class Membership extends Effect.Service<Membership>()("meshkit/server/Mem
         return lease
       })
 
-    /** Publish when due until the lease is gone. */
+    /** Publish when due until the lease is gone. While etcd is away, retry at a calm pace and log once. */
     const tend = (lease: Lease) =>
       Effect.gen(function* () {
         let lastReconcile = Date.now()
+        let failing = false
+        let nextAttempt = 0
         while (!lease.isLost()) {
           yield* Effect.sleep(cfg.checkIntervalMs)
           const now = Date.now()
+          if (now < nextAttempt) continue
           const status = local.status()
           const since = last ? now - last.at : Number.POSITIVE_INFINITY
           const reconnected = republish
@@ -129,17 +132,23 @@ export class Membership extends Effect.Service<Membership>()("meshkit/server/Mem
             reconnected || since >= cfg.heartbeatMs || (since >= cfg.minPublishIntervalMs && (!last || significantChange(last.status, status)))
           if (!due) continue
           republish = false
-          const ok = yield* publish(lease).pipe(
-            Effect.as(true),
-            Effect.catchTag("LeaseExpired", () => Effect.succeed(false)),
+          const outcome = yield* publish(lease).pipe(
+            Effect.as("published" as const),
+            Effect.catchTag("LeaseExpired", () => Effect.succeed("lease-gone" as const)),
             Effect.catchTag("EtcdUnavailable", (e) =>
-              Effect.logWarning("cluster: cannot publish this instance's record", { error: e.message }).pipe(
-                Effect.tap(() => (reconnected ? Effect.sync(() => (republish = true)) : Effect.void)),
-                Effect.as(true)
-              )
+              Effect.gen(function* () {
+                if (!failing) yield* Effect.logWarning("cluster: cannot publish this instance's record; retrying", { error: e.message })
+                failing = true
+                republish = true // publish and reconcile as soon as etcd answers again
+                nextAttempt = now + Math.max(cfg.minPublishIntervalMs, 1_000)
+                return "failed" as const
+              })
             )
           )
-          if (!ok) return
+          if (outcome === "lease-gone") return
+          if (outcome === "failed") continue
+          if (failing) yield* Effect.logInfo("cluster: this instance's record is published again")
+          failing = false
           if (reconnected || now - lastReconcile >= cfg.heartbeatMs) {
             lastReconcile = now
             yield* reconcile.pipe(Effect.catchAll((e) => Effect.logWarning("cluster: cannot reconcile copy records", { error: e.message })))
