@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { makeModel } from "../packages/server/src/models/make.js"
+import { makeModel } from "@meshkit/onnx-models"
 
 /**
  * Test support for the server end-to-end tests: a real `node bin/meshkit.js serve` process on

@@ -8,3 +8,8 @@ export { ModelManager, ModelEntry, Manager, type ModelStatus, type ModelStatusIn
 export { ModelRegistry, Registry, type ModelRecord, type VModelRecord } from "./registry/registry.js"
 export { VModelManager, VModels, type VModelStatus } from "./vmodels.js"
 export * from "./runtime/runtime.js"
+// used by @meshkit/bench's codec and runtime micro-benchmarks
+export { decodeInferRequest } from "./protocol/v2-decode.js"
+export { encodeInferResponse } from "./protocol/v2-encode.js"
+export { tensorBytes } from "./protocol/tensor-bytes.js"
+export { makeOnnxRuntime, type OnnxRuntime } from "./runtime/onnx.js"
