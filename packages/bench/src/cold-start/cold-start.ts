@@ -85,7 +85,9 @@ const summarise = (raw: ReadonlyArray<number>, mesh: ReadonlyArray<number>): { f
   const overhead = raw.map((r, i) => mesh[i]! - r)
   const figures = [
     figureOf(
-      { name: "coldStartOverheadMs", group, unit: "ms", better: "lower", threshold: 15, thresholdKind: "absolute", target: { op: "<=", value: 5, source: "server issue" }, description: "meshkit first-request latency − (raw InferenceSession.create + first run), per model" },
+      // not gated: a difference in ms scales with the machine (3–12 ms on an AMD EPYC, 8 ± 14 ms on a busy
+      // Intel Xeon), and so does the ratio (1.4–2.6 on one machine): raw session creation is bimodal
+      { name: "coldStartOverheadMs", group, unit: "ms", better: "lower", threshold: null, thresholdKind: "absolute", target: { op: "<=", value: 5, source: "server issue" }, description: "meshkit first-request latency − (raw InferenceSession.create + first run), per model" },
       overhead
     ),
     figureOf({ name: "coldStartRawMs", group, unit: "ms", better: "lower", threshold: null }, raw),

@@ -101,11 +101,20 @@ const verdictCell: Record<Verdict, string> = {
   new: "new"
 }
 
+const runFacts = (r: BenchReport): string => {
+  const m = r.machine
+  const load = `load ${m.loadAverage1m}${m.loadAverage1mAtEnd !== undefined ? `→${m.loadAverage1mAtEnd}` : ""}`
+  return `${r.name}, ${m.date}, ${m.cpuModel} × ${m.cores}, Node ${m.node}, ${load}${r.quick ? ", quick" : ""}`
+}
+
 export const compareMarkdown = (base: BenchReport, next: BenchReport, c: Comparison, files: { base: string; next: string }): string => {
   const lines: string[] = []
   lines.push("## Benchmark comparison", "")
-  lines.push(`- base: \`${cell(files.base)}\` (${base.name}, ${base.machine.date}, ${base.machine.cpuModel} × ${base.machine.cores}, Node ${base.machine.node}${base.quick ? ", quick" : ""})`)
-  lines.push(`- new: \`${cell(files.next)}\` (${next.name}, ${next.machine.date}, ${next.machine.cpuModel} × ${next.machine.cores}, Node ${next.machine.node}${next.quick ? ", quick" : ""})`)
+  lines.push(`- base: \`${cell(files.base)}\` (${runFacts(base)})`)
+  lines.push(`- new: \`${cell(files.next)}\` (${runFacts(next)})`)
+  if (base.machine.cpuModel !== next.machine.cpuModel || base.machine.cores !== next.machine.cores || base.machine.node !== next.machine.node) {
+    lines.push("", "Different machines or Node versions: only the gated figures (same-run ratios, counts and memory) are comparable; absolute rates and times are shown for information.")
+  }
   lines.push("")
   lines.push("| figure | base | new | change | threshold | |")
   lines.push("|---|---:|---:|---:|---:|:---|")

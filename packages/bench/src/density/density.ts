@@ -80,8 +80,10 @@ export const densityPart: Part = async (ctx) => {
 
     const group = "density"
     const figures = [
+      // gated in MiB: memory does not scale with CPU speed, but with load timing it moved 390–523 MiB
+      // between runs on unchanged code, so the threshold is wider than that; a leak shows as far more
       figureOf(
-        { name: "densityRssOverBudgetMiB", group, unit: "MiB", better: "lower", threshold: 96, thresholdKind: "absolute", target: { op: "<=", value: FIXED_OVERHEAD_MIB, source: `server issue (stated fixed overhead ${FIXED_OVERHEAD_MIB} MiB)` }, description: "peak VmRSS − memory budget" },
+        { name: "densityRssOverBudgetMiB", group, unit: "MiB", better: "lower", threshold: 192, thresholdKind: "absolute", target: { op: "<=", value: FIXED_OVERHEAD_MIB, source: `server issue (stated fixed overhead ${FIXED_OVERHEAD_MIB} MiB)` }, description: "peak VmRSS − memory budget" },
         [peakMiB - BUDGET_MIB]
       ),
       figureOf({ name: "densityIdleRssMiB", group, unit: "MiB", better: "lower", threshold: null, description: `VmRSS after start with ${MODELS} registered models, none loaded` }, [idleRss / MIB]),

@@ -44,6 +44,8 @@ export const MachineFacts = Schema.Struct({
   totalMemoryBytes: Schema.Number,
   /** 1-minute load average when the run started: shows how busy the shared machine was */
   loadAverage1m: Schema.Number,
+  /** 1-minute load average when the run ended (files written before it was recorded lack it) */
+  loadAverage1mAtEnd: Schema.optional(Schema.Number),
   date: Schema.String
 })
 export type MachineFacts = typeof MachineFacts.Type

@@ -9,9 +9,11 @@ export const machineFacts = (now: Date): MachineFacts => ({
   node: process.version,
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   totalMemoryBytes: os.totalmem(),
-  loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
+  loadAverage1m: loadAverage1m(),
   date: now.toISOString()
 })
+
+export const loadAverage1m = (): number => Math.round(os.loadavg()[0]! * 100) / 100
 
 const cpuModel = (): string => {
   // /proc/cpuinfo is the honest source on Linux (os.cpus() is the same string, but may be empty in containers)

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from "node:path"
 import { renderHtml, renderMarkdown, type ReportSpec, type Section } from "@meshkit/report"
 import { fmt } from "../compare/compare.js"
 import { meetsTarget, type BenchReport, type Figure } from "./figures.js"
-import { machineFacts } from "./machine.js"
+import { loadAverage1m, machineFacts } from "./machine.js"
 import type { Part, PartName } from "./parts.js"
 
 export interface BenchOptions {
@@ -57,7 +57,7 @@ export const runBench = async (o: BenchOptions): Promise<number> => {
     name: basename(outFile).replace(/\.json$/, ""),
     quick: o.quick,
     command: o.command,
-    machine,
+    machine: { ...machine, loadAverage1mAtEnd: loadAverage1m() },
     wallSeconds: Math.round((Date.now() - started) / 100) / 10,
     figures,
     notes
@@ -115,7 +115,7 @@ const reportSpec = (r: BenchReport, sections: ReadonlyArray<Section>): ReportSpe
     facts: [
       ["machine", `${r.machine.cpuModel} × ${r.machine.cores} cores, ${fmt(r.machine.totalMemoryBytes / 2 ** 30)} GiB`],
       ["node", `${r.machine.node} (${r.machine.platform})`],
-      ["load average at start", String(r.machine.loadAverage1m)],
+      ["load average (1 min) at start / end", `${r.machine.loadAverage1m} / ${r.machine.loadAverage1mAtEnd ?? "–"}`],
       ["command", r.command],
       ["wall time", `${r.wallSeconds} s`]
     ],

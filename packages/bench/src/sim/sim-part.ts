@@ -73,8 +73,9 @@ export const simPart: Part = async (ctx) => {
   }
   const group = "sim"
   const figures = [
-    figureOf({ name: "simIdealLruVsCore", group, unit: "× core lru", better: "higher", threshold: 0.5, description: "ideal-mode lru simulated req/s ÷ core lru replay req/s, same round" }, idealRps.map((v, i) => v / coreRps[i]!)),
-    figureOf({ name: "simFullVsCore", group, unit: "× core lru", better: "higher", threshold: 0.5, description: "full-mode (8 instances) simulated req/s ÷ core lru replay req/s, same round" }, fullRps.map((v, i) => v / coreRps[i]!)),
+    // not gated: moves between CPU models (see the module comment)
+    figureOf({ name: "simIdealLruVsCore", group, unit: "× core lru", better: "higher", threshold: null, description: "ideal-mode lru simulated req/s ÷ core lru replay req/s, same round" }, idealRps.map((v, i) => v / coreRps[i]!)),
+    figureOf({ name: "simFullVsCore", group, unit: "× core lru", better: "higher", threshold: null, description: "full-mode (8 instances) simulated req/s ÷ core lru replay req/s, same round" }, fullRps.map((v, i) => v / coreRps[i]!)),
     figureOf({ name: "simIdealLruMReqPerSec", group, unit: "M req/s", better: "higher", threshold: null, target: { op: ">=", value: 10, source: "simulator issue" } }, idealRps.map((v) => v / 1e6)),
     figureOf({ name: "simFullMReqPerSec", group, unit: "M req/s", better: "higher", threshold: null, target: { op: ">=", value: 2, source: "simulator issue" } }, fullRps.map((v) => v / 1e6)),
     figureOf({ name: "coreLruReplayMReqPerSec", group, unit: "M req/s", better: "higher", threshold: null }, coreRps.map((v) => v / 1e6))
