@@ -41,12 +41,13 @@ const file = (content: unknown): string => {
   return f
 }
 
-const compare = (base: string, next: string) =>
+const meshkit = (args: string[]) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ["bin/meshkit.js", "bench", "compare", base, next], { cwd: root }, (err, stdout, stderr) =>
+    execFile(process.execPath, ["bin/meshkit.js", ...args], { cwd: root }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr })
     )
   })
+const compare = (base: string, next: string) => meshkit(["bench", "compare", base, next])
 
 const rowOf = (md: string, figure: string) => md.split("\n").find((l) => l.startsWith(`| ${figure} |`)) ?? ""
 
@@ -89,6 +90,29 @@ describe("meshkit bench compare", () => {
     expect(r.code).toBe(1)
     expect(rowOf(r.stdout, "hitThroughputRatio")).toContain("✗ missing")
     expect(r.stdout).toContain("server crashed")
+  })
+
+  it("exits 2, not 1, when called with other than two files (a usage error is not a regression)", async () => {
+    const good = file(report([ratio(0.9)]))
+    const [none, one, three] = await Promise.all([meshkit(["bench", "compare"]), meshkit(["bench", "compare", good]), meshkit(["bench", "compare", good, good, good])])
+    for (const r of [none, one, three]) {
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain("bench compare needs two files: BASE.json NEW.json")
+      expect(r.stdout).toBe("")
+    }
+  })
+
+  it("names both runs' machines and load, and says when they differ", async () => {
+    const base = report([ratio(0.9)])
+    const other = { ...report([ratio(0.9)]), machine: { ...base.machine, cpuModel: "other cpu", loadAverage1m: 3.5, loadAverage1mAtEnd: 4.25 } }
+    const same = await compare(file(base), file(base))
+    expect(same.code).toBe(0)
+    expect(same.stdout).toMatch(/- base: .*test cpu × 2, Node v20, load 0,/)
+    expect(same.stdout).not.toContain("Different machines")
+    const differ = await compare(file(base), file(other))
+    expect(differ.code).toBe(0)
+    expect(differ.stdout).toMatch(/- new: .*other cpu × 2, Node v20, load 3\.5→4\.25,/)
+    expect(differ.stdout).toContain("Different machines or Node versions: only the gated figures")
   })
 
   it("rejects malformed input with a clear error naming the file (exit 2)", async () => {

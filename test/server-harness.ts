@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
-import { makeModel } from "@meshkit/server"
+import { makeModel } from "@meshkit/onnx-models"
 
 /**
  * Test support for the server end-to-end tests: a real `node bin/meshkit.js serve` process on

@@ -3,6 +3,9 @@
  * `run(argv): Promise<number>` (the exit code) and is imported only when used, so `--help` and
  * small commands start fast.
  */
+import { Predicate } from "effect"
+import { UsageError } from "./args.js"
+
 export interface Command {
   readonly name: string
   readonly summary: string
@@ -44,9 +47,13 @@ export const main = async (argv: string[]): Promise<number> => {
   try {
     return await (await cmd.load()).run(rest)
   } catch (err) {
-    // A user-facing error (bad flag, bad file) prints its message; anything else its stack.
-    const e = err as Error & { _tag?: string }
-    console.error(`meshkit ${name}: ${e?._tag || e?.name === "UsageError" ? e.message : (e?.stack ?? String(err))}`)
+    // A mistake in how the command was called: its message, exit 2. A user-facing error (bad
+    // file, bad scenario: tagged errors) prints its message, anything else its stack; both exit 1.
+    if (err instanceof UsageError) {
+      console.error(`meshkit ${name}: ${err.message}`)
+      return 2
+    }
+    console.error(`meshkit ${name}: ${Predicate.hasProperty(err, "_tag") && err instanceof Error ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
     return 1
   }
 }

@@ -22,8 +22,6 @@ export { HTTP_STATUS } from "./transport/http/errors.js"
 export { GRPC_STATUS } from "./transport/grpc/errors.js"
 export * as kserveV2 from "./transport/kserve-v2/index.js"
 export { grpcChannelOptions, loadGrpcDefinition } from "./transport/kserve-v2/grpc-definition.js"
-/** Test and bench support: generated ONNX models (the bench package will own these). */
-export { makeModel } from "./models/make.js"
 
 // Names of the services before each had one name (kept for importers of the old names).
 import { Log } from "./observability/log.js"
@@ -54,3 +52,5 @@ export { LocalTable } from "./cluster/local-table.js"
 export type { ClusterModelRecord, ClusterVModelRecord, InstanceRecord, InstanceStatus } from "./cluster/records.js"
 export { startEtcd, findEtcd, freePort, EtcdNotFound, type EtcdProcess, type EtcdOptions } from "./cluster/etcd-process.js"
 export { startLocalCluster, waitReady, waitExit, type LocalCluster, type LocalClusterOptions, type LocalInstance as LocalClusterInstance } from "./cluster/local-cluster.js"
+// used by @meshkit/bench's codec and runtime micro-benchmarks
+export { decodeInferRequest, encodeInferResponse, tensorBytes } from "./transport/kserve-v2/index.js"

@@ -1,4 +1,4 @@
-export const run = async (_argv: string[]): Promise<number> => {
-  const { runCoreBench } = await import("@meshkit/core/bench/eviction-bench.ts")
-  return runCoreBench(_argv)
-}
+import { runCoreBench } from "@meshkit/bench"
+
+/** `meshkit bench-core`: the eviction policy micro-benchmark; its flags are parsed by runCoreBench (also runnable as a script). */
+export const run = (argv: string[]): Promise<number> => runCoreBench(argv)

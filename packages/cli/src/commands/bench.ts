@@ -1,8 +1,5 @@
-import { readFileSync } from "node:fs"
+import { benchCompare, PARTS, runBench, type PartName } from "@meshkit/bench"
 import { parse, UsageError } from "../args.js"
-import { compareMarkdown, compareReports } from "../bench/compare.js"
-import { BenchFileError, decodeBenchReport } from "../bench/figures.js"
-import { PARTS, type PartName } from "../bench/parts.js"
 
 const help = `usage: meshkit bench [--quick] [--out FILE] [--json] [--only PARTS]
        meshkit bench compare BASE.json NEW.json
@@ -39,7 +36,6 @@ export const run = async (argv: string[]): Promise<number> => {
   if (!a) return 0
   const only = a.values.only?.split(",").map((s) => s.trim()).filter(Boolean)
   for (const p of only ?? []) if (!PARTS.includes(p as PartName)) throw new UsageError(`--only: unknown part "${p}" (known: ${PARTS.join(", ")})`)
-  const { runBench } = await import("../bench/runner.js")
   return runBench({
     quick: a.values.quick ?? false,
     out: a.values.out ?? "reports/bench/latest.json",
@@ -54,25 +50,5 @@ const compare = async (argv: string[]): Promise<number> => {
   if (!a) return 0
   if (a.positionals.length !== 2) throw new UsageError(`bench compare needs two files: BASE.json NEW.json\n\n${help}`)
   const [baseFile, nextFile] = a.positionals as [string, string]
-  try {
-    const base = decodeBenchReport(readText(baseFile), baseFile)
-    const next = decodeBenchReport(readText(nextFile), nextFile)
-    const c = compareReports(base, next)
-    process.stdout.write(compareMarkdown(base, next, c, { base: baseFile, next: nextFile }))
-    return c.failures.length === 0 ? 0 : 1
-  } catch (e) {
-    if (e instanceof BenchFileError) {
-      console.error(`meshkit bench compare: ${e.message}`)
-      return 2
-    }
-    throw e
-  }
-}
-
-const readText = (file: string): string => {
-  try {
-    return readFileSync(file, "utf8")
-  } catch (e) {
-    throw new BenchFileError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
-  }
+  return benchCompare(baseFile, nextFile, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) })
 }

@@ -82,11 +82,10 @@ export const run = async (argv: string[]): Promise<number> => {
   const started = Date.now()
   const progress = (line: string) => process.stderr.write(`[fidelity ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`)
   const workDir = mkdtempSync(join(tmpdir(), "meshkit-fidelity-"))
-  const { runFidelity } = await import("../bench/fidelity.js")
+  const { runFidelity, writeFidelityReport, fidelityText } = await import("@meshkit/bench")
   try {
     const r = await runFidelity({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress, ...(a.values.dump ? { dumpFile: a.values.dump } : {}) })
     if (!a.values["no-report"]) {
-      const { writeFidelityReport } = await import("../bench/fidelity-report.js")
       const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
       progress(`report: ${written.html} (+ report.md, report.json)`)
     }
@@ -94,13 +93,13 @@ export const run = async (argv: string[]): Promise<number> => {
       const { series: _series, data: _data, ...rest } = r
       process.stdout.write(JSON.stringify(rest, null, 2) + "\n")
     } else {
-      const { fidelityText } = await import("../bench/fidelity-report.js")
       process.stdout.write(fidelityText(r))
     }
     return 0
   } catch (e) {
     // a bad scenario is the user's mistake: its message, not a stack
-    if ((e as { _tag?: string })._tag === "ScenarioError") throw new UsageError((e as Error).message)
+    const { ScenarioError } = await import("@meshkit/sim")
+    if (e instanceof ScenarioError) throw new UsageError(e.message)
     throw e
   } finally {
     rmSync(workDir, { recursive: true, force: true })

@@ -1,5 +1,5 @@
 import { formatBytes, parseBytes } from "@meshkit/core"
-import { makeModels } from "@meshkit/server/models/make.ts"
+import { makeModels } from "@meshkit/onnx-models"
 import { parse, UsageError } from "../args.js"
 
 const help = `usage: meshkit models make --out DIR --count N --size SIZE [options]

@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node"
-import { tinyModel } from "../../models/make.js"
+import { tinyModel } from "@meshkit/onnx-models"
 import type { OnnxRuntimeConfig } from "./options.js"
 import { type Datatype, RuntimeError, type Tensor, type TensorMeta } from "../runtime.js"
 import { inputProblem } from "../validate.js"

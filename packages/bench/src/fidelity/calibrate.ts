@@ -1,0 +1,85 @@
+import { statSync } from "node:fs"
+import { join } from "node:path"
+import { AUX_PREFIX, type ModelFiles } from "./model-files.js"
+import type { ModelStatus, RealRun } from "./real-run.js"
+import { linearFit, mean, median, quantile } from "./stats.js"
+import type { FidelityResult } from "./types.js"
+
+/**
+ * Step 4: the simulator's parameters from the real run, as a user would calibrate. Sizes in
+ * memory: linear in the file size, fitted to what the server measured for the models resident at
+ * the end. Load time: fixed + size / bandwidth fitted to every model's last load, with the
+ * lognormal spread around the fit. Unload time: the server's metrics. Execution: the time a
+ * request holds the server, linear in the file size, with the lognormal spread of single-request
+ * latencies, and the rest of a single request's latency as a per-request overhead.
+ */
+
+export interface Fitted {
+  readonly calibration: FidelityResult["calibration"]
+  /** calibrated execution time (ms) of a request on a model file of `bytes` */
+  readonly execAt: (bytes: number) => number
+  /** size in memory per trace model number, as the simulator gives it */
+  readonly simSizes: number[]
+  /** the models loaded during the replay, and the points of the load fit [sim size, last load ms] */
+  readonly loadedModels: ReadonlyArray<ModelStatus>
+  readonly loadPoints: ReadonlyArray<readonly [number, number]>
+  /** the models resident at the end, for the size fit */
+  readonly resident: ReadonlyArray<ModelStatus>
+  readonly fileOf: (id: string) => number
+}
+
+export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: RealRun): Fitted => {
+  const replayed = run.statuses.filter((s) => !s.id.startsWith(AUX_PREFIX))
+  // sizes in memory
+  const resident = replayed.filter((s) => s.status === "LOADED")
+  const fileOf = (id: string) => statSync(join(files.dir, `${id}.onnx`)).size
+  const sizeFit = linearFit(resident.map((s) => [fileOf(s.id), s.sizeBytes] as const))
+  const sizePerFileByte = sizeFit.slope > 0 ? sizeFit.slope : 2
+  const sessionOverheadBytes = Math.max(0, sizeFit.slope > 0 ? sizeFit.intercept : 0)
+  const simSizes = sizes.map((_, m) => Math.round(files.fileBytes[m]! * sizePerFileByte + sessionOverheadBytes))
+  // load time against the size the simulator gives each model
+  const loadedModels = replayed.filter((s) => s.loads > 0 && s.lastLoadMs !== null)
+  const loadPoints = loadedModels.map((s) => [simSizes[files.indexOf.get(s.id)!]!, s.lastLoadMs!] as const)
+  const loadFit = linearFit(loadPoints)
+  const loadFixedMs = Math.max(0, loadFit.slope > 0 ? loadFit.intercept : mean(loadedModels.map((s) => s.lastLoadMs!)))
+  const loadBytesPerSecond = loadFit.slope > 0 ? 1000 / loadFit.slope : 1e15
+  // the spread of real loads around the fit (robust: from the 10th and 90th percentiles of log(real / fitted))
+  const loadLogRatios = loadPoints.map(([b, ms]) => Math.log(Math.max(0.01, ms) / Math.max(0.01, loadFixedMs + (b * 1000) / loadBytesPerSecond)))
+  const loadSigma = loadLogRatios.length >= 10 ? Math.max(0, (quantile(loadLogRatios, 0.9) - quantile(loadLogRatios, 0.1)) / 2.563) : 0
+  const unloads = run.metricsDelta("meshkit_unload_duration_seconds_count")
+  const unloadMs = unloads > 0 ? (run.metricsDelta("meshkit_unload_duration_seconds_sum") * 1000) / unloads : 0
+  // execution
+  const holds = run.exec.map((p) => [p.bytes, p.holdMs] as const)
+  const execFit = linearFit(holds)
+  const execSlope = Math.max(0, execFit.slope)
+  const execIntercept = execFit.slope >= 0 ? execFit.intercept : mean(holds.map(([, ms]) => ms))
+  const execAt = (bytes: number) => Math.max(0.01, execIntercept + execSlope * bytes)
+  const ratios = run.exec.flatMap((p) => {
+    const m = median(p.idleMs)
+    return p.idleMs.map((x) => Math.log(x / m))
+  })
+  const execSigma = Math.max(0, quantile(ratios, 0.9) / 1.2816)
+  const requestOverheadMs = Math.max(0, median(run.exec.map((p) => median(p.idleMs) - execAt(p.bytes))))
+  const MIB = 1024 ** 2
+  return {
+    calibration: {
+      loadFixedMs,
+      loadBytesPerSecond,
+      loadSamples: loadedModels.length,
+      loadSigma,
+      unloadMs,
+      execMsAt1MiB: execAt(MIB),
+      execMsPerMiB: execSlope * MIB,
+      execSigma,
+      requestOverheadMs,
+      sizePerFileByte,
+      sessionOverheadBytes
+    },
+    execAt,
+    simSizes,
+    loadedModels,
+    loadPoints,
+    resident,
+    fileOf
+  }
+}

@@ -1,0 +1,109 @@
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { writeReport, type ReportSpec } from "@meshkit/report"
+import { fmt } from "../compare/compare.js"
+import type { FidelityResult } from "./fidelity.js"
+import { machineFacts } from "../report/machine.js"
+
+const MIB = 1024 ** 2
+
+const rows = (r: FidelityResult): Array<[string, string, string, string, string]> => {
+  const pct = (x: number) => `${fmt(x * 100)} %`
+  const rel = (s: number, q: number) => (q === 0 ? "–" : `${s >= q ? "+" : "−"}${fmt((Math.abs(s - q) / q) * 100)} %`)
+  const u = r.simUnlimitedThreads
+  return [
+    ["hit ratio", pct(r.real.hitRatio), pct(r.sim.hitRatio), `${r.sim.hitRatio >= r.real.hitRatio ? "+" : "−"}${fmt(Math.abs(r.sim.hitRatio - r.real.hitRatio) * 100)} points`, pct(u.hitRatio)],
+    ["cold starts", String(r.real.coldStarts), String(r.sim.coldStarts), rel(r.sim.coldStarts, r.real.coldStarts), String(u.coldStarts)],
+    ["loads", String(r.real.loads), String(r.sim.loads), rel(r.sim.loads, r.real.loads), String(u.loads)],
+    ["p50 latency (µs)", fmt(r.real.latencyUs.p50), fmt(r.sim.latencyUs.p50), rel(r.sim.latencyUs.p50, r.real.latencyUs.p50), fmt(u.latencyUs.p50)],
+    ["p99 latency (µs)", fmt(r.real.latencyUs.p99), fmt(r.sim.latencyUs.p99), rel(r.sim.latencyUs.p99, r.real.latencyUs.p99), fmt(u.latencyUs.p99)]
+  ]
+}
+
+const goalText = (r: FidelityResult): string =>
+  `Goal (hit ratio within 2 points, p99 within 20 %): ${r.goal.met ? "met ✓" : "not met ✗"} — hit ratio off by ${fmt(r.goal.hitRatioPoints)} points, p99 off by ${fmt(r.goal.p99RelativeError * 100)} %.`
+
+const calibrationText = (r: FidelityResult): string => {
+  const c = r.calibration
+  return (
+    `Calibrated from the real run: load = ${fmt(c.loadFixedMs)} ms + size ÷ ${fmt(c.loadBytesPerSecond / MIB)} MiB/s (least squares over ${c.loadSamples} models' last measured load), ` +
+    `each load × a lognormal factor of mean 1 and σ ${fmt(c.loadSigma)} (the spread of the real loads around the fit); ` +
+    `unload ${fmt(c.unloadMs)} ms (mean, /metrics); model size in memory = ${fmt(c.sizePerFileByte)} × file size + ${fmt(c.sessionOverheadBytes / 1024)} KiB (sizes the server measured); ` +
+    `execution holds the runtime ${fmt(c.execMsAt1MiB)} ms at 1 MiB + ${fmt(c.execMsPerMiB)} ms per MiB (the server's CPU time per request with 8 connections, after the replay), lognormal σ ${fmt(c.execSigma)}; ` +
+    `plus ${fmt(c.requestOverheadMs)} ms per request outside the runtime (single-request latency − the above: network, client, HTTP).`
+  )
+}
+
+const diagnosticsText = (r: FidelityResult): string => {
+  const d = r.diagnostics
+  return (
+    `Where they part: mean load ${fmt(d.realMeanLoadMs)} ms real vs ${fmt(d.simMeanLoadMs)} ms calibrated; ` +
+    `a cold-start request waits ${fmt(d.realMeanLoadingWaitMs)} ms for its load on average, real, vs ${fmt(d.simMeanLoadingWaitMs)} ms simulated; ` +
+    `mean unload ${fmt(d.realMeanUnloadMs)} ms; replay client send lag p99 ${fmt(r.real.sendLagMsP99)} ms.`
+  )
+}
+
+export const fidelityText = (r: FidelityResult): string => {
+  const lines = [
+    `meshkit fidelity: ${r.scenario}, ${r.settings.requests} requests over ${r.settings.models} models (first ${r.settings.minutes} trace minutes, ×${r.settings.compress} faster), ${r.settings.policy}, memory ${fmt(r.settings.memoryBytes / MIB)} MiB, ` +
+      `server runtime workers ${r.settings.runtimeWorkers}, simulator runtime threads ${r.settings.simRuntimeThreads === 0 ? "unlimited" : r.settings.simRuntimeThreads}`,
+    "",
+    `${"".padEnd(18)} ${"real".padStart(12)} ${"sim".padStart(12)}   ${"difference".padEnd(16)} ${"sim, threads unlimited".padStart(22)}`,
+    ...rows(r).map(([k, a, b, d, u]) => `${k.padEnd(18)} ${a.padStart(12)} ${b.padStart(12)}   ${d.padEnd(16)} ${u.padStart(22)}`),
+    "",
+    goalText(r),
+    diagnosticsText(r),
+    calibrationText(r),
+    ""
+  ]
+  return lines.join("\n")
+}
+
+export const writeFidelityReport = async (r: FidelityResult, dir: string, command: string, started: Date) => {
+  const machine = machineFacts(started)
+  const spec: ReportSpec = {
+    title: `Simulator fidelity: ${r.scenario}`,
+    subtitle: `real meshkit server vs simulator on the same ${r.settings.requests} requests`,
+    generatedAt: started.toISOString(),
+    facts: [
+      ["machine", `${machine.cpuModel} × ${machine.cores} cores, Node ${machine.node}`],
+      ["command", command],
+      ["window", `first ${r.settings.minutes} trace minutes, ×${r.settings.compress} time compression`],
+      ["models", `${r.settings.models} (sizes ÷ ${r.settings.sizeScale})`],
+      ["memory", `${fmt(r.settings.memoryBytes / MIB)} MiB, eviction ${r.settings.policy}, ${r.settings.maxConcurrentLoads} load slots`],
+      ["runtime", `server --runtime-workers ${r.settings.runtimeWorkers}; simulator runtimeThreads ${r.settings.simRuntimeThreads === 0 ? "unlimited" : r.settings.simRuntimeThreads}`]
+    ],
+    sections: [
+      {
+        heading: "Side by side",
+        text: `${goalText(r)}\n\nHit ratio = 1 − requests that triggered a load ÷ requests; cold starts = requests that waited for a load; latency = arrival to response.`,
+        table: { columns: ["", "real", "sim", "sim − real", "sim without the runtime-thread model"], rows: rows(r), align: ["left", "right", "right", "right", "right"] },
+        charts: [
+          {
+            id: "fidelity-latency-cdf",
+            title: "Latency CDF",
+            xLabel: "latency (µs)",
+            yLabel: "fraction of requests ≤",
+            xLog: true,
+            kind: "step",
+            series: [
+              { name: "real server", points: r.series.realCdf },
+              { name: "simulator", points: r.series.simCdf },
+              ...(r.settings.simRuntimeThreads === 0 ? [] : [{ name: "simulator, runtime threads unlimited", points: r.series.simUnlimitedCdf }])
+            ]
+          }
+        ]
+      },
+      { heading: "Calibration", text: `${calibrationText(r)}\n\n${diagnosticsText(r)}` },
+      {
+        heading: "Real run",
+        text: `Responses by status: ${Object.entries(r.real.statuses).map(([k, v]) => `${k}: ${v}`).join(", ")}; connection errors: ${r.real.errors}; wall time ${fmt(r.real.wallSeconds)} s; the replay client's own send lag p99 ${fmt(r.real.sendLagMsP99)} ms.`
+      }
+    ]
+  }
+  mkdirSync(dir, { recursive: true })
+  const written = await writeReport(dir, spec)
+  const { series: _series, ...rest } = r
+  writeFileSync(join(dir, "report.json"), JSON.stringify({ ...rest, machine, command }, null, 2) + "\n")
+  return written
+}

@@ -1,0 +1,111 @@
+import { calibrate } from "./calibrate.js"
+import { writeModelFiles } from "./model-files.js"
+import { runOnServer } from "./real-run.js"
+import { sideOf, simulateWindow, type Simulated } from "./simulate.js"
+import { fmtS, KIB, MIB, ratio, sum } from "./stats.js"
+import { loadWindow, type TraceWindow } from "./trace-window.js"
+import type { Fitted } from "./calibrate.js"
+import type { ModelFiles } from "./model-files.js"
+import type { RealRun } from "./real-run.js"
+import type { FidelityOptions, FidelityResult } from "./types.js"
+
+/**
+ * Simulator fidelity: the same trace through the real server and through the simulator, side by
+ * side. The scenario's trace is cut to a window, time-compressed, and its models are made real:
+ * ONNX files at the scenario's sizes divided by `sizeScale` (the machine cannot hold hundreds of
+ * GB), with the memory budget scaled alike. The whole cluster's traffic goes to one server (one
+ * process is one instance), so budget = instances × memory per instance.
+ *
+ * Calibration comes from the real run, as a user would calibrate: load time = fixed + size /
+ * bandwidth fitted to every model's last measured load (the server's status API); model sizes
+ * from the sizes the server measured after load; unload time from its metrics; execution
+ * measured afterwards on models of several sizes: the time a request holds the server (its CPU
+ * time per request under a few connections), fitted linearly in the file size, with the lognormal
+ * spread of single-request latencies, and the rest of a single request's latency (network,
+ * client, HTTP) as a per-request overhead that holds nothing.
+ *
+ * Definitions, identical on both sides: hit ratio = 1 − (requests that triggered a load) /
+ * requests; cold starts = requests that waited for a load (the trigger and those that joined it);
+ * latency = arrival to response, µs.
+ */
+
+export type { FidelityOptions, FidelityResult, Side, SimSide } from "./types.js"
+
+export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => {
+  const w = await loadWindow(o)
+  o.progress(
+    `${w.loaded.name}: ${w.timeMs.length} requests over ${w.used.length} models in the first ${o.minutes} trace minutes, replayed in ${fmtS(w.atMs[w.atMs.length - 1]! / 1000)} s (×${o.compress})`
+  )
+  const files = writeModelFiles(w, o)
+  o.progress(`${w.used.length} models from ${files.generated} generated files (sizes ÷ ${o.sizeScale}, ${fmtS(sum(w.used.map((m) => files.fileBytes[m]!)) / MIB)} MiB of files)`)
+  const run = await runOnServer(w, files, o)
+  const fit = calibrate(w.table.sizes, files, run)
+  o.progress(calibrationLine(fit))
+  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o)
+  return resultOf(w, files, run, fit, simulated, o)
+}
+
+const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
+  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${loadedModels.length} models), unload ${fmtS(c.unloadMs)} ms, ` +
+  `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
+
+/** Step 6: both sides by the same definitions, where they part, and the goal. */
+const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, s: Simulated, o: FidelityOptions): FidelityResult => {
+  const { metricsDelta, replay: real } = run
+  const c = fit.calibration
+  const r = s.out.result
+  const realLoads = metricsDelta("meshkit_load_duration_seconds_count")
+  const realSide = {
+    requests: real.sent,
+    hitRatio: 1 - realLoads / real.sent,
+    coldStarts: metricsDelta("meshkit_cache_misses_total"),
+    loads: realLoads,
+    latencyUs: { p50: real.latencyUs.p50, p99: real.latencyUs.p99 },
+    latencyAll: { p50: real.latencyUs.p50, p90: real.latencyUs.p90, p99: real.latencyUs.p99, p999: real.latencyUs.p999 },
+    statuses: real.statuses,
+    errors: real.errors,
+    wallSeconds: real.seconds,
+    sendLagMsP99: real.sendLagMs.p99
+  }
+  const simSide = sideOf(r)
+  const hitRatioPoints = Math.abs(simSide.hitRatio - realSide.hitRatio) * 100
+  const p99RelativeError = Math.abs(simSide.latencyUs.p99 - realSide.latencyUs.p99) / realSide.latencyUs.p99
+  return {
+    scenario: w.loaded.name,
+    settings: {
+      policy: o.policy,
+      minutes: o.minutes,
+      compress: o.compress,
+      sizeScale: o.sizeScale,
+      memoryBytes: run.memoryBytes,
+      requests: w.timeMs.length,
+      models: w.used.length,
+      maxConcurrentLoads: w.loaded.cluster.maxConcurrentLoads,
+      modelConcurrency: w.loaded.cluster.modelConcurrency,
+      runtimeWorkers: o.runtimeWorkers,
+      simRuntimeThreads: s.runtimeThreads
+    },
+    calibration: c,
+    real: realSide,
+    sim: simSide,
+    series: { realCdf: real.cdf, simCdf: s.out.series.latencyCdf, simUnlimitedCdf: s.unlimited.series.latencyCdf },
+    data: {
+      loads: fit.loadPoints.map(([b, ms]) => [b, Math.round(ms * 100) / 100] as const),
+      sizes: fit.resident.map((st) => [fit.fileOf(st.id), st.sizeBytes] as const),
+      exec: run.exec.map((p) => ({ fileBytes: p.bytes, holdMs: p.holdMs, idleMs: p.idleMs.map((x) => Math.round(x * 1000) / 1000) }))
+    },
+    simUnlimitedThreads: sideOf(s.unlimited.result),
+    diagnostics: {
+      realMeanLoadMs: realLoads > 0 ? (metricsDelta("meshkit_load_duration_seconds_sum") * 1000) / realLoads : 0,
+      simMeanLoadMs: simMeanLoadMs(fit.loadedModels.map((st) => [fit.simSizes[files.indexOf.get(st.id)!]!, st.loads] as const), c.loadFixedMs, c.loadBytesPerSecond),
+      realMeanLoadingWaitMs: ratio(metricsDelta("meshkit_model_loading_wait_seconds_sum") * 1000, metricsDelta("meshkit_model_loading_wait_seconds_count")),
+      simMeanLoadingWaitMs: ratio(r.coldStartSeconds * 1000, r.coldStarts),
+      realMeanUnloadMs: c.unloadMs
+    },
+    goal: { hitRatioPoints, p99RelativeError, met: hitRatioPoints <= 2 && p99RelativeError <= 0.2 }
+  }
+}
+
+/** mean calibrated load time over loads: [size in memory, number of loads] per model */
+const simMeanLoadMs = (models: ReadonlyArray<readonly [number, number]>, fixedMs: number, bytesPerSecond: number) =>
+  ratio(sum(models.map(([size, n]) => n * (fixedMs + (size * 1000) / bytesPerSecond))), sum(models.map(([, n]) => n)))

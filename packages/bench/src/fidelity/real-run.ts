@@ -1,0 +1,150 @@
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { runLoad } from "../harness/load.js"
+import { fetchMetrics } from "../harness/prometheus.js"
+import { inferBody, startMeshkit, timedInfer, type RunningServer } from "../harness/servers.js"
+import { cpuMsOf } from "../report/machine.js"
+import { WARM_MODEL, type ModelFiles } from "./model-files.js"
+import { replay, sequentialLatencies, type ReplayResult } from "./replay-client.js"
+import { fmtS } from "./stats.js"
+import type { TraceWindow } from "./trace-window.js"
+import type { FidelityOptions } from "./types.js"
+
+/**
+ * Step 3: the real server. One meshkit process holds the whole cluster's memory (scaled like the
+ * sizes); it is warmed up on a model outside the replay, replays the window on its schedule, and
+ * then times execution on the calibration models.
+ */
+
+const EXEC_SAMPLES = 30
+
+export interface ModelStatus {
+  readonly id: string
+  readonly status: string
+  readonly sizeBytes: number
+  readonly loads: number
+  readonly lastLoadMs: number | null
+}
+
+/** One model size's execution: how long a request holds the server, and its latencies alone. */
+export interface ExecPoint {
+  readonly bytes: number
+  readonly idleMs: number[]
+  readonly holdMs: number
+}
+
+export interface RealRun {
+  readonly memoryBytes: number
+  readonly replay: ReplayResult
+  /** a counter's increase over the replay, from the server's /metrics */
+  readonly metricsDelta: (name: string) => number
+  /** the server's model statuses right after the replay */
+  readonly statuses: ReadonlyArray<ModelStatus>
+  readonly exec: ReadonlyArray<ExecPoint>
+}
+
+export const serverMemoryBytes = (w: TraceWindow, o: FidelityOptions): number =>
+  Math.round(((w.loaded.cluster.instances * w.loaded.cluster.memoryBytes) / o.sizeScale) * o.memoryFactor)
+
+export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: FidelityOptions): Promise<RealRun> => {
+  const memoryBytes = serverMemoryBytes(w, o)
+  const cluster = w.loaded.cluster
+  const server = await startMeshkit({
+    models: files.dir,
+    memory: String(memoryBytes),
+    dataDir: join(o.workDir, "data"),
+    extra: [
+      "--grpc-port", "off",
+      "--eviction", o.policy,
+      "--max-concurrent-loads", String(cluster.maxConcurrentLoads),
+      "--model-concurrency", String(cluster.modelConcurrency),
+      "--queue-limit", "1000000",
+      "--load-queue-limit", "1000000",
+      "--runtime-workers", String(o.runtimeWorkers)
+    ]
+  })
+  const body = inferBody("input", 64)
+  try {
+    await warmUp(server, body)
+    const before = await fetchMetrics(server.baseUrl)
+    const real = await replayWindow(server, body, w, files, o)
+    const after = await fetchMetrics(server.baseUrl)
+    const statuses = await listModels(server)
+    o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs`)
+    const exec = await measureExecution(server, body, files, Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent)))
+    return { memoryBytes, replay: real, metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0), statuses, exec }
+  } finally {
+    await server.child.stop()
+  }
+}
+
+/** One request on a model outside the replay (first-request costs paid), then unloaded again. */
+const warmUp = async (server: RunningServer, body: string): Promise<void> => {
+  const warm = await timedInfer(server.inferUrl(WARM_MODEL), body)
+  if (warm.status !== 200) throw new Error(`meshkit answered ${warm.status} to the warm-up request: ${warm.text.slice(0, 300)}`)
+  await unload(server, WARM_MODEL)
+}
+
+const replayWindow = async (server: RunningServer, body: string, w: TraceWindow, files: ModelFiles, o: FidelityOptions): Promise<ReplayResult> => {
+  const paths = w.used.map((m) => new URL(server.inferUrl(files.nameOf.get(m)!)).pathname)
+  const pathIndex = new Map(w.used.map((m, i) => [m, i]))
+  const dump: string[] = o.dumpFile ? ["index,model,scheduledMs,sentMs,latencyUs,status"] : []
+  const real = await replay({
+    host: "127.0.0.1",
+    port: Number(new URL(server.baseUrl).port),
+    body,
+    ...(o.dumpFile
+      ? { onResponse: (i: number, sentMs: number, us: number, status: number) => dump.push(`${i},${files.nameOf.get(w.model[i]!)},${w.atMs[i]!.toFixed(3)},${sentMs.toFixed(3)},${us},${status}`) }
+      : {}),
+    schedule: { atMs: w.atMs, target: Int32Array.from(w.model, (m) => pathIndex.get(m)!), paths },
+    onProgress: (sent, n) => o.progress(`real: ${sent}/${n} sent`)
+  })
+  if (o.dumpFile) writeFileSync(o.dumpFile, dump.join("\n") + "\n")
+  return real
+}
+
+/**
+ * Execution, per model size: how long a request holds the server, and its latency alone (with the
+ * replay's HTTP client); the difference is time outside the runtime (network, client, HTTP parsing).
+ */
+const measureExecution = async (server: RunningServer, body: string, files: ModelFiles, gapMs: number): Promise<ExecPoint[]> => {
+  const port = Number(new URL(server.baseUrl).port)
+  const points: ExecPoint[] = []
+  for (const c of files.calibration) {
+    const first = await timedInfer(server.inferUrl(c.name), body)
+    if (first.status !== 200) throw new Error(`calibration model ${c.name}: status ${first.status}: ${first.text.slice(0, 200)}`)
+    const path = new URL(server.inferUrl(c.name)).pathname
+    const idle = await sequentialLatencies({ host: "127.0.0.1", port, path, body, n: EXEC_SAMPLES, gapMs })
+    // CPU time the server spends per request under a few connections (the runtime thread is the
+    // bottleneck): unlike 1 / throughput, not inflated when other work on the machine takes the core away
+    const cpu0 = cpuMsOf(server.child.pid)
+    const busy = await runLoad({ url: server.inferUrl(c.name), connections: 8, durationSeconds: 1, body })
+    const cpu1 = cpuMsOf(server.child.pid)
+    if (busy.ok !== busy.responses || busy.errors > 0) throw new Error(`calibration model ${c.name}: ${busy.responses - busy.ok} non-2xx, ${busy.errors} errors under load`)
+    const holdMs = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? (cpu1 - cpu0) / busy.responses : 1000 / busy.throughput
+    points.push({ bytes: c.bytes, idleMs: idle, holdMs })
+  }
+  return points
+}
+
+// ---- the server's control plane ----
+
+const listModels = async (s: RunningServer): Promise<ModelStatus[]> => {
+  const res = await fetch(`${s.baseUrl}/v1/models`)
+  if (res.status !== 200) throw new Error(`GET /v1/models answered ${res.status}`)
+  const body = (await res.json()) as unknown
+  const list = Array.isArray(body) ? body : (body as { models?: unknown }).models
+  if (!Array.isArray(list)) throw new Error("GET /v1/models: expected a list of model statuses")
+  return list as ModelStatus[]
+}
+
+const unload = async (s: RunningServer, id: string): Promise<void> => {
+  const res = await fetch(`${s.baseUrl}/v1/models/${id}/unload`, { method: "POST" })
+  if (res.status >= 300) throw new Error(`POST /v1/models/${id}/unload answered ${res.status}: ${await res.text()}`)
+  for (let i = 0; i < 100; i++) {
+    const st = (await (await fetch(`${s.baseUrl}/v1/models/${id}`)).json()) as { status?: string }
+    if (st.status === "NOT_LOADED") return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`${id} did not unload within 5 s`)
+}

@@ -1,0 +1,67 @@
+import { makeRng } from "@meshkit/core"
+import type { PolicyResult, RunOutput } from "@meshkit/sim"
+import type { Fitted } from "./calibrate.js"
+import type { ModelFiles } from "./model-files.js"
+import type { TraceWindow } from "./trace-window.js"
+import type { FidelityOptions, SimSide } from "./types.js"
+
+/**
+ * Step 5: the simulator on the same requests, calibrated: one instance with the server's memory,
+ * per-request execution times drawn from the fitted lognormal, the server's eviction policy. Run
+ * twice: with the runtime-thread model (as many threads as the server has) and without it
+ * (unlimited), to show what that model changes.
+ */
+
+export interface Simulated {
+  readonly runtimeThreads: number
+  readonly out: RunOutput
+  readonly unlimited: RunOutput
+}
+
+export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fitted, memoryBytes: number, o: FidelityOptions): Promise<Simulated> => {
+  const sim = await import("@meshkit/sim")
+  const { loaded, table } = w
+  const c = fit.calibration
+  const runtimeThreads = o.simRuntimeThreads ?? Math.max(1, o.runtimeWorkers)
+  const rng = makeRng(loaded.scenario.seed)
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())
+  const execMs = Float64Array.from(w.model, (m) => fit.execAt(files.fileBytes[m]!) * Math.exp(c.execSigma * gauss()))
+  const simTrace = sim.arrayTrace(`${loaded.name} (fidelity window)`, { ids: table.ids, tenants: table.tenants, sizes: fit.simSizes }, w.atMs, w.model, execMs)
+  const simulateWith = (threads: number) =>
+    sim.simulate(simTrace, {
+      mode: "full",
+      cluster: {
+        instances: 1,
+        memoryBytes,
+        maxConcurrentLoads: loaded.cluster.maxConcurrentLoads,
+        loadFixedMs: c.loadFixedMs,
+        loadBytesPerSecond: c.loadBytesPerSecond,
+        unloadMs: c.unloadMs,
+        exec: { kind: "constant", ms: c.execMsAt1MiB },
+        modelConcurrency: loaded.cluster.modelConcurrency,
+        maxCopies: 1,
+        runtimeThreads: threads,
+        requestOverheadMs: c.requestOverheadMs,
+        loadSigma: c.loadSigma
+      },
+      eviction: o.policy,
+      placement: "modelmesh",
+      routing: "least-in-flight",
+      scaling: "none",
+      seed: loaded.scenario.seed,
+      sloMs: loaded.scenario.slo.latencyMs
+    })
+  const out = await simulateWith(runtimeThreads)
+  const unlimited = runtimeThreads === 0 ? out : await simulateWith(0)
+  return { runtimeThreads, out, unlimited }
+}
+
+/** The simulator's side by the definitions both sides share (hit ratio = 1 − loads triggered / requests). */
+export const sideOf = (r: PolicyResult): SimSide => ({
+  requests: r.requests,
+  hitRatio: 1 - r.misses / r.requests,
+  coldStarts: r.coldStarts,
+  loads: r.loads,
+  latencyUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99 },
+  latencyAll: r.latencyUs
+})

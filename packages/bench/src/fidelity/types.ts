@@ -1,0 +1,103 @@
+import type { LatencyPercentiles } from "@meshkit/sim"
+
+/** What `meshkit fidelity` is asked to do, and what it finds (see fidelity.ts for the method). */
+
+export interface FidelityOptions {
+  readonly scenarioFile: string
+  readonly sets: ReadonlyArray<string>
+  /** trace minutes replayed (from the start of the trace) */
+  readonly minutes: number
+  /** time compression: trace time / wall time */
+  readonly compress: number
+  /** model file size = scenario size / sizeScale */
+  readonly sizeScale: number
+  /**
+   * bytes of server memory per byte of model file (the ONNX runtime's measured RSS per file byte
+   * is 1.75–1.9 for small models, and the server's default prediction factor is 2): the budget is
+   * scaled by it so the same share of the models fits as in the scenario
+   */
+  readonly memoryFactor: number
+  readonly policy: string
+  /** the server's --runtime-workers (0: the ONNX runtime on the JS thread) */
+  readonly runtimeWorkers: number
+  /**
+   * the simulator's runtime threads per instance; default: what the server has — its workers,
+   * or 1 (the JS thread) without workers. 0 = unlimited (loads and inferences never wait for each other)
+   */
+  readonly simRuntimeThreads?: number
+  readonly workDir: string
+  readonly progress: (line: string) => void
+  /** write every real request (index, model, scheduled ms, sent ms, latency µs, status) to this CSV file */
+  readonly dumpFile?: string
+}
+
+export interface Side {
+  readonly hitRatio: number
+  readonly coldStarts: number
+  readonly latencyUs: { readonly p50: number; readonly p99: number }
+}
+
+export type SimSide = Side & { readonly requests: number; readonly loads: number; readonly latencyAll: LatencyPercentiles }
+
+export interface FidelityResult {
+  readonly scenario: string
+  readonly settings: {
+    readonly policy: string
+    readonly minutes: number
+    readonly compress: number
+    readonly sizeScale: number
+    readonly memoryBytes: number
+    readonly requests: number
+    readonly models: number
+    readonly maxConcurrentLoads: number
+    readonly modelConcurrency: number
+    readonly runtimeWorkers: number
+    readonly simRuntimeThreads: number
+  }
+  readonly calibration: {
+    readonly loadFixedMs: number
+    readonly loadBytesPerSecond: number
+    readonly loadSamples: number
+    /** lognormal σ of load times around the fit */
+    readonly loadSigma: number
+    readonly unloadMs: number
+    /** how long a request holds the runtime thread, at 1 MiB of model file, and per further MiB */
+    readonly execMsAt1MiB: number
+    readonly execMsPerMiB: number
+    readonly execSigma: number
+    /** latency of a request outside the runtime (network, client, HTTP): added, holds nothing */
+    readonly requestOverheadMs: number
+    readonly sizePerFileByte: number
+    readonly sessionOverheadBytes: number
+  }
+  readonly real: Side & { readonly requests: number; readonly loads: number; readonly latencyAll: LatencyPercentiles; readonly statuses: Readonly<Record<string, number>>; readonly errors: number; readonly wallSeconds: number; readonly sendLagMsP99: number }
+  readonly sim: SimSide
+  /** the measurements behind the calibration: [size in memory, last load ms], [file bytes, measured size], execution samples */
+  readonly data: {
+    readonly loads: ReadonlyArray<readonly [number, number]>
+    readonly sizes: ReadonlyArray<readonly [number, number]>
+    readonly exec: ReadonlyArray<{ readonly fileBytes: number; readonly holdMs: number; readonly idleMs: ReadonlyArray<number> }>
+  }
+  /** the simulator without the runtime-thread model (runtimeThreads unlimited), for comparison */
+  readonly simUnlimitedThreads: SimSide
+  readonly series: {
+    readonly realCdf: ReadonlyArray<readonly [number, number]>
+    readonly simCdf: ReadonlyArray<readonly [number, number]>
+    readonly simUnlimitedCdf: ReadonlyArray<readonly [number, number]>
+  }
+  /**
+   * Where the two sides part: mean load time (real: every load, /metrics; sim: the calibrated
+   * model over the same models' loads), mean wait of a cold-start request for its load (real:
+   * /metrics, sim: coldStartSeconds / coldStarts), and the replay client's own lag.
+   */
+  readonly diagnostics: {
+    readonly realMeanLoadMs: number
+    readonly simMeanLoadMs: number
+    readonly realMeanLoadingWaitMs: number
+    readonly simMeanLoadingWaitMs: number
+    readonly realMeanUnloadMs: number
+  }
+  /** goal: hit ratio within 2 points, p99 within 20 % */
+  readonly goal: { readonly hitRatioPoints: number; readonly p99RelativeError: number; readonly met: boolean }
+}
+

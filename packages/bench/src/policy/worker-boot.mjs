@@ -1,0 +1,6 @@
+// Worker entry: Node 20 does not apply `--import tsx` given in a Worker's execArgv to the worker's
+// own entry file, so register tsx here, in plain JavaScript, and then load the TypeScript worker.
+import { register } from "tsx/esm/api"
+
+register()
+await import(new URL("./policy-worker.ts", import.meta.url).href)
