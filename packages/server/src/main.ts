@@ -13,6 +13,7 @@ import { ServingLive } from "./serving/infer.js"
 import { ServerState } from "./serving/server-state.js"
 import { GrpcListener, GrpcServerLive } from "./transport/grpc/server.js"
 import { HttpListener, HttpServerLive } from "./transport/http/server.js"
+import { clusterBaseLayer, ClusterNodeLive } from "./cluster/node.js"
 
 /**
  * The server as one Layer graph: config → log, metrics, state, runtimes, eviction policy →
@@ -29,11 +30,25 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
     evictionLayer(config.eviction),
     ModelRuntimesLive(config)
   )
-  return Layer.mergeAll(HttpServerLive, GrpcServerLive).pipe(
+  const listeners = Layer.mergeAll(HttpServerLive, GrpcServerLive)
+  if (config.etcd === undefined) {
+    return listeners.pipe(
+      Layer.provideMerge(ServingLive),
+      Layer.provideMerge(VModelsLive),
+      Layer.provideMerge(ModelManagerLive),
+      Layer.provideMerge(ModelRegistryLive),
+      Layer.provideMerge(base),
+      Layer.provide(effectLoggerLayer(log, config.logLevel))
+    )
+  }
+  // Cluster mode: the shared registry on etcd under everything; this instance joins once it listens.
+  return ClusterNodeLive.pipe(
+    Layer.provideMerge(listeners),
     Layer.provideMerge(ServingLive),
     Layer.provideMerge(VModelsLive),
     Layer.provideMerge(ModelManagerLive),
     Layer.provideMerge(ModelRegistryLive),
+    Layer.provideMerge(clusterBaseLayer(config)),
     Layer.provideMerge(base),
     Layer.provide(effectLoggerLayer(log, config.logLevel))
   )
@@ -59,8 +74,14 @@ export const runServer = (config: ServerConfig, log: Log, onReady: (r: ReadyInfo
       const { state, http, grpc, manager } = yield* Effect.all({ state: ServerState, http: HttpListener, grpc: GrpcListener, manager: ModelManager }).pipe(
         Effect.provide(yield* Layer.build(serverLayer(config, log)))
       )
-      // Runs first on shutdown (finalizers run in reverse): stop answering ready, refuse new work.
-      yield* Effect.addFinalizer(() => Effect.sync(() => (state.draining = true)))
+      // Runs first on shutdown (finalizers run in reverse): hand work over (cluster mode) while
+      // still serving, then stop answering ready and refuse new work.
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(async () => {
+          for (const hook of state.beforeDrain) await hook().catch((e: unknown) => log.warn("drain hook failed", { error: String(e) }))
+          state.draining = true
+        })
+      )
       state.ready = true
       const info: ReadyInfo = {
         host: http.host,

@@ -49,6 +49,18 @@ runtime (onnxruntime-node)
   --measure-size true|false    correct the predicted size by the RSS growth measured during
                                load (default true; false = always file size × size factor)
 
+cluster mode (many instances on etcd; without --etcd the server runs alone)
+  --etcd URL[,URL...]          etcd endpoints, e.g. http://127.0.0.1:2379: turns cluster mode on
+  --instance-id ID             this instance's id (default: host name and port; keep it across restarts)
+  --advertise URL              how peers reach this instance (default: its listen address)
+  --etcd-prefix P              key prefix in etcd (default meshkit/)
+  --etcd-timeout DUR           how long a control-plane write waits for etcd before 503 (default 5s)
+  --lease-ttl DUR              a dead instance leaves the cluster this long after it died (default 10s)
+  --placement NAME|JSON        which instance loads a new copy (default modelmesh; see meshkit policies)
+  --routing NAME|JSON          which copy serves a request (default least-in-flight)
+  --scaling NAME|JSON|off      how many copies a model has (default modelmesh)
+  --seed N                     seed of the policies' random choices (default 1)
+
 other
   --config FILE                YAML or JSON settings file
   --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
@@ -83,9 +95,20 @@ const flagSpec = {
   "measure-size": { type: "string" },
   "runtime-workers": { type: "string" },
   config: { type: "string" },
-  "log-level": { type: "string" }
+  "log-level": { type: "string" },
+  etcd: { type: "string" },
+  "instance-id": { type: "string" },
+  advertise: { type: "string" },
+  "etcd-prefix": { type: "string" },
+  "etcd-timeout": { type: "string" },
+  "lease-ttl": { type: "string" },
+  placement: { type: "string" },
+  routing: { type: "string" },
+  scaling: { type: "string" },
+  seed: { type: "string" }
 } as const
 
+const POLICY_FLAGS = new Set(["eviction", "placement", "routing", "scaling"])
 const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
 const RUNTIME_FLAGS: Record<string, string> = {
   "size-factor": "sizeFactor",
@@ -110,7 +133,7 @@ export const run = async (argv: string[]): Promise<number> => {
   for (const [k, v] of Object.entries(parsed.values)) {
     if (v === undefined || k === "config") continue
     if (RUNTIME_FLAGS[k]) runtime[RUNTIME_FLAGS[k]] = v
-    else flags[camel(k)] = k === "eviction" ? jsonOrText(v as string) : v
+    else flags[camel(k)] = POLICY_FLAGS.has(k) ? jsonOrText(v as string) : v
   }
   if (Object.keys(runtime).length > 0) flags.runtime = runtime
 

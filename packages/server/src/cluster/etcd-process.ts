@@ -91,7 +91,7 @@ export const startEtcd = async (o: EtcdOptions = {}): Promise<EtcdProcess> => {
   let exited: Promise<void> = Promise.resolve()
 
   const launch = async () => {
-    const c = spawn(bin, args, { stdio: ["ignore", o.output ?? "ignore", o.output ?? "ignore"] })
+    const c = spawn(bin, args, { stdio: ["ignore", o.output ?? "ignore", o.output ?? "ignore"], detached: true })
     child = c
     let exitCode: number | null | undefined
     exited = new Promise<void>((resolve) => {

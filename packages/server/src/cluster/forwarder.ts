@@ -74,6 +74,8 @@ export interface ForwarderOptions {
   readonly timeoutMs: number
   /** Open connections per peer; idle ones are kept for reuse. */
   readonly maxSocketsPerPeer?: number
+  /** called once per forward with the time until the peer's answer (or failure) */
+  readonly onResult?: (peer: string, seconds: number) => void
 }
 
 interface Sink {
@@ -127,8 +129,10 @@ export class PeerForwarder {
         const s = this.sent.get(peer.id) ?? { ok: 0, failed: 0, seconds: 0 }
         if (r.kind === "answered") s.ok++
         else s.failed++
-        s.seconds += (performance.now() - t0) / 1000
+        const seconds = (performance.now() - t0) / 1000
+        s.seconds += seconds
         this.sent.set(peer.id, s)
+        this.options.onResult?.(peer.id, seconds)
         resolve(r)
       }
       let url: URL

@@ -92,7 +92,8 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
       "--etcd", etcd.endpoint,
       "--instance-id", s.id
     ]
-    const child = spawn(cmd!, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] })
+    // Own process group: a Ctrl-C in the terminal reaches only `cluster up`, which then drains them one signal each.
+    const child = spawn(cmd!, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true })
     const output: string[] = []
     const onData = (buf: Buffer) => {
       for (const line of buf.toString("utf8").split("\n")) {

@@ -83,7 +83,9 @@ export const InstanceRecord = Schema.Struct({
   shuttingDown: Schema.Boolean,
   version: Schema.String,
   startedAt: Schema.Number,
-  publishedAt: Schema.Number
+  publishedAt: Schema.Number,
+  /** this instance holds the leadership (runs the cluster-wide chores) */
+  leader: Schema.optional(Schema.Boolean)
 })
 export type InstanceRecord = typeof InstanceRecord.Type
 

@@ -24,6 +24,24 @@ const EvictionChoice = Schema.Union(Schema.String, PolicyChoice).pipe(
   })
 )
 
+/** A placement / routing / scaling policy by name or {name, options}; "off" turns scaling off. */
+const policyChoice = (family: "placement" | "routing" | "scaling") =>
+  Schema.Union(Schema.String, PolicyChoice).pipe(
+    Schema.filter((c) => {
+      const name = typeof c === "string" ? c : c.name
+      if (family === "scaling" && name === "off") return true
+      return findPolicy(family, name) === undefined ? `unknown ${family} policy "${name}" (see meshkit policies)` : true
+    })
+  )
+
+/** etcd endpoints: comma-separated http(s) URLs. */
+const EtcdEndpoints = Schema.String.pipe(
+  Schema.filter((s) => {
+    const bad = s.split(",").filter((u) => !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(u.trim()))
+    return bad.length === 0 ? true : `expected comma-separated etcd URLs like http://127.0.0.1:2379, got ${JSON.stringify(bad[0])}`
+  })
+)
+
 export const LogLevel = Schema.Literal("debug", "info", "warn", "error", "none")
 export type LogLevel = typeof LogLevel.Type
 
@@ -50,6 +68,22 @@ export const ServerConfig = Schema.Struct({
   maxBodySize: Schema.optionalWith(ByteSize, { default: () => 64 * 1024 ** 2 }),
   downloadTimeout: Schema.optionalWith(Duration, { default: () => 300_000 }),
   logLevel: Schema.optionalWith(LogLevel, { default: () => "info" as const }),
+  /** cluster mode: etcd endpoints; absent = a single server on its own file registry */
+  etcd: Schema.optional(EtcdEndpoints),
+  /** cluster mode: this instance's id (default: host name and port, stable across restarts) */
+  instanceId: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:@-]{1,200}$/, { message: () => "instance ids use letters, digits and . _ : @ - (at most 200)" }))),
+  /** cluster mode: how peers reach this instance's HTTP listener (default: its listen address) */
+  advertise: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "expected a URL like http://10.0.0.5:8000" }))),
+  etcdPrefix: Schema.optionalWith(Schema.String, { default: () => "meshkit/" }),
+  /** how long a control-plane write waits for etcd before answering 503 */
+  etcdTimeout: Schema.optionalWith(Duration, { default: () => 5_000 }),
+  /** cluster mode: the instance record's lease; a dead instance's record vanishes this long after it died */
+  leaseTtl: Schema.optionalWith(Duration, { default: () => 10_000 }),
+  placement: Schema.optionalWith(policyChoice("placement"), { default: () => "modelmesh" }),
+  routing: Schema.optionalWith(policyChoice("routing"), { default: () => "least-in-flight" }),
+  scaling: Schema.optionalWith(policyChoice("scaling"), { default: () => "modelmesh" }),
+  /** seed of the policies' random choices (policyRng, as in the simulator) */
+  seed: Schema.optionalWith(IntFrom(0, 2 ** 31 - 1), { default: () => 1 }),
   /** options of the ONNX runtime (the only runtime today), as given: the runtime applies its defaults */
   runtime: Schema.optionalWith(OnnxOptions, { default: () => ({}) })
 })

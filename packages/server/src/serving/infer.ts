@@ -1,5 +1,8 @@
 import { Effect, Layer } from "effect"
-import { BadRequest, isServerFault, kindOf, messageOf, ModelNotFound } from "../errors.js"
+import type { ForwardContext, ForwardMode, ForwardResult, RefusalReason } from "../cluster/forwarder.js"
+import type { LocalResult, MeshIo, MeshOutcome } from "../cluster/mesh.js"
+import type { InstanceRecord } from "../cluster/records.js"
+import { BadRequest, isServerFault, kindOf, LoadFailed, messageOf, ModelNotFound, ModelTooLarge, Unavailable } from "../errors.js"
 import type { ModelEntry, ModelStatus } from "../instance/model-entry.js"
 import { ModelManager } from "../instance/model-manager.js"
 import { Log } from "../observability/log.js"
@@ -41,6 +44,17 @@ export interface InferTransport<C> {
   reply(call: C, outputs: Tensor[], request: InferRequest): void
   /** Send `err` as this transport's error answer. */
   fail(call: C, err: unknown): void
+  /** Cluster mode: the forwarding context the call arrived with (hops, instances tried, mode). */
+  context?(call: C): ForwardContext
+  /** Cluster mode: send the call's raw request to `to` and, unless it refuses, pass its answer on. */
+  forward?(call: C, to: InstanceRecord, mode: ForwardMode, ctx: ForwardContext): Promise<ForwardResult>
+  /** Cluster mode: tell the instance that forwarded the call why this one did not serve it. */
+  refuse?(call: C, refusal: RefusalReason, message: string): void
+}
+
+/** Cluster mode's request path (cluster/mesh.ts): serve here, or forward to where the model is. */
+export interface ClusterPath {
+  serve(modelId: string, ctx: ForwardContext, io: MeshIo): Promise<MeshOutcome>
 }
 
 export interface ModelMetadata {
@@ -56,6 +70,9 @@ const tensorMeta = (m: TensorMeta): TensorMeta => ({ name: m.name, datatype: m.d
 /** Its own service tag: `yield* Serving` in Effect code. */
 export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   private readonly requests: RequestMetrics
+  /** set in cluster mode: a request for a model not loaded here goes through it */
+  private cluster: ClusterPath | undefined = undefined
+  private served: ((e: ModelEntry) => void) | undefined = undefined
 
   constructor(
     private readonly manager: ModelManager,
@@ -66,6 +83,16 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   ) {
     super()
     this.requests = new RequestMetrics(metrics)
+  }
+
+  /** Called for every request served here (cluster mode counts per-model use for scaling). */
+  onServed(hook: (e: ModelEntry) => void): void {
+    this.served = hook
+  }
+
+  /** Cluster mode: misses go through the mesh (serve here or forward), see cluster/mesh.ts. */
+  useCluster(path: ClusterPath): void {
+    this.cluster = path
   }
 
   // ---- resolving a name ---------------------------------------------------------------------
@@ -90,15 +117,56 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
 
   /** Serve one inference on `e`, answering through `t`; `t0` is performance.now() at arrival. */
   infer<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number): void {
-    // Where to serve: here (the only answer until cluster mode adds forwarding, see above).
+    // Where to serve: a loaded copy here is always the answer (the hit path, no cluster look-up).
     const loaded = this.manager.tryAcquire(e)
     if (loaded !== undefined) {
       this.run(t, call, e, loaded, t0)
       return
     }
+    if (this.cluster !== undefined && t.forward !== undefined) {
+      this.viaCluster(this.cluster, t, call, e, t0)
+      return
+    }
     this.manager.acquire(e).then(
       (m) => this.run(t, call, e, m, t0),
       (err) => this.fail(t, call, e, err, t0)
+    )
+  }
+
+  /** Cluster mode, no loaded copy here: the mesh decides between here (loading it) and a peer. */
+  private viaCluster<C>(cluster: ClusterPath, t: InferTransport<C>, call: C, e: ModelEntry, t0: number): void {
+    const ctx = t.context!(call)
+    cluster
+      .serve(e.id, ctx, {
+        local: () => this.serveHere(t, call, e, t0),
+        forward: (to, mode, c) => t.forward!(call, to, mode, c)
+      })
+      .then(
+        (out) => {
+          if (out.kind === "done") return
+          if (out.kind === "refuse" && t.refuse !== undefined) return t.refuse(call, out.refusal, out.message)
+          this.fail(t, call, e, new Unavailable({ message: out.message }), t0)
+        },
+        (err) => this.fail(t, call, e, err, t0)
+      )
+  }
+
+  /**
+   * Serve from this instance's cache, loading the model if needed. A load that fails, or a model
+   * that cannot fit here, is reported instead of answered: the mesh tries another instance.
+   */
+  private serveHere<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number): Promise<LocalResult> {
+    return this.manager.acquire(e).then(
+      (m): LocalResult => {
+        this.run(t, call, e, m, t0)
+        return { kind: "served" }
+      },
+      (err): LocalResult => {
+        if (err instanceof LoadFailed) return { kind: "load-failed", message: err.message }
+        if (err instanceof ModelTooLarge) return { kind: "no-room", message: err.message }
+        this.fail(t, call, e, err, t0)
+        return { kind: "served" }
+      }
     )
   }
 
@@ -112,6 +180,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
       return
     }
     const r = request
+    if (this.served !== undefined) this.served(e)
     m.infer(r.inputs, r.outputs?.map((o) => o.name)).then(
       (outputs) => {
         this.manager.release(e)

@@ -7,6 +7,13 @@ export class ServerState extends ServiceTag("meshkit/server/State")<ServerState>
   /** shutdown started: refuse new requests, finish the ones in flight */
   draining = false
   readonly startedAt = Date.now()
+  /**
+   * Run on shutdown before requests are refused (cluster mode hands its models over to other
+   * instances here, while this one keeps serving them).
+   */
+  readonly beforeDrain: Array<() => Promise<void>> = []
+  /** cluster mode: set once this instance has joined (the HTTP transport forwards through it) */
+  cluster: import("../cluster/node.js").ClusterNodeApi | undefined = undefined
 
   /** Ready to take requests: both listeners up and shutdown not started (both transports ask this). */
   get serving(): boolean {

@@ -4,6 +4,7 @@ import type { ModelEntry } from "../../instance/model-entry.js"
 import { notFound, type InferTransport, type Serving } from "../../serving/infer.js"
 import { EXTENSIONS, MODEL_VERSION, SERVER_NAME, SERVER_VERSION, type ServerState } from "../../serving/server-state.js"
 import type { Tensor } from "../../tensor.js"
+import { FORWARD_HEADERS, forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
 import type { InferRequest } from "../kserve-v2/infer-request.js"
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse } from "../kserve-v2/index.js"
 import { sendError } from "./errors.js"
@@ -37,7 +38,8 @@ class RestInferCall implements BodySink {
     /** the name as addressed (a vmodel's answers carry the vmodel's name) */
     readonly name: string,
     readonly entry: ModelEntry,
-    readonly t0: number
+    readonly t0: number,
+    readonly transport: InferTransport<RestInferCall>
   ) {}
 
   body(err: BadRequest | PayloadTooLarge | undefined, body?: Buffer): void {
@@ -47,11 +49,11 @@ class RestInferCall implements BodySink {
       return
     }
     this.payload = body
-    this.serving.infer(REST, this, this.entry, this.t0)
+    this.serving.infer(this.transport, this, this.entry, this.t0)
   }
 }
 
-const REST: InferTransport<RestInferCall> = {
+const REST_LOCAL: InferTransport<RestInferCall> = {
   decode: (call, inputs) => {
     const hl = call.req.headers["inference-header-content-length"]
     return decodeInferRequest(call.payload!, hl === undefined ? undefined : parseHeaderLength(hl), inputs)
@@ -66,8 +68,36 @@ const REST: InferTransport<RestInferCall> = {
   fail: (call, err) => sendError(call.res, err)
 }
 
+/**
+ * Cluster mode: the same transport, able to forward the request's raw bytes (path, body and
+ * protocol headers unchanged) to a peer and to refuse a forwarded request it cannot serve.
+ */
+const restInCluster = (forwarder: PeerForwarder): InferTransport<RestInferCall> => ({
+  ...REST_LOCAL,
+  context: (call) => forwardContextOf(call.req.headers),
+  forward: (call, to, mode, ctx) => forwarder.forward({ id: to.id, url: to.httpUrl }, call.req.url ?? "/", call.req.headers, call.payload!, ctx, mode, call.res),
+  refuse: (call, refusal, message) => {
+    const body = JSON.stringify({ error: message })
+    call.res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), [FORWARD_HEADERS.refused]: refusal })
+    call.res.end(body)
+  }
+})
+
 export const makeDataPlane = (d: DataPlaneDeps) => {
   const { serving, state } = d
+  // Cluster mode is joined after the listeners are up (peers need the address): pick the
+  // transport per request, building the cluster one once.
+  let rest = REST_LOCAL
+  let restFor: PeerForwarder | undefined
+  const transport = (): InferTransport<RestInferCall> => {
+    const c = state.cluster
+    if (c === undefined) return REST_LOCAL
+    if (restFor !== c.forwarder) {
+      restFor = c.forwarder
+      rest = restInCluster(c.forwarder)
+    }
+    return rest
+  }
 
   const sendJson = (res: ServerResponse, status: number, value: unknown): void => {
     const body = JSON.stringify(value)
@@ -87,7 +117,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       serving.rejected(undefined, err, t0)
       return
     }
-    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0))
+    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport()))
   }
 
   // ---- the rest of the v2 API --------------------------------------------------------------------

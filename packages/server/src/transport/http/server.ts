@@ -8,6 +8,8 @@ import { Serving } from "../../serving/infer.js"
 import { ServerState } from "../../serving/server-state.js"
 import { makeControlPlane } from "./control-plane.js"
 import { makeDataPlane } from "./data-plane.js"
+import { clusterRoutes } from "./cluster-routes.js"
+import { FORWARD_HEADERS } from "../../cluster/forwarder.js"
 
 /** Where the HTTP listener ended up (port 0 = a free port chosen by the OS). Its own service tag. */
 export class HttpListener extends Context.Tag("meshkit/server/HttpListener")<HttpListener, { readonly host: string; readonly port: number }>() {}
@@ -27,6 +29,7 @@ export const HttpServerLive = Layer.scoped(
     const state = yield* ServerState
     const control = yield* makeControlPlane
     const data = makeDataPlane({ serving, state, maxBodyBytes: config.maxBodySize })
+    const cluster = clusterRoutes(state)
 
     let active = 0
     let onIdle: (() => void) | undefined
@@ -40,12 +43,13 @@ export const HttpServerLive = Layer.scoped(
       if (state.draining) {
         req.resume()
         const body = JSON.stringify({ error: "server is shutting down" })
-        res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" })
+        // The refusal header tells a forwarding peer to try another instance instead of passing the 503 on.
+        res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close", [FORWARD_HEADERS.refused]: "draining" })
         res.end(body)
         return
       }
       try {
-        if (!data(req, res)) control(req, res)
+        if (!cluster(req, res) && !data(req, res)) control(req, res)
       } catch (err) {
         // A bug, not a request problem: answer 500 and keep serving.
         log.error("unhandled error in request handler", { url: req.url, error: messageOf(err) })

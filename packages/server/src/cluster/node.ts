@@ -1,0 +1,344 @@
+/**
+ * This instance as a member of the cluster (`meshkit serve --etcd …`): it joins (a lease-bound
+ * record, watched views of the registry and the other instances), takes part in the leader
+ * election, and plugs the mesh into the serving use case, so a request for a model not loaded
+ * here is forwarded to a holder or placed (cluster/mesh.ts). Timers keep the copy counts
+ * (copy-keeper.ts) and the copy map honest (a copy entry for a model not held here is dropped;
+ * a model loaded here is listed). On shutdown it hands its models over before the listeners
+ * drain, so requests during a drain neither fail nor wait for a reload.
+ */
+import { hostname } from "node:os"
+import { buildPolicy, type InstanceViewState, Placer, policyRng } from "@meshkit/core"
+import { Context, Effect, Layer, Schedule } from "effect"
+import { Counter, Histogram } from "prom-client"
+import { Config, type ServerConfig } from "../config/config.js"
+import { messageOf } from "../errors.js"
+import { ModelManager } from "../instance/model-manager.js"
+import { Log } from "../observability/log.js"
+import { ServerMetrics } from "../observability/metrics.js"
+import { Serving } from "../serving/infer.js"
+import { SERVER_VERSION, ServerState } from "../serving/server-state.js"
+import { GrpcListener } from "../transport/grpc/server.js"
+import { HttpListener } from "../transport/http/server.js"
+import { ClusterRegistry } from "./cluster-registry.js"
+import { ClusterConfig, clusterConfigLayer } from "./config.js"
+import { CopyKeeper } from "./copy-keeper.js"
+import { etcdStoreLayer } from "./etcd-store.js"
+import type { RefusalReason } from "./forwarder.js"
+import { PeerForwarder } from "./forwarder.js"
+import { campaignForLeadership, pruneGoneCopies } from "./leader.js"
+import { LocalInstance, Membership } from "./membership.js"
+import { makeMeshDecider } from "./mesh-decision.js"
+import { MeshView } from "./mesh-view.js"
+import { Mesh } from "./mesh.js"
+import { ModelUse } from "./model-use.js"
+import type { ClusterModelRecord, InstanceRecord, InstanceStatus } from "./records.js"
+
+/** A claimed copy that has not started loading this long is stale (its claimer went away). */
+const STALE_CLAIM_MS = 10_000
+const SWEEP_MS = 2_000
+const MIN_COPIES_MS = 5_000
+
+export interface ClusterInstanceInfo {
+  readonly id: string
+  readonly address: string
+  readonly grpcAddress: string | undefined
+  readonly capacityBytes: number
+  readonly usedBytes: number
+  readonly models: ReadonlyArray<string>
+  readonly loading: ReadonlyArray<string>
+  readonly inFlight: number
+  readonly rpm: number
+  readonly lruTime: number
+  readonly shuttingDown: boolean
+  readonly labels: Readonly<Record<string, string>>
+  readonly version: string
+}
+
+export interface CopyInfo {
+  readonly instanceId: string
+  /** LOADED / LOADING as that instance last published; UNKNOWN for an instance gone */
+  readonly status: "LOADED" | "LOADING" | "UNKNOWN"
+  readonly since: number
+}
+
+export type CopyRequestResult = { readonly ok: true } | { readonly ok: false; readonly refusal: RefusalReason; readonly message: string }
+
+export interface ClusterNodeApi {
+  readonly selfId: string
+  readonly forwarder: PeerForwarder
+  /** GET /v1/cluster */
+  readonly snapshot: () => { instances: ClusterInstanceInfo[]; leader: string | null; self: string; etcdConnected: boolean }
+  /** the copies of a model across the cluster (GET /v1/models/{id}) */
+  readonly copies: (id: string) => CopyInfo[]
+  /** POST /v2/internal/copies/{id}: load a copy here (scale up, minCopies, a drain elsewhere) */
+  readonly loadCopy: (id: string) => Promise<CopyRequestResult>
+}
+
+export class ClusterNode extends Context.Tag("meshkit/server/ClusterNode")<ClusterNode, ClusterNodeApi>() {}
+
+export const instanceIdOf = (config: ServerConfig): string => config.instanceId ?? `${hostname()}-${config.port}`
+
+/** What cluster mode needs before the registry and the model manager: the store, the settings, the shared registry. */
+export const clusterBaseLayer = (config: ServerConfig) =>
+  ClusterRegistry.Default.pipe(
+    Layer.provideMerge(etcdStoreLayer({ endpoints: config.etcd!.split(",").map((s) => s.trim()), timeoutMs: config.etcdTimeout })),
+    Layer.provideMerge(
+      clusterConfigLayer({
+        instanceId: instanceIdOf(config),
+        prefix: config.etcdPrefix,
+        etcdTimeoutMs: config.etcdTimeout,
+        leaseTtlSeconds: Math.max(2, Math.round(config.leaseTtl / 1000))
+      })
+    )
+  )
+
+const run = <A, E>(e: Effect.Effect<A, E>): Promise<{ ok: true; value: A } | { ok: false; error: E }> =>
+  Effect.runPromise(Effect.either(e)).then((r) => (r._tag === "Right" ? { ok: true as const, value: r.right } : { ok: false as const, error: r.left }))
+
+export const ClusterNodeLive = Layer.scoped(
+  ClusterNode,
+  Effect.gen(function* () {
+    const config = yield* Config
+    const manager = yield* ModelManager
+    const serving = yield* Serving
+    const log = yield* Log
+    const state = yield* ServerState
+    const metrics = yield* ServerMetrics
+    const http = yield* HttpListener
+    const grpc = yield* GrpcListener
+    const cfg = yield* ClusterConfig
+    const registry = yield* ClusterRegistry
+    const selfId = cfg.instanceId
+    const advertiseHost = http.host === "0.0.0.0" || http.host === "::" ? "127.0.0.1" : http.host
+    const httpUrl = config.advertise ?? `http://${advertiseHost}:${http.port}`
+    const grpcAddress = grpc.port === null ? undefined : `${advertiseHost}:${grpc.port}`
+    const startedAt = Date.now()
+    let leaving = false
+    let leading = (): boolean => false
+
+    const use = new ModelUse()
+    serving.onServed((e) => use.record(e))
+
+    const statusNow = (): InstanceStatus => {
+      const models: string[] = []
+      const loadingModels: string[] = []
+      let inFlight = 0
+      let lru = Infinity
+      for (const e of manager.all()) {
+        if (e.phase === "loaded") {
+          models.push(e.id)
+          if (e.lastUsed < lru) lru = e.lastUsed
+        } else if (e.phase === "loading") loadingModels.push(e.id)
+        inFlight += e.inFlight
+      }
+      return {
+        httpUrl,
+        ...(grpcAddress !== undefined ? { grpcAddress } : {}),
+        capacityBytes: manager.capacityBytes,
+        usedBytes: manager.usedBytes,
+        models,
+        loadingModels,
+        loadSlots: config.maxConcurrentLoads,
+        inFlight,
+        rpm: use.instanceRpm(Date.now()),
+        lruTime: lru === Infinity ? 0 : lru,
+        labels: {},
+        shuttingDown: leaving || state.draining,
+        version: SERVER_VERSION,
+        leader: leading()
+      }
+    }
+    const selfRecord = (): InstanceRecord => ({ ...statusNow(), id: selfId, startedAt, publishedAt: Date.now() })
+
+    const membershipCtx = yield* Layer.build(Membership.Default.pipe(Layer.provide(Layer.succeed(LocalInstance, { status: statusNow }))))
+    const membership = Context.get(membershipCtx, Membership)
+
+    // The same policies, seeds and decision code as the simulator (core/cluster).
+    const routing = buildPolicy("routing", config.routing, { rng: policyRng(config.seed, "routing") })
+    const placer = new Placer<InstanceViewState>(buildPolicy("placement", config.placement, { rng: policyRng(config.seed, "placement") }))
+    const scaling = config.scaling === "off" ? undefined : buildPolicy("scaling", config.scaling, { rng: policyRng(config.seed, "scaling") })
+    const sizeOf = (m: ClusterModelRecord): number => {
+      const e = manager.lookup(m.id)
+      return e !== undefined && e.predictedBytes > 0 ? e.predictedBytes : (m.sizeBytes ?? 0)
+    }
+    const view = new MeshView(selfId)
+    const instances = () => membership.instances()
+    const decider = makeMeshDecider({ selfId, view, instances, selfStatus: selfRecord, routing, placer, sizeOf, failureMemoryMs: config.failureMemory })
+    const localCopy = (id: string) => {
+      const e = manager.lookup(id)
+      return e?.phase === "loaded" ? "loaded" : e?.phase === "loading" ? "loading" : "absent"
+    }
+
+    const forwarded = new Counter({
+      name: "meshkit_forwarded_requests_total",
+      help: "requests this instance forwarded to a peer, by peer, mode (hit: to a holder; load: to the instance placement chose) and outcome",
+      labelNames: ["peer", "mode", "outcome"],
+      registers: [metrics.registry]
+    })
+    const hop = new Histogram({
+      name: "meshkit_forward_duration_seconds",
+      help: "time from forwarding a request to a peer until its answer came back (includes the peer's load, for load forwards)",
+      labelNames: ["peer"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [metrics.registry]
+    })
+    const forwarder = new PeerForwarder(selfId, {
+      timeoutMs: config.loadTimeout + 10_000,
+      onResult: (peer, seconds) => hop.observe({ peer }, seconds)
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => forwarder.close()))
+
+    const mesh = new Mesh({
+      selfId,
+      decider,
+      registry,
+      localCopy,
+      shuttingDown: () => leaving,
+      onForward: (to, mode, r) => forwarded.inc({ peer: to, mode, outcome: r.kind === "answered" ? "answered" : r.refusal ?? "failed" }),
+      warn: (message, fields) => log.warn(message, fields)
+    })
+    serving.useCluster(mesh)
+
+    const requestCopy = async (to: InstanceRecord, model: string, reason: string): Promise<boolean> => {
+      try {
+        const r = await fetch(`${to.httpUrl}/v2/internal/copies/${encodeURIComponent(model)}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-meshkit-from": selfId },
+          body: JSON.stringify({ reason }),
+          signal: AbortSignal.timeout(config.loadTimeout + 5_000)
+        })
+        await r.arrayBuffer()
+        return r.status === 200
+      } catch (e) {
+        log.warn("copy request failed", { model, to: to.id, error: messageOf(e) })
+        return false
+      }
+    }
+    const dropLocalCopy = async (model: string): Promise<void> => {
+      await run(registry.releaseCopy(model, selfId))
+      const e = manager.lookup(model)
+      if (e !== undefined) await manager.unload(e).catch(() => undefined)
+    }
+    const keeper = new CopyKeeper({
+      selfId,
+      view,
+      placer,
+      scaling,
+      instances,
+      selfStatus: statusNow,
+      models: () => registry.allModels(),
+      model: (id) => registry.model(id),
+      localUse: () => use.loadedUse(manager, Date.now()),
+      sizeOf,
+      requestCopy,
+      dropLocalCopy,
+      log: (message, fields) => log.info(message, fields),
+      idleBeforeRemoveMs: 30_000
+    })
+
+    /** The copy map agrees with this instance: entries for models not here go, loaded models are listed. */
+    const sweep = Effect.promise(async () => {
+      if (!membership.table.connected) return
+      const now = Date.now()
+      for (const m of [...registry.allModels()]) {
+        const since = m.instanceIds[selfId]
+        const here = localCopy(m.id)
+        if (since !== undefined && here === "absent" && now - since > STALE_CLAIM_MS) await run(registry.releaseCopy(m.id, selfId))
+        else if (since === undefined && here === "loaded" && !leaving) await run(registry.claimCopy(m.id, selfId, now))
+      }
+    })
+    yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(SWEEP_MS)))
+    if (scaling !== undefined) {
+      yield* Effect.forkScoped(Effect.repeat(Effect.promise(() => keeper.scaleTick()), Schedule.spaced(scaling.intervalMs)))
+    }
+
+    const chores = Effect.all(
+      [
+        pruneGoneCopies({ graceMs: cfg.pruneGraceMs, intervalMs: cfg.pruneIntervalMs }),
+        Effect.repeat(Effect.promise(() => keeper.keepMinCopies()), Schedule.spaced(MIN_COPIES_MS))
+      ],
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.provideService(ClusterRegistry, registry), Effect.provideService(Membership, membership))
+    const leadership = yield* campaignForLeadership(chores as Effect.Effect<void>)
+    leading = leadership.isLeader
+
+    // Shutdown, before the listeners drain: hand over, then stop being listed as a holder.
+    state.beforeDrain.push(async () => {
+      leaving = true
+      await run(membership.publishNow)
+      const deadline = Date.now() + Math.max(1_000, config.drainTimeout * 0.8)
+      const failed = await keeper.handOver(deadline)
+      if (failed.length > 0) log.warn("drain: could not hand over every model", { models: failed })
+      for (const m of [...registry.allModels()]) if (m.instanceIds[selfId] !== undefined) await run(registry.releaseCopy(m.id, selfId))
+      // Let the others' watches see the copy map before requests stop being accepted here.
+      await new Promise((r) => setTimeout(r, 300))
+      log.info("drain: models handed over", { failed: failed.length })
+    })
+
+    const info = (r: InstanceRecord): ClusterInstanceInfo => ({
+      id: r.id,
+      address: r.httpUrl,
+      grpcAddress: r.grpcAddress,
+      capacityBytes: r.capacityBytes,
+      usedBytes: r.usedBytes,
+      models: r.models,
+      loading: r.loadingModels,
+      inFlight: r.inFlight,
+      rpm: r.rpm,
+      lruTime: r.lruTime,
+      shuttingDown: r.shuttingDown,
+      labels: r.labels,
+      version: r.version
+    })
+
+    // Models this instance found (its --models DIR, its data dir) join the shared registry; the
+    // same model registered by several instances is one record.
+    for (const e of [...manager.all()]) {
+      yield* registry.register(e.record).pipe(
+        Effect.catchAll((err) => Effect.sync(() => log.warn("cluster: cannot register a local model in the shared registry", { model: e.id, error: messageOf(err) })))
+      )
+    }
+
+    log.info("cluster: joined", { instance: selfId, address: httpUrl, etcd: config.etcd, placement: placer.policy.name, routing: routing.name, scaling: scaling?.name ?? "off" })
+
+    const api: ClusterNodeApi = {
+      selfId,
+      forwarder,
+      snapshot: () => {
+        const recs = [...membership.instances()].filter((r) => r.id !== selfId)
+        const all = [...recs, selfRecord()].sort((a, b) => (a.id < b.id ? -1 : 1))
+        const leader = all.find((r) => r.leader === true)?.id ?? null
+        return { instances: all.map(info), leader, self: selfId, etcdConnected: membership.table.connected }
+      },
+      copies: (id) => {
+        const m = registry.model(id)
+        if (m === undefined) return []
+        return Object.entries(m.instanceIds).map(([iid, since]) => {
+          const r = iid === selfId ? selfRecord() : membership.instance(iid)
+          const status = r === undefined ? "UNKNOWN" : r.models.includes(id) ? "LOADED" : "LOADING"
+          return { instanceId: iid, status, since }
+        })
+      },
+      loadCopy: async (id) => {
+        const e = manager.lookup(id)
+        const m = registry.model(id)
+        if (e === undefined || m === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }
+        if (leaving || state.draining) return { ok: false, refusal: "draining", message: `instance ${selfId} is shutting down` }
+        const claim = await run(registry.claimCopy(id, selfId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies) }))
+        if (!claim.ok) return { ok: false, refusal: "no-room", message: `cannot record the copy: ${messageOf(claim.error)}` }
+        if (!claim.value.claimed) return { ok: false, refusal: "no-room", message: `model "${id}" already has its maximum of ${m.maxCopies} copies` }
+        try {
+          await manager.ensureLoaded(e, false)
+          return { ok: true }
+        } catch (err) {
+          await run(registry.recordLoadFailure(id, selfId, messageOf(err), Date.now()))
+          return { ok: false, refusal: "load-failed", message: messageOf(err) }
+        }
+      }
+    }
+    state.cluster = api
+    yield* Effect.addFinalizer(() => Effect.sync(() => (state.cluster = undefined)))
+    return api
+  })
+)

@@ -1,0 +1,58 @@
+/**
+ * Cluster mode's own HTTP routes, on plain node:http beside the data plane:
+ *
+ *   GET  /v1/cluster                 the instances as this one sees them, and the leader
+ *   POST /v2/internal/copies/:id     load a copy of the model here (another instance asks:
+ *                                    scale up, minCopies, its own drain); 200 once loaded
+ *
+ * Without cluster mode /v1/cluster answers 404 with a hint, and the internal route does not exist.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { FORWARD_HEADERS } from "../../cluster/forwarder.js"
+import type { ServerState } from "../../serving/server-state.js"
+
+const send = (res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void => {
+  const body = JSON.stringify(value)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra })
+  res.end(body)
+}
+
+/** Handles the request and returns true when it is one of these routes. */
+export const clusterRoutes =
+  (state: ServerState) =>
+  (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? "/"
+    const q = url.indexOf("?")
+    const path = q < 0 ? url : url.slice(0, q)
+    if (path === "/v1/cluster") {
+      req.resume()
+      if (req.method !== "GET") {
+        send(res, 405, { error: `method ${req.method} not allowed here (use GET)` }, { allow: "GET" })
+        return true
+      }
+      const node = state.cluster
+      if (node === undefined) send(res, 404, { error: "this server runs alone (start it with --etcd URL to join a cluster)" })
+      else send(res, 200, node.snapshot())
+      return true
+    }
+    if (!path.startsWith("/v2/internal/copies/")) return false
+    req.resume()
+    const node = state.cluster
+    if (node === undefined) return false
+    if (req.method !== "POST") {
+      send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
+      return true
+    }
+    let id: string
+    try {
+      id = decodeURIComponent(path.slice("/v2/internal/copies/".length))
+    } catch {
+      send(res, 400, { error: `model id in ${path} is not valid URL encoding` })
+      return true
+    }
+    node.loadCopy(id).then(
+      (r) => (r.ok ? send(res, 200, { id, status: "LOADED", instanceId: node.selfId }) : send(res, 503, { error: r.message }, { [FORWARD_HEADERS.refused]: r.refusal })),
+      (err: unknown) => send(res, 503, { error: String(err) }, { [FORWARD_HEADERS.refused]: "load-failed" })
+    )
+    return true
+  }
