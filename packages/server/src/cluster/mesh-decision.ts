@@ -76,7 +76,11 @@ export const makeMeshDecider = (o: {
     if (ctx.mode === "load") return i.shuttingDown ? { kind: "refuse", refusal: "draining" } : { kind: "load-here", firstCopy: true }
     if (ctx.mode === "hit") return { kind: "refuse", refusal: "not-here" }
 
+    // Placement skips every instance this request already went through; a holder is asked even
+    // if the request came from it (it may have started loading meanwhile): a "hit only" forward
+    // is served or refused there, never forwarded on, so this cannot loop.
     const skip = (id: string) => id === selfId || ctx.tried.includes(id) || i.excluded.has(id)
+    const skipHolder = (id: string) => id === selfId || i.excluded.has(id)
     const live = new Map<string, InstanceRecord>()
     for (const r of o.instances()) live.set(r.id, r)
 
@@ -86,7 +90,7 @@ export const makeMeshDecider = (o: {
     const loading: InstanceRecord[] = []
     for (const id of Object.keys(m.instanceIds)) {
       const r = live.get(id)
-      if (r === undefined || skip(id)) continue
+      if (r === undefined || skipHolder(id)) continue
       if (r.models.includes(m.id)) loaded.push(r)
       else loading.push(r)
     }

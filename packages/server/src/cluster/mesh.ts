@@ -55,7 +55,18 @@ const run = <A, E>(e: Effect.Effect<A, E>): Promise<{ ok: true; value: A } | { o
 const messageOf = (e: unknown): string => (typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e))
 
 export class Mesh {
+  /**
+   * Models claimed here whose load has not visibly started yet: a request forwarded here "hit
+   * only" in that window joins the load instead of being refused.
+   */
+  private readonly claimed = new Map<string, number>()
+
   constructor(private readonly d: MeshDeps) {}
+
+  private localCopy(id: string): LocalCopy {
+    const c = this.d.localCopy(id)
+    return c === "absent" && this.claimed.has(id) ? "loading" : c
+  }
 
   /** Serve one request for `modelId` (a registered model, vmodels already resolved). */
   async serve(modelId: string, ctx0: ForwardContext, io: MeshIo): Promise<MeshOutcome> {
@@ -67,7 +78,7 @@ export class Mesh {
     let record: ClusterModelRecord | undefined = d.registry.model(modelId)
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (record === undefined) return { kind: "unavailable", message: `model "${modelId}" is not registered in the cluster` }
-      const local = excluded.has(d.selfId) ? "absent" : d.localCopy(modelId)
+      const local = excluded.has(d.selfId) ? "absent" : this.localCopy(modelId)
       const decision = d.decider.decide({ model: record, local, ctx, excluded, shuttingDown: d.shuttingDown(), now: Date.now() })
       switch (decision.kind) {
         case "local": {
@@ -88,7 +99,15 @@ export class Mesh {
             ctx = { ...ctx, mode: undefined }
             continue
           }
-          const r = await io.local()
+          this.claimed.set(modelId, (this.claimed.get(modelId) ?? 0) + 1)
+          let r: LocalResult
+          try {
+            r = await io.local()
+          } finally {
+            const n = this.claimed.get(modelId)! - 1
+            if (n === 0) this.claimed.delete(modelId)
+            else this.claimed.set(modelId, n)
+          }
           if (r.kind === "served") return { kind: "done" }
           const out = await this.localFailed(modelId, ctx, r, excluded, reasons)
           if (out !== undefined) return out
