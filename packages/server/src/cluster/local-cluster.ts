@@ -4,6 +4,9 @@
  * way, so what a user tries on a laptop is what the tests prove.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { freePort, startEtcd, type EtcdProcess } from "./etcd-process.js"
 
 export interface LocalInstance {
@@ -79,6 +82,8 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
     slots.push({ port, grpcPort, id: `i${i}-${port}` })
   }
   const instances: LocalInstance[] = []
+  // Each instance keeps its own data dir (downloads, its file of record); the registry is etcd's.
+  const dataRoot = await mkdtemp(join(tmpdir(), "meshkit-cluster-"))
 
   const launch = (index: number): LocalInstance => {
     const s = slots[index]!
@@ -90,7 +95,8 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
       "--port", String(s.port),
       "--grpc-port", s.grpcPort === undefined ? "off" : String(s.grpcPort),
       "--etcd", etcd.endpoint,
-      "--instance-id", s.id
+      "--instance-id", s.id,
+      "--data-dir", join(dataRoot, s.id)
     ]
     // Own process group: a Ctrl-C in the terminal reaches only `cluster up`, which then drains them one signal each.
     const child = spawn(cmd!, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ["ignore", "pipe", "pipe"], detached: true })
@@ -114,6 +120,7 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
   } catch (e) {
     for (const x of instances) x.child.kill("SIGKILL")
     if (o.etcd === undefined) await etcd.dispose()
+    await rm(dataRoot, { recursive: true, force: true })
     throw e
   }
 
@@ -133,6 +140,7 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
       await Promise.race([Promise.all(instances.map((x) => waitExit(x.child))), sleep(30_000)])
       for (const x of instances) if (x.child.exitCode === null && x.child.signalCode === null) x.child.kill("SIGKILL")
       if (o.etcd === undefined) await etcd.dispose()
+      await rm(dataRoot, { recursive: true, force: true })
     }
   }
 }
