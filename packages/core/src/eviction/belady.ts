@@ -1,5 +1,5 @@
 import { definePolicy, NoOptions } from "../registry.js"
-import { heapOrder } from "./heap.js"
+import { heapOrder } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
 
 /**

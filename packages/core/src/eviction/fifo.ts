@@ -1,5 +1,5 @@
 import { definePolicy, NoOptions } from "../registry.js"
-import { recencyQueue } from "./lru.js"
+import { recencyQueue } from "../cache/recency-queue.js"
 import type { EvictionPolicy } from "./policy.js"
 
 /** First in, first out: lru's queue with hits left out of the order. */

@@ -53,6 +53,8 @@ import { EXEC_DONE, EXPIRE, LOAD_DONE, SCALE_TICK, Work } from "./work.js"
 export class ClusterEngine {
   private readonly cfg: SimConfig
   private readonly trace: Trace
+  /** the trace's model ids by index (the array grows while streaming; it is never replaced) */
+  private readonly modelIds: readonly string[]
   private readonly nextUse: Float64Array | undefined
   private readonly instances: Instance[]
   /** the instances' placement views, by instance index (refreshed in place before each placement) */
@@ -92,6 +94,7 @@ export class ClusterEngine {
   constructor(trace: Trace, cfg: SimConfig, opts: RunOptions = {}) {
     this.cfg = cfg
     this.trace = trace
+    this.modelIds = trace.models.ids
     this.nextUse = opts.nextUse
     const c = cfg.cluster
     const seed = cfg.seed
@@ -172,7 +175,7 @@ export class ClusterEngine {
     const loaded = ms.loaded[m]!
     if (loaded.length > 0) {
       tot.hits++
-      const c = loaded[route(this.routing, loaded, this.trace.models.ids[m]!, t)]!
+      const c = loaded[route(this.routing, loaded, this.modelIds[m]!, t)]!
       this.serveOn(c, t, g)
       this.enqueue(c, slot, t)
       return
@@ -332,7 +335,7 @@ export class ClusterEngine {
       const all = ms.copies[m]!
       const copies = all.length
       if (copies === 0) continue
-      stats.id = this.trace.models.ids[m]!
+      stats.id = this.modelIds[m]!
       stats.copies = copies
       this.activity.fill(stats, m, t)
       const want = targetCopies(scaling, stats, t)
@@ -379,7 +382,7 @@ export class ClusterEngine {
   /** Place a new copy of model m: core's Placer picks, the cache admits, the load queues. */
   private place(m: number, t: number, demand: boolean, nextUse: number): Copy | undefined {
     const models = this.models
-    const ids = this.trace.models.ids
+    const ids = this.modelIds
     const size = models.size[m]!
     const existing = this.modelState.copies[m]!
     for (const inst of this.instances) {

@@ -1,5 +1,5 @@
 import type { Resident } from "../domain.js"
-import type { EvictionPolicy } from "./policy.js"
+import type { EvictionPolicy } from "../eviction/policy.js"
 import { Slots } from "./slots.js"
 
 /**
