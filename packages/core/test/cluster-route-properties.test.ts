@@ -12,7 +12,9 @@ const requestsArb = fc.array(fc.record({ model: fc.constantFrom("a", "b", "c"), 
 const views = (cs: ReadonlyArray<{ inFlight: number; maxConcurrency: number }>): CopyView[] =>
   cs.map((c, i) => ({ instanceId: `i${i}`, ...c }))
 
-const choices = (policy: string, seed: number, reqs: fc.RecordValue<{ model: fc.Arbitrary<string>; copies: typeof copiesArb }>[]) => {
+type Requests = typeof requestsArb extends fc.Arbitrary<infer T> ? T : never
+
+const choices = (policy: string, seed: number, reqs: Requests) => {
   const p = buildPolicy("routing", policy, { rng: policyRng(seed, "routing") })
   return reqs.map((r, t) => route(p, views(r.copies), r.model, t))
 }

@@ -1,8 +1,8 @@
 import { definePolicy, NoOptions } from "../registry.js"
 import type { Resident } from "../domain.js"
-import { SlotHeap } from "./heap.js"
+import { SlotHeap } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { Slots } from "./slots.js"
+import { Slots } from "../cache/slots.js"
 
 /**
  * Size-aware Belady (offline), the variant used as "Belady-Size" by LRB (Song et al., NSDI'20)

@@ -1,8 +1,6 @@
 import { definePolicy, NoOptions } from "../registry.js"
-import type { Resident } from "../domain.js"
-import { SlotHeap } from "./heap.js"
+import { heapOrder } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { Slots } from "./slots.js"
 
 /**
  * Belady's MIN (offline): evict the resident whose next request is farthest in the future,
@@ -12,34 +10,11 @@ import { Slots } from "./slots.js"
  * goes first (for never-again models this frees the space with fewer evictions).
  */
 export const belady = (): EvictionPolicy => {
-  const slots = new Slots()
-  const heap = new SlotHeap(slots)
-  const refresh = (s: number, e: Resident): void => {
+  const { order } = heapOrder((heap, s, e) => {
     heap.key[s] = -e.nextUse
     heap.tie[s] = -e.size
-  }
-  return {
-    name: "belady",
-    offline: true,
-    onInsert(e) {
-      const s = slots.alloc(e)
-      refresh(s, e)
-      heap.push(s)
-    },
-    onHit(e) {
-      const s = e.slot as number
-      refresh(s, e)
-      heap.update(s)
-    },
-    onRemove(e) {
-      const s = e.slot as number
-      heap.remove(s)
-      slots.release(s)
-    },
-    chooseVictims(need, _now, evictable) {
-      return heap.takeInOrder(need, evictable)
-    }
-  }
+  })
+  return { name: "belady", offline: true, ...order }
 }
 
 export const beladyPolicy = definePolicy({

@@ -1,27 +1,9 @@
 import { definePolicy, NoOptions } from "../registry.js"
+import { recencyQueue } from "../cache/recency-queue.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "./slots.js"
 
-/** First in, first out: hits do not change the order. */
-export const fifo = (): EvictionPolicy => {
-  const slots = new Slots()
-  const list = new SlotQueue(slots)
-  return {
-    name: "fifo",
-    onInsert(e) {
-      list.pushHead(slots.alloc(e))
-    },
-    onHit() {},
-    onRemove(e) {
-      const s = e.slot as number
-      list.unlink(s)
-      slots.release(s)
-    },
-    chooseVictims(need, _now, evictable) {
-      return list.takeFromTail(need, evictable)
-    }
-  }
-}
+/** First in, first out: lru's queue with hits left out of the order. */
+export const fifo = (): EvictionPolicy => ({ name: "fifo", ...recencyQueue().order, onHit() {} })
 
 export const fifoPolicy = definePolicy({
   name: "fifo",

@@ -1,9 +1,9 @@
 import { Schema } from "effect"
 import { definePolicy } from "../registry.js"
 import type { Resident } from "../domain.js"
-import { SlotHeap } from "./heap.js"
+import { SlotHeap } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { Slots } from "./slots.js"
+import { Slots } from "../cache/slots.js"
 
 export const GdsfOptions = Schema.Struct({
   /**

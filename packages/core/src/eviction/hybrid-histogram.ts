@@ -1,10 +1,10 @@
 import { Schema } from "effect"
 import { definePolicy } from "../registry.js"
 import type { ModelId, Resident } from "../domain.js"
-import { isEvictable } from "./cache.js"
-import { SlotHeap } from "./heap.js"
+import { isEvictable } from "../cache/model-cache.js"
+import { SlotHeap } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "./slots.js"
+import { SlotQueue, Slots } from "../cache/slots.js"
 
 const Positive = Schema.Number.pipe(Schema.positive())
 

@@ -1,7 +1,6 @@
 import { definePolicy, NoOptions } from "../registry.js"
-import { SlotHeap } from "./heap.js"
+import { heapOrder } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { Slots } from "./slots.js"
 
 /**
  * Least frequently used (in-cache frequency: requests since admission), ties → least recently
@@ -10,32 +9,12 @@ import { Slots } from "./slots.js"
  * practice: every hit hopped through several bucket objects.)
  */
 export const lfu = (): EvictionPolicy => {
-  const slots = new Slots()
-  const heap = new SlotHeap(slots)
   let seq = 0
-  return {
-    name: "lfu",
-    onInsert(e) {
-      const s = slots.alloc(e)
-      heap.key[s] = 1
-      heap.tie[s] = seq++
-      heap.push(s)
-    },
-    onHit(e) {
-      const s = e.slot as number
-      heap.key[s] = heap.key[s]! + 1
-      heap.tie[s] = seq++
-      heap.update(s)
-    },
-    onRemove(e) {
-      const s = e.slot as number
-      heap.remove(s)
-      slots.release(s)
-    },
-    chooseVictims(need, _now, evictable) {
-      return heap.takeInOrder(need, evictable)
-    }
-  }
+  const { order } = heapOrder((heap, s, _e, inserted) => {
+    heap.key[s] = inserted ? 1 : heap.key[s]! + 1
+    heap.tie[s] = seq++
+  })
+  return { name: "lfu", ...order }
 }
 
 export const lfuPolicy = definePolicy({

@@ -1,9 +1,9 @@
 import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
 import type { ModelId, Resident } from "../domain.js"
-import { SlotHeap } from "./heap.js"
+import { SlotHeap } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "./slots.js"
+import { SlotQueue, Slots } from "../cache/slots.js"
 
 const Share = Schema.Number.pipe(Schema.between(0, 1))
 

@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
 import type { Resident } from "../domain.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "./slots.js"
+import { SlotQueue, Slots } from "../cache/slots.js"
 
 export const S3FifoOptions = Schema.Struct({
   /** share of the byte capacity for the small (probation) queue */

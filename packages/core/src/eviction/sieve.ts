@@ -1,7 +1,7 @@
 import { definePolicy, NoOptions } from "../registry.js"
 import type { Resident } from "../domain.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "./slots.js"
+import { SlotQueue, Slots } from "../cache/slots.js"
 
 const VISITED = 1
 /** chosen in the current chooseVictims call (so a second lap does not pick it twice) */

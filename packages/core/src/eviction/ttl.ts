@@ -1,9 +1,9 @@
 import { Schema } from "effect"
 import { definePolicy } from "../registry.js"
 import type { Resident } from "../domain.js"
-import { isEvictable } from "./cache.js"
+import { isEvictable } from "../cache/model-cache.js"
 import type { EvictionPolicy } from "./policy.js"
-import { recencyQueue } from "./lru.js"
+import { recencyQueue } from "../cache/recency-queue.js"
 
 export const TtlOptions = Schema.Struct({
   /** idle time (ms since the last request) after which a model is unloaded */

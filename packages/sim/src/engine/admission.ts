@@ -4,12 +4,12 @@
  * remembered on the instance (`noRoomFor`), so until something there goes idle later placements
  * of models at least that large skip it without asking its cache again.
  */
-import type { AdmitRequest, AdmitResult, Admission, InstanceViewState } from "@meshkit/core"
+import type { AdmitRequest, AdmitResult, Admission, InstanceViewState, ModelSpec } from "@meshkit/core"
 import type { Instance } from "./instance.js"
 
 export class CacheAdmission implements Admission<InstanceViewState> {
-  /** what to admit; the engine fills it before each placement (the cache does not keep it) */
-  readonly request: { -readonly [K in keyof AdmitRequest]-?: AdmitRequest[K] } = {
+  /** what to admit, refilled before each placement (the cache does not keep it) */
+  private readonly request: { -readonly [K in keyof AdmitRequest]-?: AdmitRequest[K] } = {
     id: "",
     tenant: "",
     size: 0,
@@ -22,6 +22,16 @@ export class CacheAdmission implements Admission<InstanceViewState> {
   usedBefore = 0
 
   constructor(private readonly instances: readonly Instance[]) {}
+
+  /** what the next placement admits */
+  prepare(model: ModelSpec, nextUse: number): void {
+    const a = this.request
+    a.id = model.id
+    a.tenant = model.tenant
+    a.size = model.sizeBytes
+    a.loadCostMs = model.loadCostMs
+    a.nextUse = nextUse
+  }
 
   admit(view: InstanceViewState, now: number): boolean {
     const inst = this.instances[view.index]!

@@ -29,7 +29,6 @@ import {
   route,
   targetCopies,
   type InstanceViewState,
-  type PlacementRequest,
   type RoutingPolicy,
   type ScalingPolicy
 } from "@meshkit/core"
@@ -44,23 +43,22 @@ import { isScalingOff, loadTimeMs, policyLabel, type SimConfig } from "./config.
 import type { Copy } from "./copy.js"
 import { EventQueue } from "./event-queue.js"
 import { execSampler } from "./exec-time.js"
-import { Instance } from "./instance.js"
+import { buildInstances, type Instance } from "./instance.js"
 import { ModelIndex } from "./model-index.js"
 import { ModelState } from "./model-state.js"
 import { RequestPool } from "./request-pool.js"
 import type { RunOptions } from "./run-options.js"
 import { EXEC_DONE, EXPIRE, LOAD_DONE, SCALE_TICK, Work } from "./work.js"
 
-/** How soon to look again when a keep-alive is due but the model is busy. */
-const EXPIRY_RETRY_MS = 1000
-
 export class ClusterEngine {
   private readonly cfg: SimConfig
   private readonly trace: Trace
+  /** the trace's model ids by index (the array grows while streaming; it is never replaced) */
+  private readonly modelIds: readonly string[]
   private readonly nextUse: Float64Array | undefined
-  private readonly instances: Instance[] = []
+  private readonly instances: Instance[]
   /** the instances' placement views, by instance index (refreshed in place before each placement) */
-  private readonly views: InstanceViewState[] = []
+  private readonly views: InstanceViewState[]
   private readonly placer: Placer<InstanceViewState>
   private readonly admission: CacheAdmission
   private readonly routing: RoutingPolicy
@@ -92,25 +90,19 @@ export class ClusterEngine {
   private readonly activity = new ModelActivity()
   private readonly instanceRate: RateWindows
   private readonly stats = modelLoadStatsState()
-  /** reused for every placement */
-  private readonly placeReq: { -readonly [K in keyof PlacementRequest]: PlacementRequest[K] }
 
   constructor(trace: Trace, cfg: SimConfig, opts: RunOptions = {}) {
     this.cfg = cfg
     this.trace = trace
+    this.modelIds = trace.models.ids
     this.nextUse = opts.nextUse
     const c = cfg.cluster
     const seed = cfg.seed
     this.placer = new Placer(buildPolicy("placement", cfg.placement, { rng: policyRng(seed, "placement") }))
     this.routing = buildPolicy("routing", cfg.routing, { rng: policyRng(seed, "routing") })
     this.scaling = isScalingOff(cfg.scaling) ? undefined : buildPolicy("scaling", cfg.scaling, { rng: policyRng(seed, "scaling") })
-    for (let i = 0; i < c.instances; i++) {
-      const policy = buildPolicy("eviction", cfg.eviction, { rng: policyRng(seed, "eviction", i), capacityBytes: c.memoryBytes })
-      const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy)
-      if (c.runtimeThreads !== undefined && c.runtimeThreads > 0) inst.threadsFree = c.runtimeThreads
-      this.instances.push(inst)
-      this.views.push(inst.view)
-    }
+    this.instances = buildInstances(cfg)
+    this.views = this.instances.map((inst) => inst.view)
     this.admission = new CacheAdmission(this.instances)
     const p0 = this.instances[0]!.policy
     this.offline = p0.offline === true
@@ -125,7 +117,6 @@ export class ClusterEngine {
     this.onProgress = opts.onProgress
     this.modelState = new ModelState(c.modelConcurrency)
     this.work = new Work(this.events, this.requests, this.modelState.byId, (m) => this.models.loadCostMs[m]!, c.loadSigma ?? 0, policyRng(seed, "load"))
-    this.placeReq = { model: undefined as never, sizeBytes: 0 }
   }
 
   async run(): Promise<RunOutput> {
@@ -184,7 +175,7 @@ export class ClusterEngine {
     const loaded = ms.loaded[m]!
     if (loaded.length > 0) {
       tot.hits++
-      const c = loaded[route(this.routing, loaded, this.trace.models.ids[m]!, t)]!
+      const c = loaded[route(this.routing, loaded, this.modelIds[m]!, t)]!
       this.serveOn(c, t, g)
       this.enqueue(c, slot, t)
       return
@@ -344,7 +335,7 @@ export class ClusterEngine {
       const all = ms.copies[m]!
       const copies = all.length
       if (copies === 0) continue
-      stats.id = this.trace.models.ids[m]!
+      stats.id = this.modelIds[m]!
       stats.copies = copies
       this.activity.fill(stats, m, t)
       const want = targetCopies(scaling, stats, t)
@@ -382,13 +373,8 @@ export class ClusterEngine {
   }
 
   private scheduleExpiry(inst: Instance, t: number): void {
-    const next = inst.policy.nextExpiry?.() ?? Infinity
-    if (next === Infinity || next >= inst.expiryAt) return
-    // Due but busy (can't go yet): look again a little later rather than spin at time t.
-    const at = next > t ? next : t + EXPIRY_RETRY_MS
-    if (at >= inst.expiryAt) return
-    inst.expiryAt = at
-    this.events.push(at, EXPIRE, inst.idx)
+    const at = inst.rescheduleExpiry(t)
+    if (at !== Infinity) this.events.push(at, EXPIRE, inst.idx)
   }
 
   // ---- placement, evictions -----------------------------------------------------------------
@@ -396,7 +382,7 @@ export class ClusterEngine {
   /** Place a new copy of model m: core's Placer picks, the cache admits, the load queues. */
   private place(m: number, t: number, demand: boolean, nextUse: number): Copy | undefined {
     const models = this.models
-    const ids = this.trace.models.ids
+    const ids = this.modelIds
     const size = models.size[m]!
     const existing = this.modelState.copies[m]!
     for (const inst of this.instances) {
@@ -404,16 +390,9 @@ export class ClusterEngine {
       for (let k = 0; k < existing.length; k++) if (existing[k]!.inst === inst) has = true
       inst.refreshView(this.instanceRate.rpm(inst.idx, t), has || size >= inst.noRoomFor)
     }
-    const req = this.placeReq
-    req.model = this.modelState.spec(m, ids[m]!, this.trace.models.tenants[m]!, size, models.loadCostMs[m]!, this.cfg.cluster.maxCopies)
-    req.sizeBytes = size
+    const req = this.modelState.placementRequest(m, ids[m]!, this.trace.models.tenants[m]!, size, models.loadCostMs[m]!, this.cfg.cluster.maxCopies)
     const admission = this.admission
-    const a = admission.request
-    a.id = ids[m]!
-    a.tenant = this.trace.models.tenants[m]!
-    a.size = size
-    a.loadCostMs = models.loadCostMs[m]!
-    a.nextUse = nextUse
+    admission.prepare(req.model, nextUse)
     const v = this.placer.place(req, this.views, t, admission)
     if (v === undefined) return undefined
     const inst = this.instances[v.index]!

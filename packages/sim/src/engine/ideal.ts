@@ -18,6 +18,8 @@ import type { RunOptions } from "./run-options.js"
 export const runIdeal = async (trace: Trace, cfg: SimConfig, opts: RunOptions = {}): Promise<RunOutput> => {
   const wall0 = performance.now()
   const capacity = cfg.cluster.memoryBytes
+  // One cache standing for the cluster, not instance 0 of it: seeded with the run's seed itself,
+  // as it always was (policyRng's eviction streams are per cluster instance), so results replay.
   const policy = buildPolicy("eviction", cfg.eviction, { rng: makeRng(cfg.seed), capacityBytes: capacity })
   const nextUse = opts.nextUse
   if (policy.offline && nextUse === undefined) throw new Error(`internal: offline policy ${policy.name} needs next-use times`)

@@ -1,5 +1,9 @@
-import { InstanceViewState, ModelCache, RecencyList, type EvictionPolicy } from "@meshkit/core"
+import { buildPolicy, InstanceViewState, ModelCache, policyRng, RecencyList, type EvictionPolicy } from "@meshkit/core"
+import type { SimConfig } from "./config.js"
 import type { Copy } from "./copy.js"
+
+/** How soon to look again when a keep-alive is due but the model is busy. */
+const EXPIRY_RETRY_MS = 1000
 
 /** FIFO of copies waiting for a load slot. */
 class LoadQueue {
@@ -106,6 +110,20 @@ export class Instance {
     return this.demandLoads.next() ?? this.backgroundLoads.next()
   }
 
+  /**
+   * Keep-alive (policies with `nextExpiry`): the time of the next check if it is due sooner than
+   * the one already scheduled (now recorded as scheduled), Infinity when nothing new is needed.
+   */
+  rescheduleExpiry(t: number): number {
+    const next = this.policy.nextExpiry?.() ?? Infinity
+    if (next === Infinity || next >= this.expiryAt) return Infinity
+    // Due but busy (can't go yet): look again a little later rather than spin at time t.
+    const at = next > t ? next : t + EXPIRY_RETRY_MS
+    if (at >= this.expiryAt) return Infinity
+    this.expiryAt = at
+    return at
+  }
+
   refreshView(rpm: number, hasModel: boolean): InstanceViewState {
     const v = this.view
     v.usedBytes = this.cache.used
@@ -118,4 +136,17 @@ export class Instance {
     v.hasModel = hasModel
     return v
   }
+}
+
+/** The run's instances, each with its own eviction policy seeded by policyRng(seed, "eviction", i). */
+export const buildInstances = (cfg: SimConfig): Instance[] => {
+  const c = cfg.cluster
+  const out: Instance[] = []
+  for (let i = 0; i < c.instances; i++) {
+    const policy = buildPolicy("eviction", cfg.eviction, { rng: policyRng(cfg.seed, "eviction", i), capacityBytes: c.memoryBytes })
+    const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy)
+    if (c.runtimeThreads !== undefined && c.runtimeThreads > 0) inst.threadsFree = c.runtimeThreads
+    out.push(inst)
+  }
+  return out
 }

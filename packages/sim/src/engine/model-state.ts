@@ -4,7 +4,7 @@
  * blocked models in the order they blocked, and the set of models with at least one copy (what
  * scaling walks).
  */
-import type { ModelSpec, Resident } from "@meshkit/core"
+import type { ModelSpec, PlacementRequest, Resident } from "@meshkit/core"
 import { Copy } from "./copy.js"
 import type { Instance } from "./instance.js"
 import { emptyFifo, growF64, growI32, type SlotFifo } from "./request-pool.js"
@@ -17,7 +17,7 @@ export class ModelState {
   readonly copies: Copy[][] = []
   /** the loaded copies: routing's candidates */
   readonly loaded: Copy[][] = []
-  private readonly specs: Array<ModelSpec | undefined> = []
+  private readonly requests: Array<PlacementRequest | undefined> = []
   /** requests waiting for room (the model is blocked): they join its copy once one is placed */
   readonly pending: SlotFifo[] = []
   isBlocked = new Uint8Array(64)
@@ -34,7 +34,7 @@ export class ModelState {
     while (this.copies.length < n) {
       this.copies.push([])
       this.loaded.push([])
-      this.specs.push(undefined)
+      this.requests.push(undefined)
       this.pending.push(emptyFifo())
     }
     if (n > this.activePos.length) {
@@ -47,17 +47,17 @@ export class ModelState {
     }
   }
 
-  /** the placement view of model m (built once: policies may key on it, e.g. by `model.id`) */
-  spec(m: number, id: string, tenant: string, sizeBytes: number, loadCostMs: number, maxCopies: number): ModelSpec {
-    let spec = this.specs[m]
-    if (spec === undefined) {
-      spec = { id, tenant, format: "sim", uri: "", sizeBytes, loadCostMs, labels: {}, pinned: false, minCopies: 1, maxCopies }
-      this.specs[m] = spec
-    }
-    return spec
-  }
-
   constructor(private readonly modelConcurrency: number) {}
+
+  /** what placing model m asks for (built once per model: policies may key on `model.id`) */
+  placementRequest(m: number, id: string, tenant: string, sizeBytes: number, loadCostMs: number, maxCopies: number): PlacementRequest {
+    let req = this.requests[m]
+    if (req === undefined) {
+      const model: ModelSpec = { id, tenant, format: "sim", uri: "", sizeBytes, loadCostMs, labels: {}, pinned: false, minCopies: 1, maxCopies }
+      req = this.requests[m] = { model, sizeBytes }
+    }
+    return req
+  }
 
   /** A new copy of model m, admitted by `inst`'s cache as `entry`. */
   attach(m: number, inst: Instance, entry: Resident, demand: boolean): Copy {

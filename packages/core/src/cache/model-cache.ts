@@ -1,5 +1,5 @@
 import type { ModelId, Resident, TenantId } from "../domain.js"
-import type { EvictionPolicy } from "./policy.js"
+import type { EvictionPolicy } from "../eviction/policy.js"
 
 /** What the cache needs to admit a model. */
 export interface AdmitRequest {

@@ -1,5 +1,6 @@
 import type { Resident } from "../domain.js"
-import type { Slots } from "./slots.js"
+import type { EvictionPolicy } from "../eviction/policy.js"
+import { Slots } from "./slots.js"
 
 /**
  * Binary min-heap of arena slots ordered by (key, tie), both per-slot numbers the policy sets
@@ -192,4 +193,35 @@ export class SlotHeap {
     this.heap = heap
     this.frontier = new Int32Array(cap)
   }
+}
+
+/**
+ * The heap skeleton of an eviction order (lfu, belady): every resident in a SlotHeap, lowest
+ * (key, tie) evicted first. `keyOf` sets key[s] / tie[s] for a resident when it is admitted
+ * (`inserted`) or hit; the four ordering handlers around it are the same for every such policy.
+ */
+export const heapOrder = (keyOf: (heap: SlotHeap, s: number, e: Resident, inserted: boolean) => void) => {
+  const slots = new Slots()
+  const heap = new SlotHeap(slots)
+  const order: Pick<EvictionPolicy, "onInsert" | "onHit" | "onRemove" | "chooseVictims"> = {
+    onInsert(e) {
+      const s = slots.alloc(e)
+      keyOf(heap, s, e, true)
+      heap.push(s)
+    },
+    onHit(e) {
+      const s = e.slot as number
+      keyOf(heap, s, e, false)
+      heap.update(s)
+    },
+    onRemove(e) {
+      const s = e.slot as number
+      heap.remove(s)
+      slots.release(s)
+    },
+    chooseVictims(need, _now, evictable) {
+      return heap.takeInOrder(need, evictable)
+    }
+  }
+  return { slots, heap, order }
 }
