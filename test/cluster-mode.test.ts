@@ -186,7 +186,7 @@ describe("cluster mode", () => {
     await sleep(1000)
     stop = true
     await Promise.all(loops)
-    expect(failures).toEqual([])
+    expect(failures.length, failures.slice(0, 5).join("\n")).toBe(0)
     expect(served).toBeGreaterThan(20)
     await cluster.restart(2)
   }, 120_000)

@@ -60,7 +60,7 @@ describe("peer forwarder", () => {
     expect(r).toEqual({ kind: "answered", status: 200 })
     const got = seen.at(-1)!
     expect(got.body.equals(body)).toBe(true)
-    expect(forwardContextOf(got.headers)).toEqual({ hops: 1, tried: ["self"], mode: "hit", from: "self" })
+    expect(forwardContextOf(got.headers)).toEqual({ hops: 1, tried: ["self"], failed: [], mode: "hit", from: "self" })
     expect(got.headers["inference-header-content-length"]).toBe("3")
     expect(got.headers.cookie).toBeUndefined()
     expect(s.out.status).toBe(200)
@@ -79,8 +79,8 @@ describe("peer forwarder", () => {
 
   it("adds itself to the tried list and counts hops along a chain", async () => {
     const f = new PeerForwarder("b", { timeoutMs: 5000 })
-    await f.forward({ id: "p", url: peerUrl }, "/x", {}, Buffer.from("a"), { hops: 1, tried: ["a"], mode: "hit", from: "a" }, "load", sink())
-    expect(forwardContextOf(seen.at(-1)!.headers)).toEqual({ hops: 2, tried: ["a", "b"], mode: "load", from: "b" })
+    await f.forward({ id: "p", url: peerUrl }, "/x", {}, Buffer.from("a"), { hops: 1, tried: ["a"], failed: [], mode: "hit", from: "a" }, "load", sink())
+    expect(forwardContextOf(seen.at(-1)!.headers)).toEqual({ hops: 2, tried: ["a", "b"], failed: [], mode: "load", from: "b" })
     f.close()
   })
 

@@ -44,7 +44,7 @@ const model = (id: string, o: Partial<ClusterModelRecord> = {}): ClusterModelRec
   ...o
 })
 
-const CLIENT: ForwardContext = { hops: 0, tried: [], mode: undefined, from: undefined }
+const CLIENT: ForwardContext = { hops: 0, tried: [], failed: [], mode: undefined, from: undefined }
 
 const setup = (selfId: string, records: InstanceRecord[], placement = "least-loaded") => {
   const self = records.find((r) => r.id === selfId)!
@@ -153,12 +153,14 @@ describe("forwarding context", () => {
     expect(forwardContextOf({ "x-meshkit-hops": "2", "x-meshkit-tried": "a,b", "x-meshkit-mode": "load", "x-meshkit-from": "b" })).toEqual({
       hops: 2,
       tried: ["a", "b"],
+      failed: [],
       mode: "load",
       from: "b"
     })
     expect(forwardContextOf({ "x-meshkit-hops": "lots", "x-meshkit-tried": "a b,<x>", "x-meshkit-mode": "evil" })).toEqual({
       hops: 0,
       tried: [],
+      failed: [],
       mode: undefined,
       from: undefined
     })

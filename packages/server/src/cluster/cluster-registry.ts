@@ -157,13 +157,19 @@ export class ClusterRegistry extends Effect.Service<ClusterRegistry>()("meshkit/
         id: string,
         instanceId: string,
         loadStartMs: number,
-        opts: { readonly whenFewerThan?: number } = {}
+        opts: {
+          readonly whenFewerThan?: number
+          /** count only the copies of instances this says are alive (a dead holder's entry lingers until pruned) */
+          readonly isAlive?: (instanceId: string) => boolean
+        } = {}
       ): Effect.Effect<{ readonly claimed: boolean; readonly record: ClusterModelRecord }, StoreError | ModelNotFound> => {
         let claimed = false
         return updateModel(id, (m) => {
           claimed = instanceId in m.instanceIds
           if (claimed) return undefined
-          if (Object.keys(m.instanceIds).length >= (opts.whenFewerThan ?? Number.POSITIVE_INFINITY)) return undefined
+          const alive = opts.isAlive
+          const holders = alive === undefined ? Object.keys(m.instanceIds).length : Object.keys(m.instanceIds).filter(alive).length
+          if (holders >= (opts.whenFewerThan ?? Number.POSITIVE_INFINITY)) return undefined
           claimed = true
           const { [instanceId]: _, ...failedIn } = m.failedIn
           return { ...m, instanceIds: { ...m.instanceIds, [instanceId]: loadStartMs }, failedIn }

@@ -14,6 +14,8 @@ import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from "
 export const FORWARD_HEADERS = {
   hops: "x-meshkit-hops",
   tried: "x-meshkit-tried",
+  /** peers that failed this request (unreachable, refused): never counted as holders downstream */
+  failed: "x-meshkit-failed",
   mode: "x-meshkit-mode",
   from: "x-meshkit-from",
   /** On a peer's answer: why it did not serve; the sender then tries elsewhere. */
@@ -32,6 +34,7 @@ export type RefusalReason = "not-here" | "draining" | "load-failed" | "no-room" 
 export interface ForwardContext {
   readonly hops: number
   readonly tried: readonly string[]
+  readonly failed: readonly string[]
   readonly mode: ForwardMode | undefined
   readonly from: string | undefined
 }
@@ -47,11 +50,13 @@ export const forwardContextOf = (headers: IncomingHttpHeaders): ForwardContext =
   const hops = typeof hopsRaw === "string" && /^\d{1,3}$/.test(hopsRaw) ? Number(hopsRaw) : 0
   const triedRaw = headers[FORWARD_HEADERS.tried]
   const tried = typeof triedRaw === "string" && triedRaw.length > 0 ? triedRaw.split(",").filter((s) => SAFE_ID.test(s)) : []
+  const failedRaw = headers[FORWARD_HEADERS.failed]
+  const failed = typeof failedRaw === "string" && failedRaw.length > 0 ? failedRaw.split(",").filter((s) => SAFE_ID.test(s)) : []
   const modeRaw = headers[FORWARD_HEADERS.mode]
   const mode = modeRaw === "hit" || modeRaw === "load" ? modeRaw : undefined
   const fromRaw = headers[FORWARD_HEADERS.from]
   const from = typeof fromRaw === "string" && SAFE_ID.test(fromRaw) ? fromRaw : undefined
-  return { hops, tried, mode, from }
+  return { hops, tried, failed, mode, from }
 }
 
 export interface Peer {
@@ -114,6 +119,7 @@ export class PeerForwarder {
       [FORWARD_HEADERS.hops]: String(ctx.hops + 1),
       [FORWARD_HEADERS.tried]: [...ctx.tried, this.selfId].join(","),
       [FORWARD_HEADERS.mode]: mode,
+      ...(ctx.failed.length > 0 ? { [FORWARD_HEADERS.failed]: ctx.failed.join(",") } : {}),
       [FORWARD_HEADERS.from]: this.selfId
     }
     for (const h of PASSED_HEADERS) {

@@ -45,6 +45,8 @@ export interface MeshDeps {
   readonly registry: Pick<ClusterRegistry, "claimCopy" | "releaseCopy" | "recordLoadFailure" | "model">
   readonly localCopy: (modelId: string) => LocalCopy
   readonly shuttingDown: () => boolean
+  /** whether an instance is a live member (its record is there) */
+  readonly isAlive: (instanceId: string) => boolean
   readonly onForward?: (to: string, mode: ForwardMode, result: ForwardResult) => void
   readonly warn: (message: string, fields: Record<string, unknown>) => void
 }
@@ -73,7 +75,8 @@ export class Mesh {
     const d = this.d
     if (ctx0.hops > MAX_HOPS) return { kind: "refuse", refusal: "hops", message: `request forwarded ${ctx0.hops} times; giving up` }
     let ctx = ctx0
-    const excluded = new Set<string>()
+    // Peers that failed this request upstream count as failed here too.
+    const excluded = new Set<string>(ctx0.failed)
     const reasons: string[] = []
     let record: ClusterModelRecord | undefined = d.registry.model(modelId)
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -90,7 +93,7 @@ export class Mesh {
           continue
         }
         case "load-here": {
-          const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1 } : {}))
+          const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1, isAlive: (id) => d.isAlive(id) && !excluded.has(id) } : {}))
           if (!claim.ok) return { kind: "unavailable", message: `cannot record a new copy of "${modelId}": ${messageOf(claim.error)}` }
           record = claim.value.record
           if (!claim.value.claimed) {
@@ -116,7 +119,8 @@ export class Mesh {
         }
         case "forward": {
           const to = decision.to
-          const r = await io.forward(to, decision.mode, ctx)
+          const failed = [...excluded].filter((id) => id !== d.selfId)
+          const r = await io.forward(to, decision.mode, failed.length === ctx.failed.length ? ctx : { ...ctx, failed })
           d.onForward?.(to.id, decision.mode, r)
           if (r.kind === "answered") return { kind: "done" }
           excluded.add(to.id)

@@ -195,6 +195,7 @@ export const ClusterNodeLive = Layer.scoped(
       registry,
       localCopy,
       shuttingDown: () => leaving,
+      isAlive: (id) => id === selfId || membership.isAlive(id),
       onForward: (to, mode, r) => forwarded.inc({ peer: to, mode, outcome: r.kind === "answered" ? "answered" : r.refusal ?? "failed" }),
       warn: (message, fields) => log.warn(message, fields)
     })
@@ -325,7 +326,7 @@ export const ClusterNodeLive = Layer.scoped(
         const m = registry.model(id)
         if (e === undefined || m === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }
         if (leaving || state.draining) return { ok: false, refusal: "draining", message: `instance ${selfId} is shutting down` }
-        const claim = await run(registry.claimCopy(id, selfId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies) }))
+        const claim = await run(registry.claimCopy(id, selfId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === selfId || membership.isAlive(i) }))
         if (!claim.ok) return { ok: false, refusal: "no-room", message: `cannot record the copy: ${messageOf(claim.error)}` }
         if (!claim.value.claimed) return { ok: false, refusal: "no-room", message: `model "${id}" already has its maximum of ${m.maxCopies} copies` }
         try {
