@@ -9,22 +9,36 @@ import { scanModelsDir } from "./sources.js"
 /** The registry file or the models directory could not be read at start. */
 export class RegistryOpenError extends Data.TaggedError("RegistryOpenError")<{ readonly message: string }> {}
 
+/**
+ * Register every model found in --models DIR (when set). Idempotent in cluster mode, where every
+ * instance does it at start; an error (a clash, etcd away) stops start-up with its message.
+ */
+export const registerModelsDir = (registry: ModelRegistry) =>
+  Effect.gen(function* () {
+    const config = yield* Config
+    const log = yield* Log
+    if (config.models === undefined) return
+    const dir = config.models
+    const found = yield* Effect.tryPromise({ try: () => scanModelsDir(dir, log), catch: (e) => new RegistryOpenError({ message: messageOf(e) }) })
+    for (const r of found) {
+      yield* Effect.tryPromise({
+        try: () => registry.addFromDirectory(r),
+        catch: (e) => new RegistryOpenError({ message: `cannot register "${r.id}" from the models directory: ${messageOf(e)}` })
+      })
+    }
+    log.info("models directory scanned", { dir: resolve(dir), models: found.length })
+  })
+
 /** The registry from the data dir's registry.json, plus every model found in --models DIR. */
 export const ModelRegistryLive = Layer.effect(
   ModelRegistry,
   Effect.gen(function* () {
     const config = yield* Config
-    const log = yield* Log
     const registry = yield* Effect.tryPromise({
       try: () => ModelRegistry.open(join(config.dataDir, "registry.json")),
       catch: (e) => new RegistryOpenError({ message: `cannot open the registry: ${messageOf(e)}` })
     })
-    if (config.models !== undefined) {
-      const dir = config.models
-      const found = yield* Effect.tryPromise({ try: () => scanModelsDir(dir, log), catch: (e) => new RegistryOpenError({ message: messageOf(e) }) })
-      for (const r of found) yield* Effect.try({ try: () => registry.addFromDirectory(r), catch: (e) => new RegistryOpenError({ message: messageOf(e) }) })
-      log.info("models directory scanned", { dir: resolve(dir), models: found.length })
-    }
+    yield* registerModelsDir(registry)
     return registry
   })
 )

@@ -1,6 +1,5 @@
-import { Either, ParseResult, Schema } from "effect"
-import { Conflict, ModelNotFound } from "../errors.js"
-import { JsonFileStore } from "./file-store.js"
+import { Schema } from "effect"
+import { FileRegistryStore } from "./file-registry-store.js"
 import { ServiceTag } from "../service-tag.js"
 
 /** Model names travel in URLs and metric labels: keep them to a safe alphabet. */
@@ -64,125 +63,114 @@ export interface ModelRecord {
 /** An alias that moves to `target` only once `target` is loaded (ModelMesh vmodels). */
 export interface VModelRecord {
   readonly id: string
-  active: string
-  target: string
+  readonly active: string
+  readonly target: string
+  /** why loading `target` failed (TRANSITION_FAILED); cleared by a new target */
+  readonly targetFailed?: string
 }
 
-const ModelRecordSchema = Schema.Struct({
-  id: Schema.String,
-  format: Schema.String,
-  uri: Schema.String,
-  path: Schema.String,
-  source: Schema.Literal("dir", "api"),
-  tenant: Schema.String,
-  labels: Labels,
-  pinned: Schema.Boolean,
-  minCopies: Schema.Number,
-  maxCopies: Schema.Number,
-  sha256: Schema.optional(Schema.String),
-  sizeBytes: Schema.optional(Schema.Number),
-  registeredAt: Schema.Number
-})
-const StoredRegistry = Schema.Struct({
-  version: Schema.Literal(1),
-  models: Schema.Array(ModelRecordSchema),
-  vmodels: Schema.Array(Schema.Struct({ id: Schema.String, active: Schema.String, target: Schema.String }))
-})
-type StoredRegistry = typeof StoredRegistry.Type
+/**
+ * Where registrations live: a JSON file on one server (./file-registry-store.ts), the shared
+ * etcd registry in cluster mode (../cluster/registry-bridge.ts). Reads are synchronous (memory,
+ * or the cluster's watched local copy); writes resolve once durable and are whole operations —
+ * a record is never mutated in place, so the cluster store can make each one a compare-and-set.
+ */
+export interface RegistryStore {
+  readonly size: number
+  model(id: string): ModelRecord | undefined
+  models(): IterableIterator<ModelRecord>
+  vmodel(id: string): VModelRecord | undefined
+  vmodels(): IterableIterator<VModelRecord>
+  /** a model registered through the API; Conflict when the id is taken */
+  addModel(r: ModelRecord): Promise<void>
+  /**
+   * A model found in --models DIR: idempotent (the same model again is fine), Conflict when an
+   * API model holds the id. The file store applies it at once and throws at once.
+   */
+  addDirectoryModel(r: ModelRecord): Promise<void>
+  /** ModelNotFound when unknown, Conflict while a vmodel points at it */
+  removeModel(id: string): Promise<ModelRecord>
+  /** point `id` at `target`: a new vmodel starts on it, an existing one keeps `active` until completeTransition */
+  setVModelTarget(id: string, target: string): Promise<VModelRecord>
+  /** `target` is loaded: make it active, only if it is still the target */
+  completeTransition(id: string, target: string): Promise<VModelRecord | undefined>
+  /** loading `target` failed: keep `active`, remember why (only if it is still the target) */
+  markTransitionFailed(id: string, target: string, message: string): Promise<void>
+  removeVModel(id: string): Promise<void>
+}
 
 /**
- * The model registry: every model the server manages, and the vmodel aliases. Models registered
- * through the API and all vmodels are persisted (registry.json in the data dir) before a call
- * returns, so a restart loses none; models found in --models DIR are re-scanned at start.
+ * The model registry: every model the server manages, and the vmodel aliases, over a
+ * RegistryStore. On one server (`open`) models registered through the API and all vmodels are
+ * persisted (registry.json in the data dir) before a call returns, so a restart loses none;
+ * models found in --models DIR are re-scanned at start. In cluster mode (`over` the shared
+ * store) every instance reads and writes the same registry in etcd.
  * Its own service tag: `yield* ModelRegistry` in Effect code.
  */
 export class ModelRegistry extends ServiceTag("meshkit/server/Registry")<ModelRegistry>() {
-  private readonly models = new Map<string, ModelRecord>()
-  private readonly vmodels = new Map<string, VModelRecord>()
-
-  private constructor(private readonly store: JsonFileStore<StoredRegistry>) {
+  private constructor(private readonly store: RegistryStore) {
     super()
   }
 
+  /** The single-server registry kept in the JSON file at `path`. */
   static async open(path: string): Promise<ModelRegistry> {
-    const store = new JsonFileStore<StoredRegistry>(path)
-    const reg = new ModelRegistry(store)
-    const raw = await store.read()
-    if (raw !== undefined) {
-      const decoded = Schema.decodeUnknownEither(StoredRegistry)(raw)
-      if (Either.isLeft(decoded)) {
-        throw new Error(`${path} is not a meshkit registry: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`)
-      }
-      for (const m of decoded.right.models) reg.models.set(m.id, m)
-      for (const v of decoded.right.vmodels) reg.vmodels.set(v.id, { ...v })
-    }
-    return reg
+    return new ModelRegistry(await FileRegistryStore.open(path))
+  }
+
+  /** A registry over any store (cluster mode: the shared etcd registry). */
+  static over(store: RegistryStore): ModelRegistry {
+    return new ModelRegistry(store)
   }
 
   get size(): number {
-    return this.models.size
+    return this.store.size
   }
   get(id: string): ModelRecord | undefined {
-    return this.models.get(id)
+    return this.store.model(id)
   }
   all(): IterableIterator<ModelRecord> {
-    return this.models.values()
+    return this.store.models()
   }
   vmodel(id: string): VModelRecord | undefined {
-    return this.vmodels.get(id)
+    return this.store.vmodel(id)
   }
   allVModels(): IterableIterator<VModelRecord> {
-    return this.vmodels.values()
+    return this.store.vmodels()
   }
 
-  /** Models from the models directory: not persisted (the directory is their source of truth). */
-  addFromDirectory(r: ModelRecord): void {
-    const existing = this.models.get(r.id)
-    if (existing && existing.source === "api") {
-      throw new Conflict({ message: `model "${r.id}" in the models directory clashes with a model registered through the API` })
-    }
-    this.models.set(r.id, r)
+  /**
+   * A model from the models directory (the directory is its source of truth: not persisted in
+   * file mode; registered idempotently by every instance in cluster mode). Not `async` on
+   * purpose: the file store applies it, or throws its Conflict, before returning.
+   */
+  addFromDirectory(r: ModelRecord): Promise<void> {
+    return this.store.addDirectoryModel(r)
   }
 
-  async add(r: ModelRecord): Promise<void> {
-    if (this.models.has(r.id)) throw new Conflict({ message: `model "${r.id}" is already registered` })
-    if (this.vmodels.has(r.id)) throw new Conflict({ message: `"${r.id}" is already a vmodel` })
-    this.models.set(r.id, r)
-    try {
-      await this.persist()
-    } catch (e) {
-      this.models.delete(r.id)
-      throw e
-    }
+  add(r: ModelRecord): Promise<void> {
+    return this.store.addModel(r)
   }
 
-  async remove(id: string): Promise<ModelRecord> {
-    const r = this.models.get(id)
-    if (!r) throw new ModelNotFound({ message: `model "${id}" is not registered` })
-    const users = [...this.vmodels.values()].filter((v) => v.active === id || v.target === id).map((v) => v.id)
-    if (users.length > 0) throw new Conflict({ message: `model "${id}" is used by vmodel(s) ${users.join(", ")}; delete or retarget them first` })
-    this.models.delete(id)
-    await this.persist()
-    return r
+  remove(id: string): Promise<ModelRecord> {
+    return this.store.removeModel(id)
   }
 
+  /** Create or replace a vmodel as given (a switch to `active` counts only once it is the target too). */
   async setVModel(v: VModelRecord): Promise<void> {
-    if (this.models.has(v.id)) throw new Conflict({ message: `"${v.id}" is already a model id` })
-    this.vmodels.set(v.id, v)
-    await this.persist()
+    await this.store.setVModelTarget(v.id, v.target)
+    if (v.active === v.target) await this.store.completeTransition(v.id, v.target)
   }
 
-  async removeVModel(id: string): Promise<void> {
-    if (!this.vmodels.delete(id)) throw new ModelNotFound({ message: `vmodel "${id}" does not exist` })
-    await this.persist()
+  setVModelTarget(id: string, target: string): Promise<VModelRecord> {
+    return this.store.setVModelTarget(id, target)
   }
-
-  persist(): Promise<void> {
-    return this.store.write({
-      version: 1,
-      models: [...this.models.values()].filter((m) => m.source === "api"),
-      vmodels: [...this.vmodels.values()].map((v) => ({ id: v.id, active: v.active, target: v.target }))
-    })
+  completeTransition(id: string, target: string): Promise<VModelRecord | undefined> {
+    return this.store.completeTransition(id, target)
+  }
+  markTransitionFailed(id: string, target: string, message: string): Promise<void> {
+    return this.store.markTransitionFailed(id, target, message)
+  }
+  removeVModel(id: string): Promise<void> {
+    return this.store.removeVModel(id)
   }
 }
-

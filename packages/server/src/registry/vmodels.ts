@@ -22,8 +22,6 @@ export interface VModelStatus {
 }
 
 export class VModels extends ServiceTag("meshkit/server/VModels")<VModels>() {
-  private readonly failed = new Map<string, string>()
-
   constructor(
     private readonly registry: ModelRegistry,
     private readonly manager: ModelManager,
@@ -37,77 +35,75 @@ export class VModels extends ServiceTag("meshkit/server/VModels")<VModels>() {
     return this.registry.vmodel(id)?.active
   }
 
-  /** Point `id` at `target`. A new alias starts on its target; an existing one switches once `target` is loaded. */
+  /**
+   * Point `id` at `target`. A new alias starts on its target; an existing one switches once
+   * `target` is loaded. The registry writes the change (and, in cluster mode, the refcounts it
+   * moves) as one operation; the answer is the written record, not a possibly lagging copy.
+   */
   async set(id: string, target: string, opts: { readonly sync?: boolean } = {}): Promise<VModelStatus> {
-    if (!this.manager.lookup(target)) throw new ModelNotFound({ message: `target model "${target}" is not registered` })
-    const existing = this.registry.vmodel(id)
-    if (!existing) {
-      await this.registry.setVModel({ id, active: target, target })
-      this.failed.delete(id)
-      this.log.info("vmodel created", { vmodel: id, target })
-      return this.status(id)
+    const existed = this.registry.vmodel(id) !== undefined
+    const v = await this.registry.setVModelTarget(id, target)
+    if (!existed && v.active === target) this.log.info("vmodel created", { vmodel: id, target })
+    if (v.active !== target) {
+      const t = this.transition(id, target)
+      if (opts.sync) return statusOf(await t ?? v)
     }
-    if (existing.target !== target || existing.active !== target) {
-      existing.target = target
-      this.failed.delete(id)
-      await this.registry.persist()
-      const t = this.transition(existing, target)
-      if (opts.sync) await t
-    }
-    return this.status(id)
+    return statusOf(v)
   }
 
-  async remove(id: string): Promise<void> {
-    await this.registry.removeVModel(id)
-    this.failed.delete(id)
+  remove(id: string): Promise<void> {
+    return this.registry.removeVModel(id)
   }
 
   status(id: string): VModelStatus {
     const v = this.registry.vmodel(id)
     if (!v) throw new ModelNotFound({ message: `vmodel "${id}" does not exist` })
-    const error = this.failed.get(id)
-    const status: VModelState = v.active === v.target ? "DEFAULT" : error !== undefined ? "TRANSITION_FAILED" : "TRANSITIONING"
-    return error !== undefined && status === "TRANSITION_FAILED"
-      ? { id, activeModelId: v.active, targetModelId: v.target, status, error }
-      : { id, activeModelId: v.active, targetModelId: v.target, status }
+    return statusOf(v)
   }
 
   list(): VModelStatus[] {
-    return [...this.registry.allVModels()].map((v) => this.status(v.id))
+    return [...this.registry.allVModels()].map(statusOf)
   }
 
   /** After a restart: finish transitions that were under way. */
   resume(): void {
-    for (const v of this.registry.allVModels()) if (v.active !== v.target) void this.transition(v, v.target)
+    for (const v of [...this.registry.allVModels()]) if (v.active !== v.target) void this.transition(v.id, v.target)
   }
 
-  private async transition(v: VModelRecord, target: string): Promise<void> {
+  /** Load `target` here, then switch the alias to it (the registry switches only if it is still the target). */
+  private async transition(id: string, target: string): Promise<VModelRecord | undefined> {
     const entry = this.manager.lookup(target)
-    if (!entry) {
-      this.failed.set(v.id, `target model "${target}" is not registered`)
-      return
+    const fail = async (message: string): Promise<VModelRecord | undefined> => {
+      try {
+        await this.registry.markTransitionFailed(id, target, message)
+      } catch (err) {
+        this.log.error("cannot record a failed vmodel transition", { vmodel: id, to: target, error: messageOf(err) })
+      }
+      return this.registry.vmodel(id)
     }
-    this.log.info("vmodel transition started", { vmodel: v.id, from: v.active, to: target })
+    if (!entry) return fail(`target model "${target}" is not registered`)
+    this.log.info("vmodel transition started", { vmodel: id, to: target })
     try {
       await this.manager.ensureLoaded(entry, false)
     } catch (err) {
-      if (v.target === target) {
-        this.failed.set(v.id, messageOf(err))
-        this.log.warn("vmodel transition failed", { vmodel: v.id, to: target, error: messageOf(err) })
-      }
-      return
+      if (this.registry.vmodel(id)?.target === target) this.log.warn("vmodel transition failed", { vmodel: id, to: target, error: messageOf(err) })
+      return fail(messageOf(err))
     }
-    // A newer set() may have moved the target meanwhile: only the latest target wins.
-    if (v.target !== target || this.registry.vmodel(v.id) !== v) return
-    v.active = target
-    this.failed.delete(v.id)
     try {
-      await this.registry.persist()
+      const v = await this.registry.completeTransition(id, target)
+      if (v?.active === target) this.log.info("vmodel switched", { vmodel: id, active: target })
+      return v
     } catch (err) {
-      this.log.error("cannot persist vmodel switch", { vmodel: v.id, error: messageOf(err) })
+      this.log.error("cannot write the vmodel switch", { vmodel: id, to: target, error: messageOf(err) })
+      return this.registry.vmodel(id)
     }
-    this.log.info("vmodel switched", { vmodel: v.id, active: target })
   }
+}
+
+const statusOf = (v: VModelRecord): VModelStatus => {
+  const base = { id: v.id, activeModelId: v.active, targetModelId: v.target }
+  if (v.active === v.target) return { ...base, status: "DEFAULT" }
+  return v.targetFailed !== undefined ? { ...base, status: "TRANSITION_FAILED", error: v.targetFailed } : { ...base, status: "TRANSITIONING" }
 }
 
 /** The vmodels over the registry and this instance's models; transitions under way at the last stop resume. */
