@@ -14,6 +14,7 @@ import { ServerState } from "./serving/server-state.js"
 import { GrpcListener, GrpcServerLive } from "./transport/grpc/server.js"
 import { HttpListener, HttpServerLive } from "./transport/http/server.js"
 import { clusterBaseLayer, ClusterNodeLive } from "./cluster/node.js"
+import { ClusterModelRegistryLive, SharedRegistryFollowerLive } from "./cluster/registry-bridge.js"
 
 /**
  * The server as one Layer graph: config → log, metrics, state, runtimes, eviction policy →
@@ -45,9 +46,9 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
   return ClusterNodeLive.pipe(
     Layer.provideMerge(listeners),
     Layer.provideMerge(ServingLive),
-    Layer.provideMerge(VModelsLive),
+    Layer.provideMerge(Layer.merge(VModelsLive, SharedRegistryFollowerLive)),
     Layer.provideMerge(ModelManagerLive),
-    Layer.provideMerge(ModelRegistryLive),
+    Layer.provideMerge(ClusterModelRegistryLive),
     Layer.provideMerge(clusterBaseLayer(config)),
     Layer.provideMerge(base),
     Layer.provide(effectLoggerLayer(log, config.logLevel))

@@ -11,6 +11,7 @@ import { ServerMetrics } from "../../observability/metrics.js"
 import { ModelRegistry, RegisterRequest, type ModelRecord } from "../../registry/registry.js"
 import { resolveSource } from "../../registry/sources.js"
 import { VModels } from "../../registry/vmodels.js"
+import { ServerState } from "../../serving/server-state.js"
 import { ModelRuntimes } from "../../runtimes/index.js"
 import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
 
@@ -67,6 +68,12 @@ const DEFAULT_FORMAT = "onnx"
 
 export const makeControlPlane = Effect.gen(function* () {
   const manager = yield* ModelManager
+  const state = yield* ServerState
+  // Cluster mode adds where the copies are (ModelMesh's instanceIds, with their state).
+  const statusWithCopies = (e: Parameters<typeof manager.status>[0]) => {
+    const node = state.cluster
+    return node === undefined ? manager.status(e) : { ...manager.status(e), copies: node.copies(e.id) }
+  }
   const registry = yield* ModelRegistry
   const vmodels = yield* VModels
   const metrics = yield* ServerMetrics
@@ -157,7 +164,7 @@ export const makeControlPlane = Effect.gen(function* () {
   const router = HttpRouter.empty.pipe(
     HttpRouter.post("/v1/models", register),
     HttpRouter.get("/v1/models", Effect.sync(() => json([...manager.all()].map((e) => manager.status(e))))),
-    HttpRouter.get("/v1/models/:id", Effect.map(Effect.flatMap(idParam, entryOr404), (e) => json(manager.status(e)))),
+    HttpRouter.get("/v1/models/:id", Effect.map(Effect.flatMap(idParam, entryOr404), (e) => json(statusWithCopies(e)))),
     HttpRouter.del("/v1/models/:id", unregister),
     HttpRouter.post("/v1/models/:id/load", ensureLoaded),
     HttpRouter.post("/v1/models/:id/unload", unload),
