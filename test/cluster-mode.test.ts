@@ -6,10 +6,11 @@
  * loaded models served and control-plane writes answered 503.
  */
 import { writeFile } from "node:fs/promises"
+import * as grpc from "@grpc/grpc-js"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeModel } from "@meshkit/onnx-models"
-import { startLocalCluster, type LocalCluster } from "@meshkit/server"
+import { grpcChannelOptions, loadGrpcDefinition, startLocalCluster, type LocalCluster } from "@meshkit/server"
 import { ensureEtcd } from "../packages/server/test/support/etcd.js"
 import { BIN, removeDir, ROOT, tempDir } from "./server-harness.js"
 
@@ -66,6 +67,8 @@ beforeAll(async () => {
       "--log-level", "warn"
     ],
     cwd: ROOT,
+    // gRPC on the first instance only: the others (--grpc-port off) must still take forwarded gRPC calls.
+    grpc: (i) => i === 0,
     readyTimeoutMs: 90_000
   })
 }, 180_000)
@@ -102,6 +105,39 @@ describe("cluster mode", () => {
     for (let i = 0; i < MODELS - 1; i++) expect((await infer(us[(i + 1) % us.length]!, modelId(i))).status).toBe(200)
     expect(await clusterLoads()).toBe(before)
   }, 120_000)
+
+  it("forwards a gRPC ModelInfer as its bytes to an instance whose gRPC listener is off", async () => {
+    const first = cluster.instances[0]!
+    // A model held only by an instance whose gRPC listener is off (the previous test loaded them all).
+    let model = ""
+    let holderId = ""
+    for (let i = 0; i < MODELS - 1 && model === ""; i++) {
+      const copies = ((await (await fetch(`${first.url}/v1/models/${modelId(i)}`)).json()) as { copies: { instanceId: string }[] }).copies
+      if (copies.length === 1 && copies[0]!.instanceId !== first.id) [model, holderId] = [modelId(i), copies[0]!.instanceId]
+    }
+    expect(model, "some model is held only by an instance without gRPC").not.toBe("")
+    const second = cluster.instances.find((x) => x.id === holderId)!
+    expect(second.grpcPort).toBeUndefined()
+    const { GRPCInferenceService } = loadGrpcDefinition()
+    const client = new GRPCInferenceService(`127.0.0.1:${first.grpcPort}`, grpc.credentials.createInsecure(), grpcChannelOptions) as unknown as Record<
+      string,
+      (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: any) => void) => void
+    >
+    const call = (req: unknown) => new Promise<any>((resolve, reject) => client.ModelInfer!(req, new grpc.Metadata(), (err, res) => (err ? reject(err) : resolve(res))))
+    const data = Array(64).fill(0.25)
+    const out = await call({ model_name: model, inputs: [{ name: "input", datatype: "FP32", shape: [1, 64], contents: { fp32_contents: data } }] })
+    expect(out.model_name).toBe(model)
+    expect(out.outputs[0].shape.map(Number)).toEqual([1, 10])
+    // Same numbers as the REST answer from the holder.
+    const rest = (await (await infer(second.url, model)).json()) as { outputs: { data: number[] }[] }
+    expect(Float32Array.from(out.outputs[0].contents.fp32_contents)).toEqual(Float32Array.from(rest.outputs[0]!.data))
+    // Errors keep their kind across the hop: a bad input is INVALID_ARGUMENT, not a 500.
+    await expect(call({ model_name: model, inputs: [{ name: "input", datatype: "FP32", shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT
+    })
+    expect(((await (await fetch(`${first.url}/v1/models/${model}`)).json()) as { status: string }).status).toBe("NOT_LOADED")
+    ;(client as unknown as grpc.Client).close()
+  })
 
   it("30 concurrent first requests for one model over 3 instances cause exactly one load in the cluster", async () => {
     const before = await clusterLoads()

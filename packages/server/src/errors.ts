@@ -144,6 +144,16 @@ export class DownloadFailed extends Data.TaggedError("DownloadFailed")<{
   }
 }
 
+/** A peer instance answered a forwarded request with an error: its kind travels with it. */
+export class PeerFailed extends Data.TaggedError("PeerFailed")<{ readonly message: string; readonly kind: ErrorKind }> {
+  get [KindId](): ErrorKind {
+    return this.kind
+  }
+}
+
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>(["invalid", "not-found", "conflict", "payload-too-large", "overloaded", "upstream", "unavailable", "insufficient-storage", "internal"])
+export const isErrorKind = (s: unknown): s is ErrorKind => typeof s === "string" && KINDS.has(s)
+
 /** A listener could not bind its address (start-up, either transport). */
 export class ListenError extends Data.TaggedError("ListenError")<{ readonly message: string }> {}
 

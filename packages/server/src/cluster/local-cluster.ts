@@ -34,7 +34,8 @@ export interface LocalClusterOptions {
   readonly etcdBin?: string
   /** use this etcd instead of starting one */
   readonly etcd?: EtcdProcess
-  readonly grpc?: boolean
+  /** gRPC listeners: all, none (default), or per instance */
+  readonly grpc?: boolean | ((index: number) => boolean)
   readonly cwd?: string
   readonly env?: NodeJS.ProcessEnv
   /** how long an instance may take to answer /v2/health/ready (default 60 s) */
@@ -78,7 +79,8 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
   const slots: { port: number; grpcPort: number | undefined; id: string }[] = []
   for (let i = 0; i < o.instances; i++) {
     const port = await freePort()
-    const grpcPort = o.grpc === true ? await freePort() : undefined
+    const grpcOn = typeof o.grpc === "function" ? o.grpc(i) : o.grpc === true
+    const grpcPort = grpcOn ? await freePort() : undefined
     slots.push({ port, grpcPort, id: `i${i}-${port}` })
   }
   const instances: LocalInstance[] = []

@@ -7,6 +7,7 @@
  * a model loaded here is listed). On shutdown it hands its models over before the listeners
  * drain, so requests during a drain neither fail nor wait for a reload.
  */
+import type { IncomingMessage, ServerResponse } from "node:http"
 import { hostname } from "node:os"
 import { buildPolicy, type InstanceViewState, Placer, policyRng } from "@meshkit/core"
 import { Context, Effect, Layer, Schedule } from "effect"
@@ -20,6 +21,9 @@ import { Serving } from "../serving/infer.js"
 import { SERVER_VERSION, ServerState } from "../serving/server-state.js"
 import { GrpcListener } from "../transport/grpc/server.js"
 import { HttpListener } from "../transport/http/server.js"
+import { sendError } from "../transport/http/errors.js"
+import { readBody } from "../transport/http/read-body.js"
+import { makeForwardedGrpc } from "../transport/grpc/forwarded.js"
 import { ClusterRegistry } from "./cluster-registry.js"
 import { ClusterConfig, clusterConfigLayer } from "./config.js"
 import { CopyKeeper } from "./copy-keeper.js"
@@ -71,6 +75,8 @@ export interface ClusterNodeApi {
   readonly snapshot: () => { instances: ClusterInstanceInfo[]; leader: string | null; self: string; etcdConnected: boolean }
   /** the copies of a model across the cluster (GET /v1/models/{id}) */
   readonly copies: (id: string) => CopyInfo[]
+  /** POST /v2/internal/grpc/infer/{model}: a gRPC ModelInfer forwarded by a peer, as its bytes */
+  readonly grpcInfer: (req: IncomingMessage, res: ServerResponse, model: string) => void
   /** POST /v2/internal/copies/{id}: load a copy here (scale up, minCopies, a drain elsewhere) */
   readonly loadCopy: (id: string) => Promise<CopyRequestResult>
 }
@@ -303,9 +309,11 @@ export const ClusterNodeLive = Layer.scoped(
 
     log.info("cluster: joined", { instance: selfId, address: httpUrl, etcd: config.etcd, placement: placer.policy.name, routing: routing.name, scaling: scaling?.name ?? "off" })
 
+    const grpcInfer = makeForwardedGrpc({ serving, forwarder, maxBodyBytes: config.maxBodySize, readBody, sendError })
     const api: ClusterNodeApi = {
       selfId,
       forwarder,
+      grpcInfer,
       snapshot: () => {
         const recs = [...membership.instances()].filter((r) => r.id !== selfId)
         const all = [...recs, selfRecord()].sort((a, b) => (a.id < b.id ? -1 : 1))

@@ -14,6 +14,8 @@ import {
   type GrpcModelInferRequest
 } from "../kserve-v2/index.js"
 import { grpcErrorOf } from "./errors.js"
+import { collector, FORWARDED_GRPC_PATH, forwardingServiceDefinition, peerAnswer, rawRequestOf } from "./forwarded.js"
+import { forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
 
 /** Where the gRPC listener ended up; null when disabled (--grpc-port off). Its own service tag. */
 export class GrpcListener extends Context.Tag("meshkit/server/GrpcListener")<GrpcListener, { readonly port: number | null }>() {}
@@ -33,6 +35,35 @@ const GRPC: InferTransport<GrpcInferCall> = {
   reply: (call, outputs, r) => call.cb(null, encodeModelInferResponse(call.name, MODEL_VERSION, r.id, outputs, r.binaryOutput)),
   fail: (call, err) => call.cb(grpcErrorOf(err))
 }
+
+const CLIENT_CONTEXT = forwardContextOf({})
+
+/** Cluster mode: the same transport, forwarding the call's protobuf bytes to a peer (./forwarded.ts). */
+const grpcInCluster = (forwarder: PeerForwarder): InferTransport<GrpcInferCall> => ({
+  ...GRPC,
+  context: () => CLIENT_CONTEXT,
+  forward: async (call, to, mode, ctx) => {
+    const raw = rawRequestOf(call.request)
+    if (raw === undefined) return { kind: "failed", reason: "the request's bytes were not kept", refusal: undefined }
+    const sink = collector()
+    const r = await forwarder.forward(
+      { id: to.id, url: to.httpUrl },
+      FORWARDED_GRPC_PATH + encodeURIComponent(call.name),
+      { "content-type": "application/x-protobuf" },
+      raw,
+      ctx,
+      mode,
+      sink
+    )
+    if (r.kind === "answered") {
+      const a = peerAnswer(sink)
+      if (a.ok) call.cb(null, a.body)
+      else call.cb(grpcErrorOf(a.error))
+    }
+    return r
+  },
+  refuse: (call, _refusal, message) => call.cb(grpcErrorOf(new Unavailable({ message })))
+})
 
 /**
  * inference.GRPCInferenceService (KServe v2 gRPC, plus Triton's repository RPCs) on
@@ -63,6 +94,9 @@ export const GrpcServerLive = Layer.scoped(
       cb(grpcErrorOf(new Unavailable({ message: "server is shutting down" })))
       return true
     }
+
+    let clusterFor: PeerForwarder | undefined
+    let inCluster: InferTransport<GrpcInferCall> | undefined
 
     const impl: grpc.UntypedServiceImplementation = {
       ServerLive: (_call: Call, cb: Callback) => cb(null, { live: true }),
@@ -102,7 +136,12 @@ export const GrpcServerLive = Layer.scoped(
           serving.rejected(undefined, err, t0)
           return
         }
-        serving.infer(GRPC, { request, cb, name }, e, t0)
+        const c = state.cluster
+        if (c !== undefined && clusterFor !== c.forwarder) {
+          clusterFor = c.forwarder
+          inCluster = grpcInCluster(c.forwarder)
+        }
+        serving.infer(c === undefined ? GRPC : inCluster!, { request, cb, name }, e, t0)
       },
       RepositoryIndex: (call: Call, cb: Callback) => cb(null, { models: serving.repositoryIndex(call.request?.ready === true) }),
       RepositoryModelLoad: (call: Call, cb: Callback) => {
@@ -136,7 +175,8 @@ export const GrpcServerLive = Layer.scoped(
       "grpc.max_receive_message_length": Math.min(GRPC_MAX_MESSAGE_BYTES, config.maxBodySize),
       "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES
     })
-    server.addService(def.GRPCInferenceService.service, impl)
+    // Cluster mode keeps each ModelInfer request's bytes, to forward them unchanged.
+    server.addService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl)
     const bound = yield* Effect.acquireRelease(
       Effect.async<number, ListenError>((resume) => {
         server.bindAsync(`${config.host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, actual) => {

@@ -2,6 +2,7 @@
  * Cluster mode's own HTTP routes, on plain node:http beside the data plane:
  *
  *   GET  /v1/cluster                 the instances as this one sees them, and the leader
+ *   POST /v2/internal/grpc/infer/:m  a gRPC ModelInfer a peer forwarded, as its protobuf bytes
  *   POST /v2/internal/copies/:id     load a copy of the model here (another instance asks:
  *                                    scale up, minCopies, its own drain); 200 once loaded
  *
@@ -35,10 +36,28 @@ export const clusterRoutes =
       else send(res, 200, node.snapshot())
       return true
     }
-    if (!path.startsWith("/v2/internal/copies/")) return false
-    req.resume()
+    if (!path.startsWith("/v2/internal/")) return false
     const node = state.cluster
     if (node === undefined) return false
+    if (path.startsWith("/v2/internal/grpc/infer/")) {
+      if (req.method !== "POST") {
+        req.resume()
+        send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
+        return true
+      }
+      let model: string
+      try {
+        model = decodeURIComponent(path.slice("/v2/internal/grpc/infer/".length))
+      } catch {
+        req.resume()
+        send(res, 400, { error: `model name in ${path} is not valid URL encoding` })
+        return true
+      }
+      node.grpcInfer(req, res, model)
+      return true
+    }
+    if (!path.startsWith("/v2/internal/copies/")) return false
+    req.resume()
     if (req.method !== "POST") {
       send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
       return true

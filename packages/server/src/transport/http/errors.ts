@@ -19,6 +19,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
 
 export interface HttpError {
   readonly status: number
+  /** the transport-neutral kind, sent as x-meshkit-kind so a forwarding peer keeps it */
+  readonly kind: ErrorKind
   readonly message: string
   readonly retryAfterMs?: number
 }
@@ -27,12 +29,12 @@ export const httpErrorOf = (err: unknown): HttpError => {
   const kind = kindOf(err)
   const message = kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err)
   const retryAfterMs = retryAfterOf(err)
-  return retryAfterMs === undefined ? { status: HTTP_STATUS[kind], message } : { status: HTTP_STATUS[kind], message, retryAfterMs }
+  return retryAfterMs === undefined ? { status: HTTP_STATUS[kind], kind, message } : { status: HTTP_STATUS[kind], kind, message, retryAfterMs }
 }
 
 /** Headers for an error answer (Retry-After in whole seconds, at least 1). */
 export const errorHeaders = (h: HttpError, bodyLength: number): Record<string, string | number> => {
-  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": bodyLength }
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": bodyLength, "x-meshkit-kind": h.kind }
   if (h.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(h.retryAfterMs)
   return headers
 }
