@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { checkChartsRendered } from "@meshkit/report/browser.ts"
+import { checkChartsRendered } from "@meshkit/report/browser"
 
 // `meshkit fidelity` end to end on a tiny scenario: a real server process, real ONNX models,
 // the calibrated simulator. Checks the shape and sanity of the comparison, not the goal numbers.

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { writeReport, type ChartSpec, type ReportSpec } from "@meshkit/report"
-import { checkChartsRendered, requireChromium, withHeadlessPage } from "@meshkit/report/browser.js"
+import { checkChartsRendered, requireChromium, withHeadlessPage } from "@meshkit/report/browser"
 
 const SCRIPT_NAME = "<script>window.__pwned = 1</script>"
 

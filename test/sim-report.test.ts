@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { checkChartsRendered, requireChromium } from "@meshkit/report/browser.js"
+import { checkChartsRendered, requireChromium } from "@meshkit/report/browser"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 

@@ -1,5 +1,5 @@
 // The report kit shared by simulator, benchmark and fidelity reports: one style, one chart component.
-// The headless-browser check lives in "@meshkit/report/browser.js" (test-only: it loads playwright-core).
+// The headless-browser check lives in "@meshkit/report/browser" (test-only: it loads playwright-core).
 export type { ChartSpec, ReportSpec, Section, Series, TableSpec } from "./types.js"
 export { renderChartSvg, type ChartOptions } from "./chart.js"
 export { renderHtml } from "./html.js"
