@@ -1,3 +1,4 @@
+import { messageOf } from "../harness/message.js"
 /**
  * `meshkit bench-core` (= `npm run bench:core`): requests per second through ModelCache for each
  * eviction policy, with ~10,000 resident models. The request stream is pre-generated (seeded):
@@ -259,7 +260,7 @@ export const runCoreBench = async (argv: string[]): Promise<number> => {
       }
     }).values
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${help}`)
+    console.error(`${messageOf(e)}\n\n${help}`)
     return 2
   }
   if (values.help) {

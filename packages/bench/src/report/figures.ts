@@ -1,3 +1,4 @@
+import { messageOf } from "../harness/message.js"
 import { Either, ParseResult, Schema } from "effect"
 
 /**
@@ -75,7 +76,7 @@ export const decodeBenchReport = (text: string, file: string): BenchReport => {
   try {
     json = JSON.parse(text)
   } catch (e) {
-    throw new BenchFileError(`${file}: not valid JSON (${(e as Error).message})`)
+    throw new BenchFileError(`${file}: not valid JSON (${messageOf(e)})`)
   }
   const r = Schema.decodeUnknownEither(BenchReport)(json, { errors: "all" })
   if (Either.isLeft(r)) {

@@ -1,3 +1,4 @@
+import { messageOf } from "../harness/message.js"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, dirname, join, resolve } from "node:path"
@@ -43,7 +44,7 @@ export const runBench = async (o: BenchOptions): Promise<number> => {
         sections.push(...r.sections)
       } catch (e) {
         failed = true
-        const why = `${name}: failed: ${(e as Error).message}`
+        const why = `${name}: failed: ${messageOf(e)}`
         notes.push(why)
         progress(why)
       }

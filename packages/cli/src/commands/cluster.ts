@@ -1,6 +1,6 @@
 import { formatBytes } from "@meshkit/core"
 import { startLocalCluster } from "@meshkit/server"
-import { parse, UsageError } from "../args.js"
+import { errorMessage, parse, UsageError } from "../args.js"
 
 const help = `usage: meshkit cluster up --instances N --models DIR --memory SIZE [--etcd-bin PATH] [--grpc] [-- serve flags...]
        meshkit cluster status [--url URL] [--json]
@@ -89,7 +89,7 @@ const status = async (argv: string[]): Promise<number> => {
     }
     body = (await r.json()) as typeof body
   } catch (e) {
-    console.error(`meshkit cluster status: cannot reach ${a.values.url}: ${(e as Error).message}`)
+    console.error(`meshkit cluster status: cannot reach ${a.values.url}: ${errorMessage(e)}`)
     return 1
   }
   if (a.values.json) {

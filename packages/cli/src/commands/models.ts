@@ -1,6 +1,6 @@
 import { formatBytes, parseBytes } from "@meshkit/core"
 import { makeModels } from "@meshkit/onnx-models"
-import { parse, UsageError } from "../args.js"
+import { errorMessage, parse, UsageError } from "../args.js"
 
 const help = `usage: meshkit models make --out DIR --count N --size SIZE [options]
 
@@ -55,7 +55,7 @@ export const run = async (argv: string[]): Promise<number> => {
   try {
     sizeBytes = parseBytes(v.size ?? "4MiB")
   } catch (e) {
-    throw new UsageError(`--size: ${(e as Error).message}`)
+    throw new UsageError(`--size: ${errorMessage(e)}`)
   }
   const count = int(v.count, "count", 1)
   const prefix = v.prefix ?? "model"

@@ -1,5 +1,5 @@
-import { Cause, Effect, Exit, Fiber } from "effect"
-import { parse, UsageError } from "../args.js"
+import { Cause, Effect, Exit, Fiber, Option } from "effect"
+import { errorMessage, parse, UsageError } from "../args.js"
 
 const help = `meshkit serve — the inference server (KServe v2 REST + gRPC, lazy loads, memory-budgeted cache)
 
@@ -173,8 +173,8 @@ export const run = async (argv: string[]): Promise<number> => {
     return 0
   }
   const failure = Cause.failureOption(exit.cause)
-  const err = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
-  const message = (err as Error)?.message ?? String(err)
+  const err = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+  const message = errorMessage(err)
   log.error("server failed", { error: message })
   console.error(`meshkit serve: ${message}`)
   return 1
