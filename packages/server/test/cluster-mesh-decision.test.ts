@@ -166,3 +166,19 @@ describe("forwarding context", () => {
     })
   })
 })
+
+describe("serve here or forward, under concurrent first requests", () => {
+  it("asks a holder even when the request came through it (it claimed the copy meanwhile)", () => {
+    // b forwarded this request here with "load here", but claimed the first copy itself in the
+    // meantime; this instance lost its claim and now routes to b rather than giving up.
+    const d = setup("a", [instance("a"), instance("b", { loadingModels: ["m"] })])
+    const ctx = { hops: 1, tried: ["b"], failed: [], mode: undefined, from: "b" }
+    expect(decide(d, model("m", { instanceIds: { b: 1 } }), { ctx, excluded: ["a"] })).toMatchObject({ kind: "forward", mode: "hit", to: { id: "b" } })
+  })
+
+  it("never counts a peer that failed this request as a holder", () => {
+    const d = setup("a", [instance("a"), instance("b", { models: ["m"] }), instance("c")])
+    const r = decide(d, model("m", { instanceIds: { b: 1 } }), { excluded: ["b"] })
+    expect(r.kind === "forward" ? r.to.id : r.kind).not.toBe("b")
+  })
+})
