@@ -55,3 +55,5 @@ export { startEtcd, findEtcd, freePort, EtcdNotFound, type EtcdProcess, type Etc
 export { startLocalCluster, waitReady, waitExit, type LocalCluster, type LocalClusterOptions, type LocalInstance as LocalClusterInstance } from "./cluster/local-cluster.js"
 // used by @meshkit/bench's codec and runtime micro-benchmarks
 export { decodeInferRequest, encodeInferResponse, tensorBytes } from "./transport/kserve-v2/index.js"
+export { ClusterNode, ClusterNodeLive, clusterBaseLayer, instanceIdOf, type ClusterNodeApi, type ClusterInstanceInfo, type CopyInfo } from "./cluster/node.js"
+export { forwardContextOf, PeerForwarder, FORWARD_HEADERS, MAX_HOPS, type ForwardContext, type ForwardMode, type ForwardResult } from "./cluster/forwarder.js"

@@ -4,23 +4,13 @@ import { type ForwardContext, forwardContextOf } from "../src/cluster/forwarder.
 import { makeMeshDecider } from "../src/cluster/mesh-decision.js"
 import { MeshView } from "../src/cluster/mesh-view.js"
 import type { ClusterModelRecord, InstanceRecord } from "../src/cluster/records.js"
+import { idleStatus } from "./support/cluster.js"
 
 const GiB = 1024 ** 3
 
 const instance = (id: string, o: Partial<InstanceRecord> = {}): InstanceRecord => ({
+  ...idleStatus({ httpUrl: `http://127.0.0.1/${id}`, capacityBytes: 4 * GiB, version: "1" }),
   id,
-  httpUrl: `http://127.0.0.1/${id}`,
-  capacityBytes: 4 * GiB,
-  usedBytes: 0,
-  models: [],
-  loadingModels: [],
-  loadSlots: 2,
-  inFlight: 0,
-  rpm: 0,
-  lruTime: 0,
-  labels: {},
-  shuttingDown: false,
-  version: "1",
   startedAt: 0,
   publishedAt: 0,
   ...o

@@ -1,5 +1,5 @@
 import { formatBytes } from "@meshkit/core"
-import { startLocalCluster } from "@meshkit/server"
+import { startLocalCluster, type ClusterInstanceInfo } from "@meshkit/server"
 import { errorMessage, parse, UsageError } from "../args.js"
 
 const help = `usage: meshkit cluster up --instances N --models DIR --memory SIZE [--etcd-bin PATH] [--grpc] [-- serve flags...]
@@ -65,22 +65,10 @@ const up = async (argv: string[]): Promise<number> => {
   return 0
 }
 
-interface ClusterInstance {
-  readonly id: string
-  readonly address: string
-  readonly capacityBytes: number
-  readonly usedBytes: number
-  readonly models: ReadonlyArray<string>
-  readonly loading: ReadonlyArray<string>
-  readonly inFlight: number
-  readonly rpm: number
-  readonly shuttingDown: boolean
-}
-
 const status = async (argv: string[]): Promise<number> => {
   const a = parse(argv, { url: { type: "string", default: "http://127.0.0.1:8000" }, json: { type: "boolean" } }, help)
   if (!a) return 0
-  let body: { instances: ClusterInstance[]; leader: string | null }
+  let body: { instances: ClusterInstanceInfo[]; leader: string | null }
   try {
     const r = await fetch(new URL("/v1/cluster", a.values.url), { signal: AbortSignal.timeout(10_000) })
     if (r.status !== 200) {

@@ -14,8 +14,8 @@
  *
  * Plain code run on timers; nothing here is on the request path.
  */
-import { type InstanceViewState, type ModelSpec, type Placer, targetCopies, type ScalingPolicy } from "@meshkit/core"
-import { clusterFreeFraction } from "@meshkit/core"
+import { clusterFreeFraction, type InstanceViewState, type Placer, targetCopies, type ScalingPolicy } from "@meshkit/core"
+import { modelSpecOf } from "./mesh-decision.js"
 import type { MeshView } from "./mesh-view.js"
 import type { ClusterModelRecord, InstanceRecord, InstanceStatus } from "./records.js"
 
@@ -50,19 +50,6 @@ export interface CopyKeeperDeps {
   readonly idleBeforeRemoveMs: number
 }
 
-const specOf = (m: ClusterModelRecord, size: number): ModelSpec => ({
-  id: m.id,
-  tenant: m.tenant,
-  format: m.format,
-  uri: m.uri,
-  sizeBytes: size,
-  loadCostMs: 0,
-  labels: m.labels,
-  pinned: m.pinned,
-  minCopies: m.minCopies,
-  maxCopies: m.maxCopies
-})
-
 export class CopyKeeper {
   private busy = false
 
@@ -90,7 +77,7 @@ export class CopyKeeper {
     const size = d.sizeOf(m)
     const views = d.view.refresh([...live.values()], d.selfStatus(), now).filter((v) => !exclude.has(v.id))
     for (const v of views) v.hasModel = m.instanceIds[v.id] !== undefined
-    const chosen = d.placer.place({ model: specOf(m, size), sizeBytes: size }, views, now, { admit: () => true })
+    const chosen = d.placer.place({ model: modelSpecOf(m, size), sizeBytes: size }, views, now, { admit: () => true })
     if (chosen === undefined) {
       d.log("no instance can take another copy", { model: m.id, reason })
       return false

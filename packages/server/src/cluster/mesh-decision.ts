@@ -44,6 +44,20 @@ export interface MeshDecider {
 
 const copyViewOf = (r: InstanceRecord): CopyView => ({ instanceId: r.id, inFlight: r.inFlight, maxConcurrency: Number.MAX_SAFE_INTEGER })
 
+/** A registered model as the core's placement request sees it. */
+export const modelSpecOf = (m: ClusterModelRecord, size: number): ModelSpec => ({
+  id: m.id,
+  tenant: m.tenant,
+  format: m.format,
+  uri: m.uri,
+  sizeBytes: size,
+  loadCostMs: 0,
+  labels: m.labels,
+  pinned: m.pinned,
+  minCopies: m.minCopies,
+  maxCopies: m.maxCopies
+})
+
 export const makeMeshDecider = (o: {
   readonly selfId: string
   readonly view: MeshView
@@ -57,19 +71,6 @@ export const makeMeshDecider = (o: {
   readonly failureMemoryMs: number
 }): MeshDecider => {
   const { selfId } = o
-  const specOf = (m: ClusterModelRecord, size: number): ModelSpec => ({
-    id: m.id,
-    tenant: m.tenant,
-    format: m.format,
-    uri: m.uri,
-    sizeBytes: size,
-    loadCostMs: 0,
-    labels: m.labels,
-    pinned: m.pinned,
-    minCopies: m.minCopies,
-    maxCopies: m.maxCopies
-  })
-
   const decide = (i: DecisionInput): Decision => {
     const { model: m, ctx } = i
     if (i.local !== "absent") return { kind: "local" }
@@ -116,7 +117,7 @@ export const makeMeshDecider = (o: {
       const failed = m.failedIn[v.id]
       v.hasModel = m.instanceIds[v.id] !== undefined || (failed !== undefined && i.now - failed.atMs < o.failureMemoryMs)
     }
-    const chosen = o.placer.place({ model: specOf(m, size), sizeBytes: size, required: undefined, preferred: undefined }, candidates, i.now, { admit: () => true })
+    const chosen = o.placer.place({ model: modelSpecOf(m, size), sizeBytes: size, required: undefined, preferred: undefined }, candidates, i.now, { admit: () => true })
     if (chosen === undefined) {
       const why = candidates.length === 0 ? "no instance is left to try" : `no instance can take ${size} bytes (all full, shutting down, failed it recently, or excluded)`
       return { kind: "fail", reason: `cannot place model "${m.id}": ${why}` }

@@ -4,6 +4,7 @@
  */
 import { Either, Schema } from "effect"
 import type { ModelRecord } from "../registry/registry.js"
+import { ModelRecordSchema } from "../registry/record-schema.js"
 
 const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
 
@@ -16,19 +17,7 @@ const LoadFailure = Schema.Struct({ atMs: Schema.Number, message: Schema.String 
  * `uri` themselves when their local path differs (URL sources download per instance).
  */
 export const ClusterModelRecord = Schema.Struct({
-  id: Schema.String,
-  format: Schema.String,
-  uri: Schema.String,
-  path: Schema.String,
-  source: Schema.Literal("dir", "api"),
-  tenant: Schema.String,
-  labels: Labels,
-  pinned: Schema.Boolean,
-  minCopies: Schema.Number,
-  maxCopies: Schema.Number,
-  sha256: Schema.optional(Schema.String),
-  sizeBytes: Schema.optional(Schema.Number),
-  registeredAt: Schema.Number,
+  ...ModelRecordSchema.fields,
   /** the copy map: instance → load start (ms). An instance adds itself BEFORE its load starts. */
   instanceIds: Schema.Record({ key: Schema.String, value: Schema.Number }),
   /** instances where the last load failed, and why */

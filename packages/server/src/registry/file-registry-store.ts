@@ -1,25 +1,8 @@
 import { Either, ParseResult, Schema } from "effect"
 import { Conflict, ModelNotFound } from "../errors.js"
 import { JsonFileStore } from "./file-store.js"
+import { ModelRecordSchema } from "./record-schema.js"
 import type { ModelRecord, RegistryStore, VModelRecord } from "./registry.js"
-
-const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
-
-const ModelRecordSchema = Schema.Struct({
-  id: Schema.String,
-  format: Schema.String,
-  uri: Schema.String,
-  path: Schema.String,
-  source: Schema.Literal("dir", "api"),
-  tenant: Schema.String,
-  labels: Labels,
-  pinned: Schema.Boolean,
-  minCopies: Schema.Number,
-  maxCopies: Schema.Number,
-  sha256: Schema.optional(Schema.String),
-  sizeBytes: Schema.optional(Schema.Number),
-  registeredAt: Schema.Number
-})
 
 /** registry.json */
 const StoredRegistry = Schema.Struct({

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { FileRegistryStore } from "./file-registry-store.js"
 import { ServiceTag } from "../service-tag.js"
+export { ModelRecordSchema } from "./record-schema.js"
 
 /** Model names travel in URLs and metric labels: keep them to a safe alphabet. */
 export const ModelIdSchema = Schema.String.pipe(

@@ -1,0 +1,21 @@
+import { Schema } from "effect"
+
+export const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/** A model record as stored (registry.json, and the base of the cluster's record). */
+export const ModelRecordSchema = Schema.Struct({
+  id: Schema.String,
+  format: Schema.String,
+  uri: Schema.String,
+  path: Schema.String,
+  source: Schema.Literal("dir", "api"),
+  tenant: Schema.String,
+  labels: Labels,
+  pinned: Schema.Boolean,
+  minCopies: Schema.Number,
+  maxCopies: Schema.Number,
+  sha256: Schema.optional(Schema.String),
+  sizeBytes: Schema.optional(Schema.Number),
+  registeredAt: Schema.Number
+})
+
