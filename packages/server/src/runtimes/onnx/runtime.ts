@@ -11,7 +11,7 @@ export * from "./options.js"
  *
  * Where sessions run. onnxruntime-node creates sessions and runs them synchronously on the
  * calling JS thread: the event loop stands still for the whole load or inference (measured with
- * packages/server/bench/runtime-bench.ts: a 64 MiB model stalled it ~0.5 s in process, ~35 ms
+ * packages/bench/src/server/runtime-bench.ts: a 64 MiB model stalled it ~0.5 s in process, ~35 ms
  * with a worker). `workers: 0` (default) keeps sessions on the JS thread, like a bare
  * onnxruntime-node server and with the lowest per-call cost; `workers: N` moves them to N
  * worker threads, at about one message round trip per inference (mnist, sequential calls:
