@@ -50,6 +50,7 @@ export const clusterPart: Part = async (ctx) => {
   ctx.progress(`${INSTANCES} instances, ${MODELS} models of ${SIZE} (maxCopies 1), ${CONNECTIONS} connections; forwarding ${pairs} pairs × ${seconds} s`)
   const bc = await startBenchCluster({ dir: mkdir(ctx, "cluster-models"), instances: INSTANCES, models: MODELS, size: SIZE })
   let forwarding: ForwardingRun[]
+  let forwarding1: ForwardingRun[]
   let drain: DrainResult
   let failoverDefault: FailoverResult
   try {
@@ -57,6 +58,8 @@ export const clusterPart: Part = async (ctx) => {
     const model = bc.models.names[0]!
     const holderId = [...h].find(([, ms]) => ms.includes(model))![0]
     forwarding = await measureForwarding(bc, { model, holderId, connections: CONNECTIONS, pairs, seconds, progress: ctx.progress })
+    // one connection: the hop itself, without the queueing that CPU contention adds under load
+    forwarding1 = await measureForwarding(bc, { model, holderId, connections: 1, pairs: 3, seconds: 3, progress: (l) => ctx.progress(`1 connection: ${l}`) })
 
     const [drainId, drainModels] = busiest(await holdings(bc.cluster.instances[0]!.url), bc.cluster.instances.map((x) => x.id))
     drain = await measureDrain(bc, { victimId: drainId, models: drainModels, connections: CONNECTIONS, beforeSeconds: seconds, progress: ctx.progress })
@@ -67,11 +70,12 @@ export const clusterPart: Part = async (ctx) => {
   // each failover on a fresh cluster, so the victim's models are placed as on a first start
   failoverDefault = await failoverRun(ctx, "ttl-default", [])
   const failover3s = await failoverRun(ctx, "ttl-3s", ["--lease-ttl", "3s"])
-  return summarise({ forwarding, drain, failoverDefault, failover3s, pairs, seconds })
+  return summarise({ forwarding, forwarding1, drain, failoverDefault, failover3s, pairs, seconds })
 }
 
 const summarise = (r: {
   forwarding: ForwardingRun[]
+  forwarding1: ForwardingRun[]
   drain: DrainResult
   failoverDefault: FailoverResult
   failover3s: FailoverResult
@@ -88,6 +92,7 @@ const summarise = (r: {
       pairDeltasMs(r.forwarding, "p50Us")
     ),
     figureOf({ name: "clusterForwardP99DeltaMs", group, unit: "ms", better: "lower", threshold: null, thresholdKind: "absolute", description: "p99 through a non-holder − p99 straight to the holder, per pair" }, pairDeltasMs(r.forwarding, "p99Us")),
+    figureOf({ name: "clusterForwardP50DeltaMs1Conn", group, unit: "ms", better: "lower", threshold: null, thresholdKind: "absolute", description: "the p50 delta with a single connection (no queueing)" }, pairDeltasMs(r.forwarding1, "p50Us")),
     figureOf({ name: "clusterDirectP50Us", group, unit: "µs", better: "lower", threshold: null }, side("direct", "p50Us")),
     figureOf({ name: "clusterForwardedP50Us", group, unit: "µs", better: "lower", threshold: null }, side("forwarded", "p50Us")),
     figureOf({ name: "clusterDirectP99Us", group, unit: "µs", better: "lower", threshold: null }, side("direct", "p99Us")),
@@ -104,7 +109,7 @@ const summarise = (r: {
   for (const [name, f] of [["default lease TTL", r.failoverDefault], ["--lease-ttl 3s", r.failover3s]] as const)
     if (f.unanswered.length > 0) notes.push(`cluster: failover (${name}): ${f.unanswered.length} of ${f.models} models never answered within 60 s: ${f.unanswered.join(", ")}`)
   if (d.failures > 0) notes.push(`cluster: ${d.failures} failed requests around the drain, e.g. ${d.failureSamples.join(" | ")}`)
-  const fwdRows = r.forwarding.map((x) => [`${x.pair + 1}`, x.side, x.p50Us, x.p99Us, Math.round(x.reqPerSec), x.failures])
+  const fwdRows = [...r.forwarding.map((x) => ({ ...x, c: CONNECTIONS })), ...r.forwarding1.map((x) => ({ ...x, c: 1 }))].map((x) => [x.c, `${x.pair + 1}`, x.side, x.p50Us, x.p99Us, Math.round(x.reqPerSec), x.failures])
   const foRow = (name: string, f: FailoverResult) => [name, f.models, fmt(f.firstSeconds), Number.isNaN(f.seconds) ? `> 60 (${f.unanswered.length} never)` : fmt(f.seconds)]
   return {
     figures,
@@ -115,8 +120,8 @@ const summarise = (r: {
         text:
           `${INSTANCES} \`meshkit serve --etcd\` instances and one etcd on loopback, models of ${SIZE} with maxCopies 1, ${CONNECTIONS} keep-alive connections, ` +
           `${r.pairs} pairs of ${r.seconds} s runs in ABBA order: straight to the model's holder (direct) or through another instance (forwarded). ` +
-          "Latency per response in µs (hrtime, HDR histogram) measured by the bench process.",
-        table: { columns: ["pair", "path", "p50 µs", "p99 µs", "req/s", "failures"], rows: fwdRows }
+          "Then 3 pairs of 3 s with a single connection. Latency per response in µs (hrtime, HDR histogram) measured by the bench process.",
+        table: { columns: ["connections", "pair", "path", "p50 µs", "p99 µs", "req/s", "failures"], rows: fwdRows }
       },
       {
         heading: "Cluster mode: drain and failover",
