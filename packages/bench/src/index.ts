@@ -7,7 +7,7 @@
  * file, its figures and the runner, compare/ the gate, harness/ child processes and load.
  */
 export { runBench, type BenchOptions } from "./report/runner.js"
-export { PARTS, type Part, type PartContext, type PartName, type PartResult } from "./report/parts.js"
+export { DEFAULT_PARTS, PARTS, type Part, type PartContext, type PartName, type PartResult } from "./report/parts.js"
 export { BenchFileError, BenchReport, decodeBenchReport, Figure, MachineFacts, type Target } from "./report/figures.js"
 export { machineFacts } from "./report/machine.js"
 export { compareMarkdown, compareReports, type CompareRow, type Comparison, type Verdict } from "./compare/compare.js"

@@ -21,7 +21,8 @@ const load: Record<PartName, () => Promise<Part>> = {
   sim: async () => (await import("../sim/sim-part.js")).simPart,
   hit: async () => (await import("../hit-path/hit-path.js")).hitPathPart,
   cold: async () => (await import("../cold-start/cold-start.js")).coldStartPart,
-  density: async () => (await import("../density/density.js")).densityPart
+  density: async () => (await import("../density/density.js")).densityPart,
+  cluster: async () => (await import("../cluster/cluster-part.js")).clusterPart
 }
 
 export const runBench = async (o: BenchOptions): Promise<number> => {

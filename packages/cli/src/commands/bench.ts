@@ -1,4 +1,4 @@
-import { benchCompare, PARTS, runBench, type PartName } from "@meshkit/bench"
+import { benchCompare, DEFAULT_PARTS, PARTS, runBench, type PartName } from "@meshkit/bench"
 import { parse, UsageError } from "../args.js"
 
 const help = `usage: meshkit bench [--quick] [--out FILE] [--json] [--only PARTS]
@@ -13,6 +13,7 @@ plus FILE's .md summary and .html report beside it. Progress goes to stderr.
             64 connections, interleaved repeats (bare, meshkit, bare, meshkit, ...)
   cold      a request on a cold model vs raw InferenceSession.create + first run
   density   1,000 registered 4 MiB models, --memory 256MiB, Zipf request mix: RSS, hit ratio
+  cluster   only with --only cluster: 3 instances + etcd; forwarding overhead, drain, failover
 
 Figures are medians over repeats with their spread (half the range), and ratios against a
 baseline measured in the same run wherever there is one, so a busy machine moves them less.
@@ -40,7 +41,7 @@ export const run = async (argv: string[]): Promise<number> => {
     quick: a.values.quick ?? false,
     out: a.values.out ?? "reports/bench/latest.json",
     json: a.values.json ?? false,
-    parts: (only as PartName[] | undefined) ?? [...PARTS],
+    parts: (only as PartName[] | undefined) ?? [...DEFAULT_PARTS],
     command: `meshkit bench ${argv.join(" ")}`.trim()
   })
 }
