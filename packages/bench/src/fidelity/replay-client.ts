@@ -33,6 +33,8 @@ export const CDF_POINTS = [...Array.from({ length: 99 }, (_, i) => (i + 1) / 100
 export const replay = (o: {
   host: string
   port: number
+  /** more servers: request i goes to ports[i % ports.length] (round-robin, as a load balancer would); default [port] */
+  ports?: ReadonlyArray<number>
   body: string
   schedule: Schedule
   onProgress?: (sent: number, n: number) => void
@@ -42,6 +44,7 @@ export const replay = (o: {
   new Promise((resolve) => {
     const { atMs, target, paths } = o.schedule
     const n = atMs.length
+    const ports = o.ports !== undefined && o.ports.length > 0 ? o.ports : [o.port]
     const agent = new Agent({ keepAlive: true, maxSockets: 512 })
     const hist = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 })
     const lag = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 })
@@ -73,7 +76,7 @@ export const replay = (o: {
     const send = (i: number, now: number) => {
       lag.recordValue(Math.max(1, Math.round((now - atMs[i]!) * 1000)))
       const t0 = performance.now()
-      const req = request({ host: o.host, port: o.port, method: "POST", path: paths[target[i]!], agent, headers }, (res) => {
+      const req = request({ host: o.host, port: ports[i % ports.length]!, method: "POST", path: paths[target[i]!], agent, headers }, (res) => {
         res.on("data", () => {})
         res.on("end", () => {
           const us = Math.max(1, Math.round((performance.now() - t0) * 1000))

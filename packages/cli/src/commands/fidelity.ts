@@ -14,8 +14,15 @@ latency. Goal: hit ratio within 2 points, p99 within 20 %.
 The scenario's whole cluster runs as one server (memory = instances × memory per instance,
 scaled like the sizes, × --memory-factor for the runtime's memory per file byte).
 
+--instances N (N ≥ 2) runs a real cluster instead: an etcd from PATH and N \`meshkit serve
+--etcd\` instances on loopback (as \`meshkit cluster up\`), each with the scenario's memory per
+instance (scaled alike), its maxCopies, placement, routing and scaling; the requests go to the
+instances round-robin. The simulator then runs N instances with the same policies. Adds loads
+(per instance) and the real peak copy count to the output; goal adds loads within 10 %.
+
 options:
   --json              print {"sim": {...}, "real": {...}, ...} on stdout (progress on stderr)
+  --instances N       real cluster of N instances (default 1: one server for the whole cluster)
   --minutes M         trace minutes to replay, from the start (default 4)
   --compress X        time compression: trace seconds per wall second (default 2)
   --size-scale S      model file size = scenario size ÷ S (default 64)
@@ -35,6 +42,7 @@ export const run = async (argv: string[]): Promise<number> => {
     argv,
     {
       json: { type: "boolean" },
+      instances: { type: "string" },
       minutes: { type: "string" },
       compress: { type: "string" },
       "size-scale": { type: "string" },
@@ -65,6 +73,8 @@ export const run = async (argv: string[]): Promise<number> => {
     return n
   }
   const scenarioFile = a.positionals[0] ?? "scenarios/default.yaml"
+  const instances = int("instances", a.values.instances, 1)
+  if (instances < 1) throw new UsageError(`--instances must be 1 or more, got "${a.values.instances}"`)
   const opts = {
     minutes: num("minutes", a.values.minutes, 4),
     compress: num("compress", a.values.compress, 2),
@@ -72,6 +82,7 @@ export const run = async (argv: string[]): Promise<number> => {
     memoryFactor: num("memory-factor", a.values["memory-factor"], 2),
     policy: a.values.policy ?? "lru",
     runtimeWorkers: int("runtime-workers", a.values["runtime-workers"], 0),
+    ...(instances > 1 ? { instances } : {}),
     ...(a.values["sim-runtime-threads"] !== undefined ? { simRuntimeThreads: int("sim-runtime-threads", a.values["sim-runtime-threads"], 0) } : {})
   }
   const { findPolicy } = await import("@meshkit/core")
