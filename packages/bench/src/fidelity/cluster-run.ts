@@ -1,6 +1,6 @@
 import { startLocalCluster, type LocalCluster, type LocalClusterInstance } from "@meshkit/server"
 import { meshkitBin } from "../harness/children.js"
-import { linkSync } from "node:fs"
+import { linkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { sumSamples } from "../harness/prometheus.js"
 import { inferBody, timedInfer } from "../harness/servers.js"
@@ -61,6 +61,9 @@ export const runOnCluster = async (w: TraceWindow, files: ModelFiles, o: Fidelit
   const p = w.loaded.scenario.policies
   const scaling = flagOf(p.scaling)
   for (let i = 1; i < instances; i++) linkSync(join(files.dir, `${WARM_MODEL}.onnx`), join(files.dir, `${warmName(i)}.onnx`))
+  const warnings = new Map<string, string>()
+  const byMessage = new Map<string, number>()
+  let warningCount = 0
   const lc: LocalCluster = await startLocalCluster({
     instances,
     serveCommand: [process.execPath, meshkitBin, "serve"],
@@ -79,7 +82,15 @@ export const runOnCluster = async (w: TraceWindow, files: ModelFiles, o: Fidelit
       "--seed", String(w.loaded.scenario.seed),
       "--log-level", "warn"
     ],
-    readyTimeoutMs: 120_000
+    readyTimeoutMs: 120_000,
+    // the instances log at warn: their warnings and errors are counted, the first few shown
+    onLine: (i, line) => {
+      if (!line.startsWith("{")) return
+      warningCount++
+      const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line.slice(0, 80)
+      byMessage.set(msg, (byMessage.get(msg) ?? 0) + 1)
+      if (!warnings.has(msg)) warnings.set(msg, `instance ${i}: ${line.slice(0, 400)}`)
+    }
   })
   const body = inferBody("input", 64)
   try {
@@ -102,6 +113,9 @@ export const runOnCluster = async (w: TraceWindow, files: ModelFiles, o: Fidelit
     // each instance's own view of the models it loaded: the calibration fits per-instance loads
     const statuses = (await Promise.all(xs.map((x) => listModels({ baseUrl: x.url })))).flat()
     o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs; peak copies of one model ${sampler.peak.copies} (${sampler.samples} samples)`)
+    if (real.failureSamples.length > 0) o.progress(`real: ${real.sent - real.ok} answers not 2xx, e.g.:\n  ${real.failureSamples.join("\n  ")}`)
+    if (warningCount > 0)
+      o.progress(`cluster: ${warningCount} warning/error log lines from the instances, by message (one example each):\n  ${[...byMessage].map(([m, n]) => `${n} × ${warnings.get(m)}`).join("\n  ")}`)
     const entry = { baseUrl: xs[0]!.url, pid: xs[0]!.child.pid ?? -1 }
     const exec = await measureExecution(entry, (id) => holderOf(xs, id), body, files, Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent)))
     return {
@@ -119,7 +133,9 @@ export const runOnCluster = async (w: TraceWindow, files: ModelFiles, o: Fidelit
       copySamples: sampler.samples
     }
   } finally {
+    const t0 = Date.now()
     await lc.stop()
+    o.progress(`cluster stopped in ${fmtS((Date.now() - t0) / 1000)} s`)
   }
 }
 
@@ -153,17 +169,23 @@ const holderOf = async (xs: ReadonlyArray<LocalClusterInstance>, id: string): Pr
   throw new Error(`no instance holds ${id} loaded`)
 }
 
-const replayOnCluster = (xs: ReadonlyArray<LocalClusterInstance>, body: string, w: TraceWindow, files: ModelFiles, o: FidelityOptions): Promise<ReplayResult> => {
+const replayOnCluster = async (xs: ReadonlyArray<LocalClusterInstance>, body: string, w: TraceWindow, files: ModelFiles, o: FidelityOptions): Promise<ReplayResult> => {
   const paths = w.used.map((m) => new URL(inferUrlOf(xs[0]!.url, files.nameOf.get(m)!)).pathname)
   const pathIndex = new Map(w.used.map((m, i) => [m, i]))
-  return replay({
+  const dump: string[] = o.dumpFile ? ["index,model,instance,scheduledMs,sentMs,latencyUs,status"] : []
+  const real = await replay({
     host: "127.0.0.1",
     port: xs[0]!.port,
     ports: xs.map((x) => x.port),
     body,
+    ...(o.dumpFile
+      ? { onResponse: (i: number, sentMs: number, us: number, status: number) => dump.push(`${i},${files.nameOf.get(w.model[i]!)},${i % xs.length},${w.atMs[i]!.toFixed(3)},${sentMs.toFixed(3)},${us},${status}`) }
+      : {}),
     schedule: { atMs: w.atMs, target: Int32Array.from(w.model, (m) => pathIndex.get(m)!), paths },
     onProgress: (sent, n) => o.progress(`real: ${sent}/${n} sent`)
   })
+  if (o.dumpFile) writeFileSync(o.dumpFile, dump.join("\n") + "\n")
+  return real
 }
 
 /** Samples GET /v1/cluster: per model, how many instances list it as loaded. */

@@ -45,6 +45,7 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
     const fit = calibrate(w.table.sizes, files, run)
     o.progress(calibrationLine(fit))
     const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, instances)
+    o.progress(`simulated ${instances} instances`)
     return withCluster(resultOf(w, files, run, fit, simulated, o, run.loads), w, run, simulated)
   }
   const run = await runOnServer(w, files, o)

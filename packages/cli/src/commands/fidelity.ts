@@ -11,7 +11,7 @@ calibrates the simulator from the server's measured load, unload and execution t
 sizes, replays the same requests in the simulator, and compares: hit ratio, cold starts, p50/p99
 latency. Goal: hit ratio within 2 points, p99 within 20 %.
 
-The scenario's whole cluster runs as one server (memory = instances × memory per instance,
+By default the scenario's whole cluster runs as one server (memory = instances × memory per instance,
 scaled like the sizes, × --memory-factor for the runtime's memory per file byte).
 
 --instances N (N ≥ 2) runs a real cluster instead: an etcd from PATH and N \`meshkit serve
@@ -33,7 +33,8 @@ options:
                       the simulator's runtime threads (default: the server's workers, or 1
                       for the JS thread; 0 = unlimited, loads and inferences independent)
   --set key=value     override a scenario field, as in meshkit sim
-  --out DIR           report folder (default reports/fidelity/<scenario>)
+  --out DIR           report folder (default reports/fidelity/<scenario>, or
+                      reports/fidelity/<scenario>-<N>-instances with --instances N)
   --dump FILE         write every real request (model, scheduled/sent time, latency µs, status) as CSV
   --no-report         do not write the report files`
 
@@ -97,7 +98,7 @@ export const run = async (argv: string[]): Promise<number> => {
   try {
     const r = await runFidelity({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress, ...(a.values.dump ? { dumpFile: a.values.dump } : {}) })
     if (!a.values["no-report"]) {
-      const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
+      const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", instances > 1 ? `${r.scenario}-${instances}-instances` : r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
       progress(`report: ${written.html} (+ report.md, report.json)`)
     }
     if (a.values.json) {
