@@ -21,7 +21,19 @@ const rows = (r: FidelityResult): Array<[string, string, string, string, string]
 }
 
 const goalText = (r: FidelityResult): string =>
-  `Goal (hit ratio within 2 points, p99 within 20 %): ${r.goal.met ? "met ✓" : "not met ✗"} — hit ratio off by ${fmt(r.goal.hitRatioPoints)} points, p99 off by ${fmt(r.goal.p99RelativeError * 100)} %.`
+  r.cluster === undefined
+    ? `Goal (hit ratio within 2 points, p99 within 20 %): ${r.goal.met ? "met ✓" : "not met ✗"} — hit ratio off by ${fmt(r.goal.hitRatioPoints)} points, p99 off by ${fmt(r.goal.p99RelativeError * 100)} %.`
+    : `Goal (hit ratio within 2 points, loads within 10 %, p99 within 20 %): ${r.goal.met ? "met ✓" : "not met ✗"} — hit ratio off by ${fmt(r.goal.hitRatioPoints)} points, loads off by ${fmt(r.cluster.loadsRelativeError * 100)} %, p99 off by ${fmt(r.goal.p99RelativeError * 100)} %. Copies: not compared (${r.cluster.note}).`
+
+const clusterText = (r: FidelityResult): string => {
+  const c = r.cluster
+  if (c === undefined) return ""
+  return (
+    `Cluster: ${c.instances} instances of ${fmt(c.memoryPerInstanceBytes / MIB)} MiB, maxCopies ${c.policies.maxCopies}, placement ${JSON.stringify(c.policies.placement)}, routing ${JSON.stringify(c.policies.routing)}, scaling ${JSON.stringify(c.policies.scaling)}; ` +
+    `loads real ${c.real.loads} (per instance ${c.real.loadsPerInstance.join(" / ")}) vs sim ${c.sim.loads}; ` +
+    `real peak copies of one model ${c.real.peakCopies}${c.real.peakCopiesModel ? ` (${c.real.peakCopiesModel})` : ""}, peak loaded copies in the cluster ${c.real.peakTotalCopies} (${c.real.copySamples} samples of GET /v1/cluster); sim copies: not exposed.`
+  )
+}
 
 const calibrationText = (r: FidelityResult): string => {
   const c = r.calibration
@@ -52,6 +64,7 @@ export const fidelityText = (r: FidelityResult): string => {
     ...rows(r).map(([k, a, b, d, u]) => `${k.padEnd(18)} ${a.padStart(12)} ${b.padStart(12)}   ${d.padEnd(16)} ${u.padStart(22)}`),
     "",
     goalText(r),
+    ...(r.cluster === undefined ? [] : [clusterText(r)]),
     diagnosticsText(r),
     calibrationText(r),
     ""
@@ -94,6 +107,7 @@ export const writeFidelityReport = async (r: FidelityResult, dir: string, comman
           }
         ]
       },
+      ...(r.cluster === undefined ? [] : [{ heading: "Cluster", text: clusterText(r) }]),
       { heading: "Calibration", text: `${calibrationText(r)}\n\n${diagnosticsText(r)}` },
       {
         heading: "Real run",

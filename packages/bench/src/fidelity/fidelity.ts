@@ -1,6 +1,7 @@
 import { calibrate } from "./calibrate.js"
 import { writeModelFiles } from "./model-files.js"
 import { runOnServer } from "./real-run.js"
+import { runOnCluster, type ClusterRun } from "./cluster-run.js"
 import { sideOf, simulateWindow, type Simulated } from "./simulate.js"
 import { fmtS, KIB, MIB, ratio, sum } from "./stats.js"
 import { loadWindow, type TraceWindow } from "./trace-window.js"
@@ -36,8 +37,17 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
   o.progress(
     `${w.loaded.name}: ${w.timeMs.length} requests over ${w.used.length} models in the first ${o.minutes} trace minutes, replayed in ${fmtS(w.atMs[w.atMs.length - 1]! / 1000)} s (×${o.compress})`
   )
-  const files = writeModelFiles(w, o)
+  const instances = o.instances ?? 1
+  const files = writeModelFiles(w, instances > 1 ? { ...o, maxCopies: w.loaded.cluster.maxCopies } : o)
   o.progress(`${w.used.length} models from ${files.generated} generated files (sizes ÷ ${o.sizeScale}, ${fmtS(sum(w.used.map((m) => files.fileBytes[m]!)) / MIB)} MiB of files)`)
+  if (instances > 1) {
+    const run = await runOnCluster(w, files, o, instances)
+    const fit = calibrate(w.table.sizes, files, run)
+    o.progress(calibrationLine(fit))
+    const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, instances)
+    o.progress(`simulated ${instances} instances`)
+    return withCluster(resultOf(w, files, run, fit, simulated, o, run.loads), w, run, simulated)
+  }
   const run = await runOnServer(w, files, o)
   const fit = calibrate(w.table.sizes, files, run)
   o.progress(calibrationLine(fit))
@@ -50,11 +60,11 @@ const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
   `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
 
 /** Step 6: both sides by the same definitions, where they part, and the goal. */
-const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, s: Simulated, o: FidelityOptions): FidelityResult => {
+const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, s: Simulated, o: FidelityOptions, loads?: number): FidelityResult => {
   const { metricsDelta, replay: real } = run
   const c = fit.calibration
   const r = s.out.result
-  const realLoads = metricsDelta("meshkit_load_duration_seconds_count")
+  const realLoads = loads ?? metricsDelta("meshkit_load_duration_seconds_count")
   const realSide = {
     requests: real.sent,
     hitRatio: 1 - realLoads / real.sent,
@@ -109,3 +119,34 @@ const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, 
 /** mean calibrated load time over loads: [size in memory, number of loads] per model */
 const simMeanLoadMs = (models: ReadonlyArray<readonly [number, number]>, fixedMs: number, bytesPerSecond: number) =>
   ratio(sum(models.map(([size, n]) => n * (fixedMs + (size * 1000) / bytesPerSecond))), sum(models.map(([, n]) => n)))
+
+/**
+ * The cluster figures beside the shared ones, and the cluster goal: hit ratio within 2 points,
+ * loads within 10 %, p99 within 20 %. Copies cannot be compared: the simulator's result has no
+ * copy counts, so only the real side's peak is reported.
+ */
+const withCluster = (r: FidelityResult, w: TraceWindow, run: ClusterRun, s: Simulated): FidelityResult => {
+  const p = w.loaded.scenario.policies
+  const simLoads = s.out.result.loads
+  const loadsRelativeError = run.loads > 0 ? Math.abs(simLoads - run.loads) / run.loads : simLoads === 0 ? 0 : 1
+  return {
+    ...r,
+    cluster: {
+      instances: run.instances,
+      memoryPerInstanceBytes: run.memoryBytes,
+      policies: { placement: p.placement, routing: p.routing, scaling: p.scaling, maxCopies: w.loaded.cluster.maxCopies },
+      real: {
+        loads: run.loads,
+        loadsPerInstance: run.loadsPerInstance,
+        peakCopies: run.peakCopies,
+        peakCopiesModel: run.peakCopiesModel,
+        peakTotalCopies: run.peakTotalCopies,
+        copySamples: run.copySamples
+      },
+      sim: { loads: simLoads, peakCopies: null },
+      loadsRelativeError,
+      note: "the simulator's result exposes no copy counts: copies are compared by loads only; real copies are sampled from GET /v1/cluster"
+    },
+    goal: { ...r.goal, met: r.goal.met && loadsRelativeError <= 0.1 }
+  }
+}

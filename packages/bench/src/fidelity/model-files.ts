@@ -31,7 +31,11 @@ export interface ModelFiles {
 export const AUX_PREFIX = "zz-"
 export const WARM_MODEL = `${AUX_PREFIX}warm`
 
-export const writeModelFiles = (w: TraceWindow, o: { readonly workDir: string; readonly sizeScale: number }): ModelFiles => {
+/**
+ * `maxCopies` (cluster runs): each replayed model may have that many copies (`<name>.json` beside
+ * its file, as a user would write it); without it, the registry's default of one.
+ */
+export const writeModelFiles = (w: TraceWindow, o: { readonly workDir: string; readonly sizeScale: number; readonly maxCopies?: number }): ModelFiles => {
   const buckets = join(o.workDir, "buckets")
   const dir = join(o.workDir, "models")
   mkdirSync(buckets, { recursive: true })
@@ -61,6 +65,7 @@ export const writeModelFiles = (w: TraceWindow, o: { readonly workDir: string; r
     indexOf.set(name, m)
     const file = join(dir, `${name}.onnx`)
     linkSync(fileFor(table.sizes[m]!), file)
+    if (o.maxCopies !== undefined) writeFileSync(join(dir, `${name}.json`), JSON.stringify({ maxCopies: o.maxCopies }))
     fileBytes[m] = statSync(file).size
   }
   const sortedSizes = used.map((m) => table.sizes[m]!).sort((a, b) => a - b)

@@ -33,6 +33,14 @@ export interface ExecPoint {
   readonly holdMs: number
 }
 
+/** Where execution is timed: a server's address and its process (for its CPU time). */
+export interface ExecTarget {
+  readonly baseUrl: string
+  readonly pid: number
+}
+
+export const inferUrlOf = (baseUrl: string, model: string) => `${baseUrl}/v2/models/${encodeURIComponent(model)}/infer`
+
 export interface RealRun {
   readonly memoryBytes: number
   readonly replay: ReplayResult
@@ -71,7 +79,8 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
     const after = await fetchMetrics(server.baseUrl)
     const statuses = await listModels(server)
     o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs`)
-    const exec = await measureExecution(server, body, files, Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent)))
+    const self = { baseUrl: server.baseUrl, pid: server.child.pid }
+    const exec = await measureExecution(self, async () => self, body, files, Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent)))
     return { memoryBytes, replay: real, metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0), statuses, exec }
   } finally {
     await server.child.stop()
@@ -107,19 +116,22 @@ const replayWindow = async (server: RunningServer, body: string, w: TraceWindow,
  * Execution, per model size: how long a request holds the server, and its latency alone (with the
  * replay's HTTP client); the difference is time outside the runtime (network, client, HTTP parsing).
  */
-const measureExecution = async (server: RunningServer, body: string, files: ModelFiles, gapMs: number): Promise<ExecPoint[]> => {
-  const port = Number(new URL(server.baseUrl).port)
+export const measureExecution = async (entry: ExecTarget, holderOf: (model: string) => Promise<ExecTarget>, body: string, files: ModelFiles, gapMs: number): Promise<ExecPoint[]> => {
   const points: ExecPoint[] = []
   for (const c of files.calibration) {
-    const first = await timedInfer(server.inferUrl(c.name), body)
+    const first = await timedInfer(inferUrlOf(entry.baseUrl, c.name), body)
     if (first.status !== 200) throw new Error(`calibration model ${c.name}: status ${first.status}: ${first.text.slice(0, 200)}`)
-    const path = new URL(server.inferUrl(c.name)).pathname
+    // in a cluster the copy may be on another instance: time it there, without a forwarding hop
+    const at = await holderOf(c.name)
+    const port = Number(new URL(at.baseUrl).port)
+    const url = inferUrlOf(at.baseUrl, c.name)
+    const path = new URL(url).pathname
     const idle = await sequentialLatencies({ host: "127.0.0.1", port, path, body, n: EXEC_SAMPLES, gapMs })
     // CPU time the server spends per request under a few connections (the runtime thread is the
     // bottleneck): unlike 1 / throughput, not inflated when other work on the machine takes the core away
-    const cpu0 = cpuMsOf(server.child.pid)
-    const busy = await runLoad({ url: server.inferUrl(c.name), connections: 8, durationSeconds: 1, body })
-    const cpu1 = cpuMsOf(server.child.pid)
+    const cpu0 = cpuMsOf(at.pid)
+    const busy = await runLoad({ url, connections: 8, durationSeconds: 1, body })
+    const cpu1 = cpuMsOf(at.pid)
     if (busy.ok !== busy.responses || busy.errors > 0) throw new Error(`calibration model ${c.name}: ${busy.responses - busy.ok} non-2xx, ${busy.errors} errors under load`)
     const holdMs = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? (cpu1 - cpu0) / busy.responses : 1000 / busy.throughput
     points.push({ bytes: c.bytes, idleMs: idle, holdMs })
@@ -129,7 +141,7 @@ const measureExecution = async (server: RunningServer, body: string, files: Mode
 
 // ---- the server's control plane ----
 
-const listModels = async (s: RunningServer): Promise<ModelStatus[]> => {
+export const listModels = async (s: { readonly baseUrl: string }): Promise<ModelStatus[]> => {
   const res = await fetch(`${s.baseUrl}/v1/models`)
   if (res.status !== 200) throw new Error(`GET /v1/models answered ${res.status}`)
   const body = (await res.json()) as unknown
@@ -138,7 +150,7 @@ const listModels = async (s: RunningServer): Promise<ModelStatus[]> => {
   return list as ModelStatus[]
 }
 
-const unload = async (s: RunningServer, id: string): Promise<void> => {
+export const unload = async (s: { readonly baseUrl: string }, id: string): Promise<void> => {
   const res = await fetch(`${s.baseUrl}/v1/models/${id}/unload`, { method: "POST" })
   if (res.status >= 300) throw new Error(`POST /v1/models/${id}/unload answered ${res.status}: ${await res.text()}`)
   for (let i = 0; i < 100; i++) {

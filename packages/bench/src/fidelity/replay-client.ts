@@ -24,6 +24,8 @@ export interface ReplayResult {
   readonly latencyUs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number }
   /** [latency µs, fraction ≤] for a CDF chart */
   readonly cdf: ReadonlyArray<readonly [number, number]>
+  /** the first few bodies of answers that were not 2xx (status: body), for diagnostics */
+  readonly failureSamples: ReadonlyArray<string>
   /** how late requests were sent behind their schedule (the client's own lag), ms */
   readonly sendLagMs: { readonly p50: number; readonly p99: number; readonly max: number }
 }
@@ -33,6 +35,8 @@ export const CDF_POINTS = [...Array.from({ length: 99 }, (_, i) => (i + 1) / 100
 export const replay = (o: {
   host: string
   port: number
+  /** more servers: request i goes to ports[i % ports.length] (round-robin, as a load balancer would); default [port] */
+  ports?: ReadonlyArray<number>
   body: string
   schedule: Schedule
   onProgress?: (sent: number, n: number) => void
@@ -42,12 +46,14 @@ export const replay = (o: {
   new Promise((resolve) => {
     const { atMs, target, paths } = o.schedule
     const n = atMs.length
+    const ports = o.ports !== undefined && o.ports.length > 0 ? o.ports : [o.port]
     const agent = new Agent({ keepAlive: true, maxSockets: 512 })
     const hist = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 })
     const lag = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 })
     const body = Buffer.from(o.body)
     const headers = { "content-type": "application/json", "content-length": body.length }
     const statuses: Record<string, number> = {}
+    const failureSamples: string[] = []
     let ok = 0
     let errors = 0
     let done = 0
@@ -64,6 +70,7 @@ export const replay = (o: {
         seconds: (performance.now() - start) / 1000,
         latencyUs: { p50: q(hist, 50), p90: q(hist, 90), p99: q(hist, 99), p999: q(hist, 99.9), max: hist.maxValue, mean: hist.mean },
         cdf: hist.totalCount === 0 ? [] : CDF_POINTS.map((f) => [q(hist, f * 100), f] as const),
+        failureSamples,
         sendLagMs: { p50: q(lag, 50) / 1000, p99: q(lag, 99) / 1000, max: lag.maxValue / 1000 }
       })
     }
@@ -73,9 +80,14 @@ export const replay = (o: {
     const send = (i: number, now: number) => {
       lag.recordValue(Math.max(1, Math.round((now - atMs[i]!) * 1000)))
       const t0 = performance.now()
-      const req = request({ host: o.host, port: o.port, method: "POST", path: paths[target[i]!], agent, headers }, (res) => {
-        res.on("data", () => {})
+      const req = request({ host: o.host, port: ports[i % ports.length]!, method: "POST", path: paths[target[i]!], agent, headers }, (res) => {
+        const failed = (res.statusCode ?? 0) >= 300 && failureSamples.length < 3
+        let text = ""
+        res.on("data", (d: Buffer) => {
+          if (failed) text += d.toString("utf8")
+        })
         res.on("end", () => {
+          if (failed && failureSamples.length < 3) failureSamples.push(`${res.statusCode}: ${text.slice(0, 300)}`)
           const us = Math.max(1, Math.round((performance.now() - t0) * 1000))
           hist.recordValue(us)
           const s = res.statusCode ?? 0

@@ -18,7 +18,11 @@ export interface Simulated {
   readonly unlimited: RunOutput
 }
 
-export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fitted, memoryBytes: number, o: FidelityOptions): Promise<Simulated> => {
+/**
+ * `instances` > 1: the cluster run's twin: that many instances of `memoryBytes` each, the
+ * scenario's maxCopies, placement, routing and scaling (as the real instances were given).
+ */
+export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fitted, memoryBytes: number, o: FidelityOptions, instances = 1): Promise<Simulated> => {
   const sim = await import("@meshkit/sim")
   const { loaded, table } = w
   const c = fit.calibration
@@ -31,7 +35,7 @@ export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fit
     sim.simulate(simTrace, {
       mode: "full",
       cluster: {
-        instances: 1,
+        instances,
         memoryBytes,
         maxConcurrentLoads: loaded.cluster.maxConcurrentLoads,
         loadFixedMs: c.loadFixedMs,
@@ -39,15 +43,15 @@ export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fit
         unloadMs: c.unloadMs,
         exec: { kind: "constant", ms: c.execMsAt1MiB },
         modelConcurrency: loaded.cluster.modelConcurrency,
-        maxCopies: 1,
+        maxCopies: instances > 1 ? loaded.cluster.maxCopies : 1,
         runtimeThreads: threads,
         requestOverheadMs: c.requestOverheadMs,
         loadSigma: c.loadSigma
       },
       eviction: o.policy,
-      placement: "modelmesh",
-      routing: "least-in-flight",
-      scaling: "none",
+      placement: instances > 1 ? loaded.scenario.policies.placement : "modelmesh",
+      routing: instances > 1 ? loaded.scenario.policies.routing : "least-in-flight",
+      scaling: instances > 1 ? loaded.scenario.policies.scaling : "none",
       seed: loaded.scenario.seed,
       sloMs: loaded.scenario.slo.latencyMs
     })

@@ -27,6 +27,11 @@ export interface FidelityOptions {
   readonly simRuntimeThreads?: number
   readonly workDir: string
   readonly progress: (line: string) => void
+  /**
+   * 2 or more: replay on a real cluster of that many instances (etcd + `meshkit serve --etcd`),
+   * each with the scenario's memory per instance, against the simulator with as many instances
+   */
+  readonly instances?: number
   /** write every real request (index, model, scheduled ms, sent ms, latency µs, status) to this CSV file */
   readonly dumpFile?: string
 }
@@ -97,7 +102,29 @@ export interface FidelityResult {
     readonly simMeanLoadingWaitMs: number
     readonly realMeanUnloadMs: number
   }
-  /** goal: hit ratio within 2 points, p99 within 20 % */
+  /** only with instances ≥ 2: loads and copies on both sides */
+  readonly cluster?: ClusterFigures
+  /** goal: hit ratio within 2 points, p99 within 20 % (cluster: loads within 10 % too) */
   readonly goal: { readonly hitRatioPoints: number; readonly p99RelativeError: number; readonly met: boolean }
 }
 
+
+export interface ClusterFigures {
+  readonly instances: number
+  readonly memoryPerInstanceBytes: number
+  readonly policies: { readonly placement: unknown; readonly routing: unknown; readonly scaling: unknown; readonly maxCopies: number }
+  readonly real: {
+    /** successful loads, all instances (/metrics, outcome="success") */
+    readonly loads: number
+    readonly loadsPerInstance: ReadonlyArray<number>
+    /** most copies one model had at once, sampled from GET /v1/cluster */
+    readonly peakCopies: number
+    readonly peakCopiesModel: string | null
+    readonly peakTotalCopies: number
+    readonly copySamples: number
+  }
+  /** the simulator's result has no copy counts: loads only */
+  readonly sim: { readonly loads: number; readonly peakCopies: null }
+  readonly loadsRelativeError: number
+  readonly note: string
+}

@@ -11,11 +11,18 @@ calibrates the simulator from the server's measured load, unload and execution t
 sizes, replays the same requests in the simulator, and compares: hit ratio, cold starts, p50/p99
 latency. Goal: hit ratio within 2 points, p99 within 20 %.
 
-The scenario's whole cluster runs as one server (memory = instances × memory per instance,
+By default the scenario's whole cluster runs as one server (memory = instances × memory per instance,
 scaled like the sizes, × --memory-factor for the runtime's memory per file byte).
+
+--instances N (N ≥ 2) runs a real cluster instead: an etcd from PATH and N \`meshkit serve
+--etcd\` instances on loopback (as \`meshkit cluster up\`), each with the scenario's memory per
+instance (scaled alike), its maxCopies, placement, routing and scaling; the requests go to the
+instances round-robin. The simulator then runs N instances with the same policies. Adds loads
+(per instance) and the real peak copy count to the output; goal adds loads within 10 %.
 
 options:
   --json              print {"sim": {...}, "real": {...}, ...} on stdout (progress on stderr)
+  --instances N       real cluster of N instances (default 1: one server for the whole cluster)
   --minutes M         trace minutes to replay, from the start (default 4)
   --compress X        time compression: trace seconds per wall second (default 2)
   --size-scale S      model file size = scenario size ÷ S (default 64)
@@ -26,7 +33,8 @@ options:
                       the simulator's runtime threads (default: the server's workers, or 1
                       for the JS thread; 0 = unlimited, loads and inferences independent)
   --set key=value     override a scenario field, as in meshkit sim
-  --out DIR           report folder (default reports/fidelity/<scenario>)
+  --out DIR           report folder (default reports/fidelity/<scenario>, or
+                      reports/fidelity/<scenario>-<N>-instances with --instances N)
   --dump FILE         write every real request (model, scheduled/sent time, latency µs, status) as CSV
   --no-report         do not write the report files`
 
@@ -35,6 +43,7 @@ export const run = async (argv: string[]): Promise<number> => {
     argv,
     {
       json: { type: "boolean" },
+      instances: { type: "string" },
       minutes: { type: "string" },
       compress: { type: "string" },
       "size-scale": { type: "string" },
@@ -65,6 +74,8 @@ export const run = async (argv: string[]): Promise<number> => {
     return n
   }
   const scenarioFile = a.positionals[0] ?? "scenarios/default.yaml"
+  const instances = int("instances", a.values.instances, 1)
+  if (instances < 1) throw new UsageError(`--instances must be 1 or more, got "${a.values.instances}"`)
   const opts = {
     minutes: num("minutes", a.values.minutes, 4),
     compress: num("compress", a.values.compress, 2),
@@ -72,6 +83,7 @@ export const run = async (argv: string[]): Promise<number> => {
     memoryFactor: num("memory-factor", a.values["memory-factor"], 2),
     policy: a.values.policy ?? "lru",
     runtimeWorkers: int("runtime-workers", a.values["runtime-workers"], 0),
+    ...(instances > 1 ? { instances } : {}),
     ...(a.values["sim-runtime-threads"] !== undefined ? { simRuntimeThreads: int("sim-runtime-threads", a.values["sim-runtime-threads"], 0) } : {})
   }
   const { findPolicy } = await import("@meshkit/core")
@@ -86,7 +98,7 @@ export const run = async (argv: string[]): Promise<number> => {
   try {
     const r = await runFidelity({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress, ...(a.values.dump ? { dumpFile: a.values.dump } : {}) })
     if (!a.values["no-report"]) {
-      const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
+      const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", instances > 1 ? `${r.scenario}-${instances}-instances` : r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
       progress(`report: ${written.html} (+ report.md, report.json)`)
     }
     if (a.values.json) {

@@ -139,7 +139,10 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
     },
     stop: async () => {
       for (const x of instances) if (x.child.exitCode === null && x.child.signalCode === null) x.child.kill("SIGTERM")
-      await Promise.race([Promise.all(instances.map((x) => waitExit(x.child))), sleep(30_000)])
+      // a cleared timer: a pending one would keep the caller's process alive for the whole 30 s
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.all(instances.map((x) => waitExit(x.child))), new Promise((r) => (timer = setTimeout(r, 30_000)))])
+      clearTimeout(timer)
       for (const x of instances) if (x.child.exitCode === null && x.child.signalCode === null) x.child.kill("SIGKILL")
       if (o.etcd === undefined) await etcd.dispose()
       await rm(dataRoot, { recursive: true, force: true })

@@ -34,6 +34,11 @@ export interface DecisionInput {
   readonly ctx: ForwardContext
   /** instances excluded for this request beyond ctx.tried (peers that failed it here) */
   readonly excluded: ReadonlySet<string>
+  /**
+   * peers that answered "not here" to a hit: their copy entry is stale (evicted meanwhile), so
+   * they are no holders, but they are still candidates for loading it
+   */
+  readonly notHolders?: ReadonlySet<string>
   readonly shuttingDown: boolean
   readonly now: number
 }
@@ -81,7 +86,7 @@ export const makeMeshDecider = (o: {
     // if the request came from it (it may have started loading meanwhile): a "hit only" forward
     // is served or refused there, never forwarded on, so this cannot loop.
     const skip = (id: string) => id === selfId || ctx.tried.includes(id) || i.excluded.has(id)
-    const skipHolder = (id: string) => id === selfId || i.excluded.has(id)
+    const skipHolder = (id: string) => id === selfId || i.excluded.has(id) || i.notHolders?.has(id) === true
     const live = new Map<string, InstanceRecord>()
     for (const r of o.instances()) live.set(r.id, r)
 
@@ -115,7 +120,8 @@ export const makeMeshDecider = (o: {
     const candidates = i.excluded.has(selfId) || ctx.tried.includes(selfId) || i.shuttingDown ? views.filter((v) => v.id !== selfId) : views
     for (const v of candidates) {
       const failed = m.failedIn[v.id]
-      v.hasModel = m.instanceIds[v.id] !== undefined || (failed !== undefined && i.now - failed.atMs < o.failureMemoryMs)
+      const holds = m.instanceIds[v.id] !== undefined && i.notHolders?.has(v.id) !== true
+      v.hasModel = holds || (failed !== undefined && i.now - failed.atMs < o.failureMemoryMs)
     }
     const chosen = o.placer.place({ model: modelSpecOf(m, size), sizeBytes: size, required: undefined, preferred: undefined }, candidates, i.now, { admit: () => true })
     if (chosen === undefined) {

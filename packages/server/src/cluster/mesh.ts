@@ -77,12 +77,13 @@ export class Mesh {
     let ctx = ctx0
     // Peers that failed this request upstream count as failed here too.
     const excluded = new Set<string>(ctx0.failed)
+    const notHolders = new Set<string>()
     const reasons: string[] = []
     let record: ClusterModelRecord | undefined = d.registry.model(modelId)
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (record === undefined) return { kind: "unavailable", message: `model "${modelId}" is not registered in the cluster` }
       const local = excluded.has(d.selfId) ? "absent" : this.localCopy(modelId)
-      const decision = d.decider.decide({ model: record, local, ctx, excluded, shuttingDown: d.shuttingDown(), now: Date.now() })
+      const decision = d.decider.decide({ model: record, local, ctx, excluded, notHolders, shuttingDown: d.shuttingDown(), now: Date.now() })
       switch (decision.kind) {
         case "local": {
           const r = await io.local()
@@ -123,7 +124,9 @@ export class Mesh {
           const r = await io.forward(to, decision.mode, failed.length === ctx.failed.length ? ctx : { ...ctx, failed })
           d.onForward?.(to.id, decision.mode, r)
           if (r.kind === "answered") return { kind: "done" }
-          excluded.add(to.id)
+          // "Not here" to a hit: a stale copy entry (evicted meanwhile); that peer may still load it.
+          if (r.refusal === "not-here" && decision.mode === "hit" && !notHolders.has(to.id)) notHolders.add(to.id)
+          else excluded.add(to.id)
           reasons.push(r.reason)
           d.warn("forward failed; trying elsewhere", { model: modelId, to: to.id, mode: decision.mode, reason: r.reason })
           record = d.registry.model(modelId)
