@@ -62,12 +62,21 @@ export class Mesh {
    * only" in that window joins the load instead of being refused.
    */
   private readonly claimed = new Map<string, number>()
+  /** claims being written: only a "hit only" request joins those (a lost claim means no load here) */
+  private readonly claiming = new Map<string, number>()
 
   constructor(private readonly d: MeshDeps) {}
 
-  private localCopy(id: string): LocalCopy {
+  private count(m: Map<string, number>, id: string, delta: number): void {
+    const n = (m.get(id) ?? 0) + delta
+    if (n <= 0) m.delete(id)
+    else m.set(id, n)
+  }
+
+  private localCopy(id: string, hitOnly: boolean): LocalCopy {
     const c = this.d.localCopy(id)
-    return c === "absent" && this.claimed.has(id) ? "loading" : c
+    if (c !== "absent") return c
+    return this.claimed.has(id) || (hitOnly && this.claiming.has(id)) ? "loading" : "absent"
   }
 
   /** Serve one request for `modelId` (a registered model, vmodels already resolved). */
@@ -78,11 +87,13 @@ export class Mesh {
     // Peers that failed this request upstream count as failed here too.
     const excluded = new Set<string>(ctx0.failed)
     const notHolders = new Set<string>()
+    // set while this instance stands aside because another claimed the copy first
+    let lostClaim = false
     const reasons: string[] = []
     let record: ClusterModelRecord | undefined = d.registry.model(modelId)
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (record === undefined) return { kind: "unavailable", message: `model "${modelId}" is not registered in the cluster` }
-      const local = excluded.has(d.selfId) ? "absent" : this.localCopy(modelId)
+      const local = excluded.has(d.selfId) ? "absent" : this.localCopy(modelId, ctx.mode === "hit")
       const decision = d.decider.decide({ model: record, local, ctx, excluded, notHolders, shuttingDown: d.shuttingDown(), now: Date.now() })
       switch (decision.kind) {
         case "local": {
@@ -94,23 +105,29 @@ export class Mesh {
           continue
         }
         case "load-here": {
-          const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1, isAlive: (id) => d.isAlive(id) && !excluded.has(id) } : {}))
-          if (!claim.ok) return { kind: "unavailable", message: `cannot record a new copy of "${modelId}": ${messageOf(claim.error)}` }
-          record = claim.value.record
-          if (!claim.value.claimed) {
-            // Another instance claimed the first copy meanwhile: join its load instead.
-            excluded.add(d.selfId)
-            ctx = { ...ctx, mode: undefined }
-            continue
-          }
-          this.claimed.set(modelId, (this.claimed.get(modelId) ?? 0) + 1)
+          // Counted as loading here from before the claim is written, so a "hit only" request
+          // arriving meanwhile joins this load instead of being refused (or dropping the entry).
+          this.count(this.claiming, modelId, +1)
           let r: LocalResult
+          let won = false
           try {
+            const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1, isAlive: (id) => d.isAlive(id) && !excluded.has(id) && !notHolders.has(id) } : {}))
+            if (!claim.ok) return { kind: "unavailable", message: `cannot record a new copy of "${modelId}": ${messageOf(claim.error)}` }
+            record = claim.value.record
+            if (!claim.value.claimed) {
+              // Another instance claimed the first copy meanwhile: join its load instead.
+              excluded.add(d.selfId)
+              lostClaim = true
+              ctx = { ...ctx, mode: undefined }
+              continue
+            }
+            won = true
+            this.count(this.claimed, modelId, +1)
+            this.count(this.claiming, modelId, -1)
             r = await io.local()
           } finally {
-            const n = this.claimed.get(modelId)! - 1
-            if (n === 0) this.claimed.delete(modelId)
-            else this.claimed.set(modelId, n)
+            if (won) this.count(this.claimed, modelId, -1)
+            else this.count(this.claiming, modelId, -1)
           }
           if (r.kind === "served") return { kind: "done" }
           const out = await this.localFailed(modelId, ctx, r, excluded, reasons)
@@ -125,14 +142,25 @@ export class Mesh {
           d.onForward?.(to.id, decision.mode, r)
           if (r.kind === "answered") return { kind: "done" }
           // "Not here" to a hit: a stale copy entry (evicted meanwhile); that peer may still load it.
-          if (r.refusal === "not-here" && decision.mode === "hit" && !notHolders.has(to.id)) notHolders.add(to.id)
-          else excluded.add(to.id)
+          if (r.refusal === "not-here" && decision.mode === "hit" && !notHolders.has(to.id)) {
+            notHolders.add(to.id)
+            // The claim this instance lost was to a copy entry that turned out stale: claim again.
+            if (lostClaim) {
+              excluded.delete(d.selfId)
+              lostClaim = false
+            }
+          } else excluded.add(to.id)
           reasons.push(r.reason)
           d.warn("forward failed; trying elsewhere", { model: modelId, to: to.id, mode: decision.mode, reason: r.reason })
           record = d.registry.model(modelId)
           continue
         }
         case "refuse":
+          // A "hit only" request for a model listed here but not held (evicted meanwhile): drop
+          // the stale entry now rather than at the next sweep, so others stop routing here.
+          if (decision.refusal === "not-here" && record.instanceIds[d.selfId] !== undefined && !this.claimed.has(modelId) && !this.claiming.has(modelId)) {
+            void run(d.registry.releaseCopy(modelId, d.selfId))
+          }
           return { kind: "refuse", refusal: decision.refusal, message: `instance ${d.selfId} ${decision.refusal === "draining" ? "is shutting down" : `holds no copy of "${modelId}"`}` }
         case "fail":
           reasons.push(decision.reason)
