@@ -23,6 +23,8 @@ export const clusterRoutes =
   (state: ServerState) =>
   (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? "/"
+    // Every request passes here first: two prefix checks and out, nothing allocated.
+    if (!url.startsWith("/v1/cluster") && !url.startsWith("/v2/internal/")) return false
     const q = url.indexOf("?")
     const path = q < 0 ? url : url.slice(0, q)
     if (path === "/v1/cluster") {
