@@ -21,6 +21,8 @@ export interface EtcdProcess {
   restart(): Promise<void>
   /** Stops it and removes the data directory (unless it was given). */
   dispose(): Promise<void>
+  /** the end of etcd's own output, with `output: "keep"` (empty otherwise) */
+  log(): string
 }
 
 export interface EtcdOptions {
@@ -32,8 +34,8 @@ export interface EtcdOptions {
   readonly peerPort?: number
   /** how long to wait for /health (default 20 s) */
   readonly readyTimeoutMs?: number
-  /** etcd's own output: default discarded (it is verbose); "inherit" shows it */
-  readonly output?: "ignore" | "inherit"
+  /** etcd's own output: default discarded (it is verbose); "inherit" shows it; "keep" keeps its end for log() and errors */
+  readonly output?: "ignore" | "inherit" | "keep"
 }
 
 /** The etcd executable from PATH, or undefined. */
@@ -89,9 +91,19 @@ export const startEtcd = async (o: EtcdOptions = {}): Promise<EtcdProcess> => {
   ]
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
+  let output = ""
+  const tail = () => (output === "" ? `run ${bin} ${args.join(" ")} to see why` : `its output:\n${output}`)
 
   const launch = async () => {
-    const c = spawn(bin, args, { stdio: ["ignore", o.output ?? "ignore", o.output ?? "ignore"], detached: true })
+    const mode = o.output === "keep" ? "pipe" : (o.output ?? "ignore")
+    const c = spawn(bin, args, { stdio: ["ignore", mode, mode], detached: true })
+    if (o.output === "keep") {
+      const keep = (b: Buffer) => {
+        output = (output + b.toString()).slice(-20_000)
+      }
+      c.stdout!.on("data", keep)
+      c.stderr!.on("data", keep)
+    }
     child = c
     let exitCode: number | null | undefined
     exited = new Promise<void>((resolve) => {
@@ -106,7 +118,7 @@ export const startEtcd = async (o: EtcdOptions = {}): Promise<EtcdProcess> => {
     })
     const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000)
     for (;;) {
-      if (exitCode !== undefined) throw new Error(`etcd exited at start (code ${exitCode}); run ${bin} ${args.join(" ")} to see why`)
+      if (exitCode !== undefined) throw new Error(`etcd exited at start (code ${exitCode}); ${tail()}`)
       try {
         const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) })
         if (r.ok) {
@@ -118,7 +130,7 @@ export const startEtcd = async (o: EtcdOptions = {}): Promise<EtcdProcess> => {
       }
       if (Date.now() > deadline) {
         c.kill("SIGKILL")
-        throw new Error(`etcd did not become healthy at ${endpoint} within ${o.readyTimeoutMs ?? 20_000} ms`)
+        throw new Error(`etcd did not become healthy at ${endpoint} within ${o.readyTimeoutMs ?? 20_000} ms; ${tail()}`)
       }
       await sleep(100)
     }
@@ -149,6 +161,7 @@ export const startEtcd = async (o: EtcdOptions = {}): Promise<EtcdProcess> => {
     dispose: async () => {
       await stop()
       if (ownDir) await rm(dataDir, { recursive: true, force: true })
-    }
+    },
+    log: () => output
   }
 }

@@ -5,12 +5,11 @@
  * When the binary is missing the harness installs it once (apt-get, as root) and says so on
  * stderr; when it cannot, the test fails with one line naming what to install — never a skip.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, rmdirSync } from "node:fs"
-import { mkdtemp, rm } from "node:fs/promises"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { startEtcd as startEtcdProcess } from "../../src/cluster/etcd-process.js"
 
 const INSTALL_HINT = "etcd is required by the cluster tests: install it with `apt-get install -y etcd-server etcd-client` (Debian, as root)"
 const CANDIDATES = ["/usr/bin/etcd", "/usr/local/bin/etcd"]
@@ -53,17 +52,6 @@ export const ensureEtcd = (): string => {
   return installed
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once("error", reject)
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address()
-      const port = typeof addr === "object" && addr ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-
 export interface EtcdServer {
   /** client URL, e.g. http://127.0.0.1:40123 */
   readonly endpoint: string
@@ -77,78 +65,8 @@ export interface EtcdServer {
   readonly log: () => string
 }
 
-/** Start a fresh single-member etcd on loopback and wait until it reports healthy. */
+/** Start a fresh single-member etcd on loopback (the product's own launcher) and wait until it is healthy. */
 export const startEtcd = async (): Promise<EtcdServer> => {
-  const bin = ensureEtcd()
-  const dataDir = await mkdtemp(join(tmpdir(), "meshkit-etcd-"))
-  const clientPort = await freePort()
-  const peerPort = await freePort()
-  const endpoint = `http://127.0.0.1:${clientPort}`
-  const peer = `http://127.0.0.1:${peerPort}`
-  const args = [
-    "--name", "t",
-    "--data-dir", join(dataDir, "data"),
-    "--listen-client-urls", endpoint,
-    "--advertise-client-urls", endpoint,
-    "--listen-peer-urls", peer,
-    "--initial-advertise-peer-urls", peer,
-    "--initial-cluster", `t=${peer}`,
-    "--log-level", "warn"
-  ]
-  let proc: ChildProcess | undefined
-  let output = ""
-
-  const start = async (): Promise<void> => {
-    if (proc) throw new Error("etcd is already running")
-    const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] })
-    proc = p
-    const keep = (c: Buffer) => {
-      output = (output + c.toString()).slice(-20_000)
-    }
-    p.stdout!.on("data", keep)
-    p.stderr!.on("data", keep)
-    const exited = new Promise<never>((_, reject) => p.once("exit", (code) => reject(new Error(`etcd exited (code ${code}) before it was healthy:\n${output}`))))
-    exited.catch(() => {})
-    const deadline = Date.now() + READY_TIMEOUT_MS
-    for (;;) {
-      const healthy = await Promise.race([
-        fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) }).then(
-          async (r) => r.status === 200 && ((await r.json()) as { health?: string }).health === "true",
-          () => false
-        ),
-        exited
-      ])
-      if (healthy) return
-      if (Date.now() > deadline) {
-        await stop()
-        throw new Error(`etcd did not become healthy within ${READY_TIMEOUT_MS} ms:\n${output}`)
-      }
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
-
-  const stop = async (): Promise<void> => {
-    const p = proc
-    if (!p) return
-    proc = undefined
-    if (p.exitCode !== null || p.signalCode !== null) return
-    const gone = new Promise<void>((r) => p.once("exit", () => r()))
-    p.kill("SIGTERM")
-    const timer = setTimeout(() => p.kill("SIGKILL"), 5_000)
-    await gone
-    clearTimeout(timer)
-  }
-
-  await start()
-  return {
-    endpoint,
-    dataDir,
-    stop,
-    start,
-    dispose: async () => {
-      await stop()
-      await rm(dataDir, { recursive: true, force: true })
-    },
-    log: () => output
-  }
+  const e = await startEtcdProcess({ bin: ensureEtcd(), output: "keep", readyTimeoutMs: READY_TIMEOUT_MS })
+  return { endpoint: e.endpoint, dataDir: e.dataDir, stop: e.stop, start: e.restart, dispose: e.dispose, log: e.log }
 }
