@@ -2,9 +2,10 @@ import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkChartsRendered } from "@meshkit/report/browser"
 import { ensureEtcd } from "../packages/server/test/support/etcd.js"
+import { CHROMIUM_INSTALL_TIMEOUT_MS, ensureChromium } from "./support/chromium.js"
 
 // `meshkit fidelity` end to end on a tiny scenario: a real server process, real ONNX models,
 // the calibrated simulator. Checks the shape and sanity of the comparison, not the goal numbers.
@@ -12,6 +13,8 @@ import { ensureEtcd } from "../packages/server/test/support/etcd.js"
 const root = join(import.meta.dirname, "..")
 const dir = mkdtempSync(join(tmpdir(), "fidelity-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
+// the report check below needs Debian's chromium: installed by the harness when missing
+beforeAll(() => ensureChromium(), CHROMIUM_INSTALL_TIMEOUT_MS)
 
 const run = (args: string[]) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {

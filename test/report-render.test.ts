@@ -1,12 +1,13 @@
 // The HTML report as a person sees it: opened in headless Chromium, every chart laid out with visible
-// series, nothing fetched, nothing executed. Needs Debian's chromium at /usr/bin/chromium (CI's .ci/run
-// installs it); without it this test fails and says so.
+// series, nothing fetched, nothing executed. Needs Debian's chromium at /usr/bin/chromium: the harness
+// installs it when missing (test/support/system-deps.ts), or the test fails saying what to install.
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { writeReport, type ChartSpec, type ReportSpec } from "@meshkit/report"
-import { checkChartsRendered, requireChromium, withHeadlessPage } from "@meshkit/report/browser"
+import { checkChartsRendered, withHeadlessPage } from "@meshkit/report/browser"
+import { CHROMIUM_INSTALL_TIMEOUT_MS, ensureChromium } from "./support/chromium.js"
 
 const SCRIPT_NAME = "<script>window.__pwned = 1</script>"
 
@@ -112,15 +113,15 @@ describe("an HTML report in headless Chromium", () => {
   let html: string
 
   beforeAll(async () => {
+    ensureChromium()
     dir = await mkdtemp(join(tmpdir(), "mk-report-render-"))
     html = (await writeReport(dir, spec)).html
-  })
+  }, CHROMIUM_INSTALL_TIMEOUT_MS)
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
   it("draws every chart with a non-empty box and visible series, fetching and running nothing", async () => {
-    requireChromium()
     const screenshot = join(tmpdir(), "meshkit-report-render.png")
     const result = await checkChartsRendered(html, { screenshot })
     expect(result.problems).toEqual([])
@@ -138,7 +139,6 @@ describe("an HTML report in headless Chromium", () => {
   })
 
   it("shows hostile names as text and fits a phone-width screen without sideways scrolling", async () => {
-    requireChromium()
     const seen = await withHeadlessPage(
       html,
       async ({ page }) =>

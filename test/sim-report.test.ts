@@ -1,13 +1,14 @@
 // The simulator's report as a reader gets it: `meshkit sim` writes report.json, report.md and a
 // self-contained report.html whose four charts render in headless Chromium (Debian's chromium at
-// /usr/bin/chromium; without it this test fails and says so).
+// /usr/bin/chromium, installed by the harness when missing; when it cannot, the test fails saying so).
 import { spawn } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { checkChartsRendered, requireChromium } from "@meshkit/report/browser"
+import { checkChartsRendered } from "@meshkit/report/browser"
+import { CHROMIUM_INSTALL_TIMEOUT_MS, ensureChromium } from "./support/chromium.js"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 
@@ -26,9 +27,9 @@ describe("meshkit sim report", () => {
   let dir: string
 
   beforeAll(async () => {
-    requireChromium()
+    ensureChromium()
     dir = await mkdtemp(join(tmpdir(), "meshkit-sim-report-"))
-  })
+  }, CHROMIUM_INSTALL_TIMEOUT_MS)
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })

@@ -5,50 +5,22 @@
  * When the binary is missing the harness installs it once (apt-get, as root) and says so on
  * stderr; when it cannot, the test fails with one line naming what to install — never a skip.
  */
-import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, rmdirSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { existsSync } from "node:fs"
+import { ensureDebianPackage, listedDependency } from "../../../../test/support/system-deps.js"
 import { startEtcd as startEtcdProcess } from "../../src/cluster/etcd-process.js"
 
-const INSTALL_HINT = "etcd is required by the cluster tests: install it with `apt-get install -y etcd-server etcd-client` (Debian, as root)"
 const CANDIDATES = ["/usr/bin/etcd", "/usr/local/bin/etcd"]
 /** etcd starts in ~0.3 s when idle; a loaded 2-core box has been seen taking several seconds. */
 const READY_TIMEOUT_MS = 30_000
 
 const findEtcd = (): string | undefined => CANDIDATES.find((p) => existsSync(p))
 
-/** The etcd binary, installing Debian's package when it is missing (once per machine, under a lock). */
+/** The etcd binary, installing Debian's etcd-server/etcd-client through the harness's one installer when missing. */
 export const ensureEtcd = (): string => {
   const found = findEtcd()
   if (found) return found
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) throw new Error(`${INSTALL_HINT} (not root here, so the harness cannot)`)
-  // Two vitest workers may get here at once; dpkg takes one installer at a time.
-  const lock = join(tmpdir(), "meshkit-etcd-install.lock")
-  const deadline = Date.now() + 300_000
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      break
-    } catch {
-      if (findEtcd()) return findEtcd()!
-      if (Date.now() > deadline) throw new Error(`${INSTALL_HINT} (timed out waiting for another install)`)
-      execFileSync("sleep", ["1"])
-    }
-  }
-  try {
-    if (findEtcd()) return findEtcd()!
-    process.stderr.write("meshkit tests: etcd not found; installing Debian's etcd-server etcd-client with apt-get (once)\n")
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
-    execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env })
-    execFileSync("apt-get", ["install", "-y", "-qq", "etcd-server", "etcd-client"], { stdio: ["ignore", "ignore", "inherit"], env })
-  } catch (e) {
-    throw new Error(`${INSTALL_HINT} (apt-get failed: ${e instanceof Error ? e.message.split("\n")[0] : String(e)})`)
-  } finally {
-    rmdirSync(lock)
-  }
-  const installed = findEtcd()
-  if (!installed) throw new Error(`${INSTALL_HINT} (apt-get ran but no etcd binary appeared)`)
+  const installed = ensureDebianPackage(listedDependency("etcd-server"))
+  if (installed === undefined) throw new Error("etcd-server installed but /usr/bin/etcd is not there")
   return installed
 }
 
