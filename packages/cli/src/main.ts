@@ -5,6 +5,7 @@
  */
 import { Predicate } from "effect"
 import { UsageError } from "./args.js"
+import { VERSION } from "./version.js"
 
 export interface Command {
   readonly name: string
@@ -26,34 +27,53 @@ export const commands: readonly Command[] = [
 
 const usage = (): string =>
   [
-    "meshkit — multi-model serving kit: policy core, inference server, simulator",
+    `meshkit ${VERSION} — multi-model serving kit: policy core, inference server, simulator`,
     "",
     "usage: meshkit <command> [options]    (meshkit <command> --help for its options)",
+    "       meshkit --version              (also meshkit <command> --version)",
     "",
     "commands:",
-    ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`)
+    ...commands.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+    "",
+    "exit codes: 0 success; 1 the work failed (including a benchmark regression);",
+    "            2 a usage error (unknown command, bad flag or value, input that does not validate)"
   ].join("\n")
+
+/** A usage error: the message and a one-line hint, never the whole help (exit 2). */
+const usageError = (where: string, message: string, hint: string): number => {
+  console.error(`${where}: ${message}\nsee ${hint}`)
+  return 2
+}
+
+/** `--version` anywhere in a command's own flags (not after `--`, which passes flags on). */
+const asksVersion = (argv: ReadonlyArray<string>): boolean => {
+  const dash = argv.indexOf("--")
+  return (dash < 0 ? argv : argv.slice(0, dash)).includes("--version")
+}
 
 export const main = async (argv: string[]): Promise<number> => {
   const [name, ...rest] = argv
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === "--help" || name === "-h" || name === "help") {
     console.log(usage())
-    return name === undefined ? 2 : 0
+    return 0
   }
+  if (name === "--version" || name === "-V") {
+    console.log(VERSION)
+    return 0
+  }
+  if (name === undefined) return usageError("meshkit", "missing command", "meshkit --help")
   const cmd = commands.find((c) => c.name === name)
-  if (!cmd) {
-    console.error(`meshkit: unknown command "${name}"\n\n${usage()}`)
-    return 2
+  if (!cmd) return usageError("meshkit", `unknown command "${name}"`, "meshkit --help")
+  if (asksVersion(rest)) {
+    console.log(VERSION)
+    return 0
   }
   try {
     return await (await cmd.load()).run(rest)
   } catch (err) {
-    // A mistake in how the command was called: its message, exit 2. A user-facing error (bad
-    // file, bad scenario: tagged errors) prints its message, anything else its stack; both exit 1.
-    if (err instanceof UsageError) {
-      console.error(`meshkit ${name}: ${err.message}`)
-      return 2
-    }
+    // A mistake in how the command was called: its message and a hint, exit 2. A user-facing error
+    // (a failure while doing the work: tagged errors) prints its message, anything else its stack; both exit 1.
+    if (err instanceof UsageError) return usageError(`meshkit ${name}`, err.message, `meshkit ${name} --help`)
     console.error(`meshkit ${name}: ${Predicate.hasProperty(err, "_tag") && err instanceof Error ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
     return 1
   }

@@ -260,7 +260,7 @@ export const runCoreBench = async (argv: string[]): Promise<number> => {
       }
     }).values
   } catch (e) {
-    console.error(`${messageOf(e)}\n\n${help}`)
+    console.error(`meshkit bench-core: ${messageOf(e)}\nsee meshkit bench-core --help`)
     return 2
   }
   if (values.help) {
@@ -283,7 +283,7 @@ export const runCoreBench = async (argv: string[]): Promise<number> => {
     values.clock !== "cpu" && values.clock !== "wall" ? `--clock must be cpu or wall, got "${values.clock}"` : ""
   ].filter((x) => x !== "")
   if (bad.length > 0) {
-    console.error(`${bad.join("\n")}\n\n${help}`)
+    console.error(`meshkit bench-core: ${bad.join("; ")}\nsee meshkit bench-core --help`)
     return 2
   }
   const spec: StreamSpec = { models: 12_000, residents, alpha, length: 1 << 20, seed }

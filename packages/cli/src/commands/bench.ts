@@ -49,7 +49,7 @@ export const run = async (argv: string[]): Promise<number> => {
 const compare = async (argv: string[]): Promise<number> => {
   const a = parse(argv, {}, help, true)
   if (!a) return 0
-  if (a.positionals.length !== 2) throw new UsageError(`bench compare needs two files: BASE.json NEW.json\n\n${help}`)
+  if (a.positionals.length !== 2) throw new UsageError(`bench compare needs two files: BASE.json NEW.json`)
   const [baseFile, nextFile] = a.positionals as [string, string]
   return benchCompare(baseFile, nextFile, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) })
 }

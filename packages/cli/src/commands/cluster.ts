@@ -15,13 +15,14 @@ cluster status  prints the cluster as an instance sees it (GET URL/v1/cluster; d
 
 export const run = async (argv: string[]): Promise<number> => {
   const [sub, ...rest] = argv
-  if (sub === undefined || sub === "--help" || sub === "-h") {
+  if (sub === "--help" || sub === "-h") {
     console.log(help)
-    return sub === undefined ? 2 : 0
+    return 0
   }
+  if (sub === undefined) throw new UsageError("missing subcommand: cluster up or cluster status")
   if (sub === "up") return up(rest)
   if (sub === "status") return status(rest)
-  throw new UsageError(`unknown cluster command "${sub}"\n\n${help}`)
+  throw new UsageError(`unknown cluster command "${sub}"`)
 }
 
 const up = async (argv: string[]): Promise<number> => {
@@ -36,7 +37,7 @@ const up = async (argv: string[]): Promise<number> => {
   if (!a) return 0
   const n = Number(a.values.instances)
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--instances must be a whole number from 1 to 64, got ${JSON.stringify(a.values.instances)}`)
-  if (a.values.models === undefined) throw new UsageError(`--models DIR is required (every instance reads the same directory)\n\n${help}`)
+  if (a.values.models === undefined) throw new UsageError(`--models DIR is required (every instance reads the same directory)`)
   const serveArgs = ["--models", a.values.models, ...(a.values.memory !== undefined ? ["--memory", a.values.memory] : []), ...extra]
   console.log(`starting etcd and ${n} instance${n === 1 ? "" : "s"} …`)
   const cluster = await startLocalCluster({

@@ -60,7 +60,7 @@ export const run = async (argv: string[]): Promise<number> => {
     true
   )
   if (!a) return 0
-  if (a.positionals.length > 1) throw new UsageError(`one scenario at most, got ${a.positionals.join(" ")}\n\n${help}`)
+  if (a.positionals.length > 1) throw new UsageError(`one scenario at most, got ${a.positionals.join(" ")}`)
   const num = (flag: string, v: string | undefined, dflt: number): number => {
     if (v === undefined) return dflt
     const n = Number(v)

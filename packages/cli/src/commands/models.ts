@@ -28,11 +28,12 @@ const int = (v: string | undefined, name: string, dflt: number, min = 1): number
 
 export const run = async (argv: string[]): Promise<number> => {
   const [sub, ...rest] = argv
-  if (sub === undefined || sub === "--help" || sub === "-h") {
+  if (sub === undefined) throw new UsageError("missing subcommand: models make")
+  if (sub === "--help" || sub === "-h") {
     console.log(help)
-    return sub === undefined ? 2 : 0
+    return 0
   }
-  if (sub !== "make") throw new UsageError(`unknown subcommand "models ${sub}"\n\n${help}`)
+  if (sub !== "make") throw new UsageError(`unknown subcommand "models ${sub}"`)
   const a = parse(
     rest,
     {
@@ -50,7 +51,7 @@ export const run = async (argv: string[]): Promise<number> => {
   )
   if (!a) return 0
   const v = a.values
-  if (!v.out) throw new UsageError(`--out DIR is required\n\n${help}`)
+  if (!v.out) throw new UsageError(`--out DIR is required`)
   let sizeBytes: number
   try {
     sizeBytes = parseBytes(v.size ?? "4MiB")

@@ -7,6 +7,7 @@ import {
   progressBar,
   runScenario,
   scenarioFrom,
+  ScenarioError,
   writeSimReport,
   type LoadedScenario,
   type ScenarioRun
@@ -74,9 +75,9 @@ export const run = async (argv: string[]): Promise<number> => {
   if (!a) return 0
   const v = a.values
   const positional = a.positionals
-  if (positional.length > 1) throw new UsageError(`one scenario file at a time, got ${positional.join(" ")}\n\n${help}`)
-  if (positional.length === 1 && v.trace !== undefined) throw new UsageError(`give a scenario file or --trace, not both\n\n${help}`)
-  if (positional.length === 0 && v.trace === undefined) throw new UsageError(`give a scenario file or --trace FILE\n\n${help}`)
+  if (positional.length > 1) throw new UsageError(`one scenario file at a time, got ${positional.join(" ")}`)
+  if (positional.length === 1 && v.trace !== undefined) throw new UsageError(`give a scenario file or --trace, not both`)
+  if (positional.length === 0 && v.trace === undefined) throw new UsageError(`give a scenario file or --trace FILE`)
 
   const workers = int("workers", v.workers, 0)
   const seed = int("seed", v.seed, 0)
@@ -91,9 +92,13 @@ export const run = async (argv: string[]): Promise<number> => {
     for (const flag of ["trace-format", "minutes", "capacity", "instances"] as const) {
       if (v[flag] !== undefined) throw new UsageError(`--${flag} goes with --trace; in a scenario use --set (e.g. --set cluster.memory=16GiB)`)
     }
-    loaded = await loadScenario(positional[0]!, { sets })
-  } else {
-    loaded = fromTraceFlags(v, sets)
+  }
+  try {
+    loaded = positional.length === 1 ? await loadScenario(positional[0]!, { sets }) : fromTraceFlags(v, sets)
+  } catch (e) {
+    // a scenario (file, flags or --set) that does not validate is bad input: exit 2, as in fidelity
+    if (e instanceof ScenarioError) throw new UsageError(e.message)
+    throw e
   }
 
   const quiet = v.json === true
@@ -142,7 +147,7 @@ const formatGiB = (b: number) => `${+(b / 1024 ** 3).toFixed(2)} GiB`
 const fromTraceFlags = (v: Record<string, unknown>, sets: string[]): LoadedScenario => {
   const file = v.trace as string
   const capacity = v.capacity as string | undefined
-  if (capacity === undefined) throw new UsageError(`--trace needs --capacity (memory per instance, e.g. 16GiB)\n\n${help}`)
+  if (capacity === undefined) throw new UsageError(`--trace needs --capacity (memory per instance, e.g. 16GiB)`)
   let format = v["trace-format"] as string | undefined
   if (format === undefined) {
     let dir = false

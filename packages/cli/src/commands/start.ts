@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url"
 import { join } from "node:path"
 import { comparisonText, loadScenario, progressBar, runScenario, writeSimReport } from "@meshkit/sim"
-import { parse } from "../args.js"
+import { parse, UsageError } from "../args.js"
 
 const help = `usage: meshkit start [--out DIR] [--workers N]
 
@@ -15,13 +15,14 @@ export const run = async (argv: string[]): Promise<number> => {
   const a = parse(argv, { out: { type: "string" }, workers: { type: "string" } }, help)
   if (!a) return 0
   const workers = a.values.workers === undefined ? undefined : Number(a.values.workers)
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new UsageError(`--workers must be an integer ≥ 0, got "${a.values.workers}"`)
   const loaded = await loadScenario(DEFAULT_SCENARIO)
   const bar = progressBar()
   const started = performance.now()
   let result
   try {
     result = await runScenario(loaded, {
-      ...(workers !== undefined && Number.isInteger(workers) && workers >= 0 ? { workers } : {}),
+      ...(workers !== undefined ? { workers } : {}),
       onProgress: (s) => bar.update(s)
     })
   } finally {
