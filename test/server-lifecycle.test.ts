@@ -18,7 +18,8 @@ const fixture = withServer("lifecycle", {
     "--runtime-workers", "1",
     "--model-concurrency", "1",
     "--queue-limit", "2",
-    "--log-level", "info"
+    "--log-level", "info",
+    "--model-metrics"
   ]
 })
 
@@ -47,8 +48,8 @@ describe("metrics", () => {
       "meshkit_models_with_failure"
     ]
     for (const f of families) expect(text, f).toMatch(new RegExp(`^# TYPE ${f} `, "m"))
-    expect(metric(text, 'meshkit_requests_total{model="small",status="200"}')).toBe(1)
-    expect(metric(text, 'meshkit_request_duration_seconds_count{model="small",status="200"}')).toBe(1)
+    expect(metric(text, 'meshkit_requests_total{model="small",status="200",transport="http"}')).toBe(1)
+    expect(metric(text, 'meshkit_request_duration_seconds_count{model="small",status="200",transport="http"}')).toBe(1)
     expect(metric(text, "meshkit_capacity_bytes")).toBe(512 * 1024 * 1024)
     expect(metric(text, "meshkit_models_managed")).toBe(5)
     expect(metric(text, "meshkit_models_loaded")).toBeGreaterThanOrEqual(1)

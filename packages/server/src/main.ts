@@ -26,7 +26,7 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
   const base = Layer.mergeAll(
     Layer.succeed(Config, config),
     logLayer(log),
-    Layer.sync(ServerMetrics, () => new ServerMetrics()),
+    Layer.sync(ServerMetrics, () => new ServerMetrics({ modelMetrics: config.modelMetrics })),
     Layer.sync(ServerState, () => new ServerState()),
     evictionLayer(config.eviction),
     ModelRuntimesLive(config)

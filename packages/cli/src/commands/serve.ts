@@ -64,6 +64,9 @@ cluster mode (many instances on etcd; without --etcd the server runs alone)
 other
   --config FILE                YAML or JSON settings file
   --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
+  --model-metrics              a model label on the request series in /metrics (default off:
+                               one series per status and transport, whatever the model count;
+                               MESHKIT_MODEL_METRICS=true or "modelMetrics: true" in a config file)
 
 Prints one line on stdout when ready:
   meshkit serve: listening http://HOST:P grpc HOST:G (N models, memory X)
@@ -96,6 +99,7 @@ const flagSpec = {
   "runtime-workers": { type: "string" },
   config: { type: "string" },
   "log-level": { type: "string" },
+  "model-metrics": { type: "boolean" },
   etcd: { type: "string" },
   "instance-id": { type: "string" },
   advertise: { type: "string" },

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml"
 import { findPolicy, PolicyChoice } from "@meshkit/core"
 import { messageOf } from "../errors.js"
 import { OnnxOptions } from "../runtimes/onnx/options.js"
-import { ByteSize, Duration, IntFrom, OptionalPort } from "./text-schemas.js"
+import { BooleanFrom, ByteSize, Duration, IntFrom, OptionalPort } from "./text-schemas.js"
 
 export { ByteSize, Duration } from "./text-schemas.js"
 
@@ -68,6 +68,8 @@ export const ServerConfig = Schema.Struct({
   maxBodySize: Schema.optionalWith(ByteSize, { default: () => 64 * 1024 ** 2 }),
   downloadTimeout: Schema.optionalWith(Duration, { default: () => 300_000 }),
   logLevel: Schema.optionalWith(LogLevel, { default: () => "info" as const }),
+  /** per-model request series in /metrics (a model label); off: one series per status and transport */
+  modelMetrics: Schema.optionalWith(BooleanFrom, { default: () => false }),
   /** cluster mode: etcd endpoints; absent = a single server on its own file registry */
   etcd: Schema.optional(EtcdEndpoints),
   /** cluster mode: this instance's id (default: host name and port, stable across restarts) */

@@ -7,8 +7,8 @@ import { ServiceTag } from "../service-tag.js"
  * benches can run several in a process.
  *
  *   ModelMesh                                   meshkit
- *   modelmesh_invoke_model_milliseconds      → meshkit_request_duration_seconds{model,status}
- *   modelmesh_api_request_milliseconds       → meshkit_requests_total{model,status}
+ *   modelmesh_invoke_model_milliseconds      → meshkit_request_duration_seconds{status,transport[,model]}
+ *   modelmesh_api_request_milliseconds       → meshkit_requests_total{status,transport[,model]}
  *   modelmesh_cache_miss_milliseconds        → meshkit_model_loading_wait_seconds (SageMaker ModelLoadingWaitTime)
  *   modelmesh_loadmodel_milliseconds         → meshkit_load_duration_seconds{outcome}
  *   modelmesh_loadmodel_failure              → meshkit_load_failures_total
@@ -22,6 +22,10 @@ import { ServiceTag } from "../service-tag.js"
  *   modelmesh_models_loaded_total / managed  → meshkit_models_loaded / meshkit_models_managed
  *   modelmesh_models_with_failure_total      → meshkit_models_with_failure
  *   (SageMaker ModelCacheHit)                → meshkit_cache_hits_total / meshkit_cache_misses_total
+ *
+ * The model label is opt-in (`modelMetrics`, --model-metrics): with thousands of models a label
+ * per model is thousands of series per status. Process metrics are prom-client's defaults under
+ * meshkit_ (meshkit_process_*, meshkit_nodejs_*). The exposition is clean under `promtool check metrics`.
  */
 export interface CacheGauges {
   capacityBytes(): number
@@ -32,33 +36,46 @@ export interface CacheGauges {
   withFailure(): number
 }
 
+/** The API a request came in on: the `transport` label of the request series. */
+export type Transport = "http" | "grpc"
+
 /**
- * Requests and latency per (model, status): on every request, so kept in plain fields and
- * rendered for Prometheus only when scraped. prom-client's labelled children hash their labels
- * on every inc/observe; this costs one array walk instead.
+ * Requests and latency per (model, status, transport): on every request, so kept in plain fields
+ * and rendered for Prometheus only when scraped. prom-client's labelled children hash their
+ * labels on every inc/observe; this costs one array walk instead. `model` is undefined when
+ * per-model series are off (the default): then no series carries a model label.
  */
 export class RequestSeries {
   count = 0
   sum = 0
   readonly buckets: Float64Array
+  readonly labels: Readonly<Record<string, string>>
   constructor(
-    readonly model: string,
+    readonly model: string | undefined,
     readonly status: string,
+    readonly transport: Transport | undefined,
     bounds: number
   ) {
     this.buckets = new Float64Array(bounds)
+    const labels: Record<string, string> = {}
+    if (model !== undefined) labels.model = model
+    labels.status = status
+    if (transport !== undefined) labels.transport = transport
+    this.labels = labels
   }
 }
+
+type Sample = { metricName: string; labels: Record<string, string | number>; value: number }
 
 class RequestStats {
   private readonly byKey = new Map<string, RequestSeries>()
   constructor(readonly bounds: ReadonlyArray<number>) {}
 
-  series(model: string, status: string): RequestSeries {
-    const key = `${model}\u0000${status}`
+  series(model: string | undefined, status: string, transport: Transport | undefined): RequestSeries {
+    const key = `${model ?? "\u0001"}\u0000${status}\u0000${transport ?? ""}`
     let s = this.byKey.get(key)
     if (!s) {
-      s = new RequestSeries(model, status, this.bounds.length)
+      s = new RequestSeries(model, status, transport, this.bounds.length)
       this.byKey.set(key, s)
     }
     return s
@@ -76,27 +93,26 @@ class RequestStats {
     }
   }
 
-  /** A histogram without labels (the one series ("", "")), as a prom-client custom metric. */
-  unlabelled(name: string, help: string) {
-    const s = this.series("", "")
-    return {
-      name,
-      help,
-      type: "histogram",
-      aggregator: "sum",
-      get: () => {
-        const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = []
-        let cumulative = 0
-        for (let i = 0; i < this.bounds.length; i++) {
-          cumulative += s.buckets[i]!
-          values.push({ metricName: `${name}_bucket`, labels: { le: this.bounds[i]! }, value: cumulative })
-        }
-        values.push({ metricName: `${name}_bucket`, labels: { le: "+Inf" }, value: s.count })
-        values.push({ metricName: `${name}_sum`, labels: {}, value: s.sum })
-        values.push({ metricName: `${name}_count`, labels: {}, value: s.count })
-        return { name, help, type: "histogram", aggregator: "sum", values }
-      }
+  private histogramSamples(name: string, s: RequestSeries, labels: Record<string, string>, into: Sample[]): void {
+    let cumulative = 0
+    for (let i = 0; i < this.bounds.length; i++) {
+      cumulative += s.buckets[i]!
+      into.push({ metricName: `${name}_bucket`, labels: { ...labels, le: this.bounds[i]! }, value: cumulative })
     }
+    into.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: s.count })
+    into.push({ metricName: `${name}_sum`, labels, value: s.sum })
+    into.push({ metricName: `${name}_count`, labels, value: s.count })
+  }
+
+  /** A histogram without labels (the one series with no model, status or transport), as a prom-client custom metric. */
+  unlabelled(name: string, help: string) {
+    const s = this.series(undefined, "", undefined)
+    const get = () => {
+      const values: Sample[] = []
+      this.histogramSamples(name, s, {}, values)
+      return { name, help, type: "histogram", aggregator: "sum", values }
+    }
+    return { name, help, type: "histogram", aggregator: "sum", get }
   }
 
   /** prom-client custom metrics (registry.registerMetric): the counter and the histogram. */
@@ -112,7 +128,7 @@ class RequestStats {
         help: counterHelp,
         type: "counter",
         aggregator: "sum",
-        values: all().map((s) => ({ labels: { model: s.model, status: s.status }, value: s.count }))
+        values: all().map((s) => ({ labels: { ...s.labels }, value: s.count }))
       })
     }
     const histogram = {
@@ -121,18 +137,8 @@ class RequestStats {
       type: "histogram",
       aggregator: "sum",
       get: () => {
-        const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = []
-        for (const s of all()) {
-          const labels = { model: s.model, status: s.status }
-          let cumulative = 0
-          for (let i = 0; i < this.bounds.length; i++) {
-            cumulative += s.buckets[i]!
-            values.push({ metricName: `${histName}_bucket`, labels: { ...labels, le: this.bounds[i]! }, value: cumulative })
-          }
-          values.push({ metricName: `${histName}_bucket`, labels: { ...labels, le: "+Inf" }, value: s.count })
-          values.push({ metricName: `${histName}_sum`, labels, value: s.sum })
-          values.push({ metricName: `${histName}_count`, labels, value: s.count })
-        }
+        const values: Sample[] = []
+        for (const s of all()) this.histogramSamples(histName, s, { ...s.labels }, values)
         return { name: histName, help: histHelp, type: "histogram", aggregator: "sum", values }
       }
     }
@@ -157,7 +163,9 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
   readonly loadQueueDelay: Histogram
   /** observed on every request that waits for a slot: plain fields, rendered when scraped */
   private readonly queueDelayStats = new RequestStats(LATENCY)
-  private readonly queueDelay = this.queueDelayStats.series("", "")
+  private readonly queueDelay = this.queueDelayStats.series(undefined, "", undefined)
+  /** per-model request series (`--model-metrics`); off by default: one series per status and transport */
+  readonly modelMetrics: boolean
   readonly loadingWait: Histogram
   readonly evictions: Counter<"reason">
   readonly ageAtEviction: Histogram
@@ -165,8 +173,9 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
   readonly downloadDuration: Histogram
   private gauges: CacheGauges | undefined
 
-  constructor(opts: { readonly processMetrics?: boolean } = {}) {
+  constructor(opts: { readonly processMetrics?: boolean; readonly modelMetrics?: boolean } = {}) {
     super()
+    this.modelMetrics = opts.modelMetrics ?? false
     const registers = [this.registry]
     const self = this
     const gauge = (name: string, help: string, read: (g: CacheGauges) => number) =>
@@ -180,9 +189,9 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
       })
     const { counter, histogram } = this.requestStats.metrics(
       "meshkit_requests_total",
-      "Inference requests by model and status code",
+      "Inference requests by status code and transport (and model, with --model-metrics)",
       "meshkit_request_duration_seconds",
-      "Inference request latency (receive to response) by model and status code"
+      "Inference request latency (receive to response) by status code and transport (and model, with --model-metrics)"
     )
     this.registry.registerMetric(counter as never)
     this.registry.registerMetric(histogram as never)
@@ -224,16 +233,27 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
     gauge("meshkit_models_loading", "Models being loaded", (g) => g.loading())
     gauge("meshkit_models_managed", "Registered models", (g) => g.managed())
     gauge("meshkit_models_with_failure", "Models whose last load failed", (g) => g.withFailure())
-    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "meshkit_process_" })
+    if (opts.processMetrics ?? true) {
+      // prom-client's own names already start with process_ / nodejs_: the prefix is the namespace
+      // alone (meshkit_process_cpu_seconds_total, not meshkit_process_process_...).
+      collectDefaultMetrics({ register: this.registry, prefix: "meshkit_" })
+      // Its nodejs_active_{handles,requests,resources}_total are gauges named like counters
+      // (promtool: non-counter metrics should not have "_total" suffix); the same numbers are
+      // sum(meshkit_nodejs_active_handles) etc. over the gauges by type, so these go.
+      for (const kind of ["handles", "requests", "resources"]) this.registry.removeSingleMetric(`meshkit_nodejs_active_${kind}_total`)
+    }
   }
 
   attach(g: CacheGauges): void {
     this.gauges = g
   }
 
-  /** The request series of one model and status; callers on the hot path keep it. */
-  forModel(model: string, status: string): RequestSeries {
-    return this.requestStats.series(model, status)
+  /**
+   * The request series of one model, status and transport; callers on the hot path keep it. With
+   * per-model series off, every model shares its status and transport's series.
+   */
+  forModel(model: string, status: string, transport?: Transport): RequestSeries {
+    return this.requestStats.series(this.modelMetrics ? model : undefined, status, transport)
   }
 
   observeQueueDelay(seconds: number): void {

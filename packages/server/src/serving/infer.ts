@@ -6,7 +6,7 @@ import { BadRequest, isServerFault, kindOf, LoadFailed, messageOf, ModelNotFound
 import type { ModelEntry, ModelStatus } from "../instance/model-entry.js"
 import { ModelManager } from "../instance/model-manager.js"
 import { Log } from "../observability/log.js"
-import { ServerMetrics } from "../observability/metrics.js"
+import { ServerMetrics, type Transport } from "../observability/metrics.js"
 import { VModels } from "../registry/vmodels.js"
 import { ModelRuntimes } from "../runtimes/index.js"
 import type { LoadedModel } from "../runtimes/runtime.js"
@@ -38,6 +38,8 @@ import { ServiceTag } from "../service-tag.js"
 
 /** How one transport speaks to the use case; one object per transport, `C` its per-request state. */
 export interface InferTransport<C> {
+  /** the API the call came in on (the metrics' transport label) */
+  readonly transport: Transport
   /** The request decoded for the model's inputs (throws InvalidRequest / BadRequest). */
   decode(call: C, inputs: ReadonlyArray<TensorMeta>): InferRequest
   /** Encode and send the outputs (throws when they cannot be encoded; nothing was sent then). */
@@ -190,7 +192,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
           this.fail(t, call, e, err, t0)
           return
         }
-        this.requests.succeeded(e, t0)
+        this.requests.succeeded(e, t0, t.transport)
       },
       (err) => {
         this.manager.release(e)
@@ -201,16 +203,16 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
 
   private fail<C>(t: InferTransport<C>, call: C, e: ModelEntry, err: unknown, t0: number): void {
     t.fail(call, err)
-    this.rejected(e, err, t0)
+    this.rejected(e, err, t0, t.transport)
   }
 
   /**
    * Count and, for a fault on this side, log a request that failed (before the use case, too:
    * an unknown model, a body over the limit). `e` is undefined when no model was resolved.
    */
-  rejected(e: ModelEntry | undefined, err: unknown, t0: number): void {
+  rejected(e: ModelEntry | undefined, err: unknown, t0: number, transport: Transport): void {
     this.noteFailure(err, e?.id)
-    this.requests.failed(e, kindOf(err), t0)
+    this.requests.failed(e, kindOf(err), t0, transport)
   }
 
   /** Log a failure when it is a fault on this side (a bug, a model origin failing), not the caller's. */

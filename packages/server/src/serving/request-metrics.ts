@@ -1,6 +1,6 @@
 import type { ErrorKind } from "../errors.js"
 import type { ModelEntry } from "../instance/model-entry.js"
-import type { RequestSeries, ServerMetrics } from "../observability/metrics.js"
+import type { RequestSeries, ServerMetrics, Transport } from "../observability/metrics.js"
 
 /**
  * `meshkit_requests_total` / `meshkit_request_duration_seconds` label a request's outcome with
@@ -20,27 +20,29 @@ export const STATUS_LABEL: Readonly<Record<ErrorKind, string>> = {
 }
 
 /**
- * Request counts and latency per model, for both transports. The success series of each model
+ * Request counts and latency (per model with --model-metrics), labelled with the transport. The success series of each model
  * is cached per entry, so a hit costs one WeakMap lookup and one clock read; failures look
  * their series up by name (the registry of series is keyed by model and status).
  */
 export class RequestMetrics {
-  private readonly ok = new WeakMap<ModelEntry, RequestSeries>()
+  private readonly okHttp = new WeakMap<ModelEntry, RequestSeries>()
+  private readonly okGrpc = new WeakMap<ModelEntry, RequestSeries>()
 
   constructor(private readonly metrics: ServerMetrics) {}
 
-  /** A request on `e` answered successfully; `t0` is performance.now() when it arrived. */
-  succeeded(e: ModelEntry, t0: number): void {
-    let s = this.ok.get(e)
+  /** A request on `e` answered successfully over `transport`; `t0` is performance.now() when it arrived. */
+  succeeded(e: ModelEntry, t0: number, transport: Transport): void {
+    const ok = transport === "grpc" ? this.okGrpc : this.okHttp
+    let s = ok.get(e)
     if (s === undefined) {
-      s = this.metrics.forModel(e.id, "200")
-      this.ok.set(e, s)
+      s = this.metrics.forModel(e.id, "200", transport)
+      ok.set(e, s)
     }
     this.metrics.observeRequest(s, (performance.now() - t0) / 1000)
   }
 
   /** A request failed with `kind`; `e` is undefined when no model could be resolved. */
-  failed(e: ModelEntry | undefined, kind: ErrorKind, t0: number): void {
-    this.metrics.observeRequest(this.metrics.forModel(e?.id ?? "", STATUS_LABEL[kind]), (performance.now() - t0) / 1000)
+  failed(e: ModelEntry | undefined, kind: ErrorKind, t0: number, transport: Transport): void {
+    this.metrics.observeRequest(this.metrics.forModel(e?.id ?? "", STATUS_LABEL[kind], transport), (performance.now() - t0) / 1000)
   }
 }

@@ -124,6 +124,8 @@ export const makeForwardedGrpc = (o: {
   readonly sendError: (res: ServerResponse, err: unknown) => void
 }) => {
   const transport: InferTransport<ForwardedCall> = {
+    // a gRPC call a peer forwarded as its protobuf bytes: still a gRPC request
+    transport: "grpc",
     decode: (call, inputs) => decodeModelInferRequest(call.request, inputs),
     reply: (call, outputs, r) => {
       const infer = loadGrpcDefinition().GRPCInferenceService.service.ModelInfer as unknown as MethodDef
@@ -148,7 +150,7 @@ export const makeForwardedGrpc = (o: {
           request = decodeRequest(body!)
           e = o.serving.lookup(name, request.model_version)
         } catch (err2) {
-          o.serving.rejected(undefined, err2, t0)
+          o.serving.rejected(undefined, err2, t0, "grpc")
           return o.sendError(res, err2)
         }
         o.serving.infer(transport, { req, res, name, raw: body!, request }, e, t0)

@@ -31,6 +31,7 @@ interface GrpcInferCall {
 }
 
 const GRPC: InferTransport<GrpcInferCall> = {
+  transport: "grpc",
   decode: (call, inputs) => decodeModelInferRequest(call.request, inputs),
   reply: (call, outputs, r) => call.cb(null, encodeModelInferResponse(call.name, MODEL_VERSION, r.id, outputs, r.binaryOutput)),
   fail: (call, err) => call.cb(grpcErrorOf(err))
@@ -133,7 +134,7 @@ export const GrpcServerLive = Layer.scoped(
           e = serving.lookup(name, request.model_version)
         } catch (err) {
           cb(grpcErrorOf(err))
-          serving.rejected(undefined, err, t0)
+          serving.rejected(undefined, err, t0, "grpc")
           return
         }
         const c = state.cluster

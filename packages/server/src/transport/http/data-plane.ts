@@ -45,7 +45,7 @@ class RestInferCall implements BodySink {
   body(err: BadRequest | PayloadTooLarge | undefined, body?: Buffer): void {
     if (err) {
       sendError(this.res, err)
-      this.serving.rejected(this.entry, err, this.t0)
+      this.serving.rejected(this.entry, err, this.t0, "http")
       return
     }
     this.payload = body
@@ -54,6 +54,7 @@ class RestInferCall implements BodySink {
 }
 
 const REST_LOCAL: InferTransport<RestInferCall> = {
+  transport: "http",
   decode: (call, inputs) => {
     const hl = call.req.headers["inference-header-content-length"]
     return decodeInferRequest(call.payload!, hl === undefined ? undefined : parseHeaderLength(hl), inputs)
@@ -114,7 +115,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       req.resume()
       const err = notFound(name)
       sendError(res, err)
-      serving.rejected(undefined, err, t0)
+      serving.rejected(undefined, err, t0, "http")
       return
     }
     readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport()))
