@@ -72,7 +72,8 @@ Prints one line on stdout when ready:
   meshkit serve: listening http://HOST:P grpc HOST:G (N models, memory X)
 SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.`
 
-const flagSpec = {
+/** The flag table (public through `@meshkit/cli/serve`: deployment checks validate args with it). */
+export const flagSpec = {
   host: { type: "string" },
   port: { type: "string" },
   "grpc-port": { type: "string" },
@@ -124,13 +125,24 @@ const RUNTIME_FLAGS: Record<string, string> = {
   "runtime-workers": "workers"
 }
 
-export const run = async (argv: string[]): Promise<number> => {
+export interface ResolveServeOptions {
+  readonly env?: NodeJS.ProcessEnv
+  /** reads the --config file (default: the server's readConfigFile); checks map container paths here */
+  readonly readConfig?: (path: string) => Promise<Record<string, unknown>>
+}
+
+/**
+ * argv (after `serve`) → the validated configuration (flags > MESHKIT_* environment > --config
+ * file > defaults), or a UsageError naming the bad flag or setting; undefined after --help.
+ * Public as `@meshkit/cli/serve`, so the Kubernetes manifests and the Dockerfile's command are
+ * checked by the very code the server starts with.
+ */
+export const resolveServeArgs = async (argv: string[], o: ResolveServeOptions = {}) => {
   const parsed = parse(argv, flagSpec, help)
-  if (!parsed) return 0
+  if (!parsed) return undefined
   // Loaded here, not at the top: `meshkit serve --help` stays instant.
   const { ConfigError, fromEnv, jsonOrText, readConfigFile, resolveConfig } = await import("@meshkit/server")
-  const { makeLog } = await import("@meshkit/server")
-  const { readyLine, runServer } = await import("@meshkit/server")
+  const env = o.env ?? process.env
 
   const flags: Record<string, unknown> = {}
   const runtime: Record<string, unknown> = {}
@@ -141,15 +153,20 @@ export const run = async (argv: string[]): Promise<number> => {
   }
   if (Object.keys(runtime).length > 0) flags.runtime = runtime
 
-  let config
   try {
-    const configPath = (parsed.values.config as string | undefined) ?? process.env.MESHKIT_CONFIG
-    const file = configPath ? { path: configPath, values: await readConfigFile(configPath) } : undefined
-    config = resolveConfig({ ...(file ? { file } : {}), env: fromEnv(process.env), flags })
+    const configPath = (parsed.values.config as string | undefined) ?? env.MESHKIT_CONFIG
+    const file = configPath ? { path: configPath, values: await (o.readConfig ?? readConfigFile)(configPath) } : undefined
+    return resolveConfig({ ...(file ? { file } : {}), env: fromEnv(env), flags })
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message)
     throw e
   }
+}
+
+export const run = async (argv: string[]): Promise<number> => {
+  const config = await resolveServeArgs(argv)
+  if (config === undefined) return 0
+  const { makeLog, readyLine, runServer } = await import("@meshkit/server")
 
   const log = makeLog(config.logLevel)
   const fiber = Effect.runFork(runServer(config, log, (info) => console.log(readyLine(info))))
