@@ -25,6 +25,8 @@ export interface ManagerOptions {
   readonly resolvePath?: (r: ModelRecord) => Promise<string>
   /** load-queue priority of a tenant's models (tenancy; higher loads first, default 0) */
   readonly priorityOf?: (tenant: string) => number
+  /** tenancy: each tenant's guaranteed bytes of the budget (core fair memory shares) */
+  readonly shares?: ReadonlyMap<string, number>
 }
 
 /** The state the manager, its loading and its unloading share (one instance's models). */

@@ -42,7 +42,7 @@ export const ModelManagerLive = Layer.scoped(
             queueLimit: config.queueLimit,
             failureMemoryMs: config.failureMemory,
             expireIntervalMs: config.expireInterval,
-            ...(tenants.enabled ? { priorityOf: (t: string) => tenants.priorityOf(t) } : {}),
+            ...(tenants.enabled ? { priorityOf: (t: string) => tenants.priorityOf(t), shares: tenants.shares } : {}),
             // URL sources: fetch again if the cached file went missing.
             resolvePath: (r) => (/^https?:/i.test(r.uri) ? resolveSource(r, downloadDir, config.downloadTimeout) : Promise.resolve(r.path))
           })
