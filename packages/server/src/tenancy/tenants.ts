@@ -172,7 +172,8 @@ export class Tenants extends ServiceTag("meshkit/server/Tenants")<Tenants>() {
     const k = this.match(authorization)
     if (k === undefined) return undefined
     const p = k.principal
-    if (p === "metrics") return NOBODY
+    // The metrics token reads /metrics (mayReadMetrics) and nothing else.
+    if (p === "metrics") return undefined
     if (p !== "peer") {
       if (p !== this.admin || tenantHeader === undefined || tenantHeader === "") return p
       // The admin token is also what peers present when the file names no separate peer token.
