@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import * as grpc from "@grpc/grpc-js"
 import { afterAll, describe, expect, it } from "vitest"
-import { inferBody, withServer, writeModel } from "./server-harness.js"
+import { inferBody, json, withServer, writeModel } from "./server-harness.js"
 import { call, grpcCall, grpcClient, grpcInferRequest, writeTenantsFile, type GrpcClient } from "./tenancy-harness.js"
 
 const ADMIN = "admin-secret-token"
@@ -112,7 +112,7 @@ describe("visibility", () => {
   it("serves a tenant its own model on REST and gRPC", async () => {
     const res = await call(url(), "/v2/models/a-one/infer", ACME, { body: inferBody() })
     expect(res.status).toBe(200)
-    expect((await res.json()).outputs[0].shape).toEqual([1, 10])
+    expect((await json(res)).outputs[0].shape).toEqual([1, 10])
     const g = await grpcCall(client, "ModelInfer", grpcInferRequest("a-one"), ACME)
     expect(g.outputs[0].shape.map(Number)).toEqual([1, 10])
     expect((await call(url(), "/v2/models/a-one", ACME)).status).toBe(200)
@@ -228,7 +228,7 @@ describe("limits", () => {
     const second = await call(url(), "/v2/models/s-one/infer", SLOW, { body: inferBody() })
     expect(second.status).toBe(429)
     expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
-    expect((await second.json()).error).toContain("requests per second")
+    expect((await json(second)).error).toContain("requests per second")
     await expect(grpcCall(client, "ModelInfer", grpcInferRequest("s-one"), SLOW)).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED })
     expect((await call(url(), "/v2/models/a-one/infer", ACME, { body: inferBody() })).status).toBe(200)
     // A token comes back after a second.
@@ -244,7 +244,7 @@ describe("limits", () => {
     expect([a.status, b.status].sort()).toEqual([200, 429])
     const refused = a.status === 429 ? a : b
     expect(refused.headers.get("retry-after")).toBe("1")
-    expect((await refused.json()).error).toContain("in flight")
+    expect((await json(refused)).error).toContain("in flight")
     expect((await call(url(), "/v2/models/n-big/infer", NARROW, { body: inferBody() })).status).toBe(200)
   })
 })

@@ -52,6 +52,8 @@ describe("tenants file schema", () => {
     expect(errorOf(file([{ id: "a", tokenSha256: ACME, colour: "red" }]))).toContain("tenants[0].colour: unknown field")
     expect(errorOf(file([{ id: "default", tokenSha256: ACME }]))).toContain(`"default" is reserved`)
     expect(errorOf({ tenants: [] })).toContain("admin")
+    expect(errorOf({ admin: { tokenSha256: ADMIN }, tenants: "acme" })).toContain("tenants: expected a list of tenants")
+    expect(decodeTenantsFile({ admin: { tokenSha256: ADMIN }, tenants: null }).tenants).toEqual([])
   })
 
   it("refuses a token used twice and a tenant id given twice", () => {

@@ -77,7 +77,10 @@ const CredentialsSpec = Schema.Struct(Credentials).pipe(Schema.filter(needsToken
 export const TenantsFile = Schema.Struct({
   admin: CredentialsSpec,
   peer: Schema.optional(CredentialsSpec),
-  tenants: Schema.optionalWith(Schema.Array(TenantSpec), { default: () => [] })
+  tenants: Schema.optionalWith(
+    Schema.Array(TenantSpec),
+    { default: () => [] }
+  )
 }).pipe(
   Schema.filter((f) => {
     const seen = new Map<string, string>()
@@ -114,7 +117,13 @@ const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
 
 /** Decode a tenants file's parsed content; the error lists every bad field. */
 export const decodeTenantsFile = (raw: unknown, source = "tenants file"): TenantsFile => {
-  const decoded = Schema.decodeUnknownEither(TenantsFile, { onExcessProperty: "error", errors: "all" })(raw ?? {})
+  // An empty `tenants:` in YAML is null: no tenants (only the admin).
+  const value = raw !== null && typeof raw === "object" && "tenants" in raw && raw.tenants === null ? { ...raw, tenants: [] } : (raw ?? {})
+  const tenants = value !== null && typeof value === "object" && "tenants" in value ? value.tenants : undefined
+  if (tenants !== undefined && !Array.isArray(tenants)) {
+    throw new TenantsFileError({ message: `invalid ${source}:\n  tenants: expected a list of tenants (- id: ..., tokenSha256: ...)` })
+  }
+  const decoded = Schema.decodeUnknownEither(TenantsFile, { onExcessProperty: "error", errors: "all" })(value)
   if (Either.isRight(decoded)) return decoded.right as TenantsFile
   const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).filter((i) => !/^Expected undefined, actual/.test(i.message))
   const lines = issues.map((i) => `  ${fieldPath(i.path) || "(root)"}: ${i._tag === "Unexpected" ? "unknown field" : i.message}`)
