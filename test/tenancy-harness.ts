@@ -91,7 +91,7 @@ export const makeCertificates = (dir: string): TlsFiles => {
 export const httpsCall = (
   url: string,
   path: string,
-  o: { ca: string; cert?: string; key?: string; token?: string; method?: string; body?: string }
+  o: { ca: string; cert?: string; key?: string; token?: string; method?: string; body?: string; headers?: Record<string, string> }
 ): Promise<{ status: number; body: string }> =>
   new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -100,7 +100,7 @@ export const httpsCall = (
         method: o.method ?? (o.body !== undefined ? "POST" : "GET"),
         ca: readFileSync(o.ca),
         ...(o.cert ? { cert: readFileSync(o.cert), key: readFileSync(o.key!) } : {}),
-        headers: { "content-type": "application/json", ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+        headers: { "content-type": "application/json", ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...o.headers },
         timeout: 60_000,
         agent: false
       },
