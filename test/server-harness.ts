@@ -48,13 +48,13 @@ export const startServer = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv 
     proc.stderr!.on("data", (c: Buffer) => (err += c.toString()))
     proc.stdout!.on("data", (c: Buffer) => {
       out += c.toString()
-      const m = /meshkit serve: listening http:\/\/([\d.]+):(\d+) grpc (?:[\d.]+:(\d+)|off)[^\n]*\n/.exec(out)
+      const m = /meshkit serve: listening (https?):\/\/([\d.]+):(\d+) grpc (?:[\d.]+:(\d+)|off)[^\n]*\n/.exec(out)
       if (m && !ready) {
         ready = true
         clearTimeout(timer)
         const served: Served = {
-          url: `http://${m[1]}:${m[2]}`,
-          grpcPort: m[3] ? Number(m[3]) : null,
+          url: `${m[1]}://${m[2]}:${m[3]}`,
+          grpcPort: m[4] ? Number(m[4]) : null,
           readyLine: m[0].trim(),
           proc,
           stderr: () => err,

@@ -26,6 +26,10 @@ export type ErrorKind =
   | "unavailable"
   /** a model that can never fit the memory budget (507) */
   | "insufficient-storage"
+  /** no credentials, or credentials the server does not know (401; tenancy) */
+  | "unauthenticated"
+  /** known credentials that do not allow this call (403; tenancy) */
+  | "forbidden"
   /** a server bug (500) */
   | "internal"
 
@@ -151,7 +155,7 @@ export class PeerFailed extends Data.TaggedError("PeerFailed")<{ readonly messag
   }
 }
 
-const KINDS: ReadonlySet<string> = new Set<ErrorKind>(["invalid", "not-found", "conflict", "payload-too-large", "overloaded", "upstream", "unavailable", "insufficient-storage", "internal"])
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>(["invalid", "not-found", "conflict", "payload-too-large", "overloaded", "upstream", "unavailable", "insufficient-storage", "internal", "unauthenticated", "forbidden"])
 export const isErrorKind = (s: unknown): s is ErrorKind => typeof s === "string" && KINDS.has(s)
 
 /** A listener could not bind its address (start-up, either transport). */

@@ -57,3 +57,9 @@ export { startLocalCluster, waitReady, waitExit, type LocalCluster, type LocalCl
 export { decodeInferRequest, encodeInferResponse, tensorBytes } from "./transport/kserve-v2/index.js"
 export { ClusterNode, ClusterNodeLive, clusterBaseLayer, instanceIdOf, type ClusterNodeApi, type ClusterInstanceInfo, type CopyInfo } from "./cluster/node.js"
 export { forwardContextOf, PeerForwarder, FORWARD_HEADERS, MAX_HOPS, type ForwardContext, type ForwardMode, type ForwardResult } from "./cluster/forwarder.js"
+// tenancy: tenants file, principals, TLS material
+export { Tenants, Principal, TenantLimiter, OPEN, TENANT_HEADER, sha256Hex } from "./tenancy/tenants.js"
+export { decodeTenantsFile, readTenantsFile, resolveShares, TenantsFileError, ADMIN_TENANT, type TenantsFile, type TenantSpec, type MemoryShare } from "./tenancy/tenants-file.js"
+export { TenantsLive, checkSecurity, isLoopbackHost } from "./tenancy/live.js"
+export { Tls, TlsLive, readTls, TlsConfigError, type TlsMaterial } from "./tenancy/tls.js"
+export { Unauthenticated, Forbidden, TenantLimited } from "./tenancy/errors.js"

@@ -15,6 +15,8 @@ import { GrpcListener, GrpcServerLive } from "./transport/grpc/server.js"
 import { HttpListener, HttpServerLive } from "./transport/http/server.js"
 import { clusterBaseLayer, ClusterNodeLive } from "./cluster/node.js"
 import { ClusterModelRegistryLive, SharedRegistryFollowerLive } from "./cluster/registry-bridge.js"
+import { TenantsLive } from "./tenancy/live.js"
+import { TlsLive } from "./tenancy/tls.js"
 
 /**
  * The server as one Layer graph: config → log, metrics, state, runtimes, eviction policy →
@@ -30,7 +32,7 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
     Layer.sync(ServerState, () => new ServerState()),
     evictionLayer(config.eviction),
     ModelRuntimesLive(config)
-  )
+  ).pipe(Layer.provideMerge(Layer.mergeAll(TenantsLive, TlsLive).pipe(Layer.provide(Layer.succeed(Config, config)))))
   const listeners = Layer.mergeAll(HttpServerLive, GrpcServerLive)
   if (config.etcd === undefined) {
     return listeners.pipe(
@@ -56,6 +58,8 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
 }
 
 export interface ReadyInfo {
+  /** "https" with --tls-cert */
+  readonly scheme?: "http" | "https"
   readonly host: string
   readonly port: number
   readonly grpcPort: number | null
@@ -66,7 +70,7 @@ export interface ReadyInfo {
 
 /** The line `meshkit serve` prints on stdout once both listeners accept (benches parse it). */
 export const readyLine = (r: ReadyInfo): string =>
-  `meshkit serve: listening http://${r.host}:${r.port} grpc ${r.grpcPort === null ? "off" : `${r.host}:${r.grpcPort}`} (${r.models} models, memory ${formatBytes(r.memoryBytes)})`
+  `meshkit serve: listening ${r.scheme ?? "http"}://${r.host}:${r.port} grpc ${r.grpcPort === null ? "off" : `${r.host}:${r.grpcPort}`} (${r.models} models, memory ${formatBytes(r.memoryBytes)})`
 
 /** Run until interrupted; `onReady` fires once everything listens. */
 export const runServer = (config: ServerConfig, log: Log, onReady: (r: ReadyInfo) => void) =>
@@ -85,6 +89,7 @@ export const runServer = (config: ServerConfig, log: Log, onReady: (r: ReadyInfo
       )
       state.ready = true
       const info: ReadyInfo = {
+        scheme: http.scheme,
         host: http.host,
         port: http.port,
         grpcPort: grpc.port,

@@ -15,6 +15,8 @@ export interface LoadOptions {
   /** when set, the path of each request (e.g. a Zipf-chosen model); otherwise the url's path */
   readonly nextPath?: () => string
   readonly timeoutSeconds?: number
+  /** extra request headers (e.g. authorization) */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export interface LoadResult {
@@ -42,7 +44,7 @@ export const runLoad = (o: LoadOptions): Promise<LoadResult> =>
     let ok = 0
     let errors = 0
     const start = process.hrtime.bigint()
-    const headers = { "content-type": "application/json" }
+    const headers = { "content-type": "application/json", ...o.headers }
     const nextPath = o.nextPath
     const instance = autocannon(
       {

@@ -99,9 +99,9 @@ export const inputOf = async (modelFile: string): Promise<{ name: string; dim: n
 }
 
 /** One request, checked: the status and the time it took in ms. */
-export const timedInfer = async (url: string, body: string): Promise<{ status: number; ms: number; text: string }> => {
+export const timedInfer = async (url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<{ status: number; ms: number; text: string }> => {
   const t0 = performance.now()
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body })
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
   const text = await res.text()
   return { status: res.status, ms: performance.now() - t0, text }
 }

@@ -61,6 +61,21 @@ cluster mode (many instances on etcd; without --etcd the server runs alone)
   --scaling NAME|JSON|off      how many copies a model has (default modelmesh)
   --seed N                     seed of the policies' random choices (default 1)
 
+tenants and security
+  --tenants FILE               tenants file (YAML or JSON): admin and tenant token digests, memory
+                               shares, maxConcurrency, requestsPerSecond, priority; every call then
+                               needs Authorization: Bearer <token> (health endpoints excepted)
+  --insecure-open              without --tenants, allow a non-loopback --host (anyone who can reach
+                               the server manages every model)
+  --metrics-token SHA256       sha256 (hex) of a token that may read /metrics when --model-metrics
+                               is on (the admin token always may)
+  --model-metrics              per-model series on /metrics (then /metrics needs a token)
+  --tls-cert FILE              PEM certificate chain: REST and gRPC over TLS (peers forward over https)
+  --tls-key FILE               PEM private key for --tls-cert
+  --tls-client-ca FILE         PEM CA: clients and peers must present a certificate it signed (mutual TLS)
+  MESHKIT_PEER_TOKEN           (environment only) cluster mode with --tenants: the token this instance
+                               shows its peers; the tenants file's peer or admin token
+
 other
   --config FILE                YAML or JSON settings file
   --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
@@ -69,7 +84,7 @@ other
                                MESHKIT_MODEL_METRICS=true or "modelMetrics: true" in a config file)
 
 Prints one line on stdout when ready:
-  meshkit serve: listening http://HOST:P grpc HOST:G (N models, memory X)
+  meshkit serve: listening http(s)://HOST:P grpc HOST:G (N models, memory X)
 SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.`
 
 /** The flag table (public through `@meshkit/cli/serve`: deployment checks validate args with it). */
@@ -110,7 +125,14 @@ export const flagSpec = {
   placement: { type: "string" },
   routing: { type: "string" },
   scaling: { type: "string" },
-  seed: { type: "string" }
+  seed: { type: "string" },
+  tenants: { type: "string" },
+  "insecure-open": { type: "boolean" },
+  "metrics-token": { type: "string" },
+  "model-metrics": { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-client-ca": { type: "string" }
 } as const
 
 const POLICY_FLAGS = new Set(["eviction", "placement", "routing", "scaling"])

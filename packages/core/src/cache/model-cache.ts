@@ -1,5 +1,15 @@
 import type { ModelId, Resident, TenantId } from "../domain.js"
 import type { EvictionPolicy } from "../eviction/policy.js"
+import { FairShares, type TenantShares } from "../tenancy/shares.js"
+
+/** Optional rules on top of the shared ones. */
+export interface ModelCacheOptions {
+  /**
+   * Bytes guaranteed per tenant (a tenant not listed has share 0): fair memory shares, see
+   * tenancy/shares.ts. Absent or empty: no tenant rule at all (the cache behaves as without it).
+   */
+  readonly shares?: TenantShares
+}
 
 /** What the cache needs to admit a model. */
 export interface AdmitRequest {
@@ -17,6 +27,7 @@ export type AdmitResult =
   | { readonly ok: false; readonly reason: "too-large" | "no-room"; readonly needBytes: number }
 
 const NO_VICTIMS: readonly Resident[] = []
+const NO_SHARES: TenantShares = new Map()
 
 /** A model may go only when nothing depends on it: not loading, not serving, not pinned. */
 export const isEvictable = (e: Resident): boolean => !e.loading && e.inFlight === 0 && !e.pinned
@@ -29,6 +40,8 @@ export const isEvictable = (e: Resident): boolean => !e.loading && e.inFlight ==
  *  - never admit a model larger than the capacity (nothing is evicted for it);
  *  - evict only what is needed: victims are taken in policy order until the new model fits.
  * Admission evicts before inserting, which for lru/fifo is exactly the classic definition.
+ * With tenant shares (options.shares) the victims are further filtered by the fair-share rule
+ * (tenancy/shares.ts); without them the code path is the same as before shares existed.
  */
 export class ModelCache {
   /**
@@ -44,11 +57,29 @@ export class ModelCache {
   /** bytes held outside residents, e.g. evicted models whose unload has not finished yet */
   private heldBytes = 0
 
+  /** the fair-share rule, undefined without shares (then nothing per tenant is tracked) */
+  private readonly fair: FairShares | undefined
+
   constructor(
     readonly capacity: number,
-    readonly policy: EvictionPolicy
+    readonly policy: EvictionPolicy,
+    options: ModelCacheOptions = {}
   ) {
     if (!(capacity > 0)) throw new RangeError(`cache capacity must be > 0 bytes, got ${capacity}`)
+    const shares = options.shares
+    this.fair = shares !== undefined && shares.size > 0 ? new FairShares(shares, capacity) : undefined
+  }
+
+  /** the tenant shares this cache enforces (empty without shares) */
+  get shares(): TenantShares {
+    return this.fair?.shares ?? NO_SHARES
+  }
+  /** bytes the tenant's residents hold (O(1) with shares, a walk over the residents without) */
+  usedBy(tenant: TenantId): number {
+    if (this.fair !== undefined) return this.fair.usageOf(tenant)
+    let bytes = 0
+    for (const e of this.residents()) if (e.tenant === tenant) bytes += e.size
+    return bytes
   }
 
   get used(): number {
@@ -78,7 +109,7 @@ export class ModelCache {
   admit(req: AdmitRequest, now: number): AdmitResult {
     const size = req.size
     if (size > this.capacity) return { ok: false, reason: "too-large", needBytes: size - this.capacity }
-    const evicted = this.makeRoom(this.used + size - this.capacity, now)
+    const evicted = this.makeRoom(this.used + size - this.capacity, now, req.tenant, size)
     if (evicted === null) return { ok: false, reason: "no-room", needBytes: this.used + size - this.capacity }
     // Field order is layout: what a hit and a victim walk touch comes first, so that it tends to
     // share one CPU cache line with the object header (a hit's first touch is a memory miss).
@@ -102,6 +133,7 @@ export class ModelCache {
     if (this.entries.size === before) this.tombstones--
     this.live++
     this.usedBytes += size
+    if (this.fair !== undefined) this.fair.add(entry.tenant, size)
     this.policy.onInsert(entry, now)
     return { ok: true, entry, evicted }
   }
@@ -116,17 +148,19 @@ export class ModelCache {
     if (delta <= 0 || this.used + delta <= this.capacity) {
       e.size = newSize
       this.usedBytes += delta
+      if (this.fair !== undefined) this.fair.add(e.tenant, delta)
       this.policy.onResize?.(e, oldSize)
       return NO_VICTIMS
     }
     if (newSize > this.capacity) return null
     const pinnedLoading = e.loading
     e.loading = true // shield it while choosing victims for it
-    const evicted = this.makeRoom(this.used + delta - this.capacity, now)
+    const evicted = this.makeRoom(this.used + delta - this.capacity, now, e.tenant, delta)
     e.loading = pinnedLoading
     if (evicted === null) return null
     e.size = newSize
     this.usedBytes += delta
+    if (this.fair !== undefined) this.fair.add(e.tenant, delta)
     this.policy.onResize?.(e, oldSize)
     return evicted
   }
@@ -161,8 +195,14 @@ export class ModelCache {
     this.heldBytes = Math.max(0, this.heldBytes - bytes)
   }
 
-  private makeRoom(need: number, now: number): readonly Resident[] | null {
+  /** Victims freeing `need` bytes for `incoming` more bytes of `tenant`, dropped; null if none can. */
+  private makeRoom(need: number, now: number, tenant: TenantId, incoming: number): readonly Resident[] | null {
     if (need <= 0) return NO_VICTIMS
+    if (this.fair !== undefined) {
+      const fair = this.fair.chooseVictims(this.policy, tenant, incoming, need, now, isEvictable)
+      if (fair !== null) for (const v of fair) this.drop(v)
+      return fair
+    }
     const candidates = this.policy.chooseVictims(need, now, isEvictable)
     let freed = 0
     let n = 0
@@ -178,6 +218,7 @@ export class ModelCache {
     this.live--
     if (++this.tombstones > 1024 && this.tombstones > this.live) this.sweep()
     this.usedBytes -= e.size
+    if (this.fair !== undefined) this.fair.add(e.tenant, -e.size)
     this.policy.onRemove(e)
   }
 

@@ -9,6 +9,9 @@
  * `--grpc-port off` still forwards and accepts forwarded requests.
  */
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from "node:http"
+import { Agent as TlsAgent, request as tlsRequest } from "node:https"
+import { TENANT_HEADER } from "../tenancy/tenants.js"
+import type { TlsMaterial } from "../tenancy/tls.js"
 
 /** Headers of the forwarding context (lower case, as node:http gives them). */
 export const FORWARD_HEADERS = {
@@ -72,7 +75,7 @@ export type ForwardResult =
   | { readonly kind: "failed"; readonly reason: string; readonly refusal: RefusalReason | undefined }
 
 /** What to copy from the client's request: the body's framing and the protocol's own headers. */
-const PASSED_HEADERS = ["content-type", "inference-header-content-length", "accept", "traceparent", "tracestate", "x-request-id"]
+const PASSED_HEADERS = ["content-type", "inference-header-content-length", "accept", "traceparent", "tracestate", "x-request-id", TENANT_HEADER]
 
 export interface ForwarderOptions {
   /** How long a forwarded request may take in all (a peer loading a big model answers late). */
@@ -81,6 +84,10 @@ export interface ForwarderOptions {
   readonly maxSocketsPerPeer?: number
   /** called once per forward with the time until the peer's answer (or failure) */
   readonly onResult?: (peer: string, seconds: number) => void
+  /** tenancy: `Bearer <peer token>`, sent on every forward (the tenant travels in TENANT_HEADER) */
+  readonly authorization?: string
+  /** https peers: this instance's certificate (shown to peers requiring mutual TLS) and the CA peers are checked against */
+  readonly tls?: TlsMaterial
 }
 
 interface Sink {
@@ -91,6 +98,7 @@ interface Sink {
 
 export class PeerForwarder {
   private readonly agent: Agent
+  private readonly tlsAgent: TlsAgent | undefined
   /** Forwards sent and their outcome, per peer: for /metrics. */
   readonly sent = new Map<string, { ok: number; failed: number; seconds: number }>()
 
@@ -99,6 +107,33 @@ export class PeerForwarder {
     private readonly options: ForwarderOptions
   ) {
     this.agent = new Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: options.maxSocketsPerPeer ?? 64, scheduling: "lifo" })
+    const tls = options.tls
+    // Peers are checked against the client CA when there is one (else the system's CAs).
+    this.tlsAgent =
+      tls === undefined
+        ? undefined
+        : new TlsAgent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: options.maxSocketsPerPeer ?? 64, scheduling: "lifo", cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) })
+  }
+
+  /** A request to a peer over the pooled connections (http or https by its URL). */
+  private send(url: URL, headers: Record<string, string>, timeoutMs: number, onResponse: (res: IncomingMessage) => void) {
+    if (this.options.authorization !== undefined) headers.authorization = this.options.authorization
+    if (url.protocol === "https:") return tlsRequest(url, { method: "POST", agent: this.tlsAgent ?? false, headers, timeout: timeoutMs }, onResponse)
+    return request(url, { method: "POST", agent: this.agent, headers, timeout: timeoutMs }, onResponse)
+  }
+
+  /** POST `body` to a peer's internal route (copy requests); resolves with the status, rejects when unreachable. */
+  post(peerUrl: string, path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = this.send(new URL(path, peerUrl), { ...headers, "content-length": String(Buffer.byteLength(body)) }, timeoutMs, (res) => {
+        res.resume()
+        res.on("end", () => resolve(res.statusCode ?? 0))
+        res.on("error", reject)
+      })
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+      req.on("error", reject)
+      req.end(body)
+    })
   }
 
   /**
@@ -148,7 +183,7 @@ export class PeerForwarder {
         settle({ kind: "failed", reason: `bad peer address ${JSON.stringify(peer.url)}`, refusal: undefined })
         return
       }
-      const req = request(url, { method: "POST", agent: this.agent, headers, timeout: this.options.timeoutMs }, (res: IncomingMessage) => {
+      const req = this.send(url, headers, this.options.timeoutMs, (res: IncomingMessage) => {
         const refusedRaw = res.headers[FORWARD_HEADERS.refused]
         const chunks: Buffer[] = []
         res.on("data", (c: Buffer) => chunks.push(c))
@@ -184,5 +219,6 @@ export class PeerForwarder {
 
   close(): void {
     this.agent.destroy()
+    this.tlsAgent?.destroy()
   }
 }

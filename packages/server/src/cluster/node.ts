@@ -37,6 +37,8 @@ import { MeshView } from "./mesh-view.js"
 import { Mesh } from "./mesh.js"
 import { ModelUse } from "./model-use.js"
 import type { ClusterModelRecord, InstanceRecord, InstanceStatus } from "./records.js"
+import type { Principal } from "../tenancy/tenants.js"
+import { Tls } from "../tenancy/tls.js"
 
 /** A claimed copy that has not started loading this long is stale (its claimer went away). */
 const STALE_CLAIM_MS = 10_000
@@ -76,7 +78,7 @@ export interface ClusterNodeApi {
   /** the copies of a model across the cluster (GET /v1/models/{id}) */
   readonly copies: (id: string) => CopyInfo[]
   /** POST /v2/internal/grpc/infer/{model}: a gRPC ModelInfer forwarded by a peer, as its bytes */
-  readonly grpcInfer: (req: IncomingMessage, res: ServerResponse, model: string) => void
+  readonly grpcInfer: (req: IncomingMessage, res: ServerResponse, model: string, p: Principal) => void
   /** POST /v2/internal/copies/{id}: load a copy here (scale up, minCopies, a drain elsewhere) */
   readonly loadCopy: (id: string) => Promise<CopyRequestResult>
 }
@@ -117,7 +119,8 @@ export const ClusterNodeLive = Layer.scoped(
     const registry = yield* ClusterRegistry
     const selfId = cfg.instanceId
     const advertiseHost = http.host === "0.0.0.0" || http.host === "::" ? "127.0.0.1" : http.host
-    const httpUrl = config.advertise ?? `http://${advertiseHost}:${http.port}`
+    const tls = yield* Tls
+    const httpUrl = config.advertise ?? `${http.scheme}://${advertiseHost}:${http.port}`
     const grpcAddress = grpc.port === null ? undefined : `${advertiseHost}:${grpc.port}`
     const startedAt = Date.now()
     let leaving = false
@@ -191,7 +194,10 @@ export const ClusterNodeLive = Layer.scoped(
     })
     const forwarder = new PeerForwarder(selfId, {
       timeoutMs: config.loadTimeout + 10_000,
-      onResult: (peer, seconds) => hop.observe({ peer }, seconds)
+      onResult: (peer, seconds) => hop.observe({ peer }, seconds),
+      // Peers authenticate each other with the peer token (tenancy) and, with TLS, certificates.
+      ...(config.tenants !== undefined && config.peerToken !== undefined ? { authorization: `Bearer ${config.peerToken}` } : {}),
+      ...(tls !== undefined ? { tls } : {})
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => forwarder.close()))
 
@@ -209,14 +215,14 @@ export const ClusterNodeLive = Layer.scoped(
 
     const requestCopy = async (to: InstanceRecord, model: string, reason: string): Promise<boolean> => {
       try {
-        const r = await fetch(`${to.httpUrl}/v2/internal/copies/${encodeURIComponent(model)}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-meshkit-from": selfId },
-          body: JSON.stringify({ reason }),
-          signal: AbortSignal.timeout(config.loadTimeout + 5_000)
-        })
-        await r.arrayBuffer()
-        return r.status === 200
+        const status = await forwarder.post(
+          to.httpUrl,
+          `/v2/internal/copies/${encodeURIComponent(model)}`,
+          { "content-type": "application/json", "x-meshkit-from": selfId },
+          JSON.stringify({ reason }),
+          config.loadTimeout + 5_000
+        )
+        return status === 200
       } catch (e) {
         log.warn("copy request failed", { model, to: to.id, error: messageOf(e) })
         return false

@@ -86,6 +86,21 @@ export const ServerConfig = Schema.Struct({
   scaling: Schema.optionalWith(policyChoice("scaling"), { default: () => "modelmesh" }),
   /** seed of the policies' random choices (policyRng, as in the simulator) */
   seed: Schema.optionalWith(IntFrom(0, 2 ** 31 - 1), { default: () => 1 }),
+  /** tenancy: the tenants file (YAML or JSON: admin, tenants with token digests and limits); absent = an open server */
+  tenants: Schema.optional(Schema.String),
+  /** without a tenants file, allow a non-loopback --host (anyone who reaches it manages every model) */
+  insecureOpen: Schema.optionalWith(BooleanFrom, { default: () => false }),
+  /** sha256 (hex) of a token that may read /metrics when it names models (besides the admin's) */
+  metricsToken: Schema.optional(Schema.String.pipe(Schema.pattern(/^[0-9a-fA-F]{64}$/, { message: () => "expected the token's sha256: 64 hex characters" }))),
+  /** per-model series on /metrics (then /metrics needs the admin token or the metrics token) */
+  modelMetrics: Schema.optionalWith(BooleanFrom, { default: () => false }),
+  /** cluster mode with a tenants file: the token this instance presents to its peers (MESHKIT_PEER_TOKEN; never a flag) */
+  peerToken: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
+  /** TLS for REST and gRPC (and peer forwarding): PEM certificate chain and key files */
+  tlsCert: Schema.optional(Schema.String),
+  tlsKey: Schema.optional(Schema.String),
+  /** PEM CA bundle: clients (and peers) must present a certificate it signed (mutual TLS); peers are verified against it */
+  tlsClientCa: Schema.optional(Schema.String),
   /** options of the ONNX runtime (the only runtime today), as given: the runtime applies its defaults */
   runtime: Schema.optionalWith(OnnxOptions, { default: () => ({}) })
 })

@@ -23,6 +23,10 @@ export interface ManagerOptions {
   readonly expireIntervalMs: number
   /** local file to load for a record (URL sources: the download cache, fetched again if missing) */
   readonly resolvePath?: (r: ModelRecord) => Promise<string>
+  /** load-queue priority of a tenant's models (tenancy; higher loads first, default 0) */
+  readonly priorityOf?: (tenant: string) => number
+  /** tenancy: each tenant's guaranteed bytes of the budget (core fair memory shares) */
+  readonly shares?: ReadonlyMap<string, number>
 }
 
 /** The state the manager, its loading and its unloading share (one instance's models). */

@@ -8,6 +8,7 @@ import { ModelRegistry } from "../registry/registry.js"
 import { resolveSource } from "../registry/sources.js"
 import { ModelRuntimes } from "../runtimes/index.js"
 import { ModelManager } from "./model-manager.js"
+import { Tenants } from "../tenancy/tenants.js"
 
 /**
  * This instance's models, built from the configuration with every registered model known (not
@@ -23,6 +24,7 @@ export const ModelManagerLive = Layer.scoped(
     const runtimes = yield* ModelRuntimes
     const eviction = yield* Eviction
     const registry = yield* ModelRegistry
+    const tenants = yield* Tenants
     const downloadDir = join(config.dataDir, "downloads")
     const manager = yield* Effect.acquireRelease(
       Effect.sync(
@@ -40,6 +42,7 @@ export const ModelManagerLive = Layer.scoped(
             queueLimit: config.queueLimit,
             failureMemoryMs: config.failureMemory,
             expireIntervalMs: config.expireInterval,
+            ...(tenants.enabled ? { priorityOf: (t: string) => tenants.priorityOf(t), shares: tenants.shares } : {}),
             // URL sources: fetch again if the cached file went missing.
             resolvePath: (r) => (/^https?:/i.test(r.uri) ? resolveSource(r, downloadDir, config.downloadTimeout) : Promise.resolve(r.path))
           })

@@ -6,10 +6,13 @@ import { Unavailable } from "../errors.js"
  * ("urgent") before background loads (loadNow registrations, pre-loads). A background load that
  * a request starts waiting on is promoted. The queue is bounded: beyond `maxQueued` waiting
  * loads, `run` fails at once with Unavailable instead of piling up work.
+ * Inside each queue a higher `priority` (the model's tenant's, from the tenants file) goes
+ * first; equal priorities keep their arrival order.
  */
 interface Job {
   readonly key: string
   urgent: boolean
+  readonly priority: number
   readonly start: () => void
 }
 
@@ -32,7 +35,7 @@ export class LoadPool {
   }
 
   /** Run `task` when a slot is free; it receives the time it spent queued (ms). */
-  run<T>(key: string, urgent: boolean, task: (queuedMs: number) => Promise<T>): Promise<T> {
+  run<T>(key: string, urgent: boolean, task: (queuedMs: number) => Promise<T>, priority = 0): Promise<T> {
     if (this.running < this.concurrency && this.queued === 0) return this.exec(task, 0)
     if (this.queued >= this.maxQueued) {
       return Promise.reject(new Unavailable({ message: `load queue is full (${this.maxQueued} loads waiting); retry later`, retryAfterMs: 1000 }))
@@ -42,13 +45,14 @@ export class LoadPool {
       const job: Job = {
         key,
         urgent,
+        priority,
         start: () => {
           this.byKey.delete(key)
           this.exec(task, performance.now() - queuedAt).then(resolve, reject)
         }
       }
       this.byKey.set(key, job)
-      ;(urgent ? this.urgent : this.background).push(job)
+      enqueue(urgent ? this.urgent : this.background, job)
     })
   }
 
@@ -59,7 +63,7 @@ export class LoadPool {
     const i = this.background.indexOf(job)
     if (i >= 0) this.background.splice(i, 1)
     job.urgent = true
-    this.urgent.push(job)
+    enqueue(this.urgent, job)
   }
 
   private exec<T>(task: (queuedMs: number) => Promise<T>, queuedMs: number): Promise<T> {
@@ -83,4 +87,11 @@ export class LoadPool {
       job.start()
     }
   }
+}
+
+/** Behind every job of the same or higher priority (FIFO within a priority). */
+const enqueue = (q: Job[], job: Job): void => {
+  let i = q.length
+  while (i > 0 && q[i - 1]!.priority < job.priority) i--
+  q.splice(i, 0, job)
 }

@@ -55,7 +55,7 @@ export class Loading {
         if (e.removed) throw new ModelNotFound({ message: `model "${e.id}" is not registered` })
         if (this.core.closing) throw new Unavailable({ message: "server is shutting down" })
         await this.loadNow(e)
-      })
+      }, this.core.options.priorityOf?.(e.record.tenant) ?? 0)
     } catch (err) {
       if (e.phase === "loading") e.phase = "idle"
       const error = asError(err)

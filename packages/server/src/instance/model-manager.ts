@@ -43,7 +43,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     const core: InstanceCore = {
       options,
       entries: new Map(),
-      cache: new ModelCache(options.capacityBytes, options.policy),
+      cache: new ModelCache(options.capacityBytes, options.policy, options.shares !== undefined ? { shares: options.shares } : {}),
       pool: new LoadPool(options.maxConcurrentLoads, options.loadQueueLimit),
       failures: new FailureMemory(options.failureMemoryMs),
       capacity: new CapacitySignal(),

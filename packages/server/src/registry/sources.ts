@@ -7,6 +7,7 @@ import { Either, ParseResult, Schema } from "effect"
 import { BadRequest, DownloadFailed, messageOf } from "../errors.js"
 import type { Log } from "../observability/log.js"
 import { ModelIdSchema, ModelMetadata, type ModelRecord } from "./registry.js"
+import { ADMIN_TENANT } from "../tenancy/tenants-file.js"
 
 /**
  * Where model files come from: the --models directory (scanned at start) and URIs given to the
@@ -44,7 +45,8 @@ const recordOf = (id: string, path: string, source: ModelRecord["source"], meta:
   uri,
   path,
   source,
-  tenant: meta?.tenant ?? "default",
+  // Models the metadata gives no tenant belong to the admin (tenancy/tenants-file.ts).
+  tenant: meta?.tenant ?? ADMIN_TENANT,
   labels: meta?.labels ?? {},
   pinned: meta?.pinned ?? false,
   minCopies: meta?.minCopies ?? 0,

@@ -16,6 +16,7 @@ import { repositoryIndex, type RepositoryIndexEntry } from "./repository-index.j
 import { RequestMetrics } from "./request-metrics.js"
 import { MODEL_VERSION } from "./server-state.js"
 import { ServiceTag } from "../service-tag.js"
+import type { Principal, TenantLimiter } from "../tenancy/tenants.js"
 
 /**
  * The one infer use case both transports call, and the model questions around it (metadata,
@@ -28,7 +29,10 @@ import { ServiceTag } from "../service-tag.js"
  * "Where to serve" is the seam for cluster mode: today every request is served here; a
  * forwarder slots in at the top of `infer`, before the slot is taken, and sends the call's raw
  * request to a holder the core routing policy picks when this instance holds no loaded copy.
- * Tenant checks go beside it.
+ * Tenant checks sit here too, once for both transports: a model is visible only to its tenant
+ * and the admin (another tenant's model answers exactly like a missing one), and a tenant's
+ * request limits (in flight, requests per second) are taken at the top of `infer` and given
+ * back when the request is answered, whichever way (served, failed, forwarded).
  *
  * The hit path stays plain synchronous code with the transport's per-request state passed
  * through (no Effect, no allocation beyond the transport's own, one clock read at the end):
@@ -99,57 +103,90 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
 
   // ---- resolving a name ---------------------------------------------------------------------
 
-  /** The model a name addresses (a vmodel resolves to its active model), if registered. */
-  resolve(name: string): ModelEntry | undefined {
-    return this.manager.lookup(this.vmodels.resolve(name) ?? name)
+  /**
+   * The model a name addresses (a vmodel resolves to its active model), if registered and
+   * visible to `p` (another tenant's model is undefined, as a missing one).
+   */
+  resolve(name: string, p: Principal): ModelEntry | undefined {
+    const e = this.manager.lookup(this.vmodels.resolve(name) ?? name)
+    return e === undefined || p.sees(e.record.tenant) ? e : undefined
   }
 
   /** Like `resolve`, with the version checked; throws ModelNotFound / BadRequest. */
-  lookup(name: string, version?: string): ModelEntry {
+  lookup(name: string, version: string | undefined, p: Principal): ModelEntry {
     if (version !== undefined && version !== "" && version !== MODEL_VERSION) {
       throw new ModelNotFound({ message: `model "${name}" has no version ${JSON.stringify(version)} (only ${MODEL_VERSION})` })
     }
     if (name === "") throw new BadRequest({ message: "model name is required" })
-    const e = this.resolve(name)
+    const e = this.resolve(name, p)
     if (e === undefined) throw notFound(name)
     return e
   }
 
   // ---- infer --------------------------------------------------------------------------------
 
-  /** Serve one inference on `e`, answering through `t`; `t0` is performance.now() at arrival. */
-  infer<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number): void {
+  /**
+   * Serve one inference on `e` (resolved for `p`), answering through `t`; `t0` is
+   * performance.now() at arrival. The tenant's limits apply to requests from clients; a
+   * request a peer forwarded was counted at the instance the client called.
+   */
+  infer<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number, p: Principal): void {
+    let lim: TenantLimiter | undefined = p.tenant
+    if (lim !== undefined) {
+      if (p.forwarded || !lim.limited) lim = undefined
+      else {
+        const refused = lim.admit(t0)
+        if (refused !== undefined) {
+          t.fail(call, refused)
+          this.rejected(e, refused, t0)
+          return
+        }
+      }
+    }
     // Where to serve: a loaded copy here is always the answer (the hit path, no cluster look-up).
     const loaded = this.manager.tryAcquire(e)
     if (loaded !== undefined) {
-      this.run(t, call, e, loaded, t0)
+      this.run(t, call, e, loaded, t0, lim)
       return
     }
     if (this.cluster !== undefined && t.forward !== undefined) {
-      this.viaCluster(this.cluster, t, call, e, t0)
+      this.viaCluster(this.cluster, t, call, e, t0, lim)
       return
     }
     this.manager.acquire(e).then(
-      (m) => this.run(t, call, e, m, t0),
-      (err) => this.fail(t, call, e, err, t0)
+      (m) => this.run(t, call, e, m, t0, lim),
+      (err) => this.fail(t, call, e, err, t0, lim)
     )
   }
 
   /** Cluster mode, no loaded copy here: the mesh decides between here (loading it) and a peer. */
-  private viaCluster<C>(cluster: ClusterPath, t: InferTransport<C>, call: C, e: ModelEntry, t0: number): void {
+  private viaCluster<C>(cluster: ClusterPath, t: InferTransport<C>, call: C, e: ModelEntry, t0: number, lim: TenantLimiter | undefined): void {
     const ctx = t.context!(call)
+    // Served here: `run` gives the tenant's slot back; otherwise it is given back below.
+    let here = false
     cluster
       .serve(e.id, ctx, {
-        local: () => this.serveHere(t, call, e, t0),
+        local: () =>
+          this.serveHere(t, call, e, t0, lim).then((r) => {
+            if (r.kind === "served") here = true
+            return r
+          }),
         forward: (to, mode, c) => t.forward!(call, to, mode, c)
       })
       .then(
         (out) => {
-          if (out.kind === "done") return
-          if (out.kind === "refuse" && t.refuse !== undefined) return t.refuse(call, out.refusal, out.message)
-          this.fail(t, call, e, new Unavailable({ message: out.message }), t0)
+          if (out.kind === "done") {
+            if (!here) lim?.done()
+            return
+          }
+          if (here) return
+          if (out.kind === "refuse" && t.refuse !== undefined) {
+            lim?.done()
+            return t.refuse(call, out.refusal, out.message)
+          }
+          this.fail(t, call, e, new Unavailable({ message: out.message }), t0, lim)
         },
-        (err) => this.fail(t, call, e, err, t0)
+        (err) => (here ? this.fail(t, call, e, err, t0, undefined) : this.fail(t, call, e, err, t0, lim))
       )
   }
 
@@ -157,28 +194,28 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
    * Serve from this instance's cache, loading the model if needed. A load that fails, or a model
    * that cannot fit here, is reported instead of answered: the mesh tries another instance.
    */
-  private serveHere<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number): Promise<LocalResult> {
+  private serveHere<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number, lim: TenantLimiter | undefined): Promise<LocalResult> {
     return this.manager.acquire(e).then(
       (m): LocalResult => {
-        this.run(t, call, e, m, t0)
+        this.run(t, call, e, m, t0, lim)
         return { kind: "served" }
       },
       (err): LocalResult => {
         if (err instanceof LoadFailed) return { kind: "load-failed", message: err.message }
         if (err instanceof ModelTooLarge) return { kind: "no-room", message: err.message }
-        this.fail(t, call, e, err, t0)
+        this.fail(t, call, e, err, t0, lim)
         return { kind: "served" }
       }
     )
   }
 
-  private run<C>(t: InferTransport<C>, call: C, e: ModelEntry, m: LoadedModel, t0: number): void {
+  private run<C>(t: InferTransport<C>, call: C, e: ModelEntry, m: LoadedModel, t0: number, lim: TenantLimiter | undefined): void {
     let request: InferRequest
     try {
       request = t.decode(call, m.inputs)
     } catch (err) {
       this.manager.release(e)
-      this.fail(t, call, e, err, t0)
+      this.fail(t, call, e, err, t0, lim)
       return
     }
     const r = request
@@ -189,19 +226,22 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
         try {
           t.reply(call, outputs, r)
         } catch (err) {
-          this.fail(t, call, e, err, t0)
+          this.fail(t, call, e, err, t0, lim)
           return
         }
+        lim?.done()
         this.requests.succeeded(e, t0, t.transport)
       },
       (err) => {
         this.manager.release(e)
-        this.fail(t, call, e, err, t0)
+        this.fail(t, call, e, err, t0, lim)
       }
     )
   }
 
-  private fail<C>(t: InferTransport<C>, call: C, e: ModelEntry, err: unknown, t0: number): void {
+  /** Answer a failure of a request that passed the tenant's limits (`lim` gets its slot back). */
+  private fail<C>(t: InferTransport<C>, call: C, e: ModelEntry, err: unknown, t0: number, lim: TenantLimiter | undefined): void {
+    lim?.done()
     t.fail(call, err)
     this.rejected(e, err, t0, t.transport)
   }
@@ -247,8 +287,9 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     return e.io ? Promise.resolve(answer()) : this.manager.ensureLoaded(e, true).then(answer)
   }
 
-  repositoryIndex(readyOnly: boolean): RepositoryIndexEntry[] {
-    return repositoryIndex(this.manager, readyOnly)
+  /** The repository index as `p` sees it: its own models only (all of them for the admin). */
+  repositoryIndex(readyOnly: boolean, p: Principal): RepositoryIndexEntry[] {
+    return repositoryIndex(this.manager, readyOnly, (e) => p.sees(e.record.tenant))
   }
 
   /** Repository extension: load now (a request-like wait: jumps the load queue). */

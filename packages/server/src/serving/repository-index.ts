@@ -1,4 +1,4 @@
-import type { ModelManager } from "../instance/model-manager.js"
+import type { ModelEntry, ModelManager } from "../instance/model-manager.js"
 import { MODEL_VERSION } from "./server-state.js"
 
 /** KServe's model repository extension index: READY, LOADING or UNAVAILABLE (with a reason). */
@@ -9,9 +9,10 @@ export interface RepositoryIndexEntry {
   readonly reason?: string
 }
 
-export const repositoryIndex = (manager: ModelManager, readyOnly: boolean): RepositoryIndexEntry[] => {
+export const repositoryIndex = (manager: ModelManager, readyOnly: boolean, visible: (e: ModelEntry) => boolean = () => true): RepositoryIndexEntry[] => {
   const out: RepositoryIndexEntry[] = []
   for (const e of manager.all()) {
+    if (!visible(e)) continue
     const s = manager.status(e)
     const state = s.status === "LOADED" ? "READY" : s.status === "LOADING" ? "LOADING" : "UNAVAILABLE"
     if (readyOnly && state !== "READY") continue

@@ -16,6 +16,8 @@ export const STATUS_LABEL: Readonly<Record<ErrorKind, string>> = {
   upstream: "502",
   unavailable: "503",
   "insufficient-storage": "507",
+  unauthenticated: "401",
+  forbidden: "403",
   internal: "500"
 }
 

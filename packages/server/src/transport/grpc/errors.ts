@@ -11,6 +11,8 @@ export const GRPC_STATUS: Readonly<Record<ErrorKind, grpc.status>> = {
   "insufficient-storage": grpc.status.RESOURCE_EXHAUSTED,
   upstream: grpc.status.UNAVAILABLE,
   unavailable: grpc.status.UNAVAILABLE,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  forbidden: grpc.status.PERMISSION_DENIED,
   internal: grpc.status.INTERNAL
 }
 

@@ -13,6 +13,7 @@ import { FORWARD_HEADERS, forwardContextOf, type PeerForwarder } from "../../clu
 import { BadRequest, isErrorKind, messageOf, PeerFailed, type PayloadTooLarge } from "../../errors.js"
 import type { ModelEntry } from "../../instance/model-entry.js"
 import type { InferTransport, Serving } from "../../serving/infer.js"
+import type { Principal } from "../../tenancy/tenants.js"
 import { MODEL_VERSION } from "../../serving/server-state.js"
 import { decodeModelInferRequest, encodeModelInferResponse, type GrpcModelInferRequest, loadGrpcDefinition } from "../kserve-v2/index.js"
 
@@ -139,7 +140,7 @@ export const makeForwardedGrpc = (o: {
     refuse: (call, refusal, message) => sendJsonError(call.res, 503, message, { [FORWARD_HEADERS.refused]: refusal, "x-meshkit-kind": "unavailable" })
   }
 
-  return (req: IncomingMessage, res: ServerResponse, name: string): void => {
+  return (req: IncomingMessage, res: ServerResponse, name: string, p: Principal): void => {
     const t0 = performance.now()
     o.readBody(req, o.maxBodyBytes, {
       body: (err, body) => {
@@ -148,12 +149,12 @@ export const makeForwardedGrpc = (o: {
         let request: GrpcModelInferRequest
         try {
           request = decodeRequest(body!)
-          e = o.serving.lookup(name, request.model_version)
+          e = o.serving.lookup(name, request.model_version, p)
         } catch (err2) {
           o.serving.rejected(undefined, err2, t0, "grpc")
           return o.sendError(res, err2)
         }
-        o.serving.infer(transport, { req, res, name, raw: body!, request }, e, t0)
+        o.serving.infer(transport, { req, res, name, raw: body!, request }, e, t0, p)
       }
     })
   }

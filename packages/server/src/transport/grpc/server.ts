@@ -16,6 +16,10 @@ import {
 import { grpcErrorOf } from "./errors.js"
 import { collector, FORWARDED_GRPC_PATH, forwardingServiceDefinition, peerAnswer, rawRequestOf } from "./forwarded.js"
 import { forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
+import { grpcPrincipal } from "../../tenancy/grpc-auth.js"
+import { UNAUTHENTICATED } from "../../tenancy/errors.js"
+import { type Principal, TENANT_HEADER, tenantHeaderOf, Tenants } from "../../tenancy/tenants.js"
+import { Tls } from "../../tenancy/tls.js"
 
 /** Where the gRPC listener ended up; null when disabled (--grpc-port off). Its own service tag. */
 export class GrpcListener extends Context.Tag("meshkit/server/GrpcListener")<GrpcListener, { readonly port: number | null }>() {}
@@ -28,6 +32,7 @@ interface GrpcInferCall {
   readonly request: GrpcModelInferRequest
   readonly cb: Callback
   readonly name: string
+  readonly principal: Principal
 }
 
 const GRPC: InferTransport<GrpcInferCall> = {
@@ -50,7 +55,7 @@ const grpcInCluster = (forwarder: PeerForwarder): InferTransport<GrpcInferCall> 
     const r = await forwarder.forward(
       { id: to.id, url: to.httpUrl },
       FORWARDED_GRPC_PATH + encodeURIComponent(call.name),
-      { "content-type": "application/x-protobuf" },
+      { "content-type": "application/x-protobuf", [TENANT_HEADER]: tenantHeaderOf(call.principal) },
       raw,
       ctx,
       mode,
@@ -81,6 +86,8 @@ export const GrpcServerLive = Layer.scoped(
     const log = yield* Log
     const state = yield* ServerState
     const def = loadGrpcDefinition()
+    const tenants = yield* Tenants
+    const tls = yield* Tls
 
     const fail = (cb: Callback, err: unknown, model?: string): void => {
       serving.noteFailure(err, model)
@@ -99,23 +106,31 @@ export const GrpcServerLive = Layer.scoped(
     let clusterFor: PeerForwarder | undefined
     let inCluster: InferTransport<GrpcInferCall> | undefined
 
+    // Each handler but the health checks starts with the caller's principal (an interceptor in effect).
+    type Handler = (call: Call, cb: Callback, p: Principal) => void
+    const authed = (h: Handler) => (call: Call, cb: Callback) => {
+      const p = grpcPrincipal(tenants, call.metadata)
+      if (p === undefined) return cb(grpcErrorOf(UNAUTHENTICATED))
+      h(call, cb, p)
+    }
+
     const impl: grpc.UntypedServiceImplementation = {
       ServerLive: (_call: Call, cb: Callback) => cb(null, { live: true }),
       ServerReady: (_call: Call, cb: Callback) => cb(null, { ready: state.serving }),
-      ServerMetadata: (_call: Call, cb: Callback) => cb(null, { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS }),
-      ModelReady: (call: Call, cb: Callback) => {
+      ServerMetadata: authed((_call, cb) => cb(null, { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS })),
+      ModelReady: authed((call, cb, p) => {
         try {
-          cb(null, { ready: serving.isReady(serving.lookup(nameOf(call, "name"), call.request.version)) })
+          cb(null, { ready: serving.isReady(serving.lookup(nameOf(call, "name"), call.request.version, p)) })
         } catch (err) {
           fail(cb, err)
         }
-      },
-      ModelMetadata: (call: Call, cb: Callback) => {
+      }),
+      ModelMetadata: authed((call, cb, p) => {
         if (draining(cb)) return
         const name = nameOf(call, "name")
         let e: ModelEntry
         try {
-          e = serving.lookup(name, call.request.version)
+          e = serving.lookup(name, call.request.version, p)
         } catch (err) {
           return fail(cb, err)
         }
@@ -123,15 +138,15 @@ export const GrpcServerLive = Layer.scoped(
           (m) => cb(null, m),
           (err) => fail(cb, err, name)
         )
-      },
-      ModelInfer: (call: Call, cb: Callback) => {
+      }),
+      ModelInfer: authed((call, cb, p) => {
         if (draining(cb)) return
         const t0 = performance.now()
         const request = call.request as GrpcModelInferRequest
         const name = nameOf(call, "model_name")
         let e: ModelEntry
         try {
-          e = serving.lookup(name, request.model_version)
+          e = serving.lookup(name, request.model_version, p)
         } catch (err) {
           cb(grpcErrorOf(err))
           serving.rejected(undefined, err, t0, "grpc")
@@ -142,14 +157,14 @@ export const GrpcServerLive = Layer.scoped(
           clusterFor = c.forwarder
           inCluster = grpcInCluster(c.forwarder)
         }
-        serving.infer(c === undefined ? GRPC : inCluster!, { request, cb, name }, e, t0)
-      },
-      RepositoryIndex: (call: Call, cb: Callback) => cb(null, { models: serving.repositoryIndex(call.request?.ready === true) }),
-      RepositoryModelLoad: (call: Call, cb: Callback) => {
+        serving.infer(c === undefined ? GRPC : inCluster!, { request, cb, name, principal: p }, e, t0, p)
+      }),
+      RepositoryIndex: authed((call, cb, p) => cb(null, { models: serving.repositoryIndex(call.request?.ready === true, p) })),
+      RepositoryModelLoad: authed((call, cb, p) => {
         if (draining(cb)) return
         let e: ModelEntry
         try {
-          e = serving.lookup(String(call.request?.model_name ?? ""))
+          e = serving.lookup(String(call.request?.model_name ?? ""), undefined, p)
         } catch (err) {
           return fail(cb, err)
         }
@@ -157,11 +172,11 @@ export const GrpcServerLive = Layer.scoped(
           () => cb(null, {}),
           (err) => fail(cb, err, e.id)
         )
-      },
-      RepositoryModelUnload: (call: Call, cb: Callback) => {
+      }),
+      RepositoryModelUnload: authed((call, cb, p) => {
         let e: ModelEntry
         try {
-          e = serving.lookup(String(call.request?.model_name ?? ""))
+          e = serving.lookup(String(call.request?.model_name ?? ""), undefined, p)
         } catch (err) {
           return fail(cb, err)
         }
@@ -169,7 +184,7 @@ export const GrpcServerLive = Layer.scoped(
           () => cb(null, {}),
           (err) => fail(cb, err, e.id)
         )
-      }
+      })
     }
 
     const server = new grpc.Server({
@@ -180,7 +195,10 @@ export const GrpcServerLive = Layer.scoped(
     server.addService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl)
     const bound = yield* Effect.acquireRelease(
       Effect.async<number, ListenError>((resume) => {
-        server.bindAsync(`${config.host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, actual) => {
+        // With a client CA, clients must present a certificate it signed (mutual TLS).
+        const credentials =
+          tls === undefined ? grpc.ServerCredentials.createInsecure() : grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.ca !== undefined)
+        server.bindAsync(`${config.host}:${port}`, credentials, (err, actual) => {
           if (err) resume(Effect.fail(new ListenError({ message: `cannot listen for gRPC on ${config.host}:${port}: ${err.message}` })))
           else resume(Effect.succeed(actual))
         })

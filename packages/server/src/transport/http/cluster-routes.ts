@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { FORWARD_HEADERS } from "../../cluster/forwarder.js"
 import type { ServerState } from "../../serving/server-state.js"
+import type { Principal } from "../../tenancy/tenants.js"
 
 const send = (res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void => {
   const body = JSON.stringify(value)
@@ -21,7 +22,7 @@ const send = (res: ServerResponse, status: number, value: unknown, extra: Record
 /** Handles the request and returns true when it is one of these routes. */
 export const clusterRoutes =
   (state: ServerState) =>
-  (req: IncomingMessage, res: ServerResponse): boolean => {
+  (req: IncomingMessage, res: ServerResponse, p: Principal): boolean => {
     const url = req.url ?? "/"
     // Every request passes here first: two prefix checks and out, nothing allocated.
     if (!url.startsWith("/v1/cluster") && !url.startsWith("/v2/internal/")) return false
@@ -34,7 +35,9 @@ export const clusterRoutes =
         return true
       }
       const node = state.cluster
-      if (node === undefined) send(res, 404, { error: "this server runs alone (start it with --etcd URL to join a cluster)" })
+      // The snapshot names every instance's models: the admin's view only.
+      if (!p.isAdmin) send(res, 403, { error: "only the admin may read the cluster view" })
+      else if (node === undefined) send(res, 404, { error: "this server runs alone (start it with --etcd URL to join a cluster)" })
       else send(res, 200, node.snapshot())
       return true
     }
@@ -55,13 +58,17 @@ export const clusterRoutes =
         send(res, 400, { error: `model name in ${path} is not valid URL encoding` })
         return true
       }
-      node.grpcInfer(req, res, model)
+      node.grpcInfer(req, res, model, p)
       return true
     }
     if (!path.startsWith("/v2/internal/copies/")) return false
     req.resume()
     if (req.method !== "POST") {
       send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
+      return true
+    }
+    if (!p.isAdmin) {
+      send(res, 403, { error: "only a peer instance (or the admin) may ask for a copy" })
       return true
     }
     let id: string

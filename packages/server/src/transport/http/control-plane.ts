@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { join } from "node:path"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Config } from "../../config/config.js"
 import { BadRequest, Conflict, isServerFault, kindOf, messageOf, ModelNotFound } from "../../errors.js"
@@ -14,6 +14,9 @@ import { VModels } from "../../registry/vmodels.js"
 import { ServerState } from "../../serving/server-state.js"
 import { ModelRuntimes } from "../../runtimes/index.js"
 import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
+import { principalOf } from "../../tenancy/http-auth.js"
+import { type Principal, Tenants } from "../../tenancy/tenants.js"
+import { ADMIN_TENANT } from "../../tenancy/tenants-file.js"
 
 /**
  * The control plane (ModelMesh's management API as REST JSON) on @effect/platform's router:
@@ -30,6 +33,10 @@ import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
  *   GET    /v1/vmodels/:id              vmodel status
  *   DELETE /v1/vmodels/:id              delete the alias
  *   GET    /metrics                     Prometheus
+ *
+ * Tenancy: a tenant sees and manages only its own models and the vmodels pointing at them;
+ * anything else answers exactly as a missing id does. Ids stay one namespace: registering an id
+ * someone else holds is a 409 that does not say who. The admin manages everything.
  */
 
 const formatIssues = (e: ParseResult.ParseError): string =>
@@ -81,13 +88,27 @@ export const makeControlPlane = Effect.gen(function* () {
   const runtimes = yield* ModelRuntimes
   const log = yield* Log
   const downloadDir = join(config.dataDir, "downloads")
-
-  const entryOr404 = (id: string) => {
-    const e = manager.lookup(id)
-    return e ? Effect.succeed(e) : Effect.fail(new ModelNotFound({ message: `model "${id}" is not registered` }))
+  const tenants = yield* Tenants
+  const caller = Effect.map(HttpServerRequest.HttpServerRequest, (req) => principalOf(NodeHttpServerRequest.toIncomingMessage(req), tenants))
+  /** Whether the caller sees the model `id` (registered and its own, or the caller is the admin). */
+  const seesModel = (p: Principal, id: string): boolean => {
+    const r = registry.get(id)
+    return r !== undefined && p.sees(r.tenant)
   }
+  const seesVModel = (p: Principal, id: string): boolean => {
+    const v = registry.vmodel(id)
+    return v !== undefined && (p.isAdmin || (seesModel(p, v.active) && seesModel(p, v.target)))
+  }
+  const vmodelNotFound = (id: string) => new ModelNotFound({ message: `vmodel "${id}" does not exist` })
+
+  const entryOr404 = (id: string) =>
+    Effect.flatMap(caller, (p) => {
+      const e = manager.lookup(id)
+      return e && p.sees(e.record.tenant) ? Effect.succeed(e) : Effect.fail(new ModelNotFound({ message: `model "${id}" is not registered` }))
+    })
 
   const register = Effect.gen(function* () {
+    const p = yield* caller
     const body = yield* bodyOf(RegisterRequest)
     if (registry.get(body.id)) return yield* new Conflict({ message: `model "${body.id}" is already registered` })
     if (registry.vmodel(body.id)) return yield* new Conflict({ message: `"${body.id}" is already a vmodel` })
@@ -105,7 +126,8 @@ export const makeControlPlane = Effect.gen(function* () {
       uri: body.uri,
       path,
       source: "api",
-      tenant: body.tenant ?? "default",
+      // A tenant's registrations are its own whatever the body says; the admin may register for anyone.
+      tenant: p.isAdmin ? (body.tenant ?? ADMIN_TENANT) : p.tenantId,
       labels: body.labels ?? {},
       pinned: body.pinned ?? false,
       minCopies: body.minCopies ?? 0,
@@ -127,8 +149,9 @@ export const makeControlPlane = Effect.gen(function* () {
 
   const unregister = Effect.gen(function* () {
     const id = yield* idParam
+    const p = yield* caller
     const r = registry.get(id)
-    if (!r) return yield* new ModelNotFound({ message: `model "${id}" is not registered` })
+    if (!r || !p.sees(r.tenant)) return yield* new ModelNotFound({ message: `model "${id}" is not registered` })
     if (r.source === "dir") {
       return yield* new Conflict({ message: `model "${id}" comes from the models directory; remove its file there instead` })
     }
@@ -155,25 +178,40 @@ export const makeControlPlane = Effect.gen(function* () {
 
   const setVModel = Effect.gen(function* () {
     const id = yield* idParam
+    const p = yield* caller
     const body = yield* bodyOf(VModelBody)
     if (registry.get(id)) return yield* new Conflict({ message: `"${id}" is a model id; a vmodel needs its own name` })
+    if (registry.vmodel(id) && !seesVModel(p, id)) return yield* new Conflict({ message: `vmodel id "${id}" is already taken` })
+    if (!p.isAdmin && !seesModel(p, body.target)) return yield* new ModelNotFound({ message: `model "${body.target}" is not registered` })
     const opts = body.sync !== undefined ? { sync: body.sync } : {}
     return json(yield* Effect.tryPromise({ try: () => vmodels.set(id, body.target, opts), catch: (e) => e }))
   })
 
   const router = HttpRouter.empty.pipe(
     HttpRouter.post("/v1/models", register),
-    HttpRouter.get("/v1/models", Effect.sync(() => json([...manager.all()].map((e) => manager.status(e))))),
+    HttpRouter.get(
+      "/v1/models",
+      Effect.map(caller, (p) => json([...manager.all()].filter((e) => p.sees(e.record.tenant)).map((e) => manager.status(e))))
+    ),
     HttpRouter.get("/v1/models/:id", Effect.map(Effect.flatMap(idParam, entryOr404), (e) => json(statusWithCopies(e)))),
     HttpRouter.del("/v1/models/:id", unregister),
     HttpRouter.post("/v1/models/:id/load", ensureLoaded),
     HttpRouter.post("/v1/models/:id/unload", unload),
-    HttpRouter.get("/v1/vmodels", Effect.sync(() => json(vmodels.list()))),
-    HttpRouter.get("/v1/vmodels/:id", Effect.flatMap(idParam, (id) => Effect.try({ try: () => json(vmodels.status(id)), catch: (e) => e }))),
+    HttpRouter.get("/v1/vmodels", Effect.map(caller, (p) => json(vmodels.list().filter((v) => seesVModel(p, v.id))))),
+    HttpRouter.get(
+      "/v1/vmodels/:id",
+      Effect.flatMap(Effect.all([idParam, caller]), ([id, p]) =>
+        seesVModel(p, id) ? Effect.try({ try: () => json(vmodels.status(id)), catch: (e) => e }) : Effect.fail(vmodelNotFound(id))
+      )
+    ),
     HttpRouter.put("/v1/vmodels/:id", setVModel),
     HttpRouter.del(
       "/v1/vmodels/:id",
-      Effect.flatMap(idParam, (id) => Effect.map(Effect.tryPromise({ try: () => vmodels.remove(id), catch: (e) => e }), () => json({ id, status: "NOT_FOUND" })))
+      Effect.flatMap(Effect.all([idParam, caller]), ([id, p]) =>
+        registry.vmodel(id) !== undefined && !seesVModel(p, id)
+          ? Effect.fail(vmodelNotFound(id))
+          : Effect.map(Effect.tryPromise({ try: () => vmodels.remove(id), catch: (e) => e }), () => json({ id, status: "NOT_FOUND" }))
+      )
     ),
     HttpRouter.get(
       "/metrics",

@@ -9,6 +9,7 @@ import type { InferRequest } from "../kserve-v2/infer-request.js"
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse } from "../kserve-v2/index.js"
 import { sendError } from "./errors.js"
 import { readBody, type BodySink } from "./read-body.js"
+import type { Principal } from "../../tenancy/tenants.js"
 
 /**
  * The KServe v2 REST data plane on bare node:http. The infer route is the server's hit path,
@@ -39,7 +40,8 @@ class RestInferCall implements BodySink {
     readonly name: string,
     readonly entry: ModelEntry,
     readonly t0: number,
-    readonly transport: InferTransport<RestInferCall>
+    readonly transport: InferTransport<RestInferCall>,
+    readonly principal: Principal
   ) {}
 
   body(err: BadRequest | PayloadTooLarge | undefined, body?: Buffer): void {
@@ -49,7 +51,7 @@ class RestInferCall implements BodySink {
       return
     }
     this.payload = body
-    this.serving.infer(this.transport, this, this.entry, this.t0)
+    this.serving.infer(this.transport, this, this.entry, this.t0, this.principal)
   }
 }
 
@@ -108,8 +110,8 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
 
   // ---- infer: the hit path --------------------------------------------------------------------
 
-  const infer = (req: IncomingMessage, res: ServerResponse, name: string, t0: number): void => {
-    const e = serving.resolve(name)
+  const infer = (req: IncomingMessage, res: ServerResponse, name: string, t0: number, p: Principal): void => {
+    const e = serving.resolve(name, p)
     if (e === undefined) {
       // Answer without reading a body that may be large; the connection stays usable.
       req.resume()
@@ -118,7 +120,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       serving.rejected(undefined, err, t0, "http")
       return
     }
-    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport()))
+    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport(), p))
   }
 
   // ---- the rest of the v2 API --------------------------------------------------------------------
@@ -141,7 +143,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
     sendError(res, err)
   }
 
-  const repositoryIndex = (req: IncomingMessage, res: ServerResponse): void => {
+  const repositoryIndex = (req: IncomingMessage, res: ServerResponse, p: Principal): void => {
     readBody(req, 1 << 20, {
       body: (err, body) => {
         if (err) return void sendError(res, err)
@@ -160,13 +162,13 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
           if (ready !== undefined && typeof ready !== "boolean") return void sendError(res, new BadRequest({ message: `"ready" must be a boolean` }))
           readyOnly = ready === true
         }
-        sendJson(res, 200, serving.repositoryIndex(readyOnly))
+        sendJson(res, 200, serving.repositoryIndex(readyOnly, p))
       }
     })
   }
 
-  const repositoryAction = (req: IncomingMessage, res: ServerResponse, name: string, action: string): void => {
-    const e = serving.resolve(name)
+  const repositoryAction = (req: IncomingMessage, res: ServerResponse, name: string, action: string, p: Principal): void => {
+    const e = serving.resolve(name, p)
     req.resume()
     if (!e) return void sendError(res, notFound(name))
     ;(action === "load" ? serving.load(e) : serving.unload(e)).then(
@@ -176,7 +178,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
   }
 
   /** Route a request; false when the path is not part of the data plane (the control plane handles it). */
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
+  return (req: IncomingMessage, res: ServerResponse, p: Principal): boolean => {
     const url = req.url ?? "/"
     const q = url.indexOf("?")
     const path = q < 0 ? url : url.slice(0, q)
@@ -207,13 +209,13 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       if (parts.length > i + 1) return notRouted(req, res, path)
       if (action === "infer") {
         if (method !== "POST") return methodNotAllowed(req, res, "POST")
-        infer(req, res, name, t0)
+        infer(req, res, name, t0, p)
         return true
       }
       if (action !== undefined && action !== "ready") return notRouted(req, res, path)
       if (method !== "GET") return methodNotAllowed(req, res, "GET")
       req.resume()
-      const e = serving.resolve(name)
+      const e = serving.resolve(name, p)
       if (!e) {
         sendError(res, notFound(name))
         return true
@@ -225,7 +227,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
     if (parts[2] === "repository") {
       if (method !== "POST") return methodNotAllowed(req, res, "POST")
       if (parts.length === 4 && parts[3] === "index") {
-        repositoryIndex(req, res)
+        repositoryIndex(req, res, p)
         return true
       }
       if (parts.length === 6 && parts[3] === "models" && (parts[5] === "load" || parts[5] === "unload")) {
@@ -237,7 +239,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
           sendError(res, new BadRequest({ message: `model name in ${path} is not valid URL encoding` }))
           return true
         }
-        repositoryAction(req, res, name, parts[5])
+        repositoryAction(req, res, name, parts[5], p)
         return true
       }
       return notRouted(req, res, path)

@@ -14,6 +14,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   upstream: 502,
   unavailable: 503,
   "insufficient-storage": 507,
+  unauthenticated: 401,
+  forbidden: 403,
   internal: 500
 }
 
@@ -36,6 +38,7 @@ export const httpErrorOf = (err: unknown): HttpError => {
 export const errorHeaders = (h: HttpError, bodyLength: number): Record<string, string | number> => {
   const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": bodyLength, "x-meshkit-kind": h.kind }
   if (h.retryAfterMs !== undefined) headers["retry-after"] = retryAfterSeconds(h.retryAfterMs)
+  if (h.kind === "unauthenticated") headers["www-authenticate"] = "Bearer"
   return headers
 }
 

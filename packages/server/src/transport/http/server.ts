@@ -1,4 +1,5 @@
-import { createServer, type Server } from "node:http"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { createServer as createTlsServer } from "node:https"
 import type { AddressInfo } from "node:net"
 import { Context, Effect, Layer } from "effect"
 import { Config } from "../../config/config.js"
@@ -10,9 +11,12 @@ import { makeControlPlane } from "./control-plane.js"
 import { makeDataPlane } from "./data-plane.js"
 import { clusterRoutes } from "./cluster-routes.js"
 import { FORWARD_HEADERS } from "../../cluster/forwarder.js"
+import { makeHttpAuth } from "../../tenancy/http-auth.js"
+import { Tenants } from "../../tenancy/tenants.js"
+import { Tls } from "../../tenancy/tls.js"
 
 /** Where the HTTP listener ended up (port 0 = a free port chosen by the OS). Its own service tag. */
-export class HttpListener extends Context.Tag("meshkit/server/HttpListener")<HttpListener, { readonly host: string; readonly port: number }>() {}
+export class HttpListener extends Context.Tag("meshkit/server/HttpListener")<HttpListener, { readonly host: string; readonly port: number; readonly scheme: "http" | "https" }>() {}
 
 /**
  * One node:http server: the data plane (/v2/...) answers from plain callbacks, everything else
@@ -30,6 +34,8 @@ export const HttpServerLive = Layer.scoped(
     const control = yield* makeControlPlane
     const data = makeDataPlane({ serving, state, maxBodyBytes: config.maxBodySize })
     const cluster = clusterRoutes(state)
+    const tls = yield* Tls
+    const auth = makeHttpAuth(yield* Tenants, config.modelMetrics)
 
     let active = 0
     let onIdle: (() => void) | undefined
@@ -37,7 +43,7 @@ export const HttpServerLive = Layer.scoped(
       active--
       if (active === 0 && onIdle) onIdle()
     }
-    const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       active++
       res.once("close", done)
       if (state.draining) {
@@ -49,7 +55,9 @@ export const HttpServerLive = Layer.scoped(
         return
       }
       try {
-        if (!cluster(req, res) && !data(req, res)) control(req, res)
+        const p = auth(req, res)
+        if (p === undefined) return
+        if (!cluster(req, res, p) && !data(req, res, p)) control(req, res)
       } catch (err) {
         // A bug, not a request problem: answer 500 and keep serving.
         log.error("unhandled error in request handler", { url: req.url, error: messageOf(err) })
@@ -59,7 +67,12 @@ export const HttpServerLive = Layer.scoped(
           res.end(body)
         } else res.destroy()
       }
-    })
+    }
+    // With a client CA, a client must present a certificate it signed (mutual TLS).
+    const server: Server =
+      tls === undefined
+        ? createServer({ keepAliveTimeout: 65_000 }, handle)
+        : createTlsServer({ keepAliveTimeout: 65_000, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handle)
     server.on("clientError", (err, socket) => {
       if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: err.message })}`)
       else socket.destroy()
@@ -99,6 +112,6 @@ export const HttpServerLive = Layer.scoped(
           else onIdle = finish
         })
     )
-    return { host: config.host, port: address.port }
+    return { host: config.host, port: address.port, scheme: tls === undefined ? ("http" as const) : ("https" as const) }
   })
 )
