@@ -12,6 +12,8 @@ import { Data, Predicate } from "effect"
 export type ErrorKind =
   /** malformed or mismatched input (HTTP 400) */
   | "invalid"
+  /** a request the server's rules refuse whoever asks: a model source outside the roots or allowed hosts (403) */
+  | "forbidden"
   /** unknown model, vmodel or version (404) */
   | "not-found"
   /** a registration that clashes, a delete blocked by a vmodel (409) */
@@ -151,7 +153,7 @@ export class PeerFailed extends Data.TaggedError("PeerFailed")<{ readonly messag
   }
 }
 
-const KINDS: ReadonlySet<string> = new Set<ErrorKind>(["invalid", "not-found", "conflict", "payload-too-large", "overloaded", "upstream", "unavailable", "insufficient-storage", "internal"])
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>(["invalid", "forbidden", "not-found", "conflict", "payload-too-large", "overloaded", "upstream", "unavailable", "insufficient-storage", "internal"])
 export const isErrorKind = (s: unknown): s is ErrorKind => typeof s === "string" && KINDS.has(s)
 
 /** A listener could not bind its address (start-up, either transport). */

@@ -1,6 +1,6 @@
 import { messageOf } from "../errors.js"
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises"
-import { dirname } from "node:path"
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
 
 /**
  * A JSON document on local disk that survives crashes: every write goes to a temporary file in
@@ -28,6 +28,29 @@ export class JsonFileStore<T> {
     } catch (e) {
       throw new Error(`${this.path} is not valid JSON (${messageOf(e)}); fix or move it away — it was not modified`)
     }
+  }
+
+  /**
+   * Remove temporary files a killed process left beside the document (`<file>.tmp-<pid>-<n>`),
+   * except those of a process still alive (another writer sharing the directory).
+   */
+  async removeLeftovers(): Promise<number> {
+    let names: string[]
+    try {
+      names = await readdir(dirname(this.path))
+    } catch {
+      return 0
+    }
+    const prefix = `${basename(this.path)}.tmp-`
+    let removed = 0
+    for (const n of names) {
+      if (!n.startsWith(prefix)) continue
+      const pid = Number(/^(\d+)-\d+$/.exec(n.slice(prefix.length))?.[1])
+      if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue
+      await rm(join(dirname(this.path), n), { force: true })
+      removed++
+    }
+    return removed
   }
 
   /** Write `value`; resolves once it is durable. Concurrent calls are applied in call order. */
@@ -61,5 +84,14 @@ export class JsonFileStore<T> {
     } finally {
       await d.close()
     }
+  }
+}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
   }
 }

@@ -4,6 +4,7 @@ import { type ErrorKind, kindOf, messageOf } from "../../errors.js"
 /** Error kind → gRPC status code (the REST table is ../http/errors.ts). */
 export const GRPC_STATUS: Readonly<Record<ErrorKind, grpc.status>> = {
   invalid: grpc.status.INVALID_ARGUMENT,
+  forbidden: grpc.status.PERMISSION_DENIED,
   "not-found": grpc.status.NOT_FOUND,
   conflict: grpc.status.ALREADY_EXISTS,
   "payload-too-large": grpc.status.RESOURCE_EXHAUSTED,

@@ -10,6 +10,7 @@ import { Log } from "../../observability/log.js"
 import { ServerMetrics } from "../../observability/metrics.js"
 import { ModelRegistry, RegisterRequest, type ModelRecord } from "../../registry/registry.js"
 import { resolveSource } from "../../registry/sources.js"
+import { sourceRulesOf } from "../../registry/source-rules.js"
 import { VModels } from "../../registry/vmodels.js"
 import { ServerState } from "../../serving/server-state.js"
 import { ModelRuntimes } from "../../runtimes/index.js"
@@ -81,6 +82,8 @@ export const makeControlPlane = Effect.gen(function* () {
   const runtimes = yield* ModelRuntimes
   const log = yield* Log
   const downloadDir = join(config.dataDir, "downloads")
+  // A model root that does not exist is a start-up error naming its flag.
+  const sourceRules = yield* Effect.orDie(Effect.tryPromise({ try: () => sourceRulesOf(config), catch: (e) => e }))
 
   const entryOr404 = (id: string) => {
     const e = manager.lookup(id)
@@ -97,7 +100,7 @@ export const makeControlPlane = Effect.gen(function* () {
       return yield* new BadRequest({ message: `format "${format}" is not supported (this server loads: ${runtimes.formats.join(", ")})` })
     }
     const t0 = performance.now()
-    const path = yield* Effect.tryPromise({ try: () => resolveSource(body, downloadDir, config.downloadTimeout), catch: (e) => e })
+    const path = yield* Effect.tryPromise({ try: () => resolveSource(body, downloadDir, sourceRules), catch: (e) => e })
     if (/^https?:/i.test(body.uri)) metrics.downloadDuration.observe((performance.now() - t0) / 1000)
     const record: ModelRecord = {
       id: body.id,

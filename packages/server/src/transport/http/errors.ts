@@ -7,6 +7,7 @@ import { type ErrorKind, kindOf, messageOf, retryAfterOf } from "../../errors.js
  */
 export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   invalid: 400,
+  forbidden: 403,
   "not-found": 404,
   conflict: 409,
   "payload-too-large": 413,
