@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js"
 import { type ErrorKind, kindOf, messageOf } from "../../errors.js"
+import { publicMessage } from "../public-message.js"
 
 /** Error kind → gRPC status code (the REST table is ../http/errors.ts). */
 export const GRPC_STATUS: Readonly<Record<ErrorKind, grpc.status>> = {
@@ -18,6 +19,6 @@ export const GRPC_STATUS: Readonly<Record<ErrorKind, grpc.status>> = {
 /** `err` as the error a grpc-js callback takes. */
 export const grpcErrorOf = (err: unknown): grpc.ServiceError => {
   const kind = kindOf(err)
-  const message = kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err)
+  const message = publicMessage(kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err))
   return Object.assign(new Error(message), { code: GRPC_STATUS[kind], details: message, metadata: new grpc.Metadata() })
 }

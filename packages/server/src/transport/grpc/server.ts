@@ -173,7 +173,11 @@ export const GrpcServerLive = Layer.scoped(
 
     const server = new grpc.Server({
       "grpc.max_receive_message_length": Math.min(GRPC_MAX_MESSAGE_BYTES, config.maxBodySize),
-      "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES
+      "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES,
+      // Slow or vanished clients: ping idle connections, drop dead ones and ones idle for minutes.
+      "grpc.keepalive_time_ms": 60_000,
+      "grpc.keepalive_timeout_ms": 20_000,
+      "grpc.max_connection_idle_ms": 300_000
     })
     // Cluster mode keeps each ModelInfer request's bytes, to forward them unchanged.
     server.addService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl)

@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from "node:http"
+import { IncomingMessage, type ServerResponse } from "node:http"
 import { join } from "node:path"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Config } from "../../config/config.js"
-import { BadRequest, Conflict, isServerFault, kindOf, messageOf, ModelNotFound } from "../../errors.js"
+import { BadRequest, Conflict, isServerFault, kindOf, messageOf, ModelNotFound, type Overloaded, PayloadTooLarge } from "../../errors.js"
 import { ModelManager } from "../../instance/model-manager.js"
 import { Log } from "../../observability/log.js"
 import { ServerMetrics } from "../../observability/metrics.js"
@@ -15,6 +15,8 @@ import { VModels } from "../../registry/vmodels.js"
 import { ServerState } from "../../serving/server-state.js"
 import { ModelRuntimes } from "../../runtimes/index.js"
 import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
+import { readBody } from "./read-body.js"
+import { jsonDeeperThan } from "../kserve-v2/json-bigint.js"
 
 /**
  * The control plane (ModelMesh's management API as REST JSON) on @effect/platform's router:
@@ -38,13 +40,35 @@ const formatIssues = (e: ParseResult.ParseError): string =>
     .map((i) => `${i.path.map(String).join(".") || "body"}: ${i._tag === "Unexpected" ? "unknown field" : i.message}`)
     .join("; ")
 
+/** How deep a control-plane body may nest (its Schemas and their error messages recurse). */
+const MAX_CONTROL_DEPTH = 64
+
+/** The request body as text, at most `limit` bytes (413 beyond, naming the flag). */
+const bodyText = (limit: number) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) => {
+    const source = req.source
+    if (!(source instanceof IncomingMessage)) return Effect.mapError(req.text, (e) => new BadRequest({ message: `could not read the request body: ${e.message}` }))
+    return Effect.async<string, BadRequest | PayloadTooLarge | Overloaded>((resume) =>
+      readBody(source, limit, {
+        body: (err, body) => {
+          if (err instanceof PayloadTooLarge) {
+            resume(Effect.fail(new PayloadTooLarge({ message: `control-plane request body exceeds the limit of ${limit} bytes (--max-control-body-size)` })))
+          } else if (err) resume(Effect.fail(err))
+          else resume(Effect.succeed(body!.toString("utf8")))
+        }
+      })
+    )
+  })
+
 /** The JSON body decoded with `schema`; every problem is a 400 naming the field. */
-const bodyOf = <A, I>(schema: Schema.Schema<A, I>, emptyAs?: unknown) =>
+const bodyOf = <A, I>(limit: number, schema: Schema.Schema<A, I>, emptyAs?: unknown) =>
   Effect.gen(function* () {
-    const req = yield* HttpServerRequest.HttpServerRequest
-    const text = yield* Effect.mapError(req.text, (e) => new BadRequest({ message: `could not read the request body: ${e.message}` }))
+    const text = yield* bodyText(limit)
     let raw: unknown = emptyAs
     if (text.trim().length > 0) {
+      if (jsonDeeperThan(text, MAX_CONTROL_DEPTH)) {
+        return yield* new BadRequest({ message: `request body is nested deeper than ${MAX_CONTROL_DEPTH} levels` })
+      }
       try {
         raw = JSON.parse(text)
       } catch (e) {
@@ -91,7 +115,7 @@ export const makeControlPlane = Effect.gen(function* () {
   }
 
   const register = Effect.gen(function* () {
-    const body = yield* bodyOf(RegisterRequest)
+    const body = yield* bodyOf(config.maxControlBodySize, RegisterRequest)
     if (registry.get(body.id)) return yield* new Conflict({ message: `model "${body.id}" is already registered` })
     if (registry.vmodel(body.id)) return yield* new Conflict({ message: `"${body.id}" is already a vmodel` })
     const format = body.format ?? DEFAULT_FORMAT
@@ -143,7 +167,7 @@ export const makeControlPlane = Effect.gen(function* () {
 
   const ensureLoaded = Effect.gen(function* () {
     const e = yield* Effect.flatMap(idParam, entryOr404)
-    const body = yield* bodyOf(LoadBody, {})
+    const body = yield* bodyOf(config.maxControlBodySize, LoadBody, {})
     const p = manager.ensureLoaded(e, body.sync === true)
     if (body.sync) yield* Effect.tryPromise({ try: () => p, catch: (err) => err })
     else p.catch(() => undefined)
@@ -158,7 +182,7 @@ export const makeControlPlane = Effect.gen(function* () {
 
   const setVModel = Effect.gen(function* () {
     const id = yield* idParam
-    const body = yield* bodyOf(VModelBody)
+    const body = yield* bodyOf(config.maxControlBodySize, VModelBody)
     if (registry.get(id)) return yield* new Conflict({ message: `"${id}" is a model id; a vmodel needs its own name` })
     const opts = body.sync !== undefined ? { sync: body.sync } : {}
     return json(yield* Effect.tryPromise({ try: () => vmodels.set(id, body.target, opts), catch: (e) => e }))

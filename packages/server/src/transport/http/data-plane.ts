@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { BadRequest, messageOf, ModelNotFound, type PayloadTooLarge } from "../../errors.js"
+import { BadRequest, messageOf, ModelNotFound, type Overloaded, type PayloadTooLarge } from "../../errors.js"
 import type { ModelEntry } from "../../instance/model-entry.js"
 import { notFound, type InferTransport, type Serving } from "../../serving/infer.js"
 import { EXTENSIONS, MODEL_VERSION, SERVER_NAME, SERVER_VERSION, type ServerState } from "../../serving/server-state.js"
@@ -8,7 +8,8 @@ import { FORWARD_HEADERS, forwardContextOf, type PeerForwarder } from "../../clu
 import type { InferRequest } from "../kserve-v2/infer-request.js"
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse } from "../kserve-v2/index.js"
 import { sendError } from "./errors.js"
-import { readBody, type BodySink } from "./read-body.js"
+import { readBody, type BodySink, type DecodeBudget } from "./read-body.js"
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "../kserve-v2/rest-decode.js"
 
 /**
  * The KServe v2 REST data plane on bare node:http. The infer route is the server's hit path,
@@ -23,6 +24,10 @@ export interface DataPlaneDeps {
   readonly serving: Serving
   readonly state: ServerState
   readonly maxBodyBytes: number
+  /** tensor elements per request (--max-request-elements) */
+  readonly limits?: DecodeLimits
+  /** infer bodies read and decoded at once (--decode-budget) */
+  readonly budget?: DecodeBudget
 }
 
 const JSON_HEADERS = { "content-type": "application/json" }
@@ -39,10 +44,11 @@ class RestInferCall implements BodySink {
     readonly name: string,
     readonly entry: ModelEntry,
     readonly t0: number,
-    readonly transport: InferTransport<RestInferCall>
+    readonly transport: InferTransport<RestInferCall>,
+    readonly limits: DecodeLimits
   ) {}
 
-  body(err: BadRequest | PayloadTooLarge | undefined, body?: Buffer): void {
+  body(err: BadRequest | PayloadTooLarge | Overloaded | undefined, body?: Buffer): void {
     if (err) {
       sendError(this.res, err)
       this.serving.rejected(this.entry, err, this.t0)
@@ -56,7 +62,7 @@ class RestInferCall implements BodySink {
 const REST_LOCAL: InferTransport<RestInferCall> = {
   decode: (call, inputs) => {
     const hl = call.req.headers["inference-header-content-length"]
-    return decodeInferRequest(call.payload!, hl === undefined ? undefined : parseHeaderLength(hl), inputs)
+    return decodeInferRequest(call.payload!, hl === undefined ? undefined : parseHeaderLength(hl), inputs, call.limits)
   },
   reply: (call, outputs: Tensor[], r: InferRequest) => {
     const enc = encodeInferResponse(call.name, MODEL_VERSION, r.id, outputs, binaryOutputsOf(r))
@@ -85,6 +91,9 @@ const restInCluster = (forwarder: PeerForwarder): InferTransport<RestInferCall> 
 
 export const makeDataPlane = (d: DataPlaneDeps) => {
   const { serving, state } = d
+  const limits = d.limits ?? DEFAULT_DECODE_LIMITS
+  const budget = d.budget
+  const budgetHold = (res: ServerResponse) => (budget === undefined ? undefined : { budget, until: res })
   // Cluster mode is joined after the listeners are up (peers need the address): pick the
   // transport per request, building the cluster one once.
   let rest = REST_LOCAL
@@ -117,7 +126,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       serving.rejected(undefined, err, t0)
       return
     }
-    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport()))
+    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport(), limits), budgetHold(res))
   }
 
   // ---- the rest of the v2 API --------------------------------------------------------------------

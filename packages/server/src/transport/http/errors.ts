@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http"
 import { type ErrorKind, kindOf, messageOf, retryAfterOf } from "../../errors.js"
+import { publicMessage } from "../public-message.js"
 
 /**
  * Error kind → HTTP status, for the data plane and the control plane (gRPC has its own table in
@@ -28,7 +29,7 @@ export interface HttpError {
 
 export const httpErrorOf = (err: unknown): HttpError => {
   const kind = kindOf(err)
-  const message = kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err)
+  const message = publicMessage(kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err))
   const retryAfterMs = retryAfterOf(err)
   return retryAfterMs === undefined ? { status: HTTP_STATUS[kind], kind, message } : { status: HTTP_STATUS[kind], kind, message, retryAfterMs }
 }
