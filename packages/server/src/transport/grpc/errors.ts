@@ -22,3 +22,46 @@ export const grpcErrorOf = (err: unknown): grpc.ServiceError => {
   const message = publicMessage(kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err))
   return Object.assign(new Error(message), { code: GRPC_STATUS[kind], details: message, metadata: new grpc.Metadata() })
 }
+
+/**
+ * A request whose protobuf bytes do not decode is the caller's mistake: grpc-js answers INTERNAL
+ * for any deserializer throw, so each method's deserializer is wrapped to hand the handler a
+ * marker instead, and the handler answers INVALID_ARGUMENT.
+ */
+const UNDECODABLE = Symbol.for("meshkit/server/grpc/undecodable")
+
+interface MethodLike {
+  readonly requestDeserialize: (b: Buffer) => unknown
+}
+
+export const tolerantService = (
+  def: grpc.ServiceDefinition,
+  impl: grpc.UntypedServiceImplementation
+): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] => {
+  const outDef: Record<string, unknown> = {}
+  const outImpl: grpc.UntypedServiceImplementation = {}
+  for (const [name, method] of Object.entries(def)) {
+    const m = method as unknown as MethodLike
+    outDef[name] = {
+      ...method,
+      requestDeserialize: (b: Buffer) => {
+        try {
+          return m.requestDeserialize(b)
+        } catch (e) {
+          return { [UNDECODABLE]: messageOf(e) }
+        }
+      }
+    }
+    const handler = impl[name]
+    if (handler === undefined) continue
+    outImpl[name] = ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const req = call.request as Record<symbol, unknown> | null
+      if (req !== null && typeof req === "object" && UNDECODABLE in req) {
+        const details = publicMessage(`the request is not a valid ${name} protobuf message: ${String(req[UNDECODABLE])}`)
+        return cb(Object.assign(new Error(details), { code: grpc.status.INVALID_ARGUMENT, details, metadata: new grpc.Metadata() }))
+      }
+      return (handler as (c: typeof call, cb: grpc.sendUnaryData<unknown>) => void)(call, cb)
+    }) as grpc.UntypedHandleCall
+  }
+  return [outDef as unknown as grpc.ServiceDefinition, outImpl]
+}

@@ -13,7 +13,7 @@ import {
   loadGrpcDefinition,
   type GrpcModelInferRequest
 } from "../kserve-v2/index.js"
-import { grpcErrorOf } from "./errors.js"
+import { grpcErrorOf, tolerantService } from "./errors.js"
 import { collector, FORWARDED_GRPC_PATH, forwardingServiceDefinition, peerAnswer, rawRequestOf } from "./forwarded.js"
 import { forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
 
@@ -180,7 +180,7 @@ export const GrpcServerLive = Layer.scoped(
       "grpc.max_connection_idle_ms": 300_000
     })
     // Cluster mode keeps each ModelInfer request's bytes, to forward them unchanged.
-    server.addService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl)
+    server.addService(...tolerantService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl))
     const bound = yield* Effect.acquireRelease(
       Effect.async<number, ListenError>((resume) => {
         server.bindAsync(`${config.host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, actual) => {
