@@ -10,7 +10,6 @@ import { basename, dirname, join } from "node:path"
  */
 export class JsonFileStore<T> {
   private chain: Promise<void> = Promise.resolve()
-  private seq = 0
 
   constructor(readonly path: string) {}
 
@@ -45,9 +44,12 @@ export class JsonFileStore<T> {
     let removed = 0
     for (const n of names) {
       if (!n.startsWith(prefix)) continue
+      const path = join(dirname(this.path), n)
+      // Ours, being written now (another store on the same file in this process)? A live writer's?
+      if (writing.has(path)) continue
       const pid = Number(/^(\d+)-\d+$/.exec(n.slice(prefix.length))?.[1])
       if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue
-      await rm(join(dirname(this.path), n), { force: true })
+      await rm(path, { force: true })
       removed++
     }
     return removed
@@ -64,7 +66,8 @@ export class JsonFileStore<T> {
   private async writeNow(text: string): Promise<void> {
     const dir = dirname(this.path)
     await mkdir(dir, { recursive: true })
-    const tmp = `${this.path}.tmp-${process.pid}-${++this.seq}`
+    const tmp = `${this.path}.tmp-${process.pid}-${++tmpSeq}`
+    writing.add(tmp)
     try {
       const fh = await open(tmp, "w", 0o644)
       try {
@@ -77,6 +80,8 @@ export class JsonFileStore<T> {
     } catch (e) {
       await rm(tmp, { force: true })
       throw e
+    } finally {
+      writing.delete(tmp)
     }
     const d = await open(dir, "r")
     try {
@@ -86,6 +91,11 @@ export class JsonFileStore<T> {
     }
   }
 }
+
+/** Temporary files this process is writing (a store opened twice in one process must not remove them). */
+const writing = new Set<string>()
+/** Per process, not per store: two stores on one file must not pick the same temporary name. */
+let tmpSeq = 0
 
 const processAlive = (pid: number): boolean => {
   try {
