@@ -37,7 +37,12 @@ const outputOf = async (s: Served, model: string): Promise<number[]> => {
   return JSON.parse(text).outputs[0].data
 }
 
-const start = () => startServer(["--models", join(dir, "models"), "--data-dir", join(dir, "data"), "--memory", "256MiB", "--log-level", "warn"])
+// Files beside the models dir and the loopback origin are allowed sources (see model-sources.test.ts for the rules).
+const start = () =>
+  startServer([
+    "--models", join(dir, "models"), "--model-roots", dir, "--allow-url-hosts", "127.0.0.1", "--allow-private-urls",
+    "--data-dir", join(dir, "data"), "--memory", "256MiB", "--log-level", "warn"
+  ])
 
 beforeAll(async () => {
   dir = await tempDir("control")

@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import * as ort from "onnxruntime-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { grpcChannelOptions, loadGrpcDefinition } from "@meshkit/server"
@@ -32,7 +32,7 @@ const mnistInput = () => Float32Array.from({ length: 784 }, (_, i) => ((i * 37) 
 // default, sessions on the main thread).
 const fixture = withServer("dataplane", {
   models: { alpha: [256 * 1024, 1], beta: [256 * 1024, 2], flight: [32 * 1024 * 1024, 3] },
-  args: (dir) => ["--models", dir, "--memory", "512MiB", "--data-dir", join(dir, "data"), "--max-body-size", "1MiB", "--runtime-workers", "1", "--log-level", "warn"],
+  args: (dir) => ["--models", dir, "--model-roots", dirname(MNIST), "--memory", "512MiB", "--data-dir", join(dir, "data"), "--max-body-size", "1MiB", "--runtime-workers", "1", "--log-level", "warn"],
   ready: async ({ server }) => {
     const res = await postJson(server, "/v1/models", { id: "mnist", uri: MNIST })
     expect(res.status).toBe(201)

@@ -12,6 +12,8 @@ import { Data, Predicate } from "effect"
 export type ErrorKind =
   /** malformed or mismatched input (HTTP 400) */
   | "invalid"
+  /** refused by the server's rules: a model source outside the roots or allowed hosts, or a caller's credentials that do not allow this call (403) */
+  | "forbidden"
   /** unknown model, vmodel or version (404) */
   | "not-found"
   /** a registration that clashes, a delete blocked by a vmodel (409) */
@@ -28,8 +30,6 @@ export type ErrorKind =
   | "insufficient-storage"
   /** no credentials, or credentials the server does not know (401; tenancy) */
   | "unauthenticated"
-  /** known credentials that do not allow this call (403; tenancy) */
-  | "forbidden"
   /** a server bug (500) */
   | "internal"
 
@@ -155,7 +155,7 @@ export class PeerFailed extends Data.TaggedError("PeerFailed")<{ readonly messag
   }
 }
 
-const KINDS: ReadonlySet<string> = new Set<ErrorKind>(["invalid", "not-found", "conflict", "payload-too-large", "overloaded", "upstream", "unavailable", "insufficient-storage", "internal", "unauthenticated", "forbidden"])
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>(["invalid", "unauthenticated", "forbidden", "not-found", "conflict", "payload-too-large", "overloaded", "upstream", "unavailable", "insufficient-storage", "internal"])
 export const isErrorKind = (s: unknown): s is ErrorKind => typeof s === "string" && KINDS.has(s)
 
 /** A listener could not bind its address (start-up, either transport). */

@@ -32,10 +32,23 @@ loading
   --expire-interval DUR        how often keep-alive policies unload idle models (default 1s)
   --download-timeout DUR       URL model downloads (default 5m)
 
+model sources (what a register call may name)
+  --model-roots DIR[,DIR...]   file URIs must resolve (real path) under --models or one of these
+  --allow-url-hosts H[:P],...  hosts URL downloads may come from (default none: URLs refused)
+  --allow-private-urls         allow URL hosts on loopback, private or link-local addresses
+  --max-download-size SIZE     largest URL download (default 4GiB)
+
 requests
   --model-concurrency N        requests admitted at once per model (default 64)
   --queue-limit N              requests queued per model before 429 (default 256)
   --max-body-size SIZE         largest request body (default 64MiB; larger → 413)
+  --max-control-body-size SIZE largest control-plane (/v1/*) body (default 1MiB; larger → 413)
+  --max-request-elements N     tensor elements one infer request may declare (default 16Mi; → 413)
+  --decode-budget SIZE         infer bodies read and decoded at once, all requests (default 256MiB; → 429)
+  --request-timeout DUR        a request must arrive whole within this long (default 60s)
+  --headers-timeout DUR        a request's headers must arrive within this long (default 10s)
+  --keep-alive-timeout DUR     idle keep-alive connections close after this long (default 65s)
+  --max-connections N          open HTTP connections (default 10000)
   --drain-timeout DUR          on SIGTERM/SIGINT, wait this long for requests in flight (default 30s)
 
 runtime (onnxruntime-node)
@@ -106,6 +119,17 @@ export const flagSpec = {
   "model-concurrency": { type: "string" },
   "queue-limit": { type: "string" },
   "max-body-size": { type: "string" },
+  "model-roots": { type: "string" },
+  "allow-url-hosts": { type: "string" },
+  "allow-private-urls": { type: "boolean" },
+  "max-download-size": { type: "string" },
+  "max-control-body-size": { type: "string" },
+  "max-request-elements": { type: "string" },
+  "decode-budget": { type: "string" },
+  "request-timeout": { type: "string" },
+  "headers-timeout": { type: "string" },
+  "keep-alive-timeout": { type: "string" },
+  "max-connections": { type: "string" },
   "drain-timeout": { type: "string" },
   "execution-providers": { type: "string" },
   "intra-op-threads": { type: "string" },

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml"
 import { findPolicy, PolicyChoice } from "@meshkit/core"
 import { messageOf } from "../errors.js"
 import { OnnxOptions } from "../runtimes/onnx/options.js"
-import { BooleanFrom, ByteSize, Duration, IntFrom, OptionalPort } from "./text-schemas.js"
+import { BooleanFrom, ByteSize, Duration, IntFrom, OptionalPort, StringList } from "./text-schemas.js"
 
 export { ByteSize, Duration } from "./text-schemas.js"
 
@@ -42,6 +42,14 @@ const EtcdEndpoints = Schema.String.pipe(
   })
 )
 
+/** host[:port] entries, e.g. "models.example.com,127.0.0.1:9000". */
+const HostList = StringList.pipe(
+  Schema.filter((hosts) => {
+    const bad = hosts.find((h) => !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(h))
+    return bad === undefined ? true : `expected host or host:port entries like models.example.com or 127.0.0.1:9000, got ${JSON.stringify(bad)}`
+  })
+)
+
 export const LogLevel = Schema.Literal("debug", "info", "warn", "error", "none")
 export type LogLevel = typeof LogLevel.Type
 
@@ -67,6 +75,27 @@ export const ServerConfig = Schema.Struct({
   drainTimeout: Schema.optionalWith(Duration, { default: () => 30_000 }),
   maxBodySize: Schema.optionalWith(ByteSize, { default: () => 64 * 1024 ** 2 }),
   downloadTimeout: Schema.optionalWith(Duration, { default: () => 300_000 }),
+  /** model sources: directories (besides --models) that register calls may name files under */
+  modelRoots: Schema.optionalWith(StringList, { default: () => [] }),
+  /** model sources: host[:port] a register call may download from (none by default: URLs refused) */
+  allowUrlHosts: Schema.optionalWith(HostList, { default: () => [] }),
+  /** model sources: allow downloads from loopback, private and link-local addresses */
+  allowPrivateUrls: Schema.optionalWith(BooleanFrom, { default: () => false }),
+  maxDownloadSize: Schema.optionalWith(ByteSize, { default: () => 4 * 1024 ** 3 }),
+  /** request limits: control-plane (/v1/*) bodies */
+  maxControlBodySize: Schema.optionalWith(ByteSize, { default: () => 1024 ** 2 }),
+  /** request limits: tensor elements one infer request may declare (beyond: 413) */
+  maxRequestElements: Schema.optionalWith(IntFrom(1, 2 ** 32), { default: () => 16 * 1024 ** 2 }),
+  /** request limits: bytes of infer bodies being read and decoded at once, all requests together (beyond: 429) */
+  decodeBudget: Schema.optionalWith(ByteSize, { default: () => 256 * 1024 ** 2 }),
+  /** slow clients: a request must be complete (headers and body) within this long */
+  requestTimeout: Schema.optionalWith(Duration, { default: () => 60_000 }),
+  /** slow clients: a request's headers must arrive within this long */
+  headersTimeout: Schema.optionalWith(Duration, { default: () => 10_000 }),
+  /** idle keep-alive connections close after this long */
+  keepAliveTimeout: Schema.optionalWith(Duration, { default: () => 65_000 }),
+  /** open connections per listener (HTTP; beyond, new sockets are closed at once) */
+  maxConnections: Schema.optionalWith(IntFrom(1, 1_000_000), { default: () => 10_000 }),
   logLevel: Schema.optionalWith(LogLevel, { default: () => "info" as const }),
   /** per-model request series in /metrics (a model label); off: one series per status and transport */
   modelMetrics: Schema.optionalWith(BooleanFrom, { default: () => false }),

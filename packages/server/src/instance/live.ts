@@ -6,6 +6,7 @@ import { Log } from "../observability/log.js"
 import { ServerMetrics } from "../observability/metrics.js"
 import { ModelRegistry } from "../registry/registry.js"
 import { resolveSource } from "../registry/sources.js"
+import { sourceRulesOf } from "../registry/source-rules.js"
 import { ModelRuntimes } from "../runtimes/index.js"
 import { ModelManager } from "./model-manager.js"
 import { Tenants } from "../tenancy/tenants.js"
@@ -44,7 +45,7 @@ export const ModelManagerLive = Layer.scoped(
             expireIntervalMs: config.expireInterval,
             ...(tenants.enabled ? { priorityOf: (t: string) => tenants.priorityOf(t), shares: tenants.shares } : {}),
             // URL sources: fetch again if the cached file went missing.
-            resolvePath: (r) => (/^https?:/i.test(r.uri) ? resolveSource(r, downloadDir, config.downloadTimeout) : Promise.resolve(r.path))
+            resolvePath: (r) => (/^https?:/i.test(r.uri) ? sourceRulesOf(config).then((rules) => resolveSource(r, downloadDir, rules)) : Promise.resolve(r.path))
           })
       ),
       (m) =>

@@ -27,6 +27,8 @@ export class FileRegistryStore implements RegistryStore {
   static async open(path: string): Promise<FileRegistryStore> {
     const file = new JsonFileStore<StoredRegistry>(path)
     const store = new FileRegistryStore(file)
+    // A process killed mid-write leaves its temporary file: the document itself is whole.
+    await file.removeLeftovers()
     const raw = await file.read()
     if (raw !== undefined) {
       const decoded = Schema.decodeUnknownEither(StoredRegistry)(raw)

@@ -1,6 +1,6 @@
 import { messageOf } from "../errors.js"
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises"
-import { dirname } from "node:path"
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
 
 /**
  * A JSON document on local disk that survives crashes: every write goes to a temporary file in
@@ -10,7 +10,6 @@ import { dirname } from "node:path"
  */
 export class JsonFileStore<T> {
   private chain: Promise<void> = Promise.resolve()
-  private seq = 0
 
   constructor(readonly path: string) {}
 
@@ -30,6 +29,32 @@ export class JsonFileStore<T> {
     }
   }
 
+  /**
+   * Remove temporary files a killed process left beside the document (`<file>.tmp-<pid>-<n>`),
+   * except those of a process still alive (another writer sharing the directory).
+   */
+  async removeLeftovers(): Promise<number> {
+    let names: string[]
+    try {
+      names = await readdir(dirname(this.path))
+    } catch {
+      return 0
+    }
+    const prefix = `${basename(this.path)}.tmp-`
+    let removed = 0
+    for (const n of names) {
+      if (!n.startsWith(prefix)) continue
+      const path = join(dirname(this.path), n)
+      // Ours, being written now (another store on the same file in this process)? A live writer's?
+      if (writing.has(path)) continue
+      const pid = Number(/^(\d+)-\d+$/.exec(n.slice(prefix.length))?.[1])
+      if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue
+      await rm(path, { force: true })
+      removed++
+    }
+    return removed
+  }
+
   /** Write `value`; resolves once it is durable. Concurrent calls are applied in call order. */
   write(value: T): Promise<void> {
     const text = `${JSON.stringify(value, null, 2)}\n`
@@ -41,7 +66,8 @@ export class JsonFileStore<T> {
   private async writeNow(text: string): Promise<void> {
     const dir = dirname(this.path)
     await mkdir(dir, { recursive: true })
-    const tmp = `${this.path}.tmp-${process.pid}-${++this.seq}`
+    const tmp = `${this.path}.tmp-${process.pid}-${++tmpSeq}`
+    writing.add(tmp)
     try {
       const fh = await open(tmp, "w", 0o644)
       try {
@@ -54,6 +80,8 @@ export class JsonFileStore<T> {
     } catch (e) {
       await rm(tmp, { force: true })
       throw e
+    } finally {
+      writing.delete(tmp)
     }
     const d = await open(dir, "r")
     try {
@@ -61,5 +89,19 @@ export class JsonFileStore<T> {
     } finally {
       await d.close()
     }
+  }
+}
+
+/** Temporary files this process is writing (a store opened twice in one process must not remove them). */
+const writing = new Set<string>()
+/** Per process, not per store: two stores on one file must not pick the same temporary name. */
+let tmpSeq = 0
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
   }
 }

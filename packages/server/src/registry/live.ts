@@ -5,6 +5,7 @@ import { messageOf } from "../errors.js"
 import { Log } from "../observability/log.js"
 import { ModelRegistry } from "./registry.js"
 import { scanModelsDir } from "./sources.js"
+import { cleanPartialDownloads } from "./download.js"
 
 /** The registry file or the models directory could not be read at start. */
 export class RegistryOpenError extends Data.TaggedError("RegistryOpenError")<{ readonly message: string }> {}
@@ -17,6 +18,9 @@ export const registerModelsDir = (registry: ModelRegistry) =>
   Effect.gen(function* () {
     const config = yield* Config
     const log = yield* Log
+    // Downloads a killed process left half-written (both modes run this step at start).
+    const parts = yield* Effect.promise(() => cleanPartialDownloads(join(config.dataDir, "downloads")))
+    if (parts > 0) log.info("removed partial downloads", { files: parts })
     if (config.models === undefined) return
     const dir = config.models
     const found = yield* Effect.tryPromise({ try: () => scanModelsDir(dir, log), catch: (e) => new RegistryOpenError({ message: messageOf(e) }) })

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto"
 import { createReadStream } from "node:fs"
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
-import { isAbsolute, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { readdir, readFile, rm, stat } from "node:fs/promises"
+import { join, resolve } from "node:path"
 import { Either, ParseResult, Schema } from "effect"
 import { BadRequest, DownloadFailed, messageOf } from "../errors.js"
 import type { Log } from "../observability/log.js"
+import { downloadTo, keep } from "./download.js"
+import { checkUrl, confineFile, SourceRefused, type SourceRules } from "./source-rules.js"
 import { ModelIdSchema, ModelMetadata, type ModelRecord } from "./registry.js"
 import { ADMIN_TENANT } from "../tenancy/tenants-file.js"
 
@@ -99,25 +100,26 @@ export const scanModelsDir = async (dir: string, log: Log): Promise<ModelRecord[
 
 const isUrl = (uri: string) => /^https?:\/\//i.test(uri)
 
-/** The local file for a register call's uri (downloading http(s) URLs into `cacheDir`). */
+/**
+ * The local file for a register call's uri, under the source rules (./source-rules.ts): a file
+ * inside the model roots, or an allowed URL downloaded into `cacheDir`. Size and checksum are
+ * checked (and reported) only for files the rules allow.
+ */
 export const resolveSource = async (
   req: { readonly id: string; readonly uri: string; readonly sha256?: string; readonly sizeBytes?: number },
   cacheDir: string,
-  timeoutMs: number
+  rules: SourceRules
 ): Promise<string> => {
-  if (isUrl(req.uri)) return download(req.uri, cacheDir, req, timeoutMs)
-  let path: string
-  try {
-    path = req.uri.startsWith("file:") ? fileURLToPath(req.uri) : req.uri
-  } catch (e) {
-    throw new BadRequest({ message: `uri ${req.uri} is not a usable file URL: ${messageOf(e)}` })
+  if (isUrl(req.uri)) return download(req.uri, cacheDir, req, rules)
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(req.uri) && !req.uri.startsWith("file:")) {
+    throw new SourceRefused({ message: "uri scheme is not allowed (a file path, file://, http:// or https://)" })
   }
-  if (!isAbsolute(path)) path = resolve(path)
+  const path = await confineFile(req.uri, rules)
   let st
   try {
     st = await stat(path)
   } catch {
-    throw new BadRequest({ message: `uri ${req.uri}: no such file` })
+    throw new BadRequest({ message: "uri: no such file under the model roots" })
   }
   if (!st.isFile()) throw new BadRequest({ message: `uri ${req.uri} is not a file` })
   if (req.sizeBytes !== undefined && st.size !== req.sizeBytes) {
@@ -146,17 +148,19 @@ const cacheFileOf = (cacheDir: string, id: string, url: string, sha256?: string)
 const inflight = new Map<string, Promise<string>>()
 
 /** Download once (concurrent calls for the same file share one transfer), verify, keep. */
-const download = (url: string, cacheDir: string, req: { id: string; sha256?: string; sizeBytes?: number }, timeoutMs: number): Promise<string> => {
+const download = (url: string, cacheDir: string, req: { id: string; sha256?: string; sizeBytes?: number }, rules: SourceRules): Promise<string> => {
   const dest = cacheFileOf(cacheDir, req.id, url, req.sha256)
   const running = inflight.get(dest)
   if (running) return running
-  const p = downloadNow(url, dest, req, timeoutMs).finally(() => inflight.delete(dest))
+  const p = downloadNow(url, dest, req, rules).finally(() => inflight.delete(dest))
   inflight.set(dest, p)
   return p
 }
 
-const downloadNow = async (url: string, dest: string, req: { sha256?: string; sizeBytes?: number }, timeoutMs: number): Promise<string> => {
+const downloadNow = async (url: string, dest: string, req: { sha256?: string; sizeBytes?: number }, rules: SourceRules): Promise<string> => {
   const want = req.sha256?.toLowerCase()
+  // The rules apply to a cached copy too: a host taken off the list is not served from the cache.
+  await checkUrl(url, rules)
   try {
     const st = await stat(dest)
     const sizeOk = req.sizeBytes === undefined || st.size === req.sizeBytes
@@ -164,45 +168,16 @@ const downloadNow = async (url: string, dest: string, req: { sha256?: string; si
   } catch {
     // not cached yet
   }
-  await mkdir(join(dest, ".."), { recursive: true })
-  let res: Response
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" })
-  } catch (e) {
-    const why = (e as Error).name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : ((e as Error).cause as Error)?.message ?? (e as Error).message
-    throw new DownloadFailed({ message: `download ${url} failed: ${why}`, mismatch: false })
-  }
-  if (!res.ok || res.body === null) {
-    throw new DownloadFailed({ message: `download ${url} failed: HTTP ${res.status} ${res.statusText}`, mismatch: false })
-  }
-  const announced = res.headers.get("content-length")
   const tmp = `${dest}.part-${process.pid}-${Date.now()}`
-  const h = createHash("sha256")
-  let size = 0
-  const fh = await open(tmp, "w")
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      h.update(chunk)
-      size += chunk.byteLength
-      await fh.write(chunk)
-    }
-    await fh.sync()
-  } catch (e) {
-    await fh.close()
-    await rm(tmp, { force: true })
-    throw new DownloadFailed({ message: `download ${url} failed while reading: ${messageOf(e)}`, mismatch: false })
-  }
-  await fh.close()
-  const got = h.digest("hex")
+  const got = await downloadTo(url, tmp, rules)
   const problem =
-    announced !== null && Number(announced) !== size ? `received ${size} bytes, the server announced ${announced}`
-    : req.sizeBytes !== undefined && size !== req.sizeBytes ? `received ${size} bytes, expected ${req.sizeBytes}`
-    : want !== undefined && got !== want ? `sha256 is ${got}, expected ${want}`
+    req.sizeBytes !== undefined && got.size !== req.sizeBytes ? `received ${got.size} bytes, expected ${req.sizeBytes}`
+    : want !== undefined && got.sha256 !== want ? `sha256 is ${got.sha256}, expected ${want}`
     : undefined
   if (problem) {
     await rm(tmp, { force: true })
     throw new DownloadFailed({ message: `download ${url}: ${problem}`, mismatch: true })
   }
-  await rename(tmp, dest)
+  await keep(tmp, dest)
   return dest
 }

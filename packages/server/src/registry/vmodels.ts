@@ -1,9 +1,11 @@
-import { Effect, Layer } from "effect"
-import { messageOf, ModelNotFound } from "../errors.js"
+import { Effect, Layer, Schema } from "effect"
+import { BadRequest, messageOf, ModelNotFound } from "../errors.js"
 import { ModelManager } from "../instance/model-manager.js"
 import { Log } from "../observability/log.js"
-import { ModelRegistry, type VModelRecord } from "./registry.js"
+import { ModelIdSchema, ModelRegistry, type VModelRecord } from "./registry.js"
 import { ServiceTag } from "../service-tag.js"
+
+const isValidId = Schema.is(ModelIdSchema)
 
 /**
  * Virtual models (ModelMesh vmodels): a stable name that routes to an active model and moves
@@ -41,6 +43,8 @@ export class VModels extends ServiceTag("meshkit/server/VModels")<VModels>() {
    * moves) as one operation; the answer is the written record, not a possibly lagging copy.
    */
   async set(id: string, target: string, opts: { readonly sync?: boolean } = {}): Promise<VModelStatus> {
+    // A vmodel name is addressed where model names are (URLs, gRPC, the registry file): same rule.
+    if (!isValidId(id)) throw new BadRequest({ message: "vmodel ids are 1-200 characters: letters, digits, '.', '_', '-' (not starting with '.', '_' or '-')" })
     const existed = this.registry.vmodel(id) !== undefined
     const v = await this.registry.setVModelTarget(id, target)
     if (!existed && v.active === target) this.log.info("vmodel created", { vmodel: id, target })

@@ -9,6 +9,7 @@ import type { RequestSeries, ServerMetrics, Transport } from "../observability/m
  */
 export const STATUS_LABEL: Readonly<Record<ErrorKind, string>> = {
   invalid: "400",
+  forbidden: "403",
   "not-found": "404",
   conflict: "409",
   "payload-too-large": "413",

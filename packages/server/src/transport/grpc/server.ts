@@ -13,7 +13,7 @@ import {
   loadGrpcDefinition,
   type GrpcModelInferRequest
 } from "../kserve-v2/index.js"
-import { grpcErrorOf } from "./errors.js"
+import { grpcErrorOf, tolerantService } from "./errors.js"
 import { collector, FORWARDED_GRPC_PATH, forwardingServiceDefinition, peerAnswer, rawRequestOf } from "./forwarded.js"
 import { forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
 import { grpcPrincipal } from "../../tenancy/grpc-auth.js"
@@ -189,10 +189,14 @@ export const GrpcServerLive = Layer.scoped(
 
     const server = new grpc.Server({
       "grpc.max_receive_message_length": Math.min(GRPC_MAX_MESSAGE_BYTES, config.maxBodySize),
-      "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES
+      "grpc.max_send_message_length": GRPC_MAX_MESSAGE_BYTES,
+      // Slow or vanished clients: ping idle connections, drop dead ones and ones idle for minutes.
+      "grpc.keepalive_time_ms": 60_000,
+      "grpc.keepalive_timeout_ms": 20_000,
+      "grpc.max_connection_idle_ms": 300_000
     })
     // Cluster mode keeps each ModelInfer request's bytes, to forward them unchanged.
-    server.addService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl)
+    server.addService(...tolerantService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl))
     const bound = yield* Effect.acquireRelease(
       Effect.async<number, ListenError>((resume) => {
         // With a client CA, clients must present a certificate it signed (mutual TLS).

@@ -1,15 +1,16 @@
-import type { IncomingMessage, ServerResponse } from "node:http"
+import { IncomingMessage, type ServerResponse } from "node:http"
 import { join } from "node:path"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Config } from "../../config/config.js"
-import { BadRequest, Conflict, isServerFault, kindOf, messageOf, ModelNotFound } from "../../errors.js"
+import { BadRequest, Conflict, isServerFault, kindOf, messageOf, ModelNotFound, type Overloaded, PayloadTooLarge } from "../../errors.js"
 import { ModelManager } from "../../instance/model-manager.js"
 import { Log } from "../../observability/log.js"
 import { ServerMetrics } from "../../observability/metrics.js"
 import { ModelRegistry, RegisterRequest, type ModelRecord } from "../../registry/registry.js"
 import { resolveSource } from "../../registry/sources.js"
+import { sourceRulesOf } from "../../registry/source-rules.js"
 import { VModels } from "../../registry/vmodels.js"
 import { ServerState } from "../../serving/server-state.js"
 import { ModelRuntimes } from "../../runtimes/index.js"
@@ -17,6 +18,8 @@ import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
 import { principalOf } from "../../tenancy/http-auth.js"
 import { type Principal, Tenants } from "../../tenancy/tenants.js"
 import { ADMIN_TENANT } from "../../tenancy/tenants-file.js"
+import { readBody } from "./read-body.js"
+import { jsonDeeperThan } from "../kserve-v2/json-bigint.js"
 
 /**
  * The control plane (ModelMesh's management API as REST JSON) on @effect/platform's router:
@@ -44,13 +47,35 @@ const formatIssues = (e: ParseResult.ParseError): string =>
     .map((i) => `${i.path.map(String).join(".") || "body"}: ${i._tag === "Unexpected" ? "unknown field" : i.message}`)
     .join("; ")
 
+/** How deep a control-plane body may nest (its Schemas and their error messages recurse). */
+const MAX_CONTROL_DEPTH = 64
+
+/** The request body as text, at most `limit` bytes (413 beyond, naming the flag). */
+const bodyText = (limit: number) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) => {
+    const source = req.source
+    if (!(source instanceof IncomingMessage)) return Effect.mapError(req.text, (e) => new BadRequest({ message: `could not read the request body: ${e.message}` }))
+    return Effect.async<string, BadRequest | PayloadTooLarge | Overloaded>((resume) =>
+      readBody(source, limit, {
+        body: (err, body) => {
+          if (err instanceof PayloadTooLarge) {
+            resume(Effect.fail(new PayloadTooLarge({ message: `control-plane request body exceeds the limit of ${limit} bytes (--max-control-body-size)` })))
+          } else if (err) resume(Effect.fail(err))
+          else resume(Effect.succeed(body!.toString("utf8")))
+        }
+      })
+    )
+  })
+
 /** The JSON body decoded with `schema`; every problem is a 400 naming the field. */
-const bodyOf = <A, I>(schema: Schema.Schema<A, I>, emptyAs?: unknown) =>
+const bodyOf = <A, I>(limit: number, schema: Schema.Schema<A, I>, emptyAs?: unknown) =>
   Effect.gen(function* () {
-    const req = yield* HttpServerRequest.HttpServerRequest
-    const text = yield* Effect.mapError(req.text, (e) => new BadRequest({ message: `could not read the request body: ${e.message}` }))
+    const text = yield* bodyText(limit)
     let raw: unknown = emptyAs
     if (text.trim().length > 0) {
+      if (jsonDeeperThan(text, MAX_CONTROL_DEPTH)) {
+        return yield* new BadRequest({ message: `request body is nested deeper than ${MAX_CONTROL_DEPTH} levels` })
+      }
       try {
         raw = JSON.parse(text)
       } catch (e) {
@@ -88,6 +113,8 @@ export const makeControlPlane = Effect.gen(function* () {
   const runtimes = yield* ModelRuntimes
   const log = yield* Log
   const downloadDir = join(config.dataDir, "downloads")
+  // A model root that does not exist is a start-up error naming its flag.
+  const sourceRules = yield* Effect.orDie(Effect.tryPromise({ try: () => sourceRulesOf(config), catch: (e) => e }))
   const tenants = yield* Tenants
   const caller = Effect.map(HttpServerRequest.HttpServerRequest, (req) => principalOf(NodeHttpServerRequest.toIncomingMessage(req), tenants))
   /** Whether the caller sees the model `id` (registered and its own, or the caller is the admin). */
@@ -109,7 +136,7 @@ export const makeControlPlane = Effect.gen(function* () {
 
   const register = Effect.gen(function* () {
     const p = yield* caller
-    const body = yield* bodyOf(RegisterRequest)
+    const body = yield* bodyOf(config.maxControlBodySize, RegisterRequest)
     if (registry.get(body.id)) return yield* new Conflict({ message: `model "${body.id}" is already registered` })
     if (registry.vmodel(body.id)) return yield* new Conflict({ message: `"${body.id}" is already a vmodel` })
     const format = body.format ?? DEFAULT_FORMAT
@@ -118,7 +145,7 @@ export const makeControlPlane = Effect.gen(function* () {
       return yield* new BadRequest({ message: `format "${format}" is not supported (this server loads: ${runtimes.formats.join(", ")})` })
     }
     const t0 = performance.now()
-    const path = yield* Effect.tryPromise({ try: () => resolveSource(body, downloadDir, config.downloadTimeout), catch: (e) => e })
+    const path = yield* Effect.tryPromise({ try: () => resolveSource(body, downloadDir, sourceRules), catch: (e) => e })
     if (/^https?:/i.test(body.uri)) metrics.downloadDuration.observe((performance.now() - t0) / 1000)
     const record: ModelRecord = {
       id: body.id,
@@ -163,7 +190,7 @@ export const makeControlPlane = Effect.gen(function* () {
 
   const ensureLoaded = Effect.gen(function* () {
     const e = yield* Effect.flatMap(idParam, entryOr404)
-    const body = yield* bodyOf(LoadBody, {})
+    const body = yield* bodyOf(config.maxControlBodySize, LoadBody, {})
     const p = manager.ensureLoaded(e, body.sync === true)
     if (body.sync) yield* Effect.tryPromise({ try: () => p, catch: (err) => err })
     else p.catch(() => undefined)
@@ -179,7 +206,7 @@ export const makeControlPlane = Effect.gen(function* () {
   const setVModel = Effect.gen(function* () {
     const id = yield* idParam
     const p = yield* caller
-    const body = yield* bodyOf(VModelBody)
+    const body = yield* bodyOf(config.maxControlBodySize, VModelBody)
     if (registry.get(id)) return yield* new Conflict({ message: `"${id}" is a model id; a vmodel needs its own name` })
     if (registry.vmodel(id) && !seesVModel(p, id)) return yield* new Conflict({ message: `vmodel id "${id}" is already taken` })
     if (!p.isAdmin && !seesModel(p, body.target)) return yield* new ModelNotFound({ message: `model "${body.target}" is not registered` })

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { BadRequest, messageOf, ModelNotFound, type PayloadTooLarge } from "../../errors.js"
+import { BadRequest, messageOf, ModelNotFound, type Overloaded, type PayloadTooLarge } from "../../errors.js"
 import type { ModelEntry } from "../../instance/model-entry.js"
 import { notFound, type InferTransport, type Serving } from "../../serving/infer.js"
 import { EXTENSIONS, MODEL_VERSION, SERVER_NAME, SERVER_VERSION, type ServerState } from "../../serving/server-state.js"
@@ -8,7 +8,8 @@ import { FORWARD_HEADERS, forwardContextOf, type PeerForwarder } from "../../clu
 import type { InferRequest } from "../kserve-v2/infer-request.js"
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse } from "../kserve-v2/index.js"
 import { sendError } from "./errors.js"
-import { readBody, type BodySink } from "./read-body.js"
+import { readBody, type BodySink, type DecodeBudget } from "./read-body.js"
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "../kserve-v2/rest-decode.js"
 import type { Principal } from "../../tenancy/tenants.js"
 
 /**
@@ -24,6 +25,10 @@ export interface DataPlaneDeps {
   readonly serving: Serving
   readonly state: ServerState
   readonly maxBodyBytes: number
+  /** tensor elements per request (--max-request-elements) */
+  readonly limits?: DecodeLimits
+  /** infer bodies read and decoded at once (--decode-budget) */
+  readonly budget?: DecodeBudget
 }
 
 const JSON_HEADERS = { "content-type": "application/json" }
@@ -41,10 +46,11 @@ class RestInferCall implements BodySink {
     readonly entry: ModelEntry,
     readonly t0: number,
     readonly transport: InferTransport<RestInferCall>,
-    readonly principal: Principal
+    readonly principal: Principal,
+    readonly limits: DecodeLimits
   ) {}
 
-  body(err: BadRequest | PayloadTooLarge | undefined, body?: Buffer): void {
+  body(err: BadRequest | PayloadTooLarge | Overloaded | undefined, body?: Buffer): void {
     if (err) {
       sendError(this.res, err)
       this.serving.rejected(this.entry, err, this.t0, "http")
@@ -59,7 +65,7 @@ const REST_LOCAL: InferTransport<RestInferCall> = {
   transport: "http",
   decode: (call, inputs) => {
     const hl = call.req.headers["inference-header-content-length"]
-    return decodeInferRequest(call.payload!, hl === undefined ? undefined : parseHeaderLength(hl), inputs)
+    return decodeInferRequest(call.payload!, hl === undefined ? undefined : parseHeaderLength(hl), inputs, call.limits)
   },
   reply: (call, outputs: Tensor[], r: InferRequest) => {
     const enc = encodeInferResponse(call.name, MODEL_VERSION, r.id, outputs, binaryOutputsOf(r))
@@ -88,6 +94,9 @@ const restInCluster = (forwarder: PeerForwarder): InferTransport<RestInferCall> 
 
 export const makeDataPlane = (d: DataPlaneDeps) => {
   const { serving, state } = d
+  const limits = d.limits ?? DEFAULT_DECODE_LIMITS
+  const budget = d.budget
+  const budgetHold = (res: ServerResponse) => (budget === undefined ? undefined : { budget, until: res })
   // Cluster mode is joined after the listeners are up (peers need the address): pick the
   // transport per request, building the cluster one once.
   let rest = REST_LOCAL
@@ -120,7 +129,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       serving.rejected(undefined, err, t0, "http")
       return
     }
-    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport(), p))
+    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport(), p, limits), budgetHold(res))
   }
 
   // ---- the rest of the v2 API --------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http"
 import { type ErrorKind, kindOf, messageOf, retryAfterOf } from "../../errors.js"
+import { publicMessage } from "../public-message.js"
 
 /**
  * Error kind → HTTP status, for the data plane and the control plane (gRPC has its own table in
@@ -7,6 +8,7 @@ import { type ErrorKind, kindOf, messageOf, retryAfterOf } from "../../errors.js
  */
 export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   invalid: 400,
+  forbidden: 403,
   "not-found": 404,
   conflict: 409,
   "payload-too-large": 413,
@@ -15,7 +17,6 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
   unavailable: 503,
   "insufficient-storage": 507,
   unauthenticated: 401,
-  forbidden: 403,
   internal: 500
 }
 
@@ -29,7 +30,7 @@ export interface HttpError {
 
 export const httpErrorOf = (err: unknown): HttpError => {
   const kind = kindOf(err)
-  const message = kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err)
+  const message = publicMessage(kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err))
   const retryAfterMs = retryAfterOf(err)
   return retryAfterMs === undefined ? { status: HTTP_STATUS[kind], kind, message } : { status: HTTP_STATUS[kind], kind, message, retryAfterMs }
 }

@@ -9,6 +9,7 @@ import { Serving } from "../../serving/infer.js"
 import { ServerState } from "../../serving/server-state.js"
 import { makeControlPlane } from "./control-plane.js"
 import { makeDataPlane } from "./data-plane.js"
+import { DecodeBudget } from "./read-body.js"
 import { clusterRoutes } from "./cluster-routes.js"
 import { FORWARD_HEADERS } from "../../cluster/forwarder.js"
 import { makeHttpAuth } from "../../tenancy/http-auth.js"
@@ -32,7 +33,13 @@ export const HttpServerLive = Layer.scoped(
     const log = yield* Log
     const state = yield* ServerState
     const control = yield* makeControlPlane
-    const data = makeDataPlane({ serving, state, maxBodyBytes: config.maxBodySize })
+    const data = makeDataPlane({
+      serving,
+      state,
+      maxBodyBytes: config.maxBodySize,
+      limits: { maxElements: config.maxRequestElements },
+      budget: new DecodeBudget(config.decodeBudget)
+    })
     const cluster = clusterRoutes(state)
     const tls = yield* Tls
     const auth = makeHttpAuth(yield* Tenants, config.modelMetrics)
@@ -42,6 +49,14 @@ export const HttpServerLive = Layer.scoped(
     const done = () => {
       active--
       if (active === 0 && onIdle) onIdle()
+    }
+    // Slow clients: headers within headersTimeout, the whole request within requestTimeout
+    // (node checks both every connectionsCheckingInterval), at most maxConnections sockets.
+    const options = {
+      keepAliveTimeout: config.keepAliveTimeout,
+      headersTimeout: Math.min(config.headersTimeout, config.requestTimeout),
+      requestTimeout: config.requestTimeout,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeout / 4)))
     }
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       active++
@@ -71,11 +86,14 @@ export const HttpServerLive = Layer.scoped(
     // With a client CA, a client must present a certificate it signed (mutual TLS).
     const server: Server =
       tls === undefined
-        ? createServer({ keepAliveTimeout: 65_000 }, handle)
-        : createTlsServer({ keepAliveTimeout: 65_000, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handle)
-    server.on("clientError", (err, socket) => {
-      if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: err.message })}`)
-      else socket.destroy()
+        ? createServer(options, handle)
+        : createTlsServer({ ...options, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handle)
+    server.maxConnections = config.maxConnections
+    server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable || err.code === "ECONNRESET") return void socket.destroy()
+      const timedOut = err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      const body = JSON.stringify({ error: timedOut ? "request not received in time (--headers-timeout, --request-timeout)" : err.message })
+      socket.end(`HTTP/1.1 ${timedOut ? "408 Request Timeout" : "400 Bad Request"}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
     })
 
     const address = yield* Effect.acquireRelease(

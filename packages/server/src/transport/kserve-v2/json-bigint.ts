@@ -3,9 +3,17 @@
  * Node 20 has no reviver source access), which would corrupt INT64 / UINT64 tensors. Only used
  * when a request mentions a 64-bit integer datatype; everything else goes through JSON.parse.
  * Throws SyntaxError with the position, like JSON.parse.
+ *
+ * Two differences a hostile request must not exploit: nesting is capped at `maxDepth` (the
+ * parser recurses, and a stack overflow would be a 500), and a "__proto__" key becomes an own
+ * property as JSON.parse makes it (assigning it would set the object's prototype, so fields
+ * could be smuggled in where JSON.parse sees none).
  */
-export const parseJsonBigInt = (text: string): unknown => {
+export const MAX_JSON_DEPTH = 256
+
+export const parseJsonBigInt = (text: string, maxDepth = MAX_JSON_DEPTH): unknown => {
   let i = 0
+  let depth = 0
   const n = text.length
 
   const fail = (what: string): never => {
@@ -22,8 +30,12 @@ export const parseJsonBigInt = (text: string): unknown => {
   const value = (): unknown => {
     ws()
     const c = text[i]
-    if (c === "{") return object()
-    if (c === "[") return array()
+    if (c === "{" || c === "[") {
+      if (++depth > maxDepth) fail(`JSON nested deeper than ${maxDepth} levels`)
+      const v = c === "{" ? object() : array()
+      depth--
+      return v
+    }
     if (c === '"') return string()
     if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return number()
     if (text.startsWith("true", i)) return (i += 4), true
@@ -44,7 +56,9 @@ export const parseJsonBigInt = (text: string): unknown => {
       ws()
       if (text[i] !== ":") fail("Expected ':'")
       i++
-      out[key] = value()
+      const v = value()
+      if (key === "__proto__") Object.defineProperty(out, key, { value: v, writable: true, enumerable: true, configurable: true })
+      else out[key] = v
       ws()
       if (text[i] === ",") {
         i++
@@ -115,4 +129,28 @@ export const parseJsonBigInt = (text: string): unknown => {
   ws()
   if (i < n) fail(`Unexpected non-whitespace character after JSON`)
   return out
+}
+
+/**
+ * Whether `text` nests arrays/objects deeper than `max` (a linear scan, strings skipped). For
+ * bodies decoded by code that recurses (Schema validation, error formatting): JSON.parse itself
+ * copes with any depth, what comes after it does not.
+ */
+export const jsonDeeperThan = (text: string, max: number): boolean => {
+  let depth = 0
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34) {
+      // skip the string, escapes included
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 92) i++
+        else if (d === 34) break
+      }
+    } else if (c === 91 || c === 123) {
+      if (++depth > max) return true
+    } else if (c === 93 || c === 125) depth--
+  }
+  return false
 }

@@ -1,4 +1,5 @@
 import { bytesPerElement, isDatatype, shapeSize, type Datatype, type Tensor, type TensorData, type TensorMeta } from "../../tensor.js"
+import { PayloadTooLarge } from "../../errors.js"
 import { invalid } from "./errors.js"
 import type { InferRequest, ParameterValue, RequestedOutput } from "./infer-request.js"
 import { parseJsonBigInt } from "./json-bigint.js"
@@ -13,12 +14,23 @@ import { allocate, bytesElementsFrom, fixedFromBytes } from "./tensor-bytes.js"
  * `meta` are the model's inputs: names and datatypes are checked here so the caller gets a
  * precise 400; shapes against the model are checked by the runtime.
  *
- * Throws InvalidRequest (synchronously: this is the hit path).
+ * Throws InvalidRequest (synchronously: this is the hit path), or PayloadTooLarge when the
+ * inputs declare more than `limits.maxElements` elements (checked before anything is allocated).
  */
+export interface DecodeLimits {
+  /** tensor elements one request may declare, all inputs together (--max-request-elements) */
+  readonly maxElements: number
+}
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxElements: 16 * 1024 * 1024 }
+
+/** How deep `data` may nest ([[[...]]]: one level per dimension). */
+export const MAX_DATA_DEPTH = 64
+
 export const decodeInferRequest = (
   body: Uint8Array,
   headerLength: number | undefined,
-  meta: ReadonlyArray<TensorMeta>
+  meta: ReadonlyArray<TensorMeta>,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS
 ): InferRequest => {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   if (headerLength !== undefined && (!Number.isSafeInteger(headerLength) || headerLength < 0 || headerLength > buf.length)) {
@@ -44,6 +56,7 @@ export const decodeInferRequest = (
   if (!Array.isArray(rawInputs) || rawInputs.length === 0) throw invalid(`"inputs" must be a non-empty array`)
 
   let cursor = jsonEnd
+  let elements = 0
   const inputs: Tensor[] = new Array(rawInputs.length)
   for (let j = 0; j < rawInputs.length; j++) {
     const raw = rawInputs[j]
@@ -53,11 +66,17 @@ export const decodeInferRequest = (
     for (let k = 0; k < j; k++) if (inputs[k]!.name === name) throw invalid(`input "${name}" appears twice`)
     const datatype = raw.datatype
     if (datatype === undefined) throw invalid(`input "${name}": missing field "datatype"`)
-    if (!isDatatype(datatype)) throw invalid(`input "${name}": unknown datatype ${JSON.stringify(datatype)}`)
+    if (!isDatatype(datatype)) throw invalid(`input "${name}": unknown datatype ${preview(datatype)}`)
     const shape = shapeOf(raw.shape, name)
     const m = findMeta(meta, name)
     if (m.datatype !== datatype) throw invalid(`input "${name}": datatype ${datatype} does not match the model's ${m.datatype}`)
     const count = shapeSize(shape)
+    elements += count
+    if (!(elements <= limits.maxElements)) {
+      throw new PayloadTooLarge({
+        message: `input "${name}": shape [${shape.join(",")}] brings the request to ${elements} tensor elements; at most ${limits.maxElements} are accepted (--max-request-elements)`
+      })
+    }
     const params = optionalParameters(raw.parameters, `input "${name}" parameters`)
     const binarySize = params?.binary_data_size
 
@@ -113,10 +132,32 @@ export const decodeInferRequest = (
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
 
+/** KServe parameters are flat: each value a boolean, number or string (so nothing nested reaches the runtime). */
 const optionalParameters = (v: unknown, what: string): Record<string, ParameterValue> | undefined => {
   if (v === undefined) return undefined
   if (!isObject(v)) throw invalid(`${what} must be an object`)
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue
+    const x = v[k]
+    const t = typeof x
+    if (t !== "boolean" && t !== "number" && t !== "string" && t !== "bigint") {
+      throw invalid(`${what}: "${k.length > 200 ? `${k.slice(0, 200)}…` : k}" must be a boolean, number or string, not ${kindOfValue(x)} (parameters are not nested)`)
+    }
+  }
   return v as Record<string, ParameterValue>
+}
+
+/** A short description of a JSON value, for messages (never the value itself: it may be huge or deeply nested). */
+const kindOfValue = (x: unknown): string => (x === null ? "null" : Array.isArray(x) ? "an array" : typeof x === "object" ? "an object" : typeof x)
+
+/** A JSON value for a message: primitives as JSON (cut), containers by kind. */
+const preview = (x: unknown): string => {
+  if (typeof x === "bigint") return x.toString()
+  if (x === null || typeof x !== "object") {
+    const s = x === undefined ? "undefined" : JSON.stringify(x)
+    return s.length > 60 ? `${s.slice(0, 60)}…` : s
+  }
+  return kindOfValue(x)
 }
 
 const findMeta = (meta: ReadonlyArray<TensorMeta>, name: string): TensorMeta => {
@@ -129,13 +170,11 @@ const shapeOf = (v: unknown, name: string): number[] => {
   if (!Array.isArray(v)) throw invalid(`input "${name}": "shape" must be an array of non-negative integers`)
   for (const d of v) {
     if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
-      throw invalid(`input "${name}": "shape" must be an array of non-negative integers, got ${JSON.stringify(v, bigintJson)}`)
+      throw invalid(`input "${name}": "shape" must be an array of non-negative integers, got an element ${preview(d)}`)
     }
   }
   return v as number[]
 }
-
-const bigintJson = (_: string, x: unknown) => (typeof x === "bigint" ? x.toString() : x)
 
 const fromBinary = (dt: Datatype, bytes: Buffer, count: number, name: string): TensorData => {
   if (dt === "BYTES") {
@@ -151,16 +190,31 @@ const fromBinary = (dt: Datatype, bytes: Buffer, count: number, name: string): T
   return fixedFromBytes(dt, bytes)
 }
 
-/** Nested `data` ([[1,2],[3,4]]) → flat, row-major. */
-const flatten = (data: unknown[]): unknown[] => {
+/**
+ * Nested `data` ([[1,2],[3,4]]) → flat, row-major. Iterative, with a depth cap: a request
+ * nested thousands deep must be a 400, not a stack overflow.
+ */
+const flatten = (data: unknown[], name: string): unknown[] => {
   const out: unknown[] = []
-  const walk = (a: unknown[]): void => {
-    for (const x of a) {
-      if (Array.isArray(x)) walk(x)
-      else out.push(x)
+  const arrays: unknown[][] = [data]
+  const next: number[] = [0]
+  while (arrays.length > 0) {
+    const top = arrays.length - 1
+    const a = arrays[top]!
+    const i = next[top]!
+    if (i >= a.length) {
+      arrays.pop()
+      next.pop()
+      continue
     }
+    next[top] = i + 1
+    const x = a[i]
+    if (Array.isArray(x)) {
+      if (arrays.length >= MAX_DATA_DEPTH) throw invalid(`input "${name}": "data" is nested deeper than ${MAX_DATA_DEPTH} levels`)
+      arrays.push(x)
+      next.push(0)
+    } else out.push(x)
   }
-  walk(data)
   return out
 }
 
@@ -184,13 +238,13 @@ const fromJson = (dt: Datatype, raw: unknown, count: number, name: string, shape
     else throw invalid(`input "${name}": "data" must be an array`)
   }
   let data = raw as unknown[]
-  if (data.length > 0 && Array.isArray(data[0])) data = flatten(data)
-  else if (data.length !== count) data = flatten(data) // e.g. [1, [2, 3]]: irregular, but flatten before judging
+  if (data.length > 0 && Array.isArray(data[0])) data = flatten(data, name)
+  else if (data.length !== count) data = flatten(data, name) // e.g. [1, [2, 3]]: irregular, but flatten before judging
   if (data.length !== count) {
     throw invalid(`input "${name}": data has ${data.length} elements but shape [${shape.join(",")}] needs ${count}`)
   }
   const bad = (k: number, why: string): never => {
-    throw invalid(`input "${name}": element ${k} (${JSON.stringify(data[k], bigintJson)}) ${why}`)
+    throw invalid(`input "${name}": element ${k} (${preview(data[k])}) ${why}`)
   }
   switch (dt) {
     case "FP32":
