@@ -6,6 +6,7 @@ import { ModelManagerLive } from "./instance/live.js"
 import { ModelManager } from "./instance/model-manager.js"
 import { effectLoggerLayer, logLayer, type Log } from "./observability/log.js"
 import { ServerMetrics } from "./observability/metrics.js"
+import { spansLayer } from "./observability/spans.js"
 import { ModelRegistryLive } from "./registry/live.js"
 import { VModelsLive } from "./registry/vmodels.js"
 import { ModelRuntimesLive } from "./runtimes/index.js"
@@ -29,7 +30,12 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
     Layer.sync(ServerMetrics, () => new ServerMetrics()),
     Layer.sync(ServerState, () => new ServerState()),
     evictionLayer(config.eviction),
-    ModelRuntimesLive(config)
+    ModelRuntimesLive(config),
+    spansLayer({
+      endpoint: config.otlpEndpoint,
+      resource: { "service.name": "meshkit", "service.instance.id": config.instanceId ?? `${config.host}:${config.port}` },
+      onError: (message) => log.warn(message)
+    })
   )
   const listeners = Layer.mergeAll(HttpServerLive, GrpcServerLive)
   if (config.etcd === undefined) {

@@ -65,6 +65,15 @@ other
   --config FILE                YAML or JSON settings file
   --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
 
+observability
+  --access-log                 one JSON line per request on stderr (msg "access": requestId,
+                               traceId, method, path, model, status, durationUs, bytes, transport,
+                               forwardedFrom); off by default
+  --otlp-endpoint URL          export spans (requests, forwards, loads) over OTLP/HTTP JSON to
+                               URL/v1/traces, e.g. http://otel-collector:4318; off by default
+  Every answer carries x-request-id (the client's, 1-128 visible ASCII characters, or a new one;
+  in error bodies as "requestId"); a W3C traceparent is continued and passed on to peers.
+
 Prints one line on stdout when ready:
   meshkit serve: listening http://HOST:P grpc HOST:G (N models, memory X)
 SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.`
@@ -105,7 +114,11 @@ const flagSpec = {
   placement: { type: "string" },
   routing: { type: "string" },
   scaling: { type: "string" },
-  seed: { type: "string" }
+  seed: { type: "string" },
+  "access-log": { type: "boolean" },
+  "otlp-endpoint": { type: "string" },
+  // test only, not in the help: wait N ms before each infer answer (bench replay's slowed build)
+  "debug-delay-ms": { type: "string" }
 } as const
 
 const POLICY_FLAGS = new Set(["eviction", "placement", "routing", "scaling"])

@@ -9,6 +9,8 @@
  * `--grpc-port off` still forwards and accepts forwarded requests.
  */
 import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from "node:http"
+import { SPAN_KIND, type SpanBuffer } from "../observability/spans.js"
+import { childSpan, nowMs, traceparentOf, type TraceContext } from "../observability/trace-context.js"
 
 /** Headers of the forwarding context (lower case, as node:http gives them). */
 export const FORWARD_HEADERS = {
@@ -81,6 +83,8 @@ export interface ForwarderOptions {
   readonly maxSocketsPerPeer?: number
   /** called once per forward with the time until the peer's answer (or failure) */
   readonly onResult?: (peer: string, seconds: number) => void
+  /** where a traced forward's client span goes (span export on) */
+  readonly spans?: SpanBuffer
 }
 
 interface Sink {
@@ -104,6 +108,8 @@ export class PeerForwarder {
   /**
    * Sends `body` to `peer` at `path`, with the client's protocol headers and the next hop's
    * context, and writes the peer's answer to `sink` unless the peer refused or failed.
+   * A traced request (`trace`: this hop's span) gets a forward span of its own, and the peer
+   * receives a traceparent naming that span as its parent.
    */
   forward(
     peer: Peer,
@@ -112,7 +118,8 @@ export class PeerForwarder {
     body: Buffer,
     ctx: ForwardContext,
     mode: ForwardMode,
-    sink: Sink
+    sink: Sink,
+    trace?: TraceContext
   ): Promise<ForwardResult> {
     const headers: Record<string, string> = {
       "content-length": String(body.byteLength),
@@ -126,6 +133,8 @@ export class PeerForwarder {
       const v = clientHeaders[h]
       if (typeof v === "string") headers[h] = v
     }
+    const span = trace === undefined ? undefined : childSpan(trace)
+    if (span !== undefined) headers.traceparent = traceparentOf(span)
     const t0 = performance.now()
     return new Promise<ForwardResult>((resolve) => {
       let settled = false
@@ -139,6 +148,16 @@ export class PeerForwarder {
         s.seconds += seconds
         this.sent.set(peer.id, s)
         this.options.onResult?.(peer.id, seconds)
+        if (span !== undefined && this.options.spans?.enabled === true) {
+          this.options.spans.record({
+            trace: span,
+            name: `forward ${mode}`,
+            kind: SPAN_KIND.client,
+            endMs: nowMs(),
+            error: r.kind === "failed" ? r.reason : undefined,
+            attributes: { "meshkit.peer": peer.id, "meshkit.forward_mode": mode, "meshkit.hops": ctx.hops + 1, "http.response.status_code": r.kind === "answered" ? r.status : undefined, "meshkit.request_id": headers["x-request-id"] }
+          })
+        }
         resolve(r)
       }
       let url: URL

@@ -30,6 +30,7 @@ import { CopyKeeper } from "./copy-keeper.js"
 import { etcdStoreLayer } from "./etcd-store.js"
 import type { RefusalReason } from "./forwarder.js"
 import { PeerForwarder } from "./forwarder.js"
+import { Spans } from "../observability/spans.js"
 import { campaignForLeadership, pruneGoneCopies } from "./leader.js"
 import { LocalInstance, Membership } from "./membership.js"
 import { makeMeshDecider } from "./mesh-decision.js"
@@ -191,7 +192,8 @@ export const ClusterNodeLive = Layer.scoped(
     })
     const forwarder = new PeerForwarder(selfId, {
       timeoutMs: config.loadTimeout + 10_000,
-      onResult: (peer, seconds) => hop.observe({ peer }, seconds)
+      onResult: (peer, seconds) => hop.observe({ peer }, seconds),
+      spans: yield* Spans
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => forwarder.close()))
 

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml"
 import { findPolicy, PolicyChoice } from "@meshkit/core"
 import { messageOf } from "../errors.js"
 import { OnnxOptions } from "../runtimes/onnx/options.js"
-import { ByteSize, Duration, IntFrom, OptionalPort } from "./text-schemas.js"
+import { BooleanFrom, ByteSize, Duration, IntFrom, OptionalPort } from "./text-schemas.js"
 
 export { ByteSize, Duration } from "./text-schemas.js"
 
@@ -85,7 +85,13 @@ export const ServerConfig = Schema.Struct({
   /** seed of the policies' random choices (policyRng, as in the simulator) */
   seed: Schema.optionalWith(IntFrom(0, 2 ** 31 - 1), { default: () => 1 }),
   /** options of the ONNX runtime (the only runtime today), as given: the runtime applies its defaults */
-  runtime: Schema.optionalWith(OnnxOptions, { default: () => ({}) })
+  runtime: Schema.optionalWith(OnnxOptions, { default: () => ({}) }),
+  /** one JSON line per request on stderr (observability/access-log.ts) */
+  accessLog: Schema.optionalWith(BooleanFrom, { default: () => false }),
+  /** export spans over OTLP/HTTP JSON to this collector (base URL, e.g. http://collector:4318); absent = off */
+  otlpEndpoint: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "expected a URL like http://otel-collector:4318" }))),
+  /** TEST ONLY: wait this long before sending each infer answer (the replay test's "slow build") */
+  debugDelayMs: Schema.optionalWith(IntFrom(0, 60_000), { default: () => 0 })
 })
 export type ServerConfig = typeof ServerConfig.Type
 

@@ -5,6 +5,7 @@ import type { InstanceRecord } from "../cluster/records.js"
 import { BadRequest, isServerFault, kindOf, LoadFailed, messageOf, ModelNotFound, ModelTooLarge, Unavailable } from "../errors.js"
 import type { ModelEntry, ModelStatus } from "../instance/model-entry.js"
 import { ModelManager } from "../instance/model-manager.js"
+import { Config } from "../config/config.js"
 import { Log } from "../observability/log.js"
 import { ServerMetrics } from "../observability/metrics.js"
 import { VModels } from "../registry/vmodels.js"
@@ -50,6 +51,8 @@ export interface InferTransport<C> {
   forward?(call: C, to: InstanceRecord, mode: ForwardMode, ctx: ForwardContext): Promise<ForwardResult>
   /** Cluster mode: tell the instance that forwarded the call why this one did not serve it. */
   refuse?(call: C, refusal: RefusalReason, message: string): void
+  /** The request id and trace ids of the call, for the log lines about it. */
+  logFields?(call: C): Record<string, unknown>
 }
 
 /** Cluster mode's request path (cluster/mesh.ts): serve here, or forward to where the model is. */
@@ -73,6 +76,8 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   /** set in cluster mode: a request for a model not loaded here goes through it */
   private cluster: ClusterPath | undefined = undefined
   private served: ((e: ModelEntry) => void) | undefined = undefined
+  /** TEST ONLY (--debug-delay-ms): wait this long before each infer answer */
+  replyDelayMs = 0
 
   constructor(
     private readonly manager: ModelManager,
@@ -184,13 +189,11 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     m.infer(r.inputs, r.outputs?.map((o) => o.name)).then(
       (outputs) => {
         this.manager.release(e)
-        try {
-          t.reply(call, outputs, r)
-        } catch (err) {
-          this.fail(t, call, e, err, t0)
+        if (this.replyDelayMs > 0) {
+          setTimeout(() => this.answer(t, call, e, outputs, r, t0), this.replyDelayMs)
           return
         }
-        this.requests.succeeded(e, t0)
+        this.answer(t, call, e, outputs, r, t0)
       },
       (err) => {
         this.manager.release(e)
@@ -199,24 +202,34 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     )
   }
 
+  private answer<C>(t: InferTransport<C>, call: C, e: ModelEntry, outputs: Tensor[], r: InferRequest, t0: number): void {
+    try {
+      t.reply(call, outputs, r)
+    } catch (err) {
+      this.fail(t, call, e, err, t0)
+      return
+    }
+    this.requests.succeeded(e, t0)
+  }
+
   private fail<C>(t: InferTransport<C>, call: C, e: ModelEntry, err: unknown, t0: number): void {
     t.fail(call, err)
-    this.rejected(e, err, t0)
+    this.rejected(e, err, t0, t.logFields?.(call))
   }
 
   /**
    * Count and, for a fault on this side, log a request that failed (before the use case, too:
    * an unknown model, a body over the limit). `e` is undefined when no model was resolved.
    */
-  rejected(e: ModelEntry | undefined, err: unknown, t0: number): void {
-    this.noteFailure(err, e?.id)
+  rejected(e: ModelEntry | undefined, err: unknown, t0: number, fields?: Record<string, unknown>): void {
+    this.noteFailure(err, e?.id, fields)
     this.requests.failed(e, kindOf(err), t0)
   }
 
   /** Log a failure when it is a fault on this side (a bug, a model origin failing), not the caller's. */
-  noteFailure(err: unknown, model?: string): void {
+  noteFailure(err: unknown, model?: string, fields?: Record<string, unknown>): void {
     const kind = kindOf(err)
-    if (isServerFault(kind)) this.log.error("request failed", { model, kind, error: messageOf(err) })
+    if (isServerFault(kind)) this.log.error("request failed", { model, kind, error: messageOf(err), ...fields })
   }
 
   // ---- the questions around it ------------------------------------------------------------
@@ -264,6 +277,8 @@ export const notFound = (name: string) => new ModelNotFound({ message: `model "$
 export const ServingLive = Layer.effect(
   Serving,
   Effect.gen(function* () {
-    return new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
+    const s = new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
+    s.replyDelayMs = (yield* Config).debugDelayMs
+    return s
   })
 )
