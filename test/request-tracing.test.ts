@@ -17,7 +17,7 @@ afterAll(async () => {
 })
 
 const f = withServer("tracing", {
-  models: { m: [64 * 1024, 1] },
+  models: { m: [64 * 1024, 1], cold: [64 * 1024, 2] },
   args: (dir) => ["--models", dir, "--memory", "64MiB", "--data-dir", `${dir}/data`, "--access-log", "--otlp-endpoint", receiver.url, "--log-level", "warn"]
 })
 
@@ -96,6 +96,19 @@ describe("trace context, access log and OTLP spans", () => {
     expect(line.durationUs).toBeGreaterThan(0)
     expect(line.bytesOut).toBeGreaterThan(0)
     expect(receiver.rejected).toEqual([])
+  })
+
+  it("a request that waits for a load has a load span under its server span", async () => {
+    const trace = "5".repeat(32)
+    const r = await post("/v2/models/cold/infer", { traceparent: `00-${trace}-${PARENT}-01` })
+    expect(r.status).toBe(200)
+    await eventually(async () => receiver.spans.filter((s) => s.traceId === trace).length >= 2, 15_000)
+    const server = receiver.spans.find((s) => s.traceId === trace && s.kind === 2)!
+    const load = receiver.spans.find((s) => s.traceId === trace && s.name === "model load")!
+    expect(load.parentSpanId).toBe(server.spanId)
+    expect(load.attributes["meshkit.model"]).toBe("cold")
+    expect(BigInt(load.startTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(server.startTimeUnixNano))
+    expect(BigInt(load.endTimeUnixNano)).toBeLessThanOrEqual(BigInt(server.endTimeUnixNano))
   })
 
   it("ignores an invalid traceparent (a new trace starts here, since export is on)", async () => {

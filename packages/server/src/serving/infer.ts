@@ -7,6 +7,8 @@ import type { ModelEntry, ModelStatus } from "../instance/model-entry.js"
 import { ModelManager } from "../instance/model-manager.js"
 import { Config } from "../config/config.js"
 import { Log } from "../observability/log.js"
+import { SPAN_KIND, Spans, type SpanBuffer } from "../observability/spans.js"
+import { childSpan, nowMs, type TraceContext } from "../observability/trace-context.js"
 import { ServerMetrics } from "../observability/metrics.js"
 import { VModels } from "../registry/vmodels.js"
 import { ModelRuntimes } from "../runtimes/index.js"
@@ -53,6 +55,8 @@ export interface InferTransport<C> {
   refuse?(call: C, refusal: RefusalReason, message: string): void
   /** The request id and trace ids of the call, for the log lines about it. */
   logFields?(call: C): Record<string, unknown>
+  /** The call's span on this hop, when the request is traced. */
+  trace?(call: C): TraceContext | undefined
 }
 
 /** Cluster mode's request path (cluster/mesh.ts): serve here, or forward to where the model is. */
@@ -78,6 +82,8 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   private served: ((e: ModelEntry) => void) | undefined = undefined
   /** TEST ONLY (--debug-delay-ms): wait this long before each infer answer */
   replyDelayMs = 0
+  /** set when span export is on: a traced request that waits for a load records a load span */
+  spans: SpanBuffer | undefined = undefined
 
   constructor(
     private readonly manager: ModelManager,
@@ -132,9 +138,29 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
       this.viaCluster(this.cluster, t, call, e, t0)
       return
     }
-    this.manager.acquire(e).then(
+    this.acquire(t, call, e).then(
       (m) => this.run(t, call, e, m, t0),
       (err) => this.fail(t, call, e, err, t0)
+    )
+  }
+
+  /** The miss path's wait for a slot (loading the model if needed), as a span of a traced request. */
+  private acquire<C>(t: InferTransport<C>, call: C, e: ModelEntry): Promise<LoadedModel> {
+    const parent = this.spans !== undefined && t.trace !== undefined ? t.trace(call) : undefined
+    if (parent === undefined) return this.manager.acquire(e)
+    const span = childSpan(parent)
+    const spans = this.spans!
+    const end = (error: string | undefined) =>
+      spans.record({ trace: span, name: "model load", kind: SPAN_KIND.internal, endMs: nowMs(), error, attributes: { "meshkit.model": e.id, "meshkit.loads": e.loads } })
+    return this.manager.acquire(e).then(
+      (m) => {
+        end(undefined)
+        return m
+      },
+      (err: unknown) => {
+        end(messageOf(err))
+        throw err
+      }
     )
   }
 
@@ -161,7 +187,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
    * that cannot fit here, is reported instead of answered: the mesh tries another instance.
    */
   private serveHere<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number): Promise<LocalResult> {
-    return this.manager.acquire(e).then(
+    return this.acquire(t, call, e).then(
       (m): LocalResult => {
         this.run(t, call, e, m, t0)
         return { kind: "served" }
@@ -279,6 +305,8 @@ export const ServingLive = Layer.effect(
   Effect.gen(function* () {
     const s = new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
     s.replyDelayMs = (yield* Config).debugDelayMs
+    const spans = yield* Spans
+    if (spans.enabled) s.spans = spans
     return s
   })
 )

@@ -137,6 +137,7 @@ export const makeForwardedGrpc = (o: {
     context: (call) => forwardContextOf(call.req.headers),
     forward: (call, to, mode, ctx) => o.forwarder.forward({ id: to.id, url: to.httpUrl }, call.req.url ?? "/", call.req.headers, call.raw, ctx, mode, call.res, traceOf(call.req)),
     logFields: (call) => ({ requestId: call.req.headers["x-request-id"], ...traceFields(traceOf(call.req)) }),
+    trace: (call) => traceOf(call.req),
     refuse: (call, refusal, message) => sendJsonError(call.res, 503, message, { [FORWARD_HEADERS.refused]: refusal, "x-meshkit-kind": "unavailable" })
   }
 

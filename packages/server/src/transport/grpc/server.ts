@@ -40,7 +40,8 @@ const GRPC: InferTransport<GrpcInferCall> = {
   decode: (call, inputs) => decodeModelInferRequest(call.request, inputs),
   reply: (call, outputs, r) => call.cb(null, encodeModelInferResponse(call.name, MODEL_VERSION, r.id, outputs, r.binaryOutput)),
   fail: (call, err) => call.cb(grpcErrorOf(err, call.requestId)),
-  logFields: (call) => ({ requestId: call.requestId, ...traceFields(call.trace) })
+  logFields: (call) => ({ requestId: call.requestId, ...traceFields(call.trace) }),
+  trace: (call) => call.trace
 }
 
 /** The call's request id (the client's valid `x-request-id` metadata, else a new one), sent back in the response's initial metadata. */

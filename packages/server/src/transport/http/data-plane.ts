@@ -68,7 +68,8 @@ const REST_LOCAL: InferTransport<RestInferCall> = {
     call.res.end(enc.body)
   },
   fail: (call, err) => sendError(call.res, err),
-  logFields: (call) => ({ requestId: call.req.headers["x-request-id"], ...traceFields(traceOf(call.req)) })
+  logFields: (call) => ({ requestId: call.req.headers["x-request-id"], ...traceFields(traceOf(call.req)) }),
+  trace: (call) => traceOf(call.req)
 }
 
 /**
