@@ -76,7 +76,9 @@ observability
 
 Prints one line on stdout when ready:
   meshkit serve: listening http://HOST:P grpc HOST:G (N models, memory X)
-SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.`
+SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.
+SIGHUP: re-read the configuration (file, environment, flags); the eviction policy and its options
+change live (residents stay loaded); other changed settings are logged as needing a restart.`
 
 const flagSpec = {
   host: { type: "string" },
@@ -151,17 +153,21 @@ export const run = async (argv: string[]): Promise<number> => {
   if (Object.keys(runtime).length > 0) flags.runtime = runtime
 
   let config
-  try {
-    const configPath = (parsed.values.config as string | undefined) ?? process.env.MESHKIT_CONFIG
+  const configPath = (parsed.values.config as string | undefined) ?? process.env.MESHKIT_CONFIG
+  // SIGHUP resolves the configuration again from the same sources (config/reload.ts)
+  const resolveNow = async () => {
     const file = configPath ? { path: configPath, values: await readConfigFile(configPath) } : undefined
-    config = resolveConfig({ ...(file ? { file } : {}), env: fromEnv(process.env), flags })
+    return resolveConfig({ ...(file ? { file } : {}), env: fromEnv(process.env), flags })
+  }
+  try {
+    config = await resolveNow()
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message)
     throw e
   }
 
   const log = makeLog(config.logLevel)
-  const fiber = Effect.runFork(runServer(config, log, (info) => console.log(readyLine(info))))
+  const fiber = Effect.runFork(runServer(config, log, (info) => console.log(readyLine(info)), { reread: resolveNow }))
 
   let stopping = false
   const onSignal = (signal: NodeJS.Signals) => {

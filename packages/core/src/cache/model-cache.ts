@@ -44,11 +44,32 @@ export class ModelCache {
   /** bytes held outside residents, e.g. evicted models whose unload has not finished yet */
   private heldBytes = 0
 
+  private currentPolicy: EvictionPolicy
+
   constructor(
     readonly capacity: number,
-    readonly policy: EvictionPolicy
+    policy: EvictionPolicy
   ) {
     if (!(capacity > 0)) throw new RangeError(`cache capacity must be > 0 bytes, got ${capacity}`)
+    this.currentPolicy = policy
+  }
+
+  get policy(): EvictionPolicy {
+    return this.currentPolicy
+  }
+
+  /**
+   * Switch to another policy (a configuration reload) keeping every resident: the new policy
+   * is told about each one as an insert at its last use, oldest first, so recency-ordered
+   * policies (lru, fifo, sieve, ttl, ...) start from the current order; what a policy learned
+   * beyond that (frequencies, ghost queues, histograms) starts afresh.
+   */
+  replacePolicy(policy: EvictionPolicy): void {
+    const residents: Resident[] = []
+    for (const r of this.entries.values()) if (r !== undefined) residents.push(r)
+    residents.sort((a, b) => a.lastUsed - b.lastUsed)
+    for (const r of residents) policy.onInsert(r, r.lastUsed)
+    this.currentPolicy = policy
   }
 
   get used(): number {
@@ -71,7 +92,7 @@ export class ModelCache {
   hit(e: Resident, now: number): void {
     if (now > e.lastUsed) e.lastUsed = now
     e.hits++
-    this.policy.onHit(e, now)
+    this.currentPolicy.onHit(e, now)
   }
 
   /** Make room for and insert a new model (marked `loading`); `req.id` must not be resident. */
@@ -102,7 +123,7 @@ export class ModelCache {
     if (this.entries.size === before) this.tombstones--
     this.live++
     this.usedBytes += size
-    this.policy.onInsert(entry, now)
+    this.currentPolicy.onInsert(entry, now)
     return { ok: true, entry, evicted }
   }
 
@@ -116,7 +137,7 @@ export class ModelCache {
     if (delta <= 0 || this.used + delta <= this.capacity) {
       e.size = newSize
       this.usedBytes += delta
-      this.policy.onResize?.(e, oldSize)
+      this.currentPolicy.onResize?.(e, oldSize)
       return NO_VICTIMS
     }
     if (newSize > this.capacity) return null
@@ -127,7 +148,7 @@ export class ModelCache {
     if (evicted === null) return null
     e.size = newSize
     this.usedBytes += delta
-    this.policy.onResize?.(e, oldSize)
+    this.currentPolicy.onResize?.(e, oldSize)
     return evicted
   }
 
@@ -141,7 +162,7 @@ export class ModelCache {
 
   /** Keep-alive: unload residents whose policy says their time is up (and that may go). */
   expire(now: number): readonly Resident[] {
-    const due = this.policy.expired?.(now)
+    const due = this.currentPolicy.expired?.(now)
     if (!due || due.length === 0) return NO_VICTIMS
     const out: Resident[] = []
     for (const e of due) {
@@ -163,7 +184,7 @@ export class ModelCache {
 
   private makeRoom(need: number, now: number): readonly Resident[] | null {
     if (need <= 0) return NO_VICTIMS
-    const candidates = this.policy.chooseVictims(need, now, isEvictable)
+    const candidates = this.currentPolicy.chooseVictims(need, now, isEvictable)
     let freed = 0
     let n = 0
     while (n < candidates.length && freed < need) freed += candidates[n++]!.size
@@ -178,7 +199,7 @@ export class ModelCache {
     this.live--
     if (++this.tombstones > 1024 && this.tombstones > this.live) this.sweep()
     this.usedBytes -= e.size
-    this.policy.onRemove(e)
+    this.currentPolicy.onRemove(e)
   }
 
   private sweep(): void {
