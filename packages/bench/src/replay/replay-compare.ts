@@ -23,16 +23,34 @@ const rel = (b: number, n: number) => (b === 0 ? (n === 0 ? "±0 %" : "new") : `
 const relLimit = (s: string) => Number(s.replace(/^\+/, "").replace(/%$/, "")) / 100
 const ptLimit = (s: string) => Math.abs(Number(s.replace(/pt$/, ""))) / 100
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/**
+ * new ÷ base for a latency percentile: the median over slices of the per-slice ratio (each
+ * slice ran on both sides back to back, so a slice the machine slowed down counts once, not
+ * for all its requests); the overall ratio when the report has no slices.
+ */
+export const latencyRatio = (base: ReplaySide, next: ReplaySide, key: "p50" | "p99" | "p999"): number => {
+  const bs = base.slices ?? []
+  const ns = next.slices ?? []
+  if (bs.length > 0 && bs.length === ns.length) return median(bs.map((b, k) => ns[k]![key] / Math.max(1, b[key])))
+  return next.latencyUs[key] / Math.max(1, base.latencyUs[key])
+}
+
 export const compareReplay = (r: ReplayReport): { rows: ReplayRow[]; failures: ReplayRow[] } => {
   const base = r.base
   const next = r.new
   const t: ReplayThresholds = r.thresholds
   const rows: ReplayRow[] = []
   const latency = (figure: string, key: "p50" | "p99" | "p999", limit: string | undefined) => {
-    const b = base!.latencyUs[key]
-    const n = next.latencyUs[key]
-    const verdict = limit === undefined ? "not-gated" : n <= b * (1 + relLimit(limit)) ? "ok" : "regressed"
-    rows.push({ figure, base: ms(b), next: ms(n), change: rel(b, n), threshold: limit ?? "–", verdict })
+    const ratio = latencyRatio(base!, next, key)
+    const verdict = limit === undefined ? "not-gated" : ratio <= 1 + relLimit(limit) ? "ok" : "regressed"
+    const change = `${ratio >= 1 ? "+" : ""}${((ratio - 1) * 100).toFixed(1)} %`
+    rows.push({ figure, base: ms(base!.latencyUs[key]), next: ms(next.latencyUs[key]), change, threshold: limit ?? "–", verdict })
   }
   if (base !== undefined) {
     latency("latency p50", "p50", t.p50)
@@ -84,6 +102,8 @@ export const replayMarkdown = (r: ReplayReport, c = compareReplay(r)): string =>
     r.base === undefined
       ? `new: ${cell(r.new.label)} (no --against: nothing to compare with)`
       : `base: ${cell(r.base.label)} · new: ${cell(r.new.label)} — ${s.requests} requests each, ${s.minutes} trace min in ${s.durationSeconds} s, ${s.slices} interleaved slices, load average ${s.loadAverage.toFixed(1)}`,
+    "",
+    "Latency: base and new over all requests; change: the median over slices of the per-slice ratio.",
     "",
     "| figure | base | new | change | threshold | |",
     "|:---|---:|---:|---:|---:|:-:|",

@@ -31,6 +31,8 @@ export interface ReplaySide {
   /** [latency µs, fraction ≤] */
   readonly cdf: ReadonlyArray<readonly [number, number]>
   readonly failureSamples: ReadonlyArray<string>
+  /** latency percentiles of each slice, in replay order (the gate compares slice by slice) */
+  readonly slices?: ReadonlyArray<{ readonly p50: number; readonly p99: number; readonly p999: number }>
 }
 
 export interface ReplayThresholds {

@@ -86,6 +86,7 @@ class SideRecorder {
   errors = 0
   readonly statuses: Record<string, number> = {}
   readonly failureSamples: string[] = []
+  readonly slices: Array<{ p50: number; p99: number; p999: number }> = []
   loadsBefore: number | undefined
   loadsAfter: number | undefined
 
@@ -104,7 +105,8 @@ class SideRecorder {
       coldStarts,
       hitRatio: coldStarts === null || this.requests === 0 ? null : Math.max(0, 1 - coldStarts / this.requests),
       cdf: this.all.totalCount === 0 ? [] : CDF_POINTS.map((f) => [this.all.getValueAtPercentile(f * 100), f] as const),
-      failureSamples: this.failureSamples.slice(0, 3)
+      failureSamples: this.failureSamples.slice(0, 3),
+      slices: this.slices
     }
   }
 }
@@ -197,6 +199,7 @@ export const runReplay = async (o: ReplayOptions): Promise<ReplayReport> => {
         for (const [s, v] of Object.entries(res.statuses)) r.statuses[s] = (r.statuses[s] ?? 0) + v
         if (res.errors > 0) r.statuses.error = (r.statuses.error ?? 0) + res.errors
         r.failureSamples.push(...res.failureSamples)
+        r.slices.push({ p50: res.latencyUs.p50, p99: res.latencyUs.p99, p999: res.latencyUs.p999 })
         o.progress(`slice ${k + 1}/${o.slices} ${r === rec[0] ? "new " : "base"}: ${res.ok}/${res.sent} ok, p50 ${res.latencyUs.p50} µs, p99 ${res.latencyUs.p99} µs`)
       }
     }
