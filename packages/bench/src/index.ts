@@ -15,3 +15,7 @@ export { benchCompare, COMPARE_BAD_INPUT, COMPARE_PASSED, COMPARE_REGRESSED } fr
 export { runCoreBench } from "./policy/eviction-bench.js"
 export { runFidelity, type FidelityOptions, type FidelityResult } from "./fidelity/fidelity.js"
 export { fidelityText, writeFidelityReport } from "./fidelity/fidelity-report.js"
+export { runReplay, writeReplayReport, ReplayInputError, type ReplayOptions } from "./replay/run-replay.js"
+export { compareReplay, replayMarkdown, replaySpec, reportReplay, type ReplayRow } from "./replay/replay-compare.js"
+export { isReplayFile, replayCompareFiles, ReplayFileError } from "./replay/replay-files.js"
+export { isReplayReport, REPLAY_KIND, type ReplayReport, type ReplaySide, type ReplayThresholds } from "./replay/replay-report.js"

@@ -1,5 +1,6 @@
 /** @meshkit/server: the inference server process and its building blocks. */
 export * from "./config/config.js"
+export { ConfigReload, ConfigReloader, configReloadLayer, reloadOnSighup, type ConfigField, type ReloadReport } from "./config/reload.js"
 export { formatDuration, parseDuration } from "./config/duration.js"
 export * from "./errors.js"
 export * from "./tensor.js"

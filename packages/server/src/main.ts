@@ -1,15 +1,17 @@
 import { resolve } from "node:path"
 import { Effect, Layer } from "effect"
-import { evictionLayer, formatBytes } from "@meshkit/core"
+import { buildPolicy, evictionLayer, formatBytes, policyRng } from "@meshkit/core"
+import { ConfigReload, configReloadLayer, reloadOnSighup } from "./config/reload.js"
 import { Config, grpcPortOf, type ServerConfig } from "./config/config.js"
 import { ModelManagerLive } from "./instance/live.js"
 import { ModelManager } from "./instance/model-manager.js"
 import { effectLoggerLayer, logLayer, type Log } from "./observability/log.js"
 import { ServerMetrics } from "./observability/metrics.js"
+import { spansLayer } from "./observability/spans.js"
 import { ModelRegistryLive } from "./registry/live.js"
 import { VModelsLive } from "./registry/vmodels.js"
 import { ModelRuntimesLive } from "./runtimes/index.js"
-import { ServingLive } from "./serving/infer.js"
+import { Serving, ServingLive } from "./serving/infer.js"
 import { ServerState } from "./serving/server-state.js"
 import { GrpcListener, GrpcServerLive } from "./transport/grpc/server.js"
 import { HttpListener, HttpServerLive } from "./transport/http/server.js"
@@ -27,11 +29,17 @@ import { TlsLive } from "./tenancy/tls.js"
 export const serverLayer = (config: ServerConfig, log: Log) => {
   const base = Layer.mergeAll(
     Layer.succeed(Config, config),
+    configReloadLayer(config),
     logLayer(log),
     Layer.sync(ServerMetrics, () => new ServerMetrics({ modelMetrics: config.modelMetrics })),
     Layer.sync(ServerState, () => new ServerState()),
     evictionLayer(config.eviction),
-    ModelRuntimesLive(config)
+    ModelRuntimesLive(config),
+    spansLayer({
+      endpoint: config.otlpEndpoint,
+      resource: { "service.name": "meshkit", "service.instance.id": config.instanceId ?? `${config.host}:${config.port}` },
+      onError: (message) => log.warn(message)
+    })
   ).pipe(Layer.provideMerge(Layer.mergeAll(TenantsLive, TlsLive).pipe(Layer.provide(Layer.succeed(Config, config)))))
   const listeners = Layer.mergeAll(HttpServerLive, GrpcServerLive)
   if (config.etcd === undefined) {
@@ -72,13 +80,33 @@ export interface ReadyInfo {
 export const readyLine = (r: ReadyInfo): string =>
   `meshkit serve: listening ${r.scheme ?? "http"}://${r.host}:${r.port} grpc ${r.grpcPort === null ? "off" : `${r.host}:${r.grpcPort}`} (${r.models} models, memory ${formatBytes(r.memoryBytes)})`
 
+export interface RunOptions {
+  /** the configuration resolved again from its sources: given, SIGHUP reloads it (config/reload.ts) */
+  readonly reread?: () => Promise<ServerConfig>
+}
+
 /** Run until interrupted; `onReady` fires once everything listens. */
-export const runServer = (config: ServerConfig, log: Log, onReady: (r: ReadyInfo) => void) =>
+export const runServer = (config: ServerConfig, log: Log, onReady: (r: ReadyInfo) => void, options: RunOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const { state, http, grpc, manager } = yield* Effect.all({ state: ServerState, http: HttpListener, grpc: GrpcListener, manager: ModelManager }).pipe(
-        Effect.provide(yield* Layer.build(serverLayer(config, log)))
-      )
+      const { state, http, grpc, manager, reload, serving } = yield* Effect.all({
+        state: ServerState,
+        http: HttpListener,
+        grpc: GrpcListener,
+        manager: ModelManager,
+        reload: ConfigReload,
+        serving: Serving
+      }).pipe(Effect.provide(yield* Layer.build(serverLayer(config, log))))
+      // What a reload can change while serving; everything else is reported as needing a restart.
+      reload.subscribe("eviction", ["eviction"], (next) => {
+        // seeded as at start (evictionLayer's default seed), so a reload to the same policy decides the same
+        manager.replaceEvictionPolicy(buildPolicy("eviction", next.eviction, { rng: policyRng(1, "eviction"), capacityBytes: manager.capacityBytes }))
+        log.info("eviction policy replaced; residents kept, ordered by last use", { eviction: manager.policyName })
+      })
+      reload.subscribe("debug delay", ["debugDelayMs"], (next) => {
+        serving.replyDelayMs = next.debugDelayMs
+      })
+      if (options.reread !== undefined) yield* reloadOnSighup(reload, options.reread, log)
       // Runs first on shutdown (finalizers run in reverse): hand work over (cluster mode) while
       // still serving, then stop answering ready and refuse new work.
       yield* Effect.addFinalizer(() =>

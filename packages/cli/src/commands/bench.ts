@@ -3,6 +3,9 @@ import { parse, UsageError } from "../args.js"
 
 const help = `usage: meshkit bench [--quick] [--out FILE] [--json] [--only PARTS]
        meshkit bench compare BASE.json NEW.json
+       meshkit bench compare REPLAY.json          (a replay report with both sides)
+       meshkit bench replay SCENARIO [--models DIR] [--against DIR_OR_URL] [--duration S] [--out FILE]
+                                                  (see meshkit bench replay --help)
 
 Runs every benchmark and writes FILE (default reports/bench/latest.json) with machine facts,
 plus FILE's .md summary and .html report beside it. Progress goes to stderr.
@@ -29,6 +32,7 @@ gated figure regressed beyond the base file's threshold or is missing, 2 on unre
 
 export const run = async (argv: string[]): Promise<number> => {
   if (argv[0] === "compare") return compare(argv.slice(1))
+  if (argv[0] === "replay") return (await import("./bench-replay.js")).run(argv.slice(1))
   const a = parse(
     argv,
     { quick: { type: "boolean" }, out: { type: "string" }, json: { type: "boolean" }, only: { type: "string" } },
@@ -49,7 +53,12 @@ export const run = async (argv: string[]): Promise<number> => {
 const compare = async (argv: string[]): Promise<number> => {
   const a = parse(argv, {}, help, true)
   if (!a) return 0
-  if (a.positionals.length !== 2) throw new UsageError(`bench compare needs two files: BASE.json NEW.json`)
+  // replay reports (meshkit bench replay --out FILE): one file with both sides, or BASE NEW
+  const { isReplayFile, replayCompareFiles } = await import("@meshkit/bench")
+  if ((a.positionals.length === 1 || a.positionals.length === 2) && isReplayFile(a.positionals[a.positionals.length - 1]!)) {
+    return replayCompareFiles(a.positionals, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) })
+  }
+  if (a.positionals.length !== 2) throw new UsageError(`bench compare needs two files: BASE.json NEW.json (or one replay report)`)
   const [baseFile, nextFile] = a.positionals as [string, string]
   return benchCompare(baseFile, nextFile, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) })
 }

@@ -96,9 +96,20 @@ other
                                one series per status and transport, whatever the model count;
                                MESHKIT_MODEL_METRICS=true or "modelMetrics: true" in a config file)
 
+observability
+  --access-log                 one JSON line per request on stderr (msg "access": requestId,
+                               traceId, method, path, model, status, durationUs, bytes, transport,
+                               forwardedFrom); off by default
+  --otlp-endpoint URL          export spans (requests, forwards, loads) over OTLP/HTTP JSON to
+                               URL/v1/traces, e.g. http://otel-collector:4318; off by default
+  Every answer carries x-request-id (the client's, 1-128 visible ASCII characters, or a new one;
+  in error bodies as "requestId"); a W3C traceparent is continued and passed on to peers.
+
 Prints one line on stdout when ready:
   meshkit serve: listening http(s)://HOST:P grpc HOST:G (N models, memory X)
-SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.`
+SIGTERM/SIGINT: stop accepting, finish requests in flight, unload models, exit 0.
+SIGHUP: re-read the configuration (file, environment, flags); the eviction policy and its options
+change live (residents stay loaded); other changed settings are logged as needing a restart.`
 
 /** The flag table (public through `@meshkit/cli/serve`: deployment checks validate args with it). */
 export const flagSpec = {
@@ -156,7 +167,11 @@ export const flagSpec = {
   "model-metrics": { type: "boolean" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
-  "tls-client-ca": { type: "string" }
+  "tls-client-ca": { type: "string" },
+  "access-log": { type: "boolean" },
+  "otlp-endpoint": { type: "string" },
+  // test only, not in the help: wait N ms before each infer answer (bench replay's slowed build)
+  "debug-delay-ms": { type: "string" }
 } as const
 
 const POLICY_FLAGS = new Set(["eviction", "placement", "routing", "scaling"])
@@ -183,7 +198,10 @@ export interface ResolveServeOptions {
  * Public as `@meshkit/cli/serve`, so the Kubernetes manifests and the Dockerfile's command are
  * checked by the very code the server starts with.
  */
-export const resolveServeArgs = async (argv: string[], o: ResolveServeOptions = {}) => {
+export const resolveServeArgs = async (argv: string[], o: ResolveServeOptions = {}) => (await serveConfigSources(argv, o))?.config
+
+/** The configuration and how to resolve it again from the same sources (SIGHUP, config/reload.ts). */
+const serveConfigSources = async (argv: string[], o: ResolveServeOptions = {}) => {
   const parsed = parse(argv, flagSpec, help)
   if (!parsed) return undefined
   // Loaded here, not at the top: `meshkit serve --help` stays instant.
@@ -199,10 +217,13 @@ export const resolveServeArgs = async (argv: string[], o: ResolveServeOptions = 
   }
   if (Object.keys(runtime).length > 0) flags.runtime = runtime
 
-  try {
-    const configPath = (parsed.values.config as string | undefined) ?? env.MESHKIT_CONFIG
+  const configPath = (parsed.values.config as string | undefined) ?? env.MESHKIT_CONFIG
+  const resolveNow = async () => {
     const file = configPath ? { path: configPath, values: await (o.readConfig ?? readConfigFile)(configPath) } : undefined
     return resolveConfig({ ...(file ? { file } : {}), env: fromEnv(env), flags })
+  }
+  try {
+    return { config: await resolveNow(), reread: resolveNow }
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message)
     throw e
@@ -210,12 +231,13 @@ export const resolveServeArgs = async (argv: string[], o: ResolveServeOptions = 
 }
 
 export const run = async (argv: string[]): Promise<number> => {
-  const config = await resolveServeArgs(argv)
-  if (config === undefined) return 0
+  const sources = await serveConfigSources(argv)
+  if (sources === undefined) return 0
+  const { config, reread: resolveNow } = sources
   const { makeLog, readyLine, runServer } = await import("@meshkit/server")
 
   const log = makeLog(config.logLevel)
-  const fiber = Effect.runFork(runServer(config, log, (info) => console.log(readyLine(info))))
+  const fiber = Effect.runFork(runServer(config, log, (info) => console.log(readyLine(info)), { reread: resolveNow }))
 
   let stopping = false
   const onSignal = (signal: NodeJS.Signals) => {

@@ -59,15 +59,35 @@ export class ModelCache {
 
   /** the fair-share rule, undefined without shares (then nothing per tenant is tracked) */
   private readonly fair: FairShares | undefined
+  private currentPolicy: EvictionPolicy
 
   constructor(
     readonly capacity: number,
-    readonly policy: EvictionPolicy,
+    policy: EvictionPolicy,
     options: ModelCacheOptions = {}
   ) {
     if (!(capacity > 0)) throw new RangeError(`cache capacity must be > 0 bytes, got ${capacity}`)
+    this.currentPolicy = policy
     const shares = options.shares
     this.fair = shares !== undefined && shares.size > 0 ? new FairShares(shares, capacity) : undefined
+  }
+
+  get policy(): EvictionPolicy {
+    return this.currentPolicy
+  }
+
+  /**
+   * Switch to another policy (a configuration reload) keeping every resident: the new policy
+   * is told about each one as an insert at its last use, oldest first, so recency-ordered
+   * policies (lru, fifo, sieve, ttl, ...) start from the current order; what a policy learned
+   * beyond that (frequencies, ghost queues, histograms) starts afresh. Tenant shares stay.
+   */
+  replacePolicy(policy: EvictionPolicy): void {
+    const residents: Resident[] = []
+    for (const r of this.entries.values()) if (r !== undefined) residents.push(r)
+    residents.sort((a, b) => a.lastUsed - b.lastUsed)
+    for (const r of residents) policy.onInsert(r, r.lastUsed)
+    this.currentPolicy = policy
   }
 
   /** the tenant shares this cache enforces (empty without shares) */
@@ -102,7 +122,7 @@ export class ModelCache {
   hit(e: Resident, now: number): void {
     if (now > e.lastUsed) e.lastUsed = now
     e.hits++
-    this.policy.onHit(e, now)
+    this.currentPolicy.onHit(e, now)
   }
 
   /** Make room for and insert a new model (marked `loading`); `req.id` must not be resident. */
@@ -134,7 +154,7 @@ export class ModelCache {
     this.live++
     this.usedBytes += size
     if (this.fair !== undefined) this.fair.add(entry.tenant, size)
-    this.policy.onInsert(entry, now)
+    this.currentPolicy.onInsert(entry, now)
     return { ok: true, entry, evicted }
   }
 
@@ -149,7 +169,7 @@ export class ModelCache {
       e.size = newSize
       this.usedBytes += delta
       if (this.fair !== undefined) this.fair.add(e.tenant, delta)
-      this.policy.onResize?.(e, oldSize)
+      this.currentPolicy.onResize?.(e, oldSize)
       return NO_VICTIMS
     }
     if (newSize > this.capacity) return null
@@ -161,7 +181,7 @@ export class ModelCache {
     e.size = newSize
     this.usedBytes += delta
     if (this.fair !== undefined) this.fair.add(e.tenant, delta)
-    this.policy.onResize?.(e, oldSize)
+    this.currentPolicy.onResize?.(e, oldSize)
     return evicted
   }
 
@@ -175,7 +195,7 @@ export class ModelCache {
 
   /** Keep-alive: unload residents whose policy says their time is up (and that may go). */
   expire(now: number): readonly Resident[] {
-    const due = this.policy.expired?.(now)
+    const due = this.currentPolicy.expired?.(now)
     if (!due || due.length === 0) return NO_VICTIMS
     const out: Resident[] = []
     for (const e of due) {
@@ -199,11 +219,11 @@ export class ModelCache {
   private makeRoom(need: number, now: number, tenant: TenantId, incoming: number): readonly Resident[] | null {
     if (need <= 0) return NO_VICTIMS
     if (this.fair !== undefined) {
-      const fair = this.fair.chooseVictims(this.policy, tenant, incoming, need, now, isEvictable)
+      const fair = this.fair.chooseVictims(this.currentPolicy, tenant, incoming, need, now, isEvictable)
       if (fair !== null) for (const v of fair) this.drop(v)
       return fair
     }
-    const candidates = this.policy.chooseVictims(need, now, isEvictable)
+    const candidates = this.currentPolicy.chooseVictims(need, now, isEvictable)
     let freed = 0
     let n = 0
     while (n < candidates.length && freed < need) freed += candidates[n++]!.size
@@ -219,7 +239,7 @@ export class ModelCache {
     if (++this.tombstones > 1024 && this.tombstones > this.live) this.sweep()
     this.usedBytes -= e.size
     if (this.fair !== undefined) this.fair.add(e.tenant, -e.size)
-    this.policy.onRemove(e)
+    this.currentPolicy.onRemove(e)
   }
 
   private sweep(): void {

@@ -12,6 +12,8 @@ import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from "
 import { Agent as TlsAgent, request as tlsRequest } from "node:https"
 import { TENANT_HEADER } from "../tenancy/tenants.js"
 import type { TlsMaterial } from "../tenancy/tls.js"
+import { SPAN_KIND, type SpanBuffer } from "../observability/spans.js"
+import { childSpan, nowMs, traceparentOf, type TraceContext } from "../observability/trace-context.js"
 
 /** Headers of the forwarding context (lower case, as node:http gives them). */
 export const FORWARD_HEADERS = {
@@ -88,6 +90,8 @@ export interface ForwarderOptions {
   readonly authorization?: string
   /** https peers: this instance's certificate (shown to peers requiring mutual TLS) and the CA peers are checked against */
   readonly tls?: TlsMaterial
+  /** where a traced forward's client span goes (span export on) */
+  readonly spans?: SpanBuffer
 }
 
 interface Sink {
@@ -139,6 +143,8 @@ export class PeerForwarder {
   /**
    * Sends `body` to `peer` at `path`, with the client's protocol headers and the next hop's
    * context, and writes the peer's answer to `sink` unless the peer refused or failed.
+   * A traced request (`trace`: this hop's span) gets a forward span of its own, and the peer
+   * receives a traceparent naming that span as its parent.
    */
   forward(
     peer: Peer,
@@ -147,7 +153,8 @@ export class PeerForwarder {
     body: Buffer,
     ctx: ForwardContext,
     mode: ForwardMode,
-    sink: Sink
+    sink: Sink,
+    trace?: TraceContext
   ): Promise<ForwardResult> {
     const headers: Record<string, string> = {
       "content-length": String(body.byteLength),
@@ -161,6 +168,8 @@ export class PeerForwarder {
       const v = clientHeaders[h]
       if (typeof v === "string") headers[h] = v
     }
+    const span = trace === undefined ? undefined : childSpan(trace)
+    if (span !== undefined) headers.traceparent = traceparentOf(span)
     const t0 = performance.now()
     return new Promise<ForwardResult>((resolve) => {
       let settled = false
@@ -174,6 +183,16 @@ export class PeerForwarder {
         s.seconds += seconds
         this.sent.set(peer.id, s)
         this.options.onResult?.(peer.id, seconds)
+        if (span !== undefined && this.options.spans?.enabled === true) {
+          this.options.spans.record({
+            trace: span,
+            name: `forward ${mode}`,
+            kind: SPAN_KIND.client,
+            endMs: nowMs(),
+            error: r.kind === "failed" ? r.reason : undefined,
+            attributes: { "meshkit.peer": peer.id, "meshkit.forward_mode": mode, "meshkit.hops": ctx.hops + 1, "http.response.status_code": r.kind === "answered" ? r.status : undefined, "meshkit.request_id": headers["x-request-id"] }
+          })
+        }
         resolve(r)
       }
       let url: URL

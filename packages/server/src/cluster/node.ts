@@ -30,6 +30,7 @@ import { CopyKeeper } from "./copy-keeper.js"
 import { etcdStoreLayer } from "./etcd-store.js"
 import type { RefusalReason } from "./forwarder.js"
 import { PeerForwarder } from "./forwarder.js"
+import { Spans } from "../observability/spans.js"
 import { campaignForLeadership, pruneGoneCopies } from "./leader.js"
 import { LocalInstance, Membership } from "./membership.js"
 import { makeMeshDecider } from "./mesh-decision.js"
@@ -197,7 +198,8 @@ export const ClusterNodeLive = Layer.scoped(
       onResult: (peer, seconds) => hop.observe({ peer }, seconds),
       // Peers authenticate each other with the peer token (tenancy) and, with TLS, certificates.
       ...(config.tenants !== undefined && config.peerToken !== undefined ? { authorization: `Bearer ${config.peerToken}` } : {}),
-      ...(tls !== undefined ? { tls } : {})
+      ...(tls !== undefined ? { tls } : {}),
+      spans: yield* Spans
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => forwarder.close()))
 

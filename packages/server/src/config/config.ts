@@ -131,7 +131,13 @@ export const ServerConfig = Schema.Struct({
   /** PEM CA bundle: clients (and peers) must present a certificate it signed (mutual TLS); peers are verified against it */
   tlsClientCa: Schema.optional(Schema.String),
   /** options of the ONNX runtime (the only runtime today), as given: the runtime applies its defaults */
-  runtime: Schema.optionalWith(OnnxOptions, { default: () => ({}) })
+  runtime: Schema.optionalWith(OnnxOptions, { default: () => ({}) }),
+  /** one JSON line per request on stderr (observability/access-log.ts) */
+  accessLog: Schema.optionalWith(BooleanFrom, { default: () => false }),
+  /** export spans over OTLP/HTTP JSON to this collector (base URL, e.g. http://collector:4318); absent = off */
+  otlpEndpoint: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "expected a URL like http://otel-collector:4318" }))),
+  /** TEST ONLY: wait this long before sending each infer answer (the replay test's "slow build") */
+  debugDelayMs: Schema.optionalWith(IntFrom(0, 60_000), { default: () => 0 })
 })
 export type ServerConfig = typeof ServerConfig.Type
 

@@ -1,4 +1,4 @@
-import { ModelCache } from "@meshkit/core"
+import { ModelCache, type EvictionPolicy } from "@meshkit/core"
 import { ModelNotFound, Overloaded } from "../errors.js"
 import type { ServerMetrics } from "../observability/metrics.js"
 import type { ModelRecord } from "../registry/registry.js"
@@ -76,7 +76,23 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     return this.core.cache.used
   }
   get policyName(): string {
-    return this.core.options.policy.name
+    return this.core.cache.policy.name
+  }
+
+  /**
+   * A configuration reload changed the eviction policy or its options: the residents stay
+   * loaded and the new policy starts from their last-use order (ModelCache.replacePolicy);
+   * keep-alive policies get the idle-unload timer, others lose it.
+   */
+  replaceEvictionPolicy(policy: EvictionPolicy): void {
+    this.core.cache.replacePolicy(policy)
+    if (policy.expired && this.expireTimer === undefined) {
+      this.expireTimer = setInterval(() => this.unloading.expireIdle(), Math.max(10, this.core.options.expireIntervalMs))
+      this.expireTimer.unref()
+    } else if (!policy.expired && this.expireTimer !== undefined) {
+      clearInterval(this.expireTimer)
+      this.expireTimer = undefined
+    }
   }
   get size(): number {
     return this.core.entries.size

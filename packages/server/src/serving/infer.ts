@@ -5,7 +5,10 @@ import type { InstanceRecord } from "../cluster/records.js"
 import { BadRequest, isServerFault, kindOf, LoadFailed, messageOf, ModelNotFound, ModelTooLarge, Unavailable } from "../errors.js"
 import type { ModelEntry, ModelStatus } from "../instance/model-entry.js"
 import { ModelManager } from "../instance/model-manager.js"
+import { Config } from "../config/config.js"
 import { Log } from "../observability/log.js"
+import { SPAN_KIND, Spans, type SpanBuffer } from "../observability/spans.js"
+import { childSpan, nowMs, type TraceContext } from "../observability/trace-context.js"
 import { ServerMetrics, type Transport } from "../observability/metrics.js"
 import { VModels } from "../registry/vmodels.js"
 import { ModelRuntimes } from "../runtimes/index.js"
@@ -56,6 +59,10 @@ export interface InferTransport<C> {
   forward?(call: C, to: InstanceRecord, mode: ForwardMode, ctx: ForwardContext): Promise<ForwardResult>
   /** Cluster mode: tell the instance that forwarded the call why this one did not serve it. */
   refuse?(call: C, refusal: RefusalReason, message: string): void
+  /** The request id and trace ids of the call, for the log lines about it. */
+  logFields?(call: C): Record<string, unknown>
+  /** The call's span on this hop, when the request is traced. */
+  trace?(call: C): TraceContext | undefined
 }
 
 /** Cluster mode's request path (cluster/mesh.ts): serve here, or forward to where the model is. */
@@ -79,6 +86,10 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   /** set in cluster mode: a request for a model not loaded here goes through it */
   private cluster: ClusterPath | undefined = undefined
   private served: ((e: ModelEntry) => void) | undefined = undefined
+  /** TEST ONLY (--debug-delay-ms): wait this long before each infer answer */
+  replyDelayMs = 0
+  /** set when span export is on: a traced request that waits for a load records a load span */
+  spans: SpanBuffer | undefined = undefined
 
   constructor(
     private readonly manager: ModelManager,
@@ -138,7 +149,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
         const refused = lim.admit(t0)
         if (refused !== undefined) {
           t.fail(call, refused)
-          this.rejected(e, refused, t0)
+          this.rejected(e, refused, t0, t.transport, t.logFields?.(call))
           return
         }
       }
@@ -153,9 +164,29 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
       this.viaCluster(this.cluster, t, call, e, t0, lim)
       return
     }
-    this.manager.acquire(e).then(
+    this.acquire(t, call, e).then(
       (m) => this.run(t, call, e, m, t0, lim),
       (err) => this.fail(t, call, e, err, t0, lim)
+    )
+  }
+
+  /** The miss path's wait for a slot (loading the model if needed), as a span of a traced request. */
+  private acquire<C>(t: InferTransport<C>, call: C, e: ModelEntry): Promise<LoadedModel> {
+    const parent = this.spans !== undefined && t.trace !== undefined ? t.trace(call) : undefined
+    if (parent === undefined) return this.manager.acquire(e)
+    const span = childSpan(parent)
+    const spans = this.spans!
+    const end = (error: string | undefined) =>
+      spans.record({ trace: span, name: "model load", kind: SPAN_KIND.internal, endMs: nowMs(), error, attributes: { "meshkit.model": e.id, "meshkit.loads": e.loads } })
+    return this.manager.acquire(e).then(
+      (m) => {
+        end(undefined)
+        return m
+      },
+      (err: unknown) => {
+        end(messageOf(err))
+        throw err
+      }
     )
   }
 
@@ -195,7 +226,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
    * that cannot fit here, is reported instead of answered: the mesh tries another instance.
    */
   private serveHere<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number, lim: TenantLimiter | undefined): Promise<LocalResult> {
-    return this.manager.acquire(e).then(
+    return this.acquire(t, call, e).then(
       (m): LocalResult => {
         this.run(t, call, e, m, t0, lim)
         return { kind: "served" }
@@ -223,14 +254,11 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     m.infer(r.inputs, r.outputs?.map((o) => o.name)).then(
       (outputs) => {
         this.manager.release(e)
-        try {
-          t.reply(call, outputs, r)
-        } catch (err) {
-          this.fail(t, call, e, err, t0, lim)
+        if (this.replyDelayMs > 0) {
+          setTimeout(() => this.answer(t, call, e, outputs, r, t0, lim), this.replyDelayMs)
           return
         }
-        lim?.done()
-        this.requests.succeeded(e, t0, t.transport)
+        this.answer(t, call, e, outputs, r, t0, lim)
       },
       (err) => {
         this.manager.release(e)
@@ -239,26 +267,37 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     )
   }
 
+  private answer<C>(t: InferTransport<C>, call: C, e: ModelEntry, outputs: Tensor[], r: InferRequest, t0: number, lim: TenantLimiter | undefined): void {
+    try {
+      t.reply(call, outputs, r)
+    } catch (err) {
+      this.fail(t, call, e, err, t0, lim)
+      return
+    }
+    lim?.done()
+    this.requests.succeeded(e, t0, t.transport)
+  }
+
   /** Answer a failure of a request that passed the tenant's limits (`lim` gets its slot back). */
   private fail<C>(t: InferTransport<C>, call: C, e: ModelEntry, err: unknown, t0: number, lim: TenantLimiter | undefined): void {
     lim?.done()
     t.fail(call, err)
-    this.rejected(e, err, t0, t.transport)
+    this.rejected(e, err, t0, t.transport, t.logFields?.(call))
   }
 
   /**
    * Count and, for a fault on this side, log a request that failed (before the use case, too:
    * an unknown model, a body over the limit). `e` is undefined when no model was resolved.
    */
-  rejected(e: ModelEntry | undefined, err: unknown, t0: number, transport: Transport): void {
-    this.noteFailure(err, e?.id)
+  rejected(e: ModelEntry | undefined, err: unknown, t0: number, transport: Transport, fields?: Record<string, unknown>): void {
+    this.noteFailure(err, e?.id, fields)
     this.requests.failed(e, kindOf(err), t0, transport)
   }
 
   /** Log a failure when it is a fault on this side (a bug, a model origin failing), not the caller's. */
-  noteFailure(err: unknown, model?: string): void {
+  noteFailure(err: unknown, model?: string, fields?: Record<string, unknown>): void {
     const kind = kindOf(err)
-    if (isServerFault(kind)) this.log.error("request failed", { model, kind, error: messageOf(err) })
+    if (isServerFault(kind)) this.log.error("request failed", { model, kind, error: messageOf(err), ...fields })
   }
 
   // ---- the questions around it ------------------------------------------------------------
@@ -307,6 +346,10 @@ export const notFound = (name: string) => new ModelNotFound({ message: `model "$
 export const ServingLive = Layer.effect(
   Serving,
   Effect.gen(function* () {
-    return new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
+    const s = new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
+    s.replyDelayMs = (yield* Config).debugDelayMs
+    const spans = yield* Spans
+    if (spans.enabled) s.spans = spans
+    return s
   })
 )

@@ -95,6 +95,22 @@ export const TraceSpec = Schema.Struct({
   })
 )
 
+/**
+ * CI thresholds for \`meshkit bench replay\` / \`bench compare\`: how far the new build may move
+ * against the base one in the same run. Latencies and cold starts as "+10%" (relative), the hit
+ * ratio as "-1pt" (percentage points), errors as the most failed requests the new side may have.
+ */
+const RelativeLimit = Schema.String.pipe(Schema.pattern(/^\+?\d+(\.\d+)?%$/, { message: () => 'expected a relative limit like "+10%"' }))
+export const Regression = Schema.Struct({
+  p50: Schema.optionalWith(RelativeLimit, { exact: true }),
+  p99: Schema.optionalWith(RelativeLimit, { exact: true }),
+  p999: Schema.optionalWith(RelativeLimit, { exact: true }),
+  coldStarts: Schema.optionalWith(RelativeLimit, { exact: true }),
+  hitRatio: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^-?\d+(\.\d+)?pt$/, { message: () => 'expected a drop in percentage points like "-1pt"' })), { exact: true }),
+  errors: Schema.optionalWith(Schema.Int.pipe(Schema.greaterThanOrEqualTo(0)), { exact: true })
+})
+export type Regression = typeof Regression.Type
+
 export const Scenario = Schema.Struct({
   name: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]+$/)), { exact: true }),
   description: opt(Schema.String, () => ""),
@@ -110,6 +126,7 @@ export const Scenario = Schema.Struct({
     scaling: "modelmesh"
   })),
   slo: opt(Slo, () => ({ latencyMs: 100 })),
-  sweep: Schema.optionalWith(Sweep, { exact: true })
+  sweep: Schema.optionalWith(Sweep, { exact: true }),
+  regression: Schema.optionalWith(Regression, { exact: true })
 })
 export type Scenario = typeof Scenario.Type

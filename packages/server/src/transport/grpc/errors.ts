@@ -18,10 +18,13 @@ export const GRPC_STATUS: Readonly<Record<ErrorKind, grpc.status>> = {
 }
 
 /** `err` as the error a grpc-js callback takes. */
-export const grpcErrorOf = (err: unknown): grpc.ServiceError => {
+export const grpcErrorOf = (err: unknown, requestId?: string): grpc.ServiceError => {
   const kind = kindOf(err)
   const message = publicMessage(kind === "internal" ? `internal error: ${messageOf(err)}` : messageOf(err))
-  return Object.assign(new Error(message), { code: GRPC_STATUS[kind], details: message, metadata: new grpc.Metadata() })
+  const metadata = new grpc.Metadata()
+  // the request id travels in the error's trailers (gRPC's counterpart of the JSON error body)
+  if (requestId !== undefined) metadata.set("x-request-id", requestId)
+  return Object.assign(new Error(message), { code: GRPC_STATUS[kind], details: message, metadata })
 }
 
 /**

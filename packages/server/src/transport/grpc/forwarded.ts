@@ -15,6 +15,8 @@ import type { ModelEntry } from "../../instance/model-entry.js"
 import type { InferTransport, Serving } from "../../serving/infer.js"
 import type { Principal } from "../../tenancy/tenants.js"
 import { MODEL_VERSION } from "../../serving/server-state.js"
+import { errorJson, requestIdOfResponse, traceOf } from "../../observability/request-trace.js"
+import { traceFields } from "../../observability/trace-context.js"
 import { decodeModelInferRequest, encodeModelInferResponse, type GrpcModelInferRequest, loadGrpcDefinition } from "../kserve-v2/index.js"
 
 export const FORWARDED_GRPC_PATH = "/v2/internal/grpc/infer/"
@@ -108,7 +110,7 @@ interface ForwardedCall {
 }
 
 const sendJsonError = (res: ServerResponse, status: number, message: string, extra: Record<string, string>) => {
-  const body = JSON.stringify({ error: message })
+  const body = errorJson(message, requestIdOfResponse(res))
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra })
   res.end(body)
 }
@@ -136,7 +138,9 @@ export const makeForwardedGrpc = (o: {
     },
     fail: (call, err) => o.sendError(call.res, err),
     context: (call) => forwardContextOf(call.req.headers),
-    forward: (call, to, mode, ctx) => o.forwarder.forward({ id: to.id, url: to.httpUrl }, call.req.url ?? "/", call.req.headers, call.raw, ctx, mode, call.res),
+    forward: (call, to, mode, ctx) => o.forwarder.forward({ id: to.id, url: to.httpUrl }, call.req.url ?? "/", call.req.headers, call.raw, ctx, mode, call.res, traceOf(call.req)),
+    logFields: (call) => ({ requestId: call.req.headers["x-request-id"], ...traceFields(traceOf(call.req)) }),
+    trace: (call) => traceOf(call.req),
     refuse: (call, refusal, message) => sendJsonError(call.res, 503, message, { [FORWARD_HEADERS.refused]: refusal, "x-meshkit-kind": "unavailable" })
   }
 

@@ -20,12 +20,16 @@ import { grpcPrincipal } from "../../tenancy/grpc-auth.js"
 import { UNAUTHENTICATED } from "../../tenancy/errors.js"
 import { type Principal, TENANT_HEADER, tenantHeaderOf, Tenants } from "../../tenancy/tenants.js"
 import { Tls } from "../../tenancy/tls.js"
+import { makeAccessLog, type AccessLog } from "../../observability/access-log.js"
+import { REQUEST_ID_HEADER, requestIdOf } from "../../observability/request-id.js"
+import { SPAN_KIND, Spans, type SpanBuffer } from "../../observability/spans.js"
+import { nowMs, startSpan, traceFields, type TraceContext } from "../../observability/trace-context.js"
 
 /** Where the gRPC listener ended up; null when disabled (--grpc-port off). Its own service tag. */
 export class GrpcListener extends Context.Tag("meshkit/server/GrpcListener")<GrpcListener, { readonly port: number | null }>() {}
 
 type Callback = (err: grpc.ServiceError | null, value?: unknown) => void
-type Call = { request: any; metadata: grpc.Metadata }
+type Call = { request: any; metadata: grpc.Metadata; sendMetadata?: (m: grpc.Metadata) => void }
 
 /** One ModelInfer call on its way through the use case. */
 interface GrpcInferCall {
@@ -33,13 +37,28 @@ interface GrpcInferCall {
   readonly cb: Callback
   readonly name: string
   readonly principal: Principal
+  readonly requestId: string
+  readonly trace: TraceContext | undefined
 }
 
 const GRPC: InferTransport<GrpcInferCall> = {
   transport: "grpc",
   decode: (call, inputs) => decodeModelInferRequest(call.request, inputs),
   reply: (call, outputs, r) => call.cb(null, encodeModelInferResponse(call.name, MODEL_VERSION, r.id, outputs, r.binaryOutput)),
-  fail: (call, err) => call.cb(grpcErrorOf(err))
+  fail: (call, err) => call.cb(grpcErrorOf(err, call.requestId)),
+  logFields: (call) => ({ requestId: call.requestId, ...traceFields(call.trace) }),
+  trace: (call) => call.trace
+}
+
+/** The call's request id (the client's valid `x-request-id` metadata, else a new one), sent back in the response's initial metadata. */
+const requestIdFor = (call: Call): string => {
+  const id = requestIdOf(call.metadata.get(REQUEST_ID_HEADER)[0])
+  if (call.sendMetadata !== undefined) {
+    const md = new grpc.Metadata()
+    md.set(REQUEST_ID_HEADER, id)
+    call.sendMetadata(md)
+  }
+  return id
 }
 
 const CLIENT_CONTEXT = forwardContextOf({})
@@ -55,21 +74,58 @@ const grpcInCluster = (forwarder: PeerForwarder): InferTransport<GrpcInferCall> 
     const r = await forwarder.forward(
       { id: to.id, url: to.httpUrl },
       FORWARDED_GRPC_PATH + encodeURIComponent(call.name),
-      { "content-type": "application/x-protobuf", [TENANT_HEADER]: tenantHeaderOf(call.principal) },
+      { "content-type": "application/x-protobuf", [TENANT_HEADER]: tenantHeaderOf(call.principal), [REQUEST_ID_HEADER]: call.requestId },
       raw,
       ctx,
       mode,
-      sink
+      sink,
+      call.trace
     )
     if (r.kind === "answered") {
       const a = peerAnswer(sink)
       if (a.ok) call.cb(null, a.body)
-      else call.cb(grpcErrorOf(a.error))
+      else call.cb(grpcErrorOf(a.error, call.requestId))
     }
     return r
   },
-  refuse: (call, _refusal, message) => call.cb(grpcErrorOf(new Unavailable({ message })))
+  refuse: (call, _refusal, message) => call.cb(grpcErrorOf(new Unavailable({ message }), call.requestId))
 })
+
+/** A ModelInfer callback that also writes the access log line and records the server span. */
+const observed = (
+  done: Callback,
+  o: { requestId: string; trace: TraceContext | undefined; name: string; t0: number; call: Call; spans: SpanBuffer; accessLog: AccessLog | undefined }
+): Callback => (err, value) => {
+  const code = err === null ? grpc.status.OK : (err.code ?? grpc.status.UNKNOWN)
+  const from = o.call.metadata.get("x-meshkit-from")[0]
+  if (o.accessLog !== undefined) {
+    o.accessLog.write({
+      requestId: o.requestId,
+      traceId: o.trace?.traceId,
+      spanId: o.trace?.spanId,
+      method: "ModelInfer",
+      path: undefined,
+      model: o.name,
+      status: grpc.status[code] ?? String(code),
+      durationUs: Math.round((performance.now() - o.t0) * 1000),
+      bytesIn: undefined,
+      bytesOut: Buffer.isBuffer(value) ? value.byteLength : undefined,
+      transport: "grpc",
+      forwardedFrom: from === undefined ? undefined : String(from)
+    })
+  }
+  if (o.trace !== undefined && o.spans.enabled) {
+    o.spans.record({
+      trace: o.trace,
+      name: "inference.GRPCInferenceService/ModelInfer",
+      kind: SPAN_KIND.server,
+      endMs: nowMs(),
+      error: err === null ? undefined : err.details || err.message,
+      attributes: { "rpc.system": "grpc", "rpc.method": "ModelInfer", "rpc.grpc.status_code": code, "meshkit.model": o.name, "meshkit.request_id": o.requestId }
+    })
+  }
+  done(err, value)
+}
 
 /**
  * inference.GRPCInferenceService (KServe v2 gRPC, plus Triton's repository RPCs) on
@@ -88,10 +144,12 @@ export const GrpcServerLive = Layer.scoped(
     const def = loadGrpcDefinition()
     const tenants = yield* Tenants
     const tls = yield* Tls
+    const spans = yield* Spans
+    const accessLog = config.accessLog ? makeAccessLog() : undefined
 
-    const fail = (cb: Callback, err: unknown, model?: string): void => {
-      serving.noteFailure(err, model)
-      cb(grpcErrorOf(err))
+    const fail = (cb: Callback, err: unknown, model?: string, requestId?: string): void => {
+      serving.noteFailure(err, model, { requestId })
+      cb(grpcErrorOf(err, requestId))
     }
     const nameOf = (call: Call, field: string): string => {
       const mm = call.metadata.get("mm-vmodel-id")[0] ?? call.metadata.get("mm-model-id")[0]
@@ -139,17 +197,22 @@ export const GrpcServerLive = Layer.scoped(
           (err) => fail(cb, err, name)
         )
       }),
-      ModelInfer: authed((call, cb, p) => {
-        if (draining(cb)) return
+      ModelInfer: authed((call, done, p) => {
+        const requestId = requestIdFor(call)
+        const tp = call.metadata.get("traceparent")[0]
+        const trace = tp !== undefined || spans.enabled ? startSpan(tp, spans.enabled) : undefined
         const t0 = performance.now()
         const request = call.request as GrpcModelInferRequest
         const name = nameOf(call, "model_name")
+        const cb: Callback =
+          accessLog === undefined && (trace === undefined || !spans.enabled) ? done : observed(done, { requestId, trace, name, t0, call, spans, accessLog })
+        if (draining(cb)) return
         let e: ModelEntry
         try {
           e = serving.lookup(name, request.model_version, p)
         } catch (err) {
-          cb(grpcErrorOf(err))
-          serving.rejected(undefined, err, t0, "grpc")
+          cb(grpcErrorOf(err, requestId))
+          serving.rejected(undefined, err, t0, "grpc", { requestId, ...traceFields(trace) })
           return
         }
         const c = state.cluster
@@ -157,7 +220,7 @@ export const GrpcServerLive = Layer.scoped(
           clusterFor = c.forwarder
           inCluster = grpcInCluster(c.forwarder)
         }
-        serving.infer(c === undefined ? GRPC : inCluster!, { request, cb, name, principal: p }, e, t0, p)
+        serving.infer(c === undefined ? GRPC : inCluster!, { request, cb, name, principal: p, requestId, trace }, e, t0, p)
       }),
       RepositoryIndex: authed((call, cb, p) => cb(null, { models: serving.repositoryIndex(call.request?.ready === true, p) })),
       RepositoryModelLoad: authed((call, cb, p) => {

@@ -12,9 +12,11 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { FORWARD_HEADERS } from "../../cluster/forwarder.js"
 import type { ServerState } from "../../serving/server-state.js"
 import type { Principal } from "../../tenancy/tenants.js"
+import { requestIdOfResponse } from "../../observability/request-trace.js"
 
 const send = (res: ServerResponse, status: number, value: unknown, extra: Record<string, string> = {}): void => {
-  const body = JSON.stringify(value)
+  // error bodies carry the request id ("error" stays the first field)
+  const body = JSON.stringify(status >= 400 && typeof value === "object" && value !== null && "error" in value ? { ...value, requestId: requestIdOfResponse(res) } : value)
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra })
   res.end(body)
 }

@@ -20,6 +20,10 @@ import { type Principal, Tenants } from "../../tenancy/tenants.js"
 import { ADMIN_TENANT } from "../../tenancy/tenants-file.js"
 import { readBody } from "./read-body.js"
 import { jsonDeeperThan } from "../kserve-v2/json-bigint.js"
+import { errorJson } from "../../observability/request-trace.js"
+
+/** The id the HTTP entry settled on (it writes it into the request's headers). */
+const requestIdHere = Effect.map(HttpServerRequest.HttpServerRequest, (req) => req.headers["x-request-id"])
 
 /**
  * The control plane (ModelMesh's management API as REST JSON) on @effect/platform's router:
@@ -247,13 +251,18 @@ export const makeControlPlane = Effect.gen(function* () {
   )
 
   const app = router.pipe(
-    Effect.catchIf((e): e is HttpServerError.RouteNotFound => e instanceof HttpServerError.RouteNotFound, () => Effect.succeed(json({ error: "no such endpoint" }, 404))),
-    Effect.catchAll((err: unknown) => {
-      const h = httpErrorOf(err)
-      if (isServerFault(kindOf(err))) log.error("control plane request failed", { error: messageOf(err) })
-      const headers: Record<string, string> = h.retryAfterMs !== undefined ? { "retry-after": String(retryAfterSeconds(h.retryAfterMs)) } : {}
-      return Effect.succeed(HttpServerResponse.text(errorBody(h), { status: h.status, contentType: "application/json", headers }))
-    })
+    Effect.catchIf(
+      (e): e is HttpServerError.RouteNotFound => e instanceof HttpServerError.RouteNotFound,
+      () => Effect.map(requestIdHere, (requestId) => HttpServerResponse.text(errorJson("no such endpoint", requestId), { status: 404, contentType: "application/json" }))
+    ),
+    Effect.catchAll((err: unknown) =>
+      Effect.map(requestIdHere, (requestId) => {
+        const h = httpErrorOf(err)
+        if (isServerFault(kindOf(err))) log.error("control plane request failed", { requestId, error: messageOf(err) })
+        const headers: Record<string, string> = h.retryAfterMs !== undefined ? { "retry-after": String(retryAfterSeconds(h.retryAfterMs)) } : {}
+        return HttpServerResponse.text(errorBody(h, requestId), { status: h.status, contentType: "application/json", headers })
+      })
+    )
   )
 
   const handler: (req: IncomingMessage, res: ServerResponse) => void = yield* NodeHttpServer.makeHandler(app)

@@ -7,7 +7,9 @@ import type { Tensor } from "../../tensor.js"
 import { FORWARD_HEADERS, forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
 import type { InferRequest } from "../kserve-v2/infer-request.js"
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse } from "../kserve-v2/index.js"
-import { sendError } from "./errors.js"
+import { errorJsonFor, sendError } from "./errors.js"
+import { traceOf } from "../../observability/request-trace.js"
+import { traceFields } from "../../observability/trace-context.js"
 import { readBody, type BodySink, type DecodeBudget } from "./read-body.js"
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "../kserve-v2/rest-decode.js"
 import type { Principal } from "../../tenancy/tenants.js"
@@ -74,7 +76,9 @@ const REST_LOCAL: InferTransport<RestInferCall> = {
     call.res.writeHead(200, headers)
     call.res.end(enc.body)
   },
-  fail: (call, err) => sendError(call.res, err)
+  fail: (call, err) => sendError(call.res, err),
+  logFields: (call) => ({ requestId: call.req.headers["x-request-id"], ...traceFields(traceOf(call.req)) }),
+  trace: (call) => traceOf(call.req)
 }
 
 /**
@@ -84,9 +88,10 @@ const REST_LOCAL: InferTransport<RestInferCall> = {
 const restInCluster = (forwarder: PeerForwarder): InferTransport<RestInferCall> => ({
   ...REST_LOCAL,
   context: (call) => forwardContextOf(call.req.headers),
-  forward: (call, to, mode, ctx) => forwarder.forward({ id: to.id, url: to.httpUrl }, call.req.url ?? "/", call.req.headers, call.payload!, ctx, mode, call.res),
+  forward: (call, to, mode, ctx) =>
+    forwarder.forward({ id: to.id, url: to.httpUrl }, call.req.url ?? "/", call.req.headers, call.payload!, ctx, mode, call.res, traceOf(call.req)),
   refuse: (call, refusal, message) => {
-    const body = JSON.stringify({ error: message })
+    const body = errorJsonFor(call.res, message)
     call.res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), [FORWARD_HEADERS.refused]: refusal })
     call.res.end(body)
   }
@@ -270,12 +275,14 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
 
   function notRouted(req: IncomingMessage, res: ServerResponse, path: string): true {
     req.resume()
-    sendJson(res, 404, { error: `no such endpoint: ${path}` })
+    const body = errorJsonFor(res, `no such endpoint: ${path}`)
+    res.writeHead(404, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body) })
+    res.end(body)
     return true
   }
   function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): true {
     req.resume()
-    const body = JSON.stringify({ error: `method ${req.method} not allowed here (use ${allow})` })
+    const body = errorJsonFor(res, `method ${req.method} not allowed here (use ${allow})`)
     res.writeHead(405, { ...JSON_HEADERS, allow, "content-length": Buffer.byteLength(body) })
     res.end(body)
     return true

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http"
 import { type ErrorKind, kindOf, messageOf, retryAfterOf } from "../../errors.js"
 import { publicMessage } from "../public-message.js"
+import { errorJson, requestIdOfResponse } from "../../observability/request-trace.js"
 
 /**
  * Error kind → HTTP status, for the data plane and the control plane (gRPC has its own table in
@@ -45,7 +46,12 @@ export const errorHeaders = (h: HttpError, bodyLength: number): Record<string, s
 
 export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000))
 
-export const errorBody = (h: HttpError): string => JSON.stringify({ error: h.message })
+/** `{"error": ..., "requestId": ...}`: "error" first, the request id when known. */
+export const errorBody = (h: HttpError, requestId?: string): string => errorJson(h.message, requestId)
+
+
+/** An error body for `res` with the request id the entry set on it. */
+export const errorJsonFor = (res: ServerResponse, message: string): string => errorJson(message, requestIdOfResponse(res))
 
 /** Answer `err` on `res` (or cut the connection if the answer had already started). */
 export const sendError = (res: ServerResponse, err: unknown): void => {
@@ -54,7 +60,7 @@ export const sendError = (res: ServerResponse, err: unknown): void => {
     res.destroy()
     return
   }
-  const body = errorBody(h)
+  const body = errorBody(h, requestIdOfResponse(res))
   res.writeHead(h.status, errorHeaders(h, Buffer.byteLength(body)))
   res.end(body)
 }

@@ -15,6 +15,10 @@ import { FORWARD_HEADERS } from "../../cluster/forwarder.js"
 import { makeHttpAuth } from "../../tenancy/http-auth.js"
 import { Tenants } from "../../tenancy/tenants.js"
 import { Tls } from "../../tenancy/tls.js"
+import { makeAccessLog } from "../../observability/access-log.js"
+import { makeHttpEntry } from "../../observability/request-trace.js"
+import { Spans } from "../../observability/spans.js"
+import { errorJsonFor } from "./errors.js"
 
 /** Where the HTTP listener ended up (port 0 = a free port chosen by the OS). Its own service tag. */
 export class HttpListener extends Context.Tag("meshkit/server/HttpListener")<HttpListener, { readonly host: string; readonly port: number; readonly scheme: "http" | "https" }>() {}
@@ -43,6 +47,8 @@ export const HttpServerLive = Layer.scoped(
     const cluster = clusterRoutes(state)
     const tls = yield* Tls
     const auth = makeHttpAuth(yield* Tenants, config.modelMetrics)
+    // request id, trace context, access log and server spans: before anything answers
+    const entry = makeHttpEntry({ spans: yield* Spans, accessLog: config.accessLog ? makeAccessLog() : undefined })
 
     let active = 0
     let onIdle: (() => void) | undefined
@@ -61,9 +67,10 @@ export const HttpServerLive = Layer.scoped(
     const handle = (req: IncomingMessage, res: ServerResponse) => {
       active++
       res.once("close", done)
+      entry(req, res)
       if (state.draining) {
         req.resume()
-        const body = JSON.stringify({ error: "server is shutting down" })
+        const body = errorJsonFor(res, "server is shutting down")
         // The refusal header tells a forwarding peer to try another instance instead of passing the 503 on.
         res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close", [FORWARD_HEADERS.refused]: "draining" })
         res.end(body)
@@ -75,9 +82,9 @@ export const HttpServerLive = Layer.scoped(
         if (!cluster(req, res, p) && !data(req, res, p)) control(req, res)
       } catch (err) {
         // A bug, not a request problem: answer 500 and keep serving.
-        log.error("unhandled error in request handler", { url: req.url, error: messageOf(err) })
+        log.error("unhandled error in request handler", { url: req.url, requestId: req.headers["x-request-id"], error: messageOf(err) })
         if (!res.headersSent) {
-          const body = JSON.stringify({ error: `internal error: ${messageOf(err)}` })
+          const body = errorJsonFor(res, `internal error: ${messageOf(err)}`)
           res.writeHead(500, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
           res.end(body)
         } else res.destroy()
