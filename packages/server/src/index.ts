@@ -57,3 +57,5 @@ export { startLocalCluster, waitReady, waitExit, type LocalCluster, type LocalCl
 export { decodeInferRequest, encodeInferResponse, tensorBytes } from "./transport/kserve-v2/index.js"
 export { ClusterNode, ClusterNodeLive, clusterBaseLayer, instanceIdOf, type ClusterNodeApi, type ClusterInstanceInfo, type CopyInfo } from "./cluster/node.js"
 export { forwardContextOf, PeerForwarder, FORWARD_HEADERS, MAX_HOPS, type ForwardContext, type ForwardMode, type ForwardResult } from "./cluster/forwarder.js"
+// the XGBoost runtime (runtimes/xgboost): parse + flatten + predict, for the trees bench and tests
+export * as xgboost from "./runtimes/xgboost/index.js"
