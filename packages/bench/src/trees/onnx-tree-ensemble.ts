@@ -32,18 +32,19 @@ export const forestToOnnx = (f: xgboost.Forest, inputName: string, outputName: s
     const end = t + 1 < f.numTrees ? f.root[t + 1]! : f.child.length
     for (let n = start; n < end; n++) {
       const c = f.child[n]!
+      const leaf = c < n // a leaf leads to itself (child = n − 1); a split's children come after it
       treeIds.push(t)
       nodeIds.push(n - start)
-      featureIds.push(c < 0 ? 0 : f.feature[n]!)
-      values.push(c < 0 ? 0 : f.value[n]!)
-      modes.push(c < 0 ? "LEAF" : "BRANCH_LT")
-      trueIds.push(c < 0 ? 0 : c - start)
-      falseIds.push(c < 0 ? 0 : c + 1 - start)
-      missingTrue.push(c < 0 ? 0 : f.defaultLeft[n]!)
-      if (c < 0) {
+      featureIds.push(leaf ? 0 : f.feature[n]!)
+      values.push(leaf ? 0 : f.threshold[n]!)
+      modes.push(leaf ? "LEAF" : "BRANCH_LT")
+      trueIds.push(leaf ? 0 : c - start)
+      falseIds.push(leaf ? 0 : c + 1 - start)
+      missingTrue.push(leaf ? 0 : f.defaultLeft[n]!)
+      if (leaf) {
         tTree.push(t)
         tNode.push(n - start)
-        tWeight.push(f.weight[t] === 1 ? f.value[n]! : Math.fround(f.value[n]! * f.weight[t]!))
+        tWeight.push(f.weight[t] === 1 ? f.leafValue[n]! : Math.fround(f.leafValue[n]! * f.weight[t]!))
       }
     }
   }

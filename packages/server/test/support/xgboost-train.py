@@ -108,6 +108,10 @@ x = features(N, F)
 case("reg_pseudohubererror", {"objective": "reg:pseudohubererror"}, y_for(x), x=x)
 x = features(N, F)
 case("multi_target", {"objective": "reg:squarederror", "tree_method": "hist"}, np.stack([y_for(x), -2 * y_for(x)], axis=1), x=x)
+# heavy pruning (gamma): later trees shrink to a single leaf, a root that is a leaf
+x = features(N, F)
+case("reg_pruned", {"objective": "reg:squarederror", "gamma": 40.0, "max_depth": 3}, y_for(x), x=x, rounds=20)
+assert any(t.count("\n") == 1 for t in xgb.Booster(model_file=os.path.join(out_dir, "reg_pruned.ubj")).get_dump()), "reg_pruned has no single-leaf tree"
 # a deeper, wider one: many features, num_parallel_tree (a random forest inside boosting)
 x = features(N, 20)
 case("reg_forest_deep", {"objective": "reg:squarederror", "max_depth": 8, "num_parallel_tree": 3, "subsample": 0.7, "colsample_bytree": 0.7},

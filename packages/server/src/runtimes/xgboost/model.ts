@@ -4,8 +4,9 @@ import { decodeUbjson, UbjsonError } from "./ubjson.js"
 /**
  * An XGBoost model (its own JSON or UBJSON file, as `Booster.save_model` writes them) flattened
  * for prediction. Every tree's nodes are renumbered breadth-first so that a node's right child
- * is always its left child + 1: a node is then three numbers (child, feature, value) and a flag,
- * held in one typed array each across the whole forest.
+ * is always its left child + 1, and a leaf is a node that leads to itself (child = itself − 1,
+ * threshold −∞, default right): walking a tree is then exactly `depth` branch-free steps
+ * (./predict.ts). One typed array per field across the whole forest.
  */
 export interface Forest {
   readonly objective: Objective
@@ -15,17 +16,20 @@ export interface Forest {
   readonly numGroup: number
   readonly baseMargin: number
   readonly numTrees: number
-  /** per tree: its root's node index, its output group, its weight (dart's weight_drop, else 1) */
+  /** per tree: its root's node index, its depth, its output group, its weight (dart's weight_drop, else 1) */
   readonly root: Int32Array
+  readonly depth: Int32Array
   readonly group: Int32Array
   readonly weight: Float32Array
-  /** per node: index of the left child (right = left + 1), or -1 for a leaf */
+  /** per node: index of the left child (right = left + 1); a leaf n has n − 1, so it leads to itself */
   readonly child: Int32Array
   /** per node: the split's feature index (0 for a leaf) */
   readonly feature: Int32Array
-  /** per node: the split condition (go left when x < value), or the leaf's value */
-  readonly value: Float32Array
-  /** per node: 1 when a missing value (NaN) goes left */
+  /** per node: the split condition (go left when x < threshold); −∞ for a leaf */
+  readonly threshold: Float32Array
+  /** per node: the leaf's value (0 for a split) */
+  readonly leafValue: Float32Array
+  /** per node: 1 when a missing value (NaN) goes left (0 for a leaf) */
   readonly defaultLeft: Uint8Array
 }
 
@@ -121,9 +125,12 @@ export const forestOf = (doc: unknown): Forest => {
   for (let t = 0; t < numTrees; t++) totalNodes += nums(obj(trees[t], `trees[${t}]`).left_children, `trees[${t}].left_children`).length
   const child = new Int32Array(totalNodes)
   const feature = new Int32Array(totalNodes)
-  const value = new Float32Array(totalNodes)
+  const threshold = new Float32Array(totalNodes)
+  const leafValue = new Float32Array(totalNodes)
   const defaultLeft = new Uint8Array(totalNodes)
+  const levels = new Int32Array(totalNodes) // scratch: each node's level
   const root = new Int32Array(numTrees)
+  const depth = new Int32Array(numTrees)
   const group = new Int32Array(numTrees)
   const weight = new Float32Array(numTrees)
   let next = 0
@@ -133,8 +140,10 @@ export const forestOf = (doc: unknown): Forest => {
     group[t] = g
     weight[t] = weights ? num(weights, t) : 1
     root[t] = next
-    next = flattenTree(obj(trees[t], `trees[${t}]`), `trees[${t}]`, numFeature, next, { child, feature, value, defaultLeft })
+    next = flattenTree(obj(trees[t], `trees[${t}]`), `trees[${t}]`, numFeature, next, { child, feature, threshold, leafValue, defaultLeft, levels })
+    depth[t] = levels[next - 1]! // breadth-first: the last node is on the deepest level
   }
+  const cut = <T extends Int32Array | Float32Array | Uint8Array>(a: T): T => (next === totalNodes ? a : (a.slice(0, next) as T))
   return {
     objective,
     booster,
@@ -143,20 +152,24 @@ export const forestOf = (doc: unknown): Forest => {
     baseMargin,
     numTrees,
     root,
+    depth,
     group,
     weight,
-    child: next === totalNodes ? child : child.slice(0, next),
-    feature: next === totalNodes ? feature : feature.slice(0, next),
-    value: next === totalNodes ? value : value.slice(0, next),
-    defaultLeft: next === totalNodes ? defaultLeft : defaultLeft.slice(0, next)
+    child: cut(child),
+    feature: cut(feature),
+    threshold: cut(threshold),
+    leafValue: cut(leafValue),
+    defaultLeft: cut(defaultLeft)
   }
 }
 
 interface Nodes {
   readonly child: Int32Array
   readonly feature: Int32Array
-  readonly value: Float32Array
+  readonly threshold: Float32Array
+  readonly leafValue: Float32Array
   readonly defaultLeft: Uint8Array
+  readonly levels: Int32Array
 }
 
 /** Copy one tree breadth-first from node 0 into `out` at `at`; returns the next free index. Deleted nodes are unreachable and dropped. */
@@ -177,15 +190,18 @@ const flattenTree = (tree: Obj, path: string, numFeature: number, at: number, ou
   let head = 0
   let tail = 1
   queue[0] = 0
+  out.levels[at] = 0
   while (head < tail) {
     const id = queue[head]!
     const slot = at + head
     head++
     const l = num(left, id)
     if (l === -1) {
-      out.child[slot] = -1
+      // a leaf leads to itself whatever x is: x < −∞ is false (right = child + 1 = slot), and so is NaN's default
+      out.child[slot] = slot - 1
       out.feature[slot] = 0
-      out.value[slot] = num(cond, id)
+      out.threshold[slot] = -Infinity
+      out.leafValue[slot] = num(cond, id)
       out.defaultLeft[slot] = 0
       continue
     }
@@ -197,8 +213,10 @@ const flattenTree = (tree: Obj, path: string, numFeature: number, at: number, ou
     if (!Number.isInteger(fi) || fi < 0 || fi >= numFeature) fail(`${path}: node ${id} splits on feature ${fi}, but the model has ${numFeature} features`)
     out.child[slot] = at + tail
     out.feature[slot] = fi
-    out.value[slot] = num(cond, id)
+    out.threshold[slot] = num(cond, id)
+    out.leafValue[slot] = 0
     out.defaultLeft[slot] = num(dl, id) ? 1 : 0
+    out.levels[at + tail] = out.levels[at + tail + 1] = out.levels[slot]! + 1
     queue[tail++] = l
     queue[tail++] = r
   }

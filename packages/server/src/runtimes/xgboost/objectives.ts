@@ -59,7 +59,8 @@ export const applyTransform = (transform: Transform, m: Float32Array, rows: numb
     case "identity":
       return m
     case "sigmoid":
-      for (let i = 0; i < m.length; i++) m[i] = 1 / (1 + Math.fround(Math.exp(-m[i]!)))
+      // float32 at each step like XGBoost's 1.0f / (1.0f + expf(-x)) (the store rounds the quotient)
+      for (let i = 0; i < m.length; i++) m[i] = 1 / Math.fround(1 + Math.fround(Math.exp(-m[i]!)))
       return m
     case "exp":
       for (let i = 0; i < m.length; i++) m[i] = Math.exp(m[i]!)
@@ -74,7 +75,7 @@ export const applyTransform = (transform: Transform, m: Float32Array, rows: numb
         for (let g = 1; g < groups; g++) if (m[o + g]! > max) max = m[o + g]!
         let sum = 0 // a double, as XGBoost's Softmax sums in double
         for (let g = 0; g < groups; g++) {
-          const e = Math.fround(Math.exp(m[o + g]! - max))
+          const e = Math.fround(Math.exp(Math.fround(m[o + g]! - max)))
           m[o + g] = e
           sum += e
         }
