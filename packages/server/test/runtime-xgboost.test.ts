@@ -150,6 +150,11 @@ describe("the UBJSON decoder", () => {
     )
     expect(v).toEqual({ a: 256, b: [true, false, null, "hi"], c: Float32Array.of(1, -2), d: [1.5, 7] })
   })
+  it("passes over skipped keys without building them, and still checks their bytes are there", () => {
+    const doc = b("{", "U", 1, "a", "[", "$", "l", "#", "U", 1, 0, 0, 0, 9, "U", 1, "b", "[", "$", "d", "#", "U", 1, 0x3f, 0x80, 0, 0, "}")
+    expect(decodeUbjson(doc, new Set(["a"]))).toEqual({ b: Float32Array.of(1) })
+    expect(() => decodeUbjson(doc.subarray(0, 10), new Set(["a"]))).toThrow(/truncated/)
+  })
   it("names the fault and its offset", () => {
     expect(() => decodeUbjson(b("[", "$", "l", "#", "U", 3, 0, 0, 0, 1))).toThrow(UbjsonError)
     expect(() => decodeUbjson(b("[", "$", "l", "#", "U", 3, 0, 0, 0, 1))).toThrow(/truncated/)

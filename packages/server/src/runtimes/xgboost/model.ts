@@ -46,7 +46,7 @@ export const parseModelFile = (bytes: Uint8Array): Forest => {
     }
   } else {
     try {
-      doc = decodeUbjson(bytes)
+      doc = decodeUbjson(bytes, UNUSED_TREE_FIELDS)
     } catch (e) {
       if (e instanceof UbjsonError) throw new ModelFormatError(`neither JSON nor valid UBJSON: ${e.message}`)
       throw e
@@ -54,6 +54,9 @@ export const parseModelFile = (bytes: Uint8Array): Forest => {
   }
   return forestOf(doc)
 }
+
+/** Per-node training statistics prediction never reads (UBJSON skips them while decoding). */
+const UNUSED_TREE_FIELDS: ReadonlySet<string> = new Set(["base_weights", "loss_changes", "parents", "sum_hessian"])
 
 const isJsonText = (b: Uint8Array): boolean => {
   let i = 0

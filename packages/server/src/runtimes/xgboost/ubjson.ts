@@ -24,8 +24,12 @@ export class UbjsonError extends Error {}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
-/** Decode one UBJSON value that fills `bytes`. Throws UbjsonError naming the offset of a fault. */
-export const decodeUbjson = (bytes: Uint8Array): UbjValue => {
+/**
+ * Decode one UBJSON value that fills `bytes`. Throws UbjsonError naming the offset of a fault.
+ * Object entries whose key is in `skip` are read past without building their value (they are
+ * left out of the result): a model's per-node training statistics cost no copy.
+ */
+export const decodeUbjson = (bytes: Uint8Array, skip?: ReadonlySet<string>): UbjValue => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let pos = 0
   const fail = (why: string): never => {
@@ -43,12 +47,14 @@ export const decodeUbjson = (bytes: Uint8Array): UbjValue => {
     }
     return m
   }
+  // XGBoost writes every key length and count as int64: read it as two halves, no BigInt
   const int64 = (): number => {
     need(8)
-    const v = view.getBigInt64(pos)
+    const hi = view.getInt32(pos)
+    const lo = view.getUint32(pos + 4)
+    if (hi > 0x1fffff || hi < -0x200000) fail(`int64 does not fit a double exactly`)
     pos += 8
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) fail(`int64 ${v} does not fit a double exactly`)
-    return Number(v)
+    return hi * 4294967296 + lo
   }
   /** A number whose type marker `m` has been read. */
   const numberOf = (m: number): number => {
@@ -134,27 +140,36 @@ export const decodeUbjson = (bytes: Uint8Array): UbjValue => {
     }
     return { type, count }
   }
-  const typedArray = (type: number, count: number): UbjValue | undefined => {
-    const read = <T extends { [i: number]: number }>(size: number, make: (n: number) => T, get: (at: number) => number): T => {
-      need(size * count)
-      const out = make(count)
-      for (let i = 0; i < count; i++) out[i] = get(pos + i * size)
-      pos += size * count
-      return out
+  /** The next `count` elements of `size` bytes, byte-swapped (big- to little-endian) into a fresh buffer. */
+  let skipping = 0 // > 0 while inside a skipped entry: typed arrays are passed over, not copied
+  const swapped = (size: number, count: number): ArrayBuffer => {
+    const n = size * count
+    need(n)
+    if (skipping > 0) {
+      pos += n
+      return new ArrayBuffer(0)
     }
+    const out = new Uint8Array(n)
+    const p = pos
+    if (size === 1) out.set(bytes.subarray(p, p + n))
+    else for (let i = 0; i < n; i += size) for (let k = 0; k < size; k++) out[i + k] = bytes[p + i + size - 1 - k]!
+    pos += n
+    return out.buffer
+  }
+  const typedArray = (type: number, count: number): UbjValue | undefined => {
     switch (type) {
       case 0x69:
-        return read(1, (n) => new Int8Array(n), (at) => view.getInt8(at))
+        return new Int8Array(swapped(1, count))
       case 0x55:
-        return read(1, (n) => new Uint8Array(n), (at) => bytes[at]!)
+        return new Uint8Array(swapped(1, count))
       case 0x49:
-        return read(2, (n) => new Int16Array(n), (at) => view.getInt16(at))
+        return new Int16Array(swapped(2, count))
       case 0x6c:
-        return read(4, (n) => new Int32Array(n), (at) => view.getInt32(at))
+        return new Int32Array(swapped(4, count))
       case 0x64:
-        return read(4, (n) => new Float32Array(n), (at) => view.getFloat32(at))
+        return new Float32Array(swapped(4, count))
       case 0x44:
-        return read(8, (n) => new Float64Array(n), (at) => view.getFloat64(at))
+        return new Float64Array(swapped(8, count))
       default:
         return undefined
     }
@@ -184,7 +199,11 @@ export const decodeUbjson = (bytes: Uint8Array): UbjValue => {
     const out: { [key: string]: UbjValue } = {}
     const entry = () => {
       const key = text()
-      out[key] = valueOf(type ?? marker())
+      if (skip?.has(key)) {
+        skipping++
+        valueOf(type ?? marker())
+        skipping--
+      } else out[key] = valueOf(type ?? marker())
     }
     if (count !== undefined) {
       for (let i = 0; i < count; i++) entry()
