@@ -64,3 +64,5 @@ export { decodeTenantsFile, readTenantsFile, resolveShares, TenantsFileError, AD
 export { TenantsLive, checkSecurity, isLoopbackHost } from "./tenancy/live.js"
 export { Tls, TlsLive, readTls, TlsConfigError, type TlsMaterial } from "./tenancy/tls.js"
 export { Unauthenticated, Forbidden, TenantLimited } from "./tenancy/errors.js"
+// the XGBoost runtime (runtimes/xgboost): parse + flatten + predict, for the trees bench and tests
+export * as xgboost from "./runtimes/xgboost/index.js"

@@ -40,9 +40,9 @@ const readMetadata = async (path: string): Promise<ModelMetadata | undefined> =>
   return decoded.right
 }
 
-const recordOf = (id: string, path: string, source: ModelRecord["source"], meta: ModelMetadata | undefined, uri = path): ModelRecord => ({
+const recordOf = (id: string, path: string, source: ModelRecord["source"], meta: ModelMetadata | undefined, uri = path, format = "onnx"): ModelRecord => ({
   id,
-  format: meta?.format ?? "onnx",
+  format: meta?.format ?? format,
   uri,
   path,
   source,
@@ -55,7 +55,16 @@ const recordOf = (id: string, path: string, source: ModelRecord["source"], meta:
   registeredAt: Date.now()
 })
 
-/** Every `<name>.onnx` and `<name>/model.onnx` under `dir`, with `<name>.json` / `<name>/meta.json`. */
+/**
+ * XGBoost model files in a models directory (format "xgboost"): `<name>.xgb.json` (XGBoost's JSON;
+ * a plain `<name>.json` is metadata) and `<name>.ubj` (its UBJSON).
+ */
+const XGBOOST_SUFFIXES = [".xgb.json", ".ubj"]
+
+/**
+ * Every `<name>.onnx`, `<name>/model.onnx`, `<name>.xgb.json` and `<name>.ubj` under `dir`, with
+ * `<name>.json` / `<name>/meta.json`.
+ */
 export const scanModelsDir = async (dir: string, log: Log): Promise<ModelRecord[]> => {
   const root = resolve(dir)
   let entries
@@ -71,10 +80,17 @@ export const scanModelsDir = async (dir: string, log: Log): Promise<ModelRecord[
     let id: string
     let file: string
     let metaPath: string
+    let format = "onnx"
+    const xgb = ent.isFile() ? XGBOOST_SUFFIXES.find((s) => ent.name.endsWith(s) && ent.name.length > s.length) : undefined
     if (ent.isFile() && ent.name.endsWith(".onnx")) {
       id = ent.name.slice(0, -".onnx".length)
       file = join(root, ent.name)
       metaPath = join(root, `${id}.json`)
+    } else if (xgb) {
+      id = ent.name.slice(0, -xgb.length)
+      file = join(root, ent.name)
+      metaPath = join(root, `${id}.json`)
+      format = "xgboost"
     } else if (ent.isDirectory()) {
       id = ent.name
       file = join(root, id, "model.onnx")
@@ -91,9 +107,9 @@ export const scanModelsDir = async (dir: string, log: Log): Promise<ModelRecord[
       log.warn("skipping model with an unusable name", { file, reason: "names are letters, digits, '.', '_', '-'" })
       continue
     }
-    if (seen.has(id)) throw new Error(`model "${id}" appears twice in ${root} (as ${id}.onnx and ${id}/model.onnx)`)
+    if (seen.has(id)) throw new Error(`model "${id}" appears twice in ${root} (as two of ${id}.onnx, ${id}/model.onnx, ${XGBOOST_SUFFIXES.map((s) => id + s).join(", ")})`)
     seen.add(id)
-    out.push(recordOf(id, file, "dir", await readMetadata(metaPath)))
+    out.push(recordOf(id, file, "dir", await readMetadata(metaPath), file, format))
   }
   return out
 }

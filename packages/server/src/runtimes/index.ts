@@ -3,6 +3,7 @@ import type { ServerConfig } from "../config/config.js"
 import { messageOf } from "../errors.js"
 import { makeOnnxRuntime } from "./onnx/runtime.js"
 import { type ModelRuntime, RuntimeError } from "./runtime.js"
+import { makeXgboostRuntime } from "./xgboost/runtime.js"
 
 /**
  * The runtimes this server loads models with, one folder each, chosen by model format
@@ -15,7 +16,10 @@ export interface RuntimeFolder {
   readonly make: (config: ServerConfig, log: (line: string) => void) => Promise<ModelRuntime>
 }
 
-export const RUNTIMES: ReadonlyArray<RuntimeFolder> = [{ name: "onnx", make: (config, log) => makeOnnxRuntime(config.runtime, log) }]
+export const RUNTIMES: ReadonlyArray<RuntimeFolder> = [
+  { name: "onnx", make: (config, log) => makeOnnxRuntime(config.runtime, log) },
+  { name: "xgboost", make: async () => makeXgboostRuntime() }
+]
 
 export interface ModelRuntimes {
   /** The runtime that loads `format`, if any. */

@@ -254,6 +254,8 @@ const fromJson = (dt: Datatype, raw: unknown, count: number, name: string, shape
         const v = data[k]
         if (typeof v === "number") out[k] = v
         else if (typeof v === "bigint") out[k] = Number(v)
+        // null is NaN, as responses write it (JSON has no NaN): a missing value for tree models
+        else if (v === null) out[k] = NaN
         else bad(k, `is not a number (datatype ${dt})`)
       }
       return out
