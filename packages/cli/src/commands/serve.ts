@@ -61,6 +61,12 @@ cluster mode (many instances on etcd; without --etcd the server runs alone)
   --scaling NAME|JSON|off      how many copies a model has (default modelmesh)
   --seed N                     seed of the policies' random choices (default 1)
 
+remote runtimes (processes speaking ModelMesh's runtime SPI, mmesh.ModelRuntime)
+  --remote-runtime JSON        repeatable: '{"name":"mlserver","address":"127.0.0.1:8085",
+                               "modelTypes":["sklearn"]}' (optional "startupTimeout": "60s",
+                               "healthInterval": "1s"); models whose format is one of modelTypes
+                               load there, under the capacity the runtime reports
+
 other
   --config FILE                YAML or JSON settings file
   --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
@@ -105,7 +111,8 @@ const flagSpec = {
   placement: { type: "string" },
   routing: { type: "string" },
   scaling: { type: "string" },
-  seed: { type: "string" }
+  seed: { type: "string" },
+  "remote-runtime": { type: "string", multiple: true }
 } as const
 
 const POLICY_FLAGS = new Set(["eviction", "placement", "routing", "scaling"])
@@ -120,6 +127,15 @@ const RUNTIME_FLAGS: Record<string, string> = {
   "runtime-workers": "workers"
 }
 
+/** One --remote-runtime value: a JSON object (the config Schema then checks its fields). */
+const remoteRuntimeFlag = (v: string): unknown => {
+  try {
+    return JSON.parse(v)
+  } catch (e) {
+    throw new UsageError(`--remote-runtime: not valid JSON (${errorMessage(e)}): ${v}`)
+  }
+}
+
 export const run = async (argv: string[]): Promise<number> => {
   const parsed = parse(argv, flagSpec, help)
   if (!parsed) return 0
@@ -132,7 +148,8 @@ export const run = async (argv: string[]): Promise<number> => {
   const runtime: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(parsed.values)) {
     if (v === undefined || k === "config") continue
-    if (RUNTIME_FLAGS[k]) runtime[RUNTIME_FLAGS[k]] = v
+    if (k === "remote-runtime") flags.remoteRuntimes = (v as string[]).map(remoteRuntimeFlag)
+    else if (RUNTIME_FLAGS[k]) runtime[RUNTIME_FLAGS[k]] = v
     else flags[camel(k)] = POLICY_FLAGS.has(k) ? jsonOrText(v as string) : v
   }
   if (Object.keys(runtime).length > 0) flags.runtime = runtime
