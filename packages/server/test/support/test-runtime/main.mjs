@@ -1,14 +1,14 @@
 // A small model runtime for meshkit's tests: a real process serving ModelMesh's runtime SPI
 // (mmesh.ModelRuntime) and KServe v2 ModelInfer / ModelMetadata on one gRPC port, with
 // @grpc/grpc-js, as a ModelMesh sidecar runtime would. Model type "linear": a JSON file
-// {"W": [[...], ...], "b": [...]} (out × in); input "input" FP32 [-1, in] → output "output"
+// {"W": [[...], ...], "b": [...], "delayMs"?: D} (out × in; each inference sleeps D ms); input "input" FP32 [-1, in] → output "output"
 // FP32 [-1, out] = x·Wᵀ + b. The model for an inference is the one named by the mm-model-id
 // header (what ModelMesh sends), never the request's model_name.
 //
 // Flags (all optional): --port P (0 = free), --capacity BYTES, --size-factor K (loaded size =
 // file size × K), --predict-factor K (predictModelSize = file size × K), --max-concurrency N
 // (loadModel's answer; limitModelConcurrency true when N > 0), --infer-delay-ms D,
-// --load-delay-ms D, --starting-ms D (runtimeStatus says STARTING this long), --max-loading N,
+// --load-delay-ms D, --starting-calls N (the first N runtimeStatus calls answer STARTING), --max-loading N,
 // --loading-timeout-ms T, --no-size (loadModel answers size 0: modelSize must be asked).
 // stdout: "test-runtime listening PORT", then one JSON line per SPI call and per inference
 // ({"event":"loadModel",...}, {"event":"infer","model":...,"concurrent":N}).
@@ -34,12 +34,12 @@ const opts = {
   maxConcurrency: num("max-concurrency", 0),
   inferDelayMs: num("infer-delay-ms", 0),
   loadDelayMs: num("load-delay-ms", 0),
-  startingMs: num("starting-ms", 0),
+  startingCalls: num("starting-calls", 0),
   maxLoading: num("max-loading", 1),
   loadingTimeoutMs: num("loading-timeout-ms", 20_000),
   noSize: args.get("no-size") === "true"
 }
-const startedAt = Date.now()
+let statusCalls = 0
 const emit = (o) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`)
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
@@ -59,14 +59,14 @@ const readLinear = (path) => {
   const m = JSON.parse(readFileSync(path, "utf8"))
   if (!Array.isArray(m.W) || !Array.isArray(m.b) || m.W.length !== m.b.length || m.W.length === 0) throw new Error("a linear model needs W (out × in) and b (out)")
   const inDim = m.W[0].length
-  return { W: m.W.map((r) => Float64Array.from(r)), b: Float64Array.from(m.b), inDim, outDim: m.b.length }
+  return { W: m.W.map((r) => Float64Array.from(r)), b: Float64Array.from(m.b), inDim, outDim: m.b.length, delayMs: Number(m.delayMs ?? 0) }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 const runtimeImpl = {
   runtimeStatus(_call, cb) {
-    const starting = Date.now() - startedAt < opts.startingMs
+    const starting = ++statusCalls <= opts.startingCalls
     emit({ event: "runtimeStatus", status: starting ? "STARTING" : "READY" })
     cb(null, {
       status: starting ? "STARTING" : "READY",
@@ -164,7 +164,8 @@ const inferenceImpl = {
     m.inFlight++
     emit({ event: "infer", model: id, modelName: req.model_name, concurrent: m.inFlight })
     try {
-      if (opts.inferDelayMs) await sleep(opts.inferDelayMs)
+      const delay = m.delayMs || opts.inferDelayMs
+      if (delay) await sleep(delay)
       const rows = shape[0]
       const y = new Float32Array(rows * m.outDim)
       for (let r = 0; r < rows; r++) {

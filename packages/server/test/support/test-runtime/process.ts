@@ -95,4 +95,5 @@ export const startTestRuntime = async (args: ReadonlyArray<string> = []): Promis
 }
 
 /** A "linear" model file for the test runtime: W is out × in, b has out values; `pad` grows the file. */
-export const linearModel = (W: number[][], b: number[], pad = 0): string => JSON.stringify({ W, b, pad: "x".repeat(pad) })
+export const linearModel = (W: number[][], b: number[], opts: { readonly pad?: number; readonly delayMs?: number } = {}): string =>
+  JSON.stringify({ W, b, delayMs: opts.delayMs ?? 0, pad: "x".repeat(opts.pad ?? 0) })
