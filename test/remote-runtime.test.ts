@@ -78,7 +78,8 @@ beforeAll(async () => {
     "--size-factor", String(SIZE_FACTOR),
     "--predict-factor", String(PREDICT_FACTOR),
     "--max-concurrency", String(MAX_CONCURRENCY),
-    "--max-loading", "1"
+    "--max-loading", "1",
+    "--loading-timeout-ms", "1500"
   ])
   // --memory far below one remote model: the runtime's capacity is its models' budget, not --memory.
   server = await startServer(["--remote-runtime", remoteFlag(runtime.address), "--memory", "4KiB", "--data-dir", join(dir, "data"), "--log-level", "info"])
@@ -191,6 +192,25 @@ describe("a model on a remote runtime", () => {
   })
 })
 
+describe("loading as the runtime's status says", () => {
+  it("keeps to maxLoadingConcurrency (1 here, below the server's 2 load slots)", async () => {
+    for (const m of ["l1", "l2", "l3"]) await register(m, await writeLinear(m, { loadDelayMs: 300 }))
+    await Promise.all(["l1", "l2", "l3"].map((m) => serveOk(m)))
+    const loads = runtime.of("loadModel").filter((e) => ["l1", "l2", "l3"].includes(e.modelId as string))
+    expect(loads).toHaveLength(3)
+    for (const e of loads) expect(e.loadsInFlight).toBe(1)
+  })
+
+  it("gives up a load after modelLoadingTimeoutMs and sends unloadModel for it", async () => {
+    await register("stuck", await writeLinear("stuck", { loadDelayMs: 4000 }))
+    const res = await inferJson("stuck", [[1, 1]])
+    expect(res.status).toBe(503)
+    expect((await json(res)).error).toMatch(/loadModel did not finish within the runtime's modelLoadingTimeoutMs \(1500 ms\)/)
+    expect((await status("stuck")).status).toBe("LOADING_FAILED")
+    await eventually(async () => callsFor("stuck").includes("unloadModel"), 10_000)
+  })
+})
+
 describe("a runtime that dies and comes back", () => {
   it("marks its models LOADING_FAILED with the reason, makes the server not ready, and serves again once it is back", async () => {
     await serveOk("b")
@@ -216,13 +236,26 @@ describe("a runtime that dies and comes back", () => {
 
 describe("start-up", () => {
   it("waits for a STARTING runtime to be READY", async () => {
-    const slow = await startTestRuntime(["--starting-calls", "3"])
+    // Also: a runtime whose loadModel reports no size is asked modelSize.
+    const slow = await startTestRuntime(["--starting-calls", "3", "--no-size", "--size-factor", "3"])
     let s: Served | undefined
     try {
       s = await startServer(["--remote-runtime", remoteFlag(slow.address), "--data-dir", join(dir, "data-starting")])
       // Three STARTING answers, then READY: the server listened only after the fourth.
       expect(slow.of("runtimeStatus").slice(0, 4).map((e) => e.status)).toEqual(["STARTING", "STARTING", "STARTING", "READY"])
       expect(s.stderr()).toMatch(/not ready yet \(status STARTING\)/)
+      const path = await writeLinear("sized")
+      const reg = await postJson(s, "/v1/models", { id: "sized", uri: path, format: "linear" })
+      expect(reg.status).toBe(201)
+      await reg.arrayBuffer()
+      const res = await fetch(`${s.url}/v2/models/sized/infer`, {
+        method: "POST",
+        body: JSON.stringify({ inputs: [{ name: "input", shape: [1, 2], datatype: "FP32", data: [1, 1] }] })
+      })
+      expect(res.status).toBe(200)
+      await res.arrayBuffer()
+      expect(slow.of("modelSize").map((e) => e.modelId)).toEqual(["sized"])
+      expect((await getJson(s, "/v1/models/sized")).sizeBytes).toBe(files.sized! * 3)
     } finally {
       await s?.stop()
       await slow.stop()

@@ -1,7 +1,7 @@
 // A small model runtime for meshkit's tests: a real process serving ModelMesh's runtime SPI
 // (mmesh.ModelRuntime) and KServe v2 ModelInfer / ModelMetadata on one gRPC port, with
 // @grpc/grpc-js, as a ModelMesh sidecar runtime would. Model type "linear": a JSON file
-// {"W": [[...], ...], "b": [...], "delayMs"?: D} (out × in; each inference sleeps D ms); input "input" FP32 [-1, in] → output "output"
+// {"W": [[...], ...], "b": [...], "delayMs"?: D, "loadDelayMs"?: L} (out × in; each inference sleeps D ms, the load L ms); input "input" FP32 [-1, in] → output "output"
 // FP32 [-1, out] = x·Wᵀ + b. The model for an inference is the one named by the mm-model-id
 // header (what ModelMesh sends), never the request's model_name.
 //
@@ -59,7 +59,7 @@ const readLinear = (path) => {
   const m = JSON.parse(readFileSync(path, "utf8"))
   if (!Array.isArray(m.W) || !Array.isArray(m.b) || m.W.length !== m.b.length || m.W.length === 0) throw new Error("a linear model needs W (out × in) and b (out)")
   const inDim = m.W[0].length
-  return { W: m.W.map((r) => Float64Array.from(r)), b: Float64Array.from(m.b), inDim, outDim: m.b.length, delayMs: Number(m.delayMs ?? 0) }
+  return { W: m.W.map((r) => Float64Array.from(r)), b: Float64Array.from(m.b), inDim, outDim: m.b.length, delayMs: Number(m.delayMs ?? 0), loadDelayMs: Number(m.loadDelayMs ?? 0) }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -95,12 +95,18 @@ const runtimeImpl = {
     emit({ event: "loadModel", ...r, loadsInFlight })
     try {
       if (r.modelType !== "linear") return fail(cb, grpc.status.INVALID_ARGUMENT, `model type ${r.modelType} is not served here (only linear)`)
-      if (opts.loadDelayMs) await sleep(opts.loadDelayMs)
       let m
       try {
         m = readLinear(r.modelPath)
       } catch (e) {
         return fail(cb, grpc.status.INVALID_ARGUMENT, `cannot load ${r.modelPath}: ${e.message}`)
+      }
+      const delay = m.loadDelayMs || opts.loadDelayMs
+      if (delay) await sleep(delay)
+      // A load meshkit gave up on (deadline) must not stay: the SPI says an unload follows.
+      if (call.cancelled) {
+        emit({ event: "loadCancelled", modelId: r.modelId })
+        return
       }
       const size = Math.round(fileSize(r.modelPath) * opts.sizeFactor)
       models.set(r.modelId, { ...m, size, inFlight: 0, key: r.modelKey })

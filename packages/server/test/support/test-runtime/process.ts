@@ -95,5 +95,5 @@ export const startTestRuntime = async (args: ReadonlyArray<string> = []): Promis
 }
 
 /** A "linear" model file for the test runtime: W is out × in, b has out values; `pad` grows the file. */
-export const linearModel = (W: number[][], b: number[], opts: { readonly pad?: number; readonly delayMs?: number } = {}): string =>
-  JSON.stringify({ W, b, delayMs: opts.delayMs ?? 0, pad: "x".repeat(opts.pad ?? 0) })
+export const linearModel = (W: number[][], b: number[], opts: { readonly pad?: number; readonly delayMs?: number; readonly loadDelayMs?: number } = {}): string =>
+  JSON.stringify({ W, b, delayMs: opts.delayMs ?? 0, loadDelayMs: opts.loadDelayMs ?? 0, pad: "x".repeat(opts.pad ?? 0) })
