@@ -146,7 +146,7 @@ export class Loading {
       }
       if (r.reason === "too-large") {
         throw new ModelTooLarge({
-          message: `model "${e.id}" needs about ${formatBytes(size)} (predicted), more than the whole of ${this.budgetOf(e)} ${formatBytes(this.core.cacheOf(e).capacity)}`
+          message: `model "${e.id}" needs about ${formatBytes(size)} (predicted), more than ${this.budgetOf(e, "whole ")} ${formatBytes(this.core.cacheOf(e).capacity)}`
         })
       }
       const left = deadline - performance.now()
@@ -218,9 +218,9 @@ export class Loading {
   }
 
   /** What a too-large model is compared with: the server's memory budget or its runtime's own capacity. */
-  private budgetOf(e: ModelEntry): string {
+  private budgetOf(e: ModelEntry, whole = ""): string {
     const rt = this.core.options.runtimes.runtimeFor(e.record.format)
-    return rt?.capacityBytes !== undefined && this.core.cacheOf(e) !== this.core.cache ? `the ${rt.name} runtime's capacity` : "the memory budget"
+    return rt?.capacityBytes !== undefined && this.core.cacheOf(e) !== this.core.cache ? `the ${whole}capacity of the ${rt.name} runtime` : `the ${whole}memory budget`
   }
 
   private runtimeOf(e: ModelEntry): ModelRuntime {

@@ -14,7 +14,9 @@ export const RemoteRuntimeSpec = Schema.Struct({
   address: Schema.String.pipe(
     Schema.filter((a) => /^(unix:.+|\[[0-9a-fA-F:.]+\]:\d{1,5}|[A-Za-z0-9.-]+:\d{1,5})$/.test(a) || `expected host:port or unix:PATH, got ${JSON.stringify(a)}`)
   ),
-  modelTypes: Schema.NonEmptyArray(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, { message: () => "a model type uses letters, digits and . _ + -" }))),
+  modelTypes: Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, { message: () => "a model type uses letters, digits and . _ + -" }))).pipe(
+    Schema.minItems(1, { message: () => "list at least one model type (the formats this runtime loads)" })
+  ),
   /** how long start-up waits for runtimeStatus READY before the server gives up */
   startupTimeout: Schema.optionalWith(Duration, { default: () => 60_000 }),
   /** how often a running runtime's status is checked (finds a dead runtime, and its return) */
