@@ -57,3 +57,6 @@ export { startLocalCluster, waitReady, waitExit, type LocalCluster, type LocalCl
 export { decodeInferRequest, encodeInferResponse, tensorBytes } from "./transport/kserve-v2/index.js"
 export { ClusterNode, ClusterNodeLive, clusterBaseLayer, instanceIdOf, type ClusterNodeApi, type ClusterInstanceInfo, type CopyInfo } from "./cluster/node.js"
 export { forwardContextOf, PeerForwarder, FORWARD_HEADERS, MAX_HOPS, type ForwardContext, type ForwardMode, type ForwardResult } from "./cluster/forwarder.js"
+// remote runtimes over ModelMesh's runtime SPI (--remote-runtime)
+export { RemoteRuntimeSpec } from "./runtimes/remote/options.js"
+export { makeRemoteRuntime, RemoteRuntime } from "./runtimes/remote/runtime.js"

@@ -112,13 +112,9 @@ export class RemoteRuntime implements ModelRuntime {
 
   private accept(s: RuntimeStatusResponse): void {
     if (!(s.capacityInBytes > 0)) throw new RuntimeError({ kind: "load", message: `${this.where} reports capacityInBytes ${s.capacityInBytes}; a runtime must report its memory capacity` })
-    if (this.status && s.capacityInBytes !== this.status.capacityInBytes) {
-      this.log.warn(`${this.where} now reports a different capacity; the budget set at start stays`, { was: this.status.capacityInBytes, now: s.capacityInBytes })
-      return
-    }
     this.status = s
     // 0 = the runtime sets no limit of its own.
-    this.loads = this.loads ?? new Semaphore(s.maxLoadingConcurrency > 0 ? s.maxLoadingConcurrency : Infinity)
+    this.loads = new Semaphore(s.maxLoadingConcurrency > 0 ? s.maxLoadingConcurrency : Infinity)
   }
 
   private async check(): Promise<void> {
@@ -130,6 +126,10 @@ export class RemoteRuntime implements ModelRuntime {
       else if (!this.healthy) {
         this.healthy = true
         this.log.info(`${this.where} is READY again; its models load on their next request`)
+        // The cache was sized at start (the SPI calls runtimeStatus only then): say so if it moved.
+        if (s.capacityInBytes !== this.status.capacityInBytes) {
+          this.log.warn(`${this.where} now reports capacity ${formatBytes(s.capacityInBytes)}; its models stay within the ${formatBytes(this.status.capacityInBytes)} it reported at start`)
+        }
         for (const l of this.listeners) l({ ready: true })
       }
     } catch (e) {
