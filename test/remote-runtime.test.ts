@@ -34,7 +34,7 @@ const B = [0.5, -1, 2]
 /** x·Wᵀ + b, in float32 as the runtime computes it */
 const expected = (x: number[][]) => Float32Array.from(x.flatMap((row) => W.map((w, o) => w[0]! * row[0]! + w[1]! * row[1]! + B[o]!)))
 
-const writeLinear = async (name: string, opts: { pad?: number; delayMs?: number } = {}) => {
+const writeLinear = async (name: string, opts: { pad?: number; delayMs?: number; loadDelayMs?: number } = {}) => {
   let text = linearModel(W, B, opts)
   // Padded models get exactly PADDED bytes, so their sizes are known.
   if (opts.pad !== undefined) text = linearModel(W, B, { ...opts, pad: opts.pad + PADDED - text.length })
