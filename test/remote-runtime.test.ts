@@ -228,6 +228,8 @@ describe("a runtime that dies and comes back", () => {
     const loadsBefore = runtime.of("loadModel").length
     await runtime.restart()
     await eventually(async () => (await fetch(`${server.url}/v2/health/ready`)).status === 200, 15_000)
+    // Before using it again, meshkit unloaded what it had there (a no-op on a restarted runtime).
+    expect(runtime.events.some((e) => e.event === "unloadModel" && e.modelId === "b" && e.wasLoaded === false)).toBe(true)
     await serveOk("b")
     expect(runtime.of("loadModel").length).toBe(loadsBefore + 1)
     expect((await status("b")).status).toBe("LOADED")

@@ -37,7 +37,12 @@ export class RemoteRuntime implements ModelRuntime {
   private loads!: Semaphore
   private timer: NodeJS.Timeout | undefined
   private checking = false
+  private slowChecks = 0
   private closed = false
+  /** models loaded there now (as far as this side knows) */
+  private readonly resident = new Set<string>()
+  /** models dropped at a loss, unloaded there before the runtime is used again */
+  private readonly orphans = new Set<string>()
 
   constructor(
     private readonly spec: RemoteRuntimeSpec,
@@ -74,15 +79,16 @@ export class RemoteRuntime implements ModelRuntime {
     this.log.info(`${this.where}: waiting for it to be READY`, { timeoutMs: this.spec.startupTimeout })
     for (;;) {
       let note: string
+      let s: RuntimeStatusResponse | undefined
       try {
-        const s = await unary<RuntimeStatusResponse>(this.channel.runtime, "runtimeStatus", {}, Math.min(5000, Math.max(500, deadline - Date.now())))
-        if (s.status === "READY") {
-          this.accept(s)
-          break
-        }
+        s = await unary<RuntimeStatusResponse>(this.channel.runtime, "runtimeStatus", {}, Math.min(5000, Math.max(500, deadline - Date.now())))
         note = `status ${s.status}`
       } catch (e) {
         note = `unreachable: ${grpcText(e)}`
+      }
+      if (s?.status === "READY") {
+        this.accept(s)
+        break
       }
       if (note !== last) this.log.info(`${this.where}: not ready yet (${note})`)
       last = note
@@ -121,11 +127,18 @@ export class RemoteRuntime implements ModelRuntime {
     if (this.checking || this.closed) return
     this.checking = true
     try {
-      const s = await unary<RuntimeStatusResponse>(this.channel.runtime, "runtimeStatus", {}, Math.max(1000, this.spec.healthInterval))
+      const s = await unary<RuntimeStatusResponse>(this.channel.runtime, "runtimeStatus", {}, HEALTH_DEADLINE_MS)
+      this.slowChecks = 0
       if (s.status !== "READY") this.lost(`runtimeStatus is ${s.status}`)
       else if (!this.healthy) {
+        // Models this side dropped may still be there if the runtime never died (a lost
+        // connection, a slow answer): unload them first, so its memory holds only what the new
+        // cache counts. On a restarted runtime each unload returns at once (nothing loaded).
+        const orphans = [...this.orphans]
+        this.orphans.clear()
+        await Promise.all(orphans.map((id) => unary(this.channel.runtime, "unloadModel", { modelId: id }, 30_000).catch(() => undefined)))
         this.healthy = true
-        this.log.info(`${this.where} is READY again; its models load on their next request`)
+        this.log.info(`${this.where} is READY again; its models load on their next request`, { unloadedFirst: orphans.length })
         // The cache was sized at start (the SPI calls runtimeStatus only then): say so if it moved.
         if (s.capacityInBytes !== this.status.capacityInBytes) {
           this.log.warn(`${this.where} now reports capacity ${formatBytes(s.capacityInBytes)}; its models stay within the ${formatBytes(this.status.capacityInBytes)} it reported at start`)
@@ -133,7 +146,8 @@ export class RemoteRuntime implements ModelRuntime {
         for (const l of this.listeners) l({ ready: true })
       }
     } catch (e) {
-      this.lost(grpcText(e))
+      // Refused connections are final; a slow answer (a runtime busy loading) must repeat to count.
+      if (isUnreachable(e) || ++this.slowChecks >= SLOW_CHECKS_TO_LOSE) this.lost(grpcText(e))
     } finally {
       this.checking = false
     }
@@ -144,6 +158,8 @@ export class RemoteRuntime implements ModelRuntime {
     if (this.closed || !this.healthy) return
     this.healthy = false
     this.generation++
+    for (const id of this.resident) this.orphans.add(id)
+    this.resident.clear()
     this.reason = `${this.where} is unavailable: ${why}`
     this.log.warn(this.reason)
     for (const l of this.listeners) l({ ready: false, reason: this.reason })
@@ -192,11 +208,17 @@ export class RemoteRuntime implements ModelRuntime {
     } finally {
       release()
     }
+    if (generation !== this.generation) {
+      // Lost while loading: whatever it loaded is unloaded when it is back.
+      this.orphans.add(modelId)
+      throw this.unavailable()
+    }
     try {
       let size = res.sizeInBytes
       if (!(size > 0)) size = (await unary<SizeResponse>(this.channel.runtime, "modelSize", { modelId }, 10_000)).sizeInBytes
       const meta = await unary<{ inputs?: []; outputs?: [] }>(this.channel.inference, "ModelMetadata", { name: modelId }, 10_000, this.idMetadata(modelId))
       const maxConcurrency = this.status.limitModelConcurrency && res.maxConcurrency > 0 ? res.maxConcurrency : undefined
+      if (generation === this.generation) this.resident.add(modelId)
       return new RemoteModel(this, modelId, generation, size > 0 ? size : 1, tensorMetaOf(meta.inputs), tensorMetaOf(meta.outputs), maxConcurrency)
     } catch (e) {
       void this.unloadOnRuntime(modelId)
@@ -217,6 +239,7 @@ export class RemoteRuntime implements ModelRuntime {
   /** unloadModel; a runtime that is gone has nothing loaded any more. */
   async unloadOnRuntime(modelId: string, generation = this.generation): Promise<void> {
     if (generation !== this.generation || !this.healthy) return
+    this.resident.delete(modelId)
     try {
       await unary(this.channel.runtime, "unloadModel", { modelId }, 30_000)
     } catch (e) {
@@ -288,5 +311,9 @@ export const makeRemoteRuntime = async (spec: RemoteRuntimeSpec, log: Log): Prom
   }
   return rt
 }
+
+/** a health check's deadline, and how many slow answers in a row mean the runtime is lost */
+const HEALTH_DEADLINE_MS = 2000
+const SLOW_CHECKS_TO_LOSE = 3
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
