@@ -66,3 +66,6 @@ export { Tls, TlsLive, readTls, TlsConfigError, type TlsMaterial } from "./tenan
 export { Unauthenticated, Forbidden, TenantLimited } from "./tenancy/errors.js"
 // the XGBoost runtime (runtimes/xgboost): parse + flatten + predict, for the trees bench and tests
 export * as xgboost from "./runtimes/xgboost/index.js"
+// remote runtimes over ModelMesh's runtime SPI (--remote-runtime)
+export { RemoteRuntimeSpec } from "./runtimes/remote/options.js"
+export { makeRemoteRuntime, RemoteRuntime } from "./runtimes/remote/runtime.js"

@@ -89,6 +89,12 @@ tenants and security
   MESHKIT_PEER_TOKEN           (environment only) cluster mode with --tenants: the token this instance
                                shows its peers; the tenants file's peer or admin token
 
+remote runtimes (processes speaking ModelMesh's runtime SPI, mmesh.ModelRuntime)
+  --remote-runtime JSON        repeatable: '{"name":"mlserver","address":"127.0.0.1:8085",
+                               "modelTypes":["sklearn"]}' (optional "startupTimeout": "60s",
+                               "healthInterval": "1s"); models whose format is one of modelTypes
+                               load there, under the capacity the runtime reports
+
 other
   --config FILE                YAML or JSON settings file
   --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
@@ -171,7 +177,8 @@ export const flagSpec = {
   "access-log": { type: "boolean" },
   "otlp-endpoint": { type: "string" },
   // test only, not in the help: wait N ms before each infer answer (bench replay's slowed build)
-  "debug-delay-ms": { type: "string" }
+  "debug-delay-ms": { type: "string" },
+  "remote-runtime": { type: "string", multiple: true }
 } as const
 
 const POLICY_FLAGS = new Set(["eviction", "placement", "routing", "scaling"])
@@ -184,6 +191,15 @@ const RUNTIME_FLAGS: Record<string, string> = {
   "graph-optimization": "graphOptimizationLevel",
   "measure-size": "measureSize",
   "runtime-workers": "workers"
+}
+
+/** One --remote-runtime value: a JSON object (the config Schema then checks its fields). */
+const remoteRuntimeFlag = (v: string): unknown => {
+  try {
+    return JSON.parse(v)
+  } catch (e) {
+    throw new UsageError(`--remote-runtime: not valid JSON (${errorMessage(e)}): ${v}`)
+  }
 }
 
 export interface ResolveServeOptions {
@@ -212,7 +228,8 @@ const serveConfigSources = async (argv: string[], o: ResolveServeOptions = {}) =
   const runtime: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(parsed.values)) {
     if (v === undefined || k === "config") continue
-    if (RUNTIME_FLAGS[k]) runtime[RUNTIME_FLAGS[k]] = v
+    if (k === "remote-runtime") flags.remoteRuntimes = (v as string[]).map(remoteRuntimeFlag)
+    else if (RUNTIME_FLAGS[k]) runtime[RUNTIME_FLAGS[k]] = v
     else flags[camel(k)] = POLICY_FLAGS.has(k) ? jsonOrText(v as string) : v
   }
   if (Object.keys(runtime).length > 0) flags.runtime = runtime

@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml"
 import { findPolicy, PolicyChoice } from "@meshkit/core"
 import { messageOf } from "../errors.js"
 import { OnnxOptions } from "../runtimes/onnx/options.js"
+import { RemoteRuntimeSpecs } from "../runtimes/remote/options.js"
 import { BooleanFrom, ByteSize, Duration, IntFrom, OptionalPort, StringList } from "./text-schemas.js"
 
 export { ByteSize, Duration } from "./text-schemas.js"
@@ -137,7 +138,9 @@ export const ServerConfig = Schema.Struct({
   /** export spans over OTLP/HTTP JSON to this collector (base URL, e.g. http://collector:4318); absent = off */
   otlpEndpoint: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "expected a URL like http://otel-collector:4318" }))),
   /** TEST ONLY: wait this long before sending each infer answer (the replay test's "slow build") */
-  debugDelayMs: Schema.optionalWith(IntFrom(0, 60_000), { default: () => 0 })
+  debugDelayMs: Schema.optionalWith(IntFrom(0, 60_000), { default: () => 0 }),
+  /** external runtimes over ModelMesh's runtime SPI (--remote-runtime JSON, repeatable) */
+  remoteRuntimes: Schema.optionalWith(RemoteRuntimeSpecs, { default: () => [] })
 })
 export type ServerConfig = typeof ServerConfig.Type
 
@@ -159,7 +162,7 @@ export const fromEnv = (env: NodeJS.ProcessEnv): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const k of CONFIG_KEYS) {
     const v = env[envName(k)]
-    if (v !== undefined && v !== "") out[k] = k === "eviction" ? jsonOrText(v) : v
+    if (v !== undefined && v !== "") out[k] = k === "eviction" ? jsonOrText(v) : k === "remoteRuntimes" ? jsonList(v) : v
   }
   const runtime: Record<string, unknown> = {}
   for (const k of RUNTIME_KEYS) {
@@ -175,6 +178,16 @@ export const jsonOrText = (v: string): unknown => {
   if (!v.trimStart().startsWith("{")) return v
   try {
     return JSON.parse(v)
+  } catch {
+    return v
+  }
+}
+
+/** MESHKIT_REMOTE_RUNTIMES / --remote-runtime: JSON (an object or a list of them); left as text when not JSON, so the Schema error names the field. */
+export const jsonList = (v: string): unknown => {
+  try {
+    const parsed: unknown = JSON.parse(v)
+    return Array.isArray(parsed) ? parsed : [parsed]
   } catch {
     return v
   }
@@ -212,7 +225,7 @@ export const resolveConfig = (sources: {
   const ordered: Source[] = []
   if (sources.file) ordered.push({ label: (k) => `"${k}" in ${sources.file!.path}`, values: sources.file.values })
   if (sources.env) ordered.push({ label: (k) => envName(k.startsWith("runtime.") ? `runtime-${kebab(k.slice(8))}` : k), values: sources.env })
-  if (sources.flags) ordered.push({ label: (k) => `--${kebab(k.replace("runtime.", ""))}`, values: sources.flags })
+  if (sources.flags) ordered.push({ label: (k) => `--${k === "remoteRuntimes" ? "remote-runtime" : kebab(k.replace("runtime.", ""))}`, values: sources.flags })
 
   const merged: Record<string, unknown> = {}
   const origin = new Map<string, string>()

@@ -10,6 +10,12 @@ import type { ModelEntry } from "./model-entry.js"
 export interface ManagerOptions {
   readonly capacityBytes: number
   readonly policy: EvictionPolicy
+  /**
+   * A fresh policy for another budget: a runtime with memory of its own (capacityBytes, a
+   * remote runtime) gets a cache of its own under the same policy. Without it such models
+   * share the server's cache.
+   */
+  readonly policyFor?: (capacityBytes: number) => EvictionPolicy
   /** the runtime for each model is picked by its record's format */
   readonly runtimes: ModelRuntimes
   readonly metrics: ServerMetrics
@@ -33,7 +39,12 @@ export interface ManagerOptions {
 export interface InstanceCore {
   readonly options: ManagerOptions
   readonly entries: Map<string, ModelEntry>
+  /** the server's cache (--memory) */
   readonly cache: ModelCache
+  /** the cache `e` is admitted to: the server's, or its runtime's own (capacityBytes) */
+  readonly cacheOf: (e: ModelEntry) => ModelCache
+  /** every cache, the server's first */
+  readonly caches: ReadonlyArray<ModelCache>
   readonly pool: LoadPool
   readonly failures: FailureMemory
   readonly capacity: CapacitySignal

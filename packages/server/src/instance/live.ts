@@ -1,5 +1,5 @@
 import { join } from "node:path"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { Eviction } from "@meshkit/core"
 import { Config } from "../config/config.js"
 import { Log } from "../observability/log.js"
@@ -8,6 +8,7 @@ import { ModelRegistry } from "../registry/registry.js"
 import { resolveSource } from "../registry/sources.js"
 import { sourceRulesOf } from "../registry/source-rules.js"
 import { ModelRuntimes } from "../runtimes/index.js"
+import { ServerState } from "../serving/server-state.js"
 import { ModelManager } from "./model-manager.js"
 import { Tenants } from "../tenancy/tenants.js"
 
@@ -33,6 +34,7 @@ export const ModelManagerLive = Layer.scoped(
           new ModelManager({
             capacityBytes: config.memory,
             policy: eviction.make(config.memory),
+            policyFor: (bytes) => eviction.make(bytes),
             runtimes,
             metrics,
             log,
@@ -54,6 +56,14 @@ export const ModelManagerLive = Layer.scoped(
           await m.close(config.drainTimeout)
         })
     )
+    // A remote runtime that is unreachable makes this server not ready (503 on /v2/health/ready,
+    // gRPC ServerReady false), as a ModelMesh pod is not ready while its runtime container is not.
+    const state = yield* Effect.serviceOption(ServerState)
+    if (Option.isSome(state)) {
+      for (const rt of runtimes.all) {
+        if (rt.health) state.value.readinessChecks.push(() => rt.health!())
+      }
+    }
     for (const r of registry.all()) {
       const e = manager.register(r)
       if (r.pinned || r.minCopies > 0) manager.ensureLoaded(e, false).catch(() => undefined)

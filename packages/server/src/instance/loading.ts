@@ -1,6 +1,6 @@
 import { formatBytes, type Resident } from "@meshkit/core"
 import { DownloadFailed, LoadFailed, messageOf, ModelNotFound, ModelTooLarge, Unavailable } from "../errors.js"
-import type { LoadedModel, ModelRuntime } from "../runtimes/runtime.js"
+import type { LoadedModel, LoadTarget, ModelRuntime } from "../runtimes/runtime.js"
 import type { InstanceCore } from "./core.js"
 import type { ModelEntry } from "./model-entry.js"
 import type { Unloading } from "./unloading.js"
@@ -71,7 +71,7 @@ export class Loading {
     const path = this.core.options.resolvePath ? await this.core.options.resolvePath(e.record) : e.record.path
     let predicted: number
     try {
-      predicted = await this.runtimeOf(e).predictSize(path)
+      predicted = await this.runtimeOf(e).predictSize(path, targetOf(e))
     } catch (err) {
       throw new LoadFailed({ message: `model "${e.id}": cannot read ${path}: ${messageOf(err)}` })
     }
@@ -86,7 +86,7 @@ export class Loading {
       this.core.options.metrics.loadDuration.labels("failure").observe((performance.now() - t0) / 1000)
       this.core.options.metrics.loadFailures.inc()
       if (e.resident === resident) {
-        this.core.cache.remove(e.id)
+        this.core.cacheOf(e).remove(e.id)
         e.resident = undefined
         this.core.capacity.signal()
       }
@@ -99,13 +99,13 @@ export class Loading {
       throw e.removed ? new ModelNotFound({ message: `model "${e.id}" was unregistered while loading` }) : new Unavailable({ message: "server is shutting down" })
     }
     // The measured size replaces the prediction; growing may evict others, or not fit at all.
-    const victims = this.core.cache.resize(resident, loaded.sizeBytes, Date.now())
+    const victims = this.core.cacheOf(e).resize(resident, loaded.sizeBytes, Date.now())
     if (victims === null) {
       await this.discard(e, resident, loaded)
       this.core.options.metrics.loadFailures.inc()
-      if (loaded.sizeBytes > this.core.cache.capacity) {
+      if (loaded.sizeBytes > this.core.cacheOf(e).capacity) {
         throw new ModelTooLarge({
-          message: `model "${e.id}" takes ${formatBytes(loaded.sizeBytes)} once loaded, more than the memory budget ${formatBytes(this.core.cache.capacity)}`
+          message: `model "${e.id}" takes ${formatBytes(loaded.sizeBytes)} once loaded, more than ${this.budgetOf(e)} ${formatBytes(this.core.cacheOf(e).capacity)}`
         })
       }
       throw new Unavailable({
@@ -117,6 +117,7 @@ export class Loading {
     resident.loading = false
     resident.loadCostMs = loadMs
     e.loaded = loaded
+    e.concurrency = Math.min(this.core.options.modelConcurrency, loaded.maxConcurrency ?? Number.MAX_SAFE_INTEGER)
     e.io = { inputs: loaded.inputs, outputs: loaded.outputs }
     e.loadedAt = Date.now()
     e.loads++
@@ -126,7 +127,7 @@ export class Loading {
     this.core.failures.clear(e.id)
     this.core.options.metrics.loadDuration.labels("success").observe(loadMs / 1000)
     this.core.options.metrics.loadedModelSize.observe(loaded.sizeBytes)
-    this.core.options.log.info("model loaded", { model: e.id, ms: round(loadMs), bytes: loaded.sizeBytes, predictedBytes: predicted, usedBytes: this.core.cache.used })
+    this.core.options.log.info("model loaded", { model: e.id, ms: round(loadMs), bytes: loaded.sizeBytes, predictedBytes: predicted, usedBytes: this.core.cacheOf(e).used })
   }
 
   /** Reserve room (evicting by policy); waits for busy models to free up, up to the load timeout. */
@@ -134,7 +135,7 @@ export class Loading {
     const deadline = performance.now() + this.core.options.loadTimeoutMs
     for (;;) {
       const now = Date.now()
-      const r = this.core.cache.admit(
+      const r = this.core.cacheOf(e).admit(
         { id: e.id, tenant: e.record.tenant, size, loadCostMs: e.lastLoadMs || estimateLoadMs(size), pinned: e.record.pinned || e.record.minCopies > 0 },
         now
       )
@@ -145,7 +146,7 @@ export class Loading {
       }
       if (r.reason === "too-large") {
         throw new ModelTooLarge({
-          message: `model "${e.id}" needs about ${formatBytes(size)} (predicted), more than the whole memory budget ${formatBytes(this.core.cache.capacity)}`
+          message: `model "${e.id}" needs about ${formatBytes(size)} (predicted), more than ${this.budgetOf(e, "whole ")} ${formatBytes(this.core.cacheOf(e).capacity)}`
         })
       }
       const left = deadline - performance.now()
@@ -160,7 +161,7 @@ export class Loading {
   }
 
   private loadWithTimeout(e: ModelEntry, path: string, resident: Resident): Promise<LoadedModel> {
-    const p = this.runtimeOf(e).load(path, e.id)
+    const p = this.runtimeOf(e).load(path, e.id, targetOf(e))
     const ms = this.core.options.loadTimeoutMs
     return new Promise((resolve, reject) => {
       let timedOut = false
@@ -169,17 +170,17 @@ export class Loading {
         // The runtime may still finish: keep its bytes reserved until it does, then unload it.
         const bytes = resident.size
         if (e.resident === resident) {
-          this.core.cache.remove(e.id)
+          this.core.cacheOf(e).remove(e.id)
           e.resident = undefined
         }
-        this.core.cache.hold(bytes)
+        this.core.cacheOf(e).hold(bytes)
         p.then(
           (m) => m.unload(),
           () => {}
         )
           .catch(() => {})
           .finally(() => {
-            this.core.cache.release(bytes)
+            this.core.cacheOf(e).release(bytes)
             this.core.capacity.signal()
           })
         reject(new LoadFailed({ message: `loading model "${e.id}" timed out after ${ms} ms` }))
@@ -202,18 +203,24 @@ export class Loading {
   /** Undo a load that cannot be kept. */
   private async discard(e: ModelEntry, resident: Resident, loaded: LoadedModel): Promise<void> {
     if (e.resident === resident) {
-      this.core.cache.remove(e.id)
+      this.core.cacheOf(e).remove(e.id)
       e.resident = undefined
     }
-    this.core.cache.hold(resident.size)
+    this.core.cacheOf(e).hold(resident.size)
     try {
       await loaded.unload()
     } catch (err) {
       this.core.options.log.error("unload failed", { model: e.id, error: messageOf(err) })
     } finally {
-      this.core.cache.release(resident.size)
+      this.core.cacheOf(e).release(resident.size)
       this.core.capacity.signal()
     }
+  }
+
+  /** What a too-large model is compared with: the server's memory budget or its runtime's own capacity. */
+  private budgetOf(e: ModelEntry, whole = ""): string {
+    const rt = this.core.options.runtimes.runtimeFor(e.record.format)
+    return rt?.capacityBytes !== undefined && this.core.cacheOf(e) !== this.core.cache ? `the ${whole}capacity of the ${rt.name} runtime` : `the ${whole}memory budget`
   }
 
   private runtimeOf(e: ModelEntry): ModelRuntime {
@@ -224,6 +231,9 @@ export class Loading {
     return rt
   }
 }
+
+/** ModelMesh's modelKey is opaque to meshkit: a record carries it as its `modelKey` label. */
+const targetOf = (e: ModelEntry): LoadTarget => ({ id: e.id, format: e.record.format, key: e.record.labels.modelKey ?? "" })
 
 /** Load failures worth remembering: retrying at once would fail the same way. */
 const isRemembered = (e: unknown): e is Error => e instanceof LoadFailed || e instanceof ModelTooLarge || e instanceof DownloadFailed

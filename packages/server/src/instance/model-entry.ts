@@ -56,6 +56,8 @@ export class ModelEntry {
   afterDrain: (() => void) | undefined = undefined
   io: ModelIo | undefined = undefined
   inFlight = 0
+  /** requests admitted at once: --model-concurrency, or less when the runtime says (set at load) */
+  concurrency = Number.MAX_SAFE_INTEGER
   readonly slotWaiters: Array<(granted: boolean) => void> = []
   loadWaiters = 0
   lastUsed = 0

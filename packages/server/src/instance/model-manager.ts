@@ -1,8 +1,8 @@
 import { ModelCache, type EvictionPolicy } from "@meshkit/core"
-import { ModelNotFound, Overloaded } from "../errors.js"
+import { LoadFailed, ModelNotFound, Overloaded } from "../errors.js"
 import type { ServerMetrics } from "../observability/metrics.js"
 import type { ModelRecord } from "../registry/registry.js"
-import type { LoadedModel } from "../runtimes/runtime.js"
+import type { LoadedModel, ModelRuntime } from "../runtimes/runtime.js"
 import { CapacitySignal, type InstanceCore, type ManagerOptions } from "./core.js"
 import { FailureMemory } from "./failure-memory.js"
 import { LoadPool } from "./load-pool.js"
@@ -34,16 +34,28 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
   private readonly loading: Loading
   private readonly unloading: Unloading
   private readonly metrics: ServerMetrics
-  private readonly modelConcurrency: number
   private readonly queueLimit: number
   private expireTimer: NodeJS.Timeout | undefined
 
   constructor(options: ManagerOptions) {
     super()
+    // Tenant shares apply to this instance's own budget (a remote runtime's memory is its own).
+    const cache = new ModelCache(options.capacityBytes, options.policy, options.shares !== undefined ? { shares: options.shares } : {})
+    // A runtime with memory of its own (a remote runtime's reported capacity) gets its own cache.
+    const own = new Map<string, ModelCache>()
+    const caches = [cache]
+    for (const rt of options.runtimes.all) {
+      if (rt.capacityBytes === undefined || options.policyFor === undefined) continue
+      const c = new ModelCache(rt.capacityBytes, options.policyFor(rt.capacityBytes))
+      caches.push(c)
+      for (const f of rt.formats) own.set(f, c)
+    }
     const core: InstanceCore = {
       options,
       entries: new Map(),
-      cache: new ModelCache(options.capacityBytes, options.policy, options.shares !== undefined ? { shares: options.shares } : {}),
+      cache,
+      cacheOf: own.size === 0 ? () => cache : (e) => own.get(e.record.format) ?? cache,
+      caches,
       pool: new LoadPool(options.maxConcurrentLoads, options.loadQueueLimit),
       failures: new FailureMemory(options.failureMemoryMs),
       capacity: new CapacitySignal(),
@@ -53,7 +65,6 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     this.unloading = new Unloading(core)
     this.loading = new Loading(core, this.unloading)
     this.metrics = options.metrics
-    this.modelConcurrency = options.modelConcurrency
     this.queueLimit = options.queueLimit
     options.metrics.attach({
       capacityBytes: () => core.cache.capacity,
@@ -63,7 +74,8 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
       managed: () => core.entries.size,
       withFailure: () => core.failures.activeCount(Date.now())
     })
-    if (options.policy.expired) {
+    for (const rt of options.runtimes.all) rt.onHealthChange?.((h) => (h.ready ? this.runtimeBack(rt) : this.runtimeLost(rt, h.reason)))
+    if (caches.some((c) => c.policy.expired)) {
       this.expireTimer = setInterval(() => this.unloading.expireIdle(), Math.max(10, options.expireIntervalMs))
       this.expireTimer.unref()
     }
@@ -139,13 +151,13 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
    * is at its concurrency limit, or has requests queued (then call `acquire`). Pair with `release`.
    */
   tryAcquire(e: ModelEntry): LoadedModel | undefined {
-    if (e.phase !== "loaded" || e.inFlight >= this.modelConcurrency || e.slotWaiters.length > 0) return undefined
+    if (e.phase !== "loaded" || e.inFlight >= e.concurrency || e.slotWaiters.length > 0) return undefined
     e.inFlight++
     const r = e.resident!
     r.inFlight++
     const now = Date.now()
     e.lastUsed = now
-    this.core.cache.hit(r, now)
+    this.core.cacheOf(e).hit(r, now)
     this.metrics.hits++
     return e.loaded
   }
@@ -161,7 +173,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
           this.metrics.loadingWait.observe((performance.now() - waitStart) / 1000)
           waitStart = 0
         }
-        if (e.inFlight < this.modelConcurrency && e.slotWaiters.length === 0) {
+        if (e.inFlight < e.concurrency && e.slotWaiters.length === 0) {
           e.inFlight++
           e.resident!.inFlight++
           this.countUse(e, missed)
@@ -169,7 +181,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
         }
         if (e.slotWaiters.length >= this.queueLimit) {
           throw new Overloaded({
-            message: `model "${e.id}" is overloaded: ${e.inFlight} requests running and ${e.slotWaiters.length} queued (limits ${this.modelConcurrency} and ${this.queueLimit})`
+            message: `model "${e.id}" is overloaded: ${e.inFlight} requests running and ${e.slotWaiters.length} queued (limits ${e.concurrency} and ${this.queueLimit})`
           })
         }
         const t0 = performance.now()
@@ -221,7 +233,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     const now = Date.now()
     e.lastUsed = now
     if (e.useCountedAtAdmission) e.useCountedAtAdmission = false
-    else if (e.resident) this.core.cache.hit(e.resident, now)
+    else if (e.resident) this.core.cacheOf(e).hit(e.resident, now)
     if (missed) this.metrics.misses++
     else this.metrics.hits++
   }
@@ -256,6 +268,38 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     let timer: NodeJS.Timeout | undefined
     await Promise.race([work, new Promise((r) => (timer = setTimeout(r, timeoutMs)))])
     clearTimeout(timer)
+  }
+
+  // ---- runtimes that come and go (remote ones) -----------------------------------------------
+
+  /**
+   * `rt` died or restarted, and the models it held with it: they leave their cache (the bytes
+   * are free on the runtime's side), queued requests are turned away, and each is remembered
+   * as a failed load with the runtime's reason (LOADING_FAILED) until the runtime is back.
+   */
+  private runtimeLost(rt: ModelRuntime, reason: string): void {
+    const now = Date.now()
+    const error = new LoadFailed({ message: reason, retryAfterMs: 1000 })
+    for (const e of this.core.entries.values()) {
+      if (e.phase !== "loaded" || this.core.options.runtimes.runtimeFor(e.record.format) !== rt) continue
+      this.core.cacheOf(e).remove(e.id)
+      e.resident = undefined
+      e.loaded = undefined
+      e.phase = "idle"
+      this.core.failures.record(e.id, error, now)
+      for (const w of e.slotWaiters.splice(0)) w(false)
+    }
+    this.core.options.log.warn("runtime lost; its models are unloaded", { runtime: rt.name, reason })
+    this.core.capacity.signal()
+  }
+
+  /** `rt` is READY again: forget its models' failures so their next request loads them; reload kept ones. */
+  private runtimeBack(rt: ModelRuntime): void {
+    for (const e of this.core.entries.values()) {
+      if (this.core.options.runtimes.runtimeFor(e.record.format) !== rt) continue
+      this.core.failures.clear(e.id)
+      if (e.record.pinned || e.record.minCopies > 0) this.ensureLoaded(e, false).catch(() => undefined)
+    }
   }
 
   // ---- status -------------------------------------------------------------------------------

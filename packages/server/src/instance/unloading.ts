@@ -37,13 +37,14 @@ export class Unloading {
     if (e.phase === "unloading") return e.unloading
     if (e.phase !== "loaded") return
     const r = e.resident!
-    this.core.cache.remove(e.id)
+    this.core.cacheOf(e).remove(e.id)
     return this.beginUnload(e, r.size)
   }
 
   /** `e` has left the cache: hold its bytes until the runtime has really let go of it. */
   private beginUnload(e: ModelEntry, bytes: number): Promise<void> {
-    this.core.cache.hold(bytes)
+    const cache = this.core.cacheOf(e)
+    cache.hold(bytes)
     e.phase = "unloading"
     e.resident = undefined
     const p = new Promise<void>((resolve) => {
@@ -55,7 +56,7 @@ export class Unloading {
           .catch((err) => this.core.options.log.error("unload failed", { model: e.id, error: messageOf(err) }))
           .finally(() => {
             this.core.options.metrics.unloadDuration.observe((performance.now() - t0) / 1000)
-            this.core.cache.release(bytes)
+            cache.release(bytes)
             e.phase = "idle"
             e.unloading = undefined
             this.core.options.log.debug("model unloaded", { model: e.id, bytes })
@@ -72,6 +73,7 @@ export class Unloading {
 
   expireIdle(): void {
     if (this.core.closing) return
-    for (const v of this.core.cache.expire(Date.now())) void this.evict(v, "expired")
+    const now = Date.now()
+    for (const cache of this.core.caches) for (const v of cache.expire(now)) void this.evict(v, "expired")
   }
 }

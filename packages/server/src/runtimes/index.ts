@@ -1,7 +1,9 @@
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Runtime } from "effect"
 import type { ServerConfig } from "../config/config.js"
 import { messageOf } from "../errors.js"
+import type { Log } from "../observability/log.js"
 import { makeOnnxRuntime } from "./onnx/runtime.js"
+import { makeRemoteRuntime } from "./remote/runtime.js"
 import { type ModelRuntime, RuntimeError } from "./runtime.js"
 import { makeXgboostRuntime } from "./xgboost/runtime.js"
 
@@ -37,6 +39,44 @@ export const modelRuntimes = (all: ReadonlyArray<ModelRuntime>): ModelRuntimes =
   return { runtimeFor: (format) => byFormat.get(format), formats: [...byFormat.keys()], all }
 }
 
+/** A remote runtime may not take a format a built-in runtime loads (the request would be ambiguous). */
+const clashOf = (builtIn: ReadonlyArray<ModelRuntime>, remote: ServerConfig["remoteRuntimes"]): string | undefined => {
+  for (const spec of remote) {
+    for (const t of spec.modelTypes) {
+      const owner = builtIn.find((r) => r.formats.includes(t))
+      if (owner) return `remote runtime "${spec.name}": model type "${t}" is already loaded by the built-in ${owner.name} runtime; give the remote runtime another model type`
+    }
+  }
+  return undefined
+}
+
+/** A plain Log over Effect's logger, for runtimes that log from callbacks (health checks). */
+const effectLog = Effect.map(Effect.runtime<never>(), (rt): Log => {
+  const run = Runtime.runSync(rt)
+  const at = (f: (msg: string) => Effect.Effect<void>) => (msg: string, fields?: Record<string, unknown>) => run(Effect.annotateLogs(f(msg), fields ?? {}))
+  return { debug: at(Effect.logDebug), info: at(Effect.logInfo), warn: at(Effect.logWarning), error: at(Effect.logError) }
+})
+
+/**
+ * Every remote runtime of the configuration (--remote-runtime): connected, READY and honouring
+ * its runtimeStatus before the server starts; its channel closed when the scope closes.
+ */
+const remoteRuntimes = (config: ServerConfig, builtIn: ReadonlyArray<ModelRuntime>) =>
+  Effect.gen(function* () {
+    const clash = clashOf(builtIn, config.remoteRuntimes)
+    if (clash) return yield* new RuntimeError({ kind: "load", message: clash })
+    const log = yield* effectLog
+    return yield* Effect.forEach(config.remoteRuntimes, (spec) =>
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => makeRemoteRuntime(spec, log),
+          catch: (e) => (e instanceof RuntimeError ? e : new RuntimeError({ kind: "load", message: `remote runtime ${spec.name}: ${messageOf(e)}` }))
+        }),
+        (rt) => Effect.promise(() => rt.close())
+      )
+    )
+  })
+
 /**
  * Every runtime built at start (an ONNX runtime probes its execution providers; unavailable
  * ones are logged as warnings through Effect's logger) and closed when the scope closes, which
@@ -45,7 +85,7 @@ export const modelRuntimes = (all: ReadonlyArray<ModelRuntime>): ModelRuntimes =
 export const ModelRuntimesLive = (config: ServerConfig, folders: ReadonlyArray<RuntimeFolder> = RUNTIMES) =>
   Layer.scoped(
     ModelRuntimes,
-    Effect.map(
+    Effect.flatMap(
       Effect.forEach(folders, (folder) =>
         Effect.acquireRelease(
           Effect.gen(function* () {
@@ -60,7 +100,7 @@ export const ModelRuntimesLive = (config: ServerConfig, folders: ReadonlyArray<R
           (rt) => Effect.promise(() => rt.close?.() ?? Promise.resolve())
         )
       ),
-      modelRuntimes
+      (builtIn) => Effect.map(remoteRuntimes(config, builtIn), (remote) => modelRuntimes([...builtIn, ...remote]))
     )
   )
 

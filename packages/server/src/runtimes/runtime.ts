@@ -20,6 +20,11 @@ export interface LoadedModel {
    * Rejects with RuntimeError: kind "input" for caller mistakes, "infer" for runtime faults.
    */
   infer(inputs: ReadonlyArray<Tensor>, outputNames?: ReadonlyArray<string>): Promise<Tensor[]>
+  /**
+   * Requests this model takes at once, when the runtime says (a remote runtime's loadModel
+   * maxConcurrency); the manager admits at most this many and queues the rest.
+   */
+  readonly maxConcurrency?: number
   /** Release the model's memory. Idempotent. */
   unload(): Promise<void>
 }
@@ -31,12 +36,31 @@ export interface ModelRuntime {
   /** KServe v2 `platform` reported in model metadata, e.g. "onnxruntime_onnx". */
   readonly platform: string
   /** Bytes the model is expected to take once loaded, computed before loading it. */
-  predictSize(path: string): Promise<number>
+  predictSize(path: string, target?: LoadTarget): Promise<number>
   /** Load a model file. Rejects with RuntimeError kind "load". */
-  load(path: string, modelId: string): Promise<LoadedModel>
+  load(path: string, modelId: string, target?: LoadTarget): Promise<LoadedModel>
   /** Unload every model still loaded and stop helpers (shutdown). */
   close?(): Promise<void>
+  /**
+   * A runtime with memory of its own (a remote process): the models it loads are admitted
+   * under this budget, in a cache of their own, instead of the server's --memory.
+   */
+  readonly capacityBytes?: number
+  /** Whether the runtime can load and serve now (a remote runtime: false while unreachable). */
+  health?(): RuntimeHealth
+  /** Told when health changes; not ready = every model it held is gone (it died or restarted). */
+  onHealthChange?(listener: (h: RuntimeHealth) => void): void
 }
+
+/** Which model a load is for (remote runtimes pass these on: modelId, modelType, modelKey). */
+export interface LoadTarget {
+  readonly id: string
+  readonly format: string
+  /** ModelMesh's modelKey: the record's `modelKey` label, else empty */
+  readonly key: string
+}
+
+export type RuntimeHealth = { readonly ready: true } | { readonly ready: false; readonly reason: string }
 
 /**
  * kind "load": the model could not be loaded (bad file, unsupported op): unavailable (503).

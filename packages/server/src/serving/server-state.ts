@@ -15,9 +15,12 @@ export class ServerState extends ServiceTag("meshkit/server/State")<ServerState>
   /** cluster mode: set once this instance has joined (the HTTP transport forwards through it) */
   cluster: import("../cluster/node.js").ClusterNodeApi | undefined = undefined
 
-  /** Ready to take requests: both listeners up and shutdown not started (both transports ask this). */
+  /** Conditions readiness also needs (a remote runtime reachable); each says why not, or ready. */
+  readonly readinessChecks: Array<() => { readonly ready: boolean }> = []
+
+  /** Ready to take requests: both listeners up, shutdown not started, every readiness check passing (both transports ask this). */
   get serving(): boolean {
-    return this.ready && !this.draining
+    return this.ready && !this.draining && this.readinessChecks.every((c) => c().ready)
   }
 }
 
