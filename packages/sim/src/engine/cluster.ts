@@ -37,6 +37,7 @@ import { LatencyRecorder } from "../metrics/latency.js"
 import type { RunOutput } from "../metrics/result.js"
 import { TenantStats } from "../metrics/tenants.js"
 import { sharesFor } from "./shares.js"
+import { retryPerTenant } from "./blocked.js"
 import { Timeline } from "../metrics/timeline.js"
 import type { Trace } from "../trace/types.js"
 import { CacheAdmission } from "./admission.js"
@@ -434,47 +435,18 @@ export class ClusterEngine {
     }
   }
 
-  /**
-   * With shares, whether a model fits depends on its tenant: FIFO within each tenant, but a
-   * tenant whose oldest blocked model still cannot go does not hold back the others. One pass
-   * over the blocked list (stopping once every blocked tenant has been refused).
-   */
+  /** With shares: FIFO per tenant, see blocked.ts */
   private retryBlockedPerTenant(t: number): void {
     const ms = this.modelState
-    const tenantOf = this.models.tenant
-    const refused = this.refusedTenants
-    refused.clear()
-    const blocked = ms.blocked
-    let keep = 0
-    let i = 0
-    for (; i < blocked.length; i++) {
-      const m = blocked[i]!
-      const tn = tenantOf[m]!
-      if (refused.has(tn)) {
-        blocked[keep++] = m
-        continue
-      }
+    retryPerTenant(ms.blocked, this.models.tenant, this.tenants.names.length, this.refusedTenants, (m) => {
       const c = this.place(m, t, true, ms.blockedNextUse[m]!)
-      if (c === undefined) {
-        refused.add(tn)
-        blocked[keep++] = m
-        if (refused.size >= this.blockedTenantBound()) {
-          i++
-          break
-        }
-        continue
-      }
+      if (c === undefined) return false
       this.unblock(m, c, t)
-    }
-    for (; i < blocked.length; i++) blocked[keep++] = blocked[i]!
-    blocked.length = keep
+      return true
+    })
   }
 
   private readonly refusedTenants = new Set<number>()
-  /** how many distinct tenants can be blocked at most: the tenants seen so far */
-  private blockedTenantBound(): number {
-    return this.tenants.names.length
-  }
 
   /** Model m got copy c: its waiting requests join it. */
   private unblock(m: number, c: Copy, t: number): void {
