@@ -154,3 +154,30 @@ describe("mix trace source", () => {
     expect(() => mixedTrace([part(1, "a-", "t-", 5), part(2, "a-", "t-", 5)])).toThrow(/modelPrefix: "a-" is used by an earlier part/)
   })
 })
+
+describe("retrying blocked models with shares (FIFO per tenant)", () => {
+  it("a tenant whose oldest blocked model cannot go does not hold back the others; order is kept", async () => {
+    const { retryPerTenant } = await import("../src/engine/blocked.js")
+    // models 0..5; tenants: 0 → A, 1 → B, 2 → A, 3 → B, 4 → C, 5 → A
+    const tenantOf = Int32Array.from([0, 1, 0, 1, 2, 0])
+    const blocked = [0, 1, 2, 3, 4, 5]
+    const tried: number[] = []
+    // A's models cannot go, B's and C's can
+    retryPerTenant(blocked, tenantOf, 3, new Set(), (m) => {
+      tried.push(m)
+      return tenantOf[m] !== 0
+    })
+    expect(tried).toEqual([0, 1, 3, 4]) // A is tried once, then skipped
+    expect(blocked).toEqual([0, 2, 5])
+  })
+
+  it("stops once every tenant has been refused", async () => {
+    const { retryPerTenant } = await import("../src/engine/blocked.js")
+    const tenantOf = Int32Array.from([0, 1, 0, 1])
+    const blocked = [0, 1, 2, 3]
+    const tried: number[] = []
+    retryPerTenant(blocked, tenantOf, 2, new Set(), (m) => (tried.push(m), false))
+    expect(tried).toEqual([0, 1])
+    expect(blocked).toEqual([0, 1, 2, 3])
+  })
+})
