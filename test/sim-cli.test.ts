@@ -48,6 +48,7 @@ const RESULT_KEYS = [
   "evictions",
   "failed",
   "tenants",
+  "fairness",
   "wallSeconds",
   "requestsPerSecond"
 ].sort()
@@ -117,7 +118,7 @@ describe("meshkit sim (real process)", () => {
     }
     expect(out[0]!.missRatio).toBe(textbookLru(rows, 256 * 1024 ** 2))
     const tenants = out[0]!.tenants as Array<Record<string, unknown>>
-    expect(tenants.map((t) => Object.keys(t).sort())[0]).toEqual(["coldStarts", "misses", "p99Us", "requests", "tenant"])
+    expect(tenants.map((t) => Object.keys(t).sort())[0]).toEqual(["coldStarts", "misses", "p99Us", "requests", "shareBytes", "sloAttainment", "tenant"])
     expect(tenants).toHaveLength(3)
   })
 

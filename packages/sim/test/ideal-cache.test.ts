@@ -61,8 +61,8 @@ describe("ideal mode", () => {
     )
     const r = (await simulate(trace, ideal("lru", 100))).result
     expect(r.tenants).toEqual([
-      { tenant: "t1", requests: 3, misses: 1, coldStarts: 1, p99Us: 0 },
-      { tenant: "t2", requests: 1, misses: 1, coldStarts: 1, p99Us: 0 }
+      { tenant: "t1", requests: 3, misses: 1, coldStarts: 1, p99Us: 0, sloAttainment: 1, shareBytes: 0 },
+      { tenant: "t2", requests: 1, misses: 1, coldStarts: 1, p99Us: 0, sloAttainment: 1, shareBytes: 0 }
     ])
     expect(r.byteMissRatio).toBeCloseTo(20 / 40, 12)
   })

@@ -2,7 +2,9 @@
  * The simulator's admission step for core's `Placer`: the chosen instance's ModelCache admits
  * the model (evicting by its policy) or refuses it. A refusal for lack of evictable room is
  * remembered on the instance (`noRoomFor`), so until something there goes idle later placements
- * of models at least that large skip it without asking its cache again.
+ * of models at least that large skip it without asking its cache again. With tenant shares a
+ * refusal says nothing about other tenants (nor about the same tenant once others have grown
+ * past their shares), so it is not remembered then.
  */
 import type { AdmitRequest, AdmitResult, Admission, InstanceViewState, ModelSpec } from "@meshkit/core"
 import type { Instance } from "./instance.js"
@@ -21,7 +23,10 @@ export class CacheAdmission implements Admission<InstanceViewState> {
   result: Extract<AdmitResult, { ok: true }> | undefined = undefined
   usedBefore = 0
 
-  constructor(private readonly instances: readonly Instance[]) {}
+  constructor(
+    private readonly instances: readonly Instance[],
+    private readonly remembersRefusals = true
+  ) {}
 
   /** what the next placement admits */
   prepare(model: ModelSpec, nextUse: number): void {
@@ -39,7 +44,7 @@ export class CacheAdmission implements Admission<InstanceViewState> {
     const r = inst.cache.admit(this.request, now)
     if (!r.ok) {
       const size = this.request.size
-      if (size < inst.noRoomFor) inst.noRoomFor = size
+      if (this.remembersRefusals && size < inst.noRoomFor) inst.noRoomFor = size
       return false
     }
     this.result = r

@@ -36,6 +36,8 @@ import { emptyTotals, toResult, type Totals } from "../metrics/counters.js"
 import { LatencyRecorder } from "../metrics/latency.js"
 import type { RunOutput } from "../metrics/result.js"
 import { TenantStats } from "../metrics/tenants.js"
+import { sharesFor } from "./shares.js"
+import { retryPerTenant } from "./blocked.js"
 import { Timeline } from "../metrics/timeline.js"
 import type { Trace } from "../trace/types.js"
 import { CacheAdmission } from "./admission.js"
@@ -64,6 +66,9 @@ export class ClusterEngine {
   private readonly routing: RoutingPolicy
   private readonly scaling: ScalingPolicy | undefined
   private readonly offline: boolean
+  /** tenant shares are on: a blocked model of one tenant must not hold back the others' */
+  private readonly shared: boolean
+  private readonly shares: ReadonlyMap<string, number> | undefined
   private readonly keepAlive: boolean
   private readonly events = new EventQueue(4096)
   private readonly work: Work
@@ -103,7 +108,9 @@ export class ClusterEngine {
     this.scaling = isScalingOff(cfg.scaling) ? undefined : buildPolicy("scaling", cfg.scaling, { rng: policyRng(seed, "scaling") })
     this.instances = buildInstances(cfg)
     this.views = this.instances.map((inst) => inst.view)
-    this.admission = new CacheAdmission(this.instances)
+    this.shares = sharesFor(cfg.shares, c.memoryBytes)
+    this.shared = this.shares !== undefined
+    this.admission = new CacheAdmission(this.instances, !this.shared)
     const p0 = this.instances[0]!.policy
     this.offline = p0.offline === true
     if (this.offline && this.nextUse === undefined) throw new Error(`internal: offline policy ${p0.name} needs next-use times`)
@@ -143,7 +150,7 @@ export class ClusterEngine {
         this.tot,
         this.latency.percentiles(),
         { peak: this.timeline.peakBytes, mean },
-        this.tenants.results(),
+        this.tenants.results(this.shares),
         wallSeconds
       )
       return { result, series: { latencyCdf: this.latency.cdf(), timeline: this.timeline.series() } }
@@ -280,8 +287,12 @@ export class ClusterEngine {
     const latencyMs = t - rq.arrival[slot]! + this.requestOverheadMs
     const us = Math.round(latencyMs * 1000)
     this.latency.record(us)
-    this.tenants.recordLatency(this.models.tenant[rq.model[slot]!]!, us)
-    if (latencyMs <= this.sloMs) this.tot.withinSlo++
+    const tn = this.models.tenant[rq.model[slot]!]!
+    this.tenants.recordLatency(tn, us)
+    if (latencyMs <= this.sloMs) {
+      this.tot.withinSlo++
+      this.tenants.withinSlo[tn]!++
+    }
     c.executing--
     c.inFlight--
     c.entry.inFlight--
@@ -413,22 +424,42 @@ export class ClusterEngine {
 
   /** Something became idle: place blocked models in FIFO order until one still cannot go. */
   private retryBlocked(t: number): void {
+    if (this.shared) return this.retryBlockedPerTenant(t)
     const ms = this.modelState
-    const rq = this.requests
     while (ms.blocked.length > 0) {
       const m = ms.blocked[0]!
       const c = this.place(m, t, true, ms.blockedNextUse[m]!)
       if (c === undefined) return
       ms.blocked.shift()
-      ms.isBlocked[m] = 0
-      const waiting = ms.pending[m]!
-      let s = waiting.head
-      waiting.head = waiting.tail = -1
-      while (s !== -1) {
-        const next = rq.link[s]!
-        this.enqueue(c, s, t)
-        s = next
-      }
+      this.unblock(m, c, t)
+    }
+  }
+
+  /** With shares: FIFO per tenant, see blocked.ts */
+  private retryBlockedPerTenant(t: number): void {
+    const ms = this.modelState
+    retryPerTenant(ms.blocked, this.models.tenant, this.tenants.names.length, this.refusedTenants, (m) => {
+      const c = this.place(m, t, true, ms.blockedNextUse[m]!)
+      if (c === undefined) return false
+      this.unblock(m, c, t)
+      return true
+    })
+  }
+
+  private readonly refusedTenants = new Set<number>()
+
+  /** Model m got copy c: its waiting requests join it. */
+  private unblock(m: number, c: Copy, t: number): void {
+    const ms = this.modelState
+    const rq = this.requests
+    ms.isBlocked[m] = 0
+    const waiting = ms.pending[m]!
+    let s = waiting.head
+    waiting.head = waiting.tail = -1
+    while (s !== -1) {
+      const next = rq.link[s]!
+      this.enqueue(c, s, t)
+      s = next
     }
   }
 

@@ -61,6 +61,18 @@ export interface SimConfig {
   readonly seed: number
   /** latency objective: a request meets the SLO when it completes within this many ms */
   readonly sloMs: number
+  /**
+   * Fair memory shares per tenant on each instance (bytes, or a fraction of its memory), enforced
+   * by core's ModelCache; absent or empty: none (the engine then runs exactly as without them).
+   */
+  readonly shares?: ReadonlyArray<TenantShareConfig>
+}
+
+/** One tenant's guaranteed share of each instance's memory: `bytes`, or `fraction` of it. */
+export interface TenantShareConfig {
+  readonly id: string
+  readonly bytes?: number
+  readonly fraction?: number
 }
 
 export const loadTimeMs = (c: ClusterConfig, sizeBytes: number): number =>

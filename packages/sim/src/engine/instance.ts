@@ -1,6 +1,7 @@
-import { buildPolicy, InstanceViewState, ModelCache, policyRng, RecencyList, type EvictionPolicy } from "@meshkit/core"
+import { buildPolicy, InstanceViewState, ModelCache, policyRng, RecencyList, type EvictionPolicy, type TenantShares } from "@meshkit/core"
 import type { SimConfig } from "./config.js"
 import type { Copy } from "./copy.js"
+import { sharesFor } from "./shares.js"
 
 /** How soon to look again when a keep-alive is due but the model is busy. */
 const EXPIRY_RETRY_MS = 1000
@@ -99,9 +100,10 @@ export class Instance {
     readonly id: string,
     readonly capacity: number,
     readonly maxLoads: number,
-    readonly policy: EvictionPolicy
+    readonly policy: EvictionPolicy,
+    shares?: TenantShares
   ) {
-    this.cache = new ModelCache(capacity, policy)
+    this.cache = new ModelCache(capacity, policy, shares ? { shares } : {})
     this.view = new InstanceViewState(idx, id, capacity, maxLoads)
   }
 
@@ -142,9 +144,10 @@ export class Instance {
 export const buildInstances = (cfg: SimConfig): Instance[] => {
   const c = cfg.cluster
   const out: Instance[] = []
+  const shares = sharesFor(cfg.shares, c.memoryBytes)
   for (let i = 0; i < c.instances; i++) {
     const policy = buildPolicy("eviction", cfg.eviction, { rng: policyRng(cfg.seed, "eviction", i), capacityBytes: c.memoryBytes })
-    const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy)
+    const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy, shares)
     if (c.runtimeThreads !== undefined && c.runtimeThreads > 0) inst.threadsFree = c.runtimeThreads
     out.push(inst)
   }

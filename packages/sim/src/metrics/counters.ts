@@ -1,6 +1,6 @@
 import type { LatencyPercentiles } from "./latency.js"
 import type { PolicyResult } from "./result.js"
-import type { TenantResult } from "./tenants.js"
+import { jainIndex, type TenantResult } from "./tenants.js"
 
 /** The raw totals a run accumulates; `toResult` turns them into the reported ratios. */
 export interface Totals {
@@ -55,6 +55,7 @@ export const toResult = (
   evictions: t.evictions,
   failed: t.failed,
   tenants,
+  fairness: jainIndex(tenants.map((x) => x.sloAttainment)),
   wallSeconds,
   requestsPerSecond: wallSeconds > 0 ? t.requests / wallSeconds : 0
 })

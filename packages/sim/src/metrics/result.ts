@@ -14,7 +14,9 @@ import type { TimelineSeries } from "./timeline.js"
  *  - sloAttainment: fraction of all requests completed within the SLO (failed ones miss it);
  *  - memory: bytes reserved by models across the cluster (resident or loading), peak and
  *    time-weighted mean from the first arrival to the last event;
- *  - failed: requests for a model larger than every instance (never served).
+ *  - failed: requests for a model larger than every instance (never served);
+ *  - tenants: per tenant (busiest first): requests, misses, cold starts, p99, SLO attainment and
+ *    memory share; fairness: Jain's index over the tenants' SLO attainment (1 = all alike).
  */
 export interface PolicyResult {
   readonly policy: string
@@ -33,6 +35,7 @@ export interface PolicyResult {
   readonly evictions: number
   readonly failed: number
   readonly tenants: readonly TenantResult[]
+  readonly fairness: number
   readonly wallSeconds: number
   readonly requestsPerSecond: number
 }

@@ -7,6 +7,24 @@ export interface TenantResult {
   readonly coldStarts: number
   /** 99th percentile latency in µs (≈ 3 % resolution) */
   readonly p99Us: number
+  /** fraction of its requests completed within the SLO (failed ones miss it); 1 without requests */
+  readonly sloAttainment: number
+  /** its guaranteed memory share on each instance, bytes (0: none) */
+  readonly shareBytes: number
+}
+
+/**
+ * Jain's fairness index over per-tenant values (here SLO attainment): (Σx)² / (n·Σx²), 1 when
+ * all are equal, 1/n when one tenant gets everything. 1 for no tenants or all zeros.
+ */
+export const jainIndex = (xs: readonly number[]): number => {
+  let sum = 0
+  let sq = 0
+  for (const x of xs) {
+    sum += x
+    sq += x * x
+  }
+  return xs.length === 0 || sq === 0 ? 1 : (sum * sum) / (xs.length * sq)
 }
 
 /** Per-tenant counters, indexed by small integers the engine assigns as tenants appear. */
@@ -16,6 +34,7 @@ export class TenantStats {
   requests = new Float64Array(16)
   misses = new Float64Array(16)
   coldStarts = new Float64Array(16)
+  withinSlo = new Float64Array(16)
   private readonly latency: Array<LogHistogram | undefined> = []
 
   /** the tenant's index, creating it on first sight */
@@ -34,6 +53,7 @@ export class TenantStats {
         this.requests = grow(this.requests)
         this.misses = grow(this.misses)
         this.coldStarts = grow(this.coldStarts)
+        this.withinSlo = grow(this.withinSlo)
       }
     }
     return i
@@ -46,14 +66,16 @@ export class TenantStats {
   }
 
   /** busiest tenants first; ties by name so the order is stable */
-  results(): TenantResult[] {
+  results(shares?: ReadonlyMap<string, number>): TenantResult[] {
     return this.names
       .map((tenant, i) => ({
         tenant,
         requests: this.requests[i]!,
         misses: this.misses[i]!,
         coldStarts: this.coldStarts[i]!,
-        p99Us: this.latency[i]?.percentile(99) ?? 0
+        p99Us: this.latency[i]?.percentile(99) ?? 0,
+        sloAttainment: this.requests[i]! > 0 ? this.withinSlo[i]! / this.requests[i]! : 1,
+        shareBytes: shares?.get(tenant) ?? 0
       }))
       .sort((a, b) => b.requests - a.requests || (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0))
   }

@@ -50,6 +50,12 @@ export const buildReport = (run: ScenarioRun, ctx: ReportContext): ReportSpec =>
             ["SLO", `${s.slo.latencyMs} ms`]
           ] as const)
         : []),
+      [
+        "tenant shares",
+        s.tenants.length === 0
+          ? "none"
+          : s.tenants.map((t) => `${t.id} ${"bytes" in t.memory ? formatBytes(t.memory.bytes) : formatPercent(t.memory.fraction, 0)}`).join(", ") + " of each instance"
+      ],
       ["seed", String(s.seed)],
       ["command", ctx.command],
       ["machine", `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`]
@@ -62,6 +68,8 @@ const traceName = (l: ScenarioRun["loaded"]): string => {
   const t = l.scenario.trace
   if (t.csv) return `CSV ${t.csv.path}`
   if (t.azure) return `Azure Functions 2019 (${t.azure.dir ?? t.azure.invocations}${t.azure.minutes ? `, first ${t.azure.minutes} min` : ""})`
+  if (t.mix)
+    return `mix of ${t.mix.length} generated parts: ${t.mix.map((g) => `${g.models} models of ${g.tenants} ${g.tenantPrefix}* tenants at ${g.rate} req/s`).join("; ")}`
   const g = t.generate!
   return `generated: ${g.models} models, ${g.tenants} tenants, ${g.arrival} arrivals, Zipf ${g.zipf}, ${g.rate} req/s (seed ${g.seed})`
 }
@@ -75,7 +83,7 @@ const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): S
     "miss ratio",
     "byte miss ratio",
     "cold starts",
-    ...(full ? ["cold-start s", "p50", "p99", "p99.9", "SLO met"] : []),
+    ...(full ? ["cold-start s", "p50", "p99", "p99.9", "SLO met", "fairness"] : []),
     "peak memory",
     "mean memory",
     "loads",
@@ -93,7 +101,8 @@ const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): S
           us(r.latencyUs.p50),
           us(r.latencyUs.p99),
           us(r.latencyUs.p999),
-          formatPercent(r.sloAttainment, 2)
+          formatPercent(r.sloAttainment, 2),
+          r.fairness.toFixed(3)
         ]
       : []),
     formatBytes(r.peakMemoryBytes),
@@ -107,6 +116,7 @@ const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): S
   return {
     heading: "Comparison",
     text:
+      `Fairness is Jain's index over the tenants' SLO attainment (1 = every tenant alike). ` +
       `A miss is a request that found no copy of its model and no load of it under way (it triggered a load or, for a model larger than every instance, failed); a cold start is a request that waited for a load, and cold-start seconds add up those waits. Memory is what models reserve across the cluster (resident or loading).` +
       (best ? `\n\nLowest miss ratio: ${best.policy} (${best.missRatio.toFixed(4)}).` : "") +
       (bestCold ? ` Fewest cold-start seconds: ${bestCold.policy} (${formatNumber(bestCold.coldStartSeconds, 1)} s).` : ""),
@@ -193,26 +203,30 @@ const timelineSection = (run: ScenarioRun): Section => {
 }
 
 const tenantSection = (results: readonly PolicyResult[], mode: "full" | "ideal"): Section => {
-  const top = results[0]!.tenants.slice(0, TOP_TENANTS).map((t) => t.tenant)
+  const first = results[0]!
+  // tenants with a share first (the ones the rule protects), then the busiest
+  const shared = first.tenants.filter((t) => t.shareBytes > 0).map((t) => t.tenant)
+  const top = [...shared, ...first.tenants.filter((t) => t.shareBytes === 0).map((t) => t.tenant)].slice(0, Math.max(TOP_TENANTS, shared.length))
   const cell = (r: PolicyResult, tenant: string): string => {
     const t = r.tenants.find((x) => x.tenant === tenant)
     if (!t) return ""
-    const miss = t.requests > 0 ? (t.misses / t.requests).toFixed(3) : "-"
-    return mode === "full" ? `${miss} / ${us(t.p99Us)}` : miss
+    if (mode !== "full") return t.requests > 0 ? (t.misses / t.requests).toFixed(3) : "-"
+    return `${formatNumber(t.coldStarts, 0)} / ${us(t.p99Us)} / ${formatPercent(t.sloAttainment, 1)}`
   }
+  const withShares = shared.length > 0
   return {
     heading: "Tenants",
     text:
-      `The ${top.length} busiest of ${results[0]!.tenants.length} tenants: ` +
-      (mode === "full" ? "miss ratio / p99 latency per policy." : "miss ratio per policy.") +
-      " The full per-tenant breakdown (requests, misses, cold starts, p99) is in report.json.",
+      `${top.length} of ${first.tenants.length} tenants${withShares ? " (those with a memory share first, then the busiest)" : ", the busiest"}: ` +
+      (mode === "full" ? "cold starts / p99 latency / SLO attainment per policy." : "miss ratio per policy.") +
+      ` Fairness (Jain's index over every tenant's SLO attainment): ${results.map((r) => `${r.policy} ${r.fairness.toFixed(3)}`).join(", ")}.` +
+      " The full per-tenant breakdown (requests, misses, cold starts, p99, SLO attainment, share) is in report.json.",
     table: {
-      columns: ["tenant", "requests", ...results.map((r) => r.policy)],
-      rows: top.map((tenant) => [
-        tenant,
-        formatNumber(results[0]!.tenants.find((x) => x.tenant === tenant)?.requests ?? 0, 0),
-        ...results.map((r) => cell(r, tenant))
-      ])
+      columns: ["tenant", "share", "requests", ...results.map((r) => r.policy)],
+      rows: top.map((tenant) => {
+        const t = first.tenants.find((x) => x.tenant === tenant)
+        return [tenant, t && t.shareBytes > 0 ? formatBytes(t.shareBytes) : "-", formatNumber(t?.requests ?? 0, 0), ...results.map((r) => cell(r, tenant))]
+      })
     }
   }
 }

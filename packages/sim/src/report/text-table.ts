@@ -10,7 +10,7 @@ export const comparisonText = (results: readonly PolicyResult[], mode: "full" | 
     "miss ratio",
     "byte miss",
     "cold starts",
-    ...(full ? ["cold-start s", "p50", "p99", "p99.9", "SLO met"] : []),
+    ...(full ? ["cold-start s", "p50", "p99", "p99.9", "SLO met", "fairness"] : []),
     "peak mem",
     "mean mem",
     "loads",
@@ -24,7 +24,14 @@ export const comparisonText = (results: readonly PolicyResult[], mode: "full" | 
     r.byteMissRatio.toFixed(4),
     String(r.coldStarts),
     ...(full
-      ? [r.coldStartSeconds.toFixed(1), lat(r.latencyUs.p50), lat(r.latencyUs.p99), lat(r.latencyUs.p999), `${(r.sloAttainment * 100).toFixed(2)}%`]
+      ? [
+          r.coldStartSeconds.toFixed(1),
+          lat(r.latencyUs.p50),
+          lat(r.latencyUs.p99),
+          lat(r.latencyUs.p999),
+          `${(r.sloAttainment * 100).toFixed(2)}%`,
+          r.fairness.toFixed(3)
+        ]
       : []),
     formatBytes(r.peakMemoryBytes),
     formatBytes(r.meanMemoryBytes),
@@ -39,6 +46,28 @@ export const comparisonText = (results: readonly PolicyResult[], mode: "full" | 
     line(head),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
-    ...(failed.length > 0 ? [`(${failed[0]!.failed} requests failed: their model is larger than an instance's memory)`] : [])
+    ...(failed.length > 0 ? [`(${failed[0]!.failed} requests failed: their model is larger than an instance's memory)`] : []),
+    ...(full && results.some((r) => r.tenants.some((t) => t.shareBytes > 0)) ? ["", tenantText(results)] : [])
   ].join("\n")
+}
+
+/** With tenant shares: per tenant and policy, cold starts / p99 / SLO attainment. */
+export const tenantText = (results: readonly PolicyResult[]): string => {
+  const first = results[0]!
+  const names = [...first.tenants].sort((a, b) => b.shareBytes - a.shareBytes || b.requests - a.requests).slice(0, 12).map((t) => t.tenant)
+  const head = ["tenant", "share", ...results.map((r) => `${r.policy}: cold / p99 / SLO`)]
+  const rows = names.map((name) => {
+    const share = first.tenants.find((t) => t.tenant === name)!.shareBytes
+    return [
+      name,
+      share > 0 ? formatBytes(share) : "-",
+      ...results.map((r) => {
+        const t = r.tenants.find((x) => x.tenant === name)
+        return t ? `${t.coldStarts} / ${formatDuration(t.p99Us / 1000)} / ${(t.sloAttainment * 100).toFixed(1)}%` : ""
+      })
+    ]
+  })
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")
 }

@@ -23,10 +23,14 @@ const kept = new Map<string, Promise<Trace>>()
  * replayed from memory; every other source streams afresh, keeping memory bounded by models.
  */
 export const reusableTrace = (source: TraceSource): Promise<Trace> => {
-  if (!("generate" in source) || !source.generate) return Promise.resolve(openTrace(source))
-  const g = source.generate
-  const byRate = (g.rate ?? 100) * ((g.durationMs ?? (g.requests === undefined ? 3_600_000 : Infinity)) / 1000)
-  if (Math.min(g.requests ?? Infinity, byRate) > KEEP_GENERATED_REQUESTS) return Promise.resolve(openTrace(source))
+  const parts = source.generate ? [source.generate] : source.mix
+  if (parts === undefined) return Promise.resolve(openTrace(source))
+  let expected = 0
+  for (const g of parts) {
+    const byRate = (g.rate ?? 100) * ((g.durationMs ?? (g.requests === undefined ? 3_600_000 : Infinity)) / 1000)
+    expected += Math.min(g.requests ?? Infinity, byRate)
+  }
+  if (expected > KEEP_GENERATED_REQUESTS) return Promise.resolve(openTrace(source))
   const key = JSON.stringify(source)
   let t = kept.get(key)
   if (!t) {

@@ -1,7 +1,7 @@
 import type { PolicyChoice } from "@meshkit/core"
 import { policyLabel, type Mode, type SimConfig } from "../engine/config.js"
 import type { RunOutput } from "../metrics/result.js"
-import type { LoadedScenario } from "../scenario/load.js"
+import { sharesConfig, type LoadedScenario } from "../scenario/load.js"
 import { runJobs } from "./parallel.js"
 import type { Job } from "./job.js"
 import type { ProgressState } from "./progress.js"
@@ -49,7 +49,8 @@ export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptio
     routing: s.policies.routing,
     scaling: s.policies.scaling,
     seed: s.seed,
-    sloMs: s.slo.latencyMs
+    sloMs: s.slo.latencyMs,
+    ...(s.tenants.length > 0 ? { shares: sharesConfig(s) } : {})
   })
   const main = loaded.cluster.memoryBytes
   const sizes = opts.noSweep || !s.sweep ? [] : [...new Set(s.sweep.memory)].filter((m) => m !== main).sort((a, b) => a - b)

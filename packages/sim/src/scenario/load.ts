@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises"
 import { basename, dirname, extname, isAbsolute, resolve } from "node:path"
-import { policiesOf, resolvePolicy, type Family, type PolicyChoice } from "@meshkit/core"
+import { formatBytes, policiesOf, resolvePolicy, type Family, type PolicyChoice } from "@meshkit/core"
 import { Data, Either, ParseResult, Schema } from "effect"
 import { parse as parseYaml, YAMLParseError } from "yaml"
-import type { ClusterConfig, ExecTimeConfig } from "../engine/config.js"
+import type { ClusterConfig, ExecTimeConfig, TenantShareConfig } from "../engine/config.js"
 import type { TraceSource } from "../trace/index.js"
 import { Scenario, type Cluster, type ExecTime } from "./schema.js"
 
@@ -95,8 +95,9 @@ export const scenarioFrom = (raw: unknown, file: string, opts: LoadOptions = {})
     if (family === "scaling" && (typeof choice === "string" ? choice : choice.name) === "none") continue
     checkChoice(family, choice, `policies.${family}`, fail)
   }
+  checkShares(scenario, fail)
   const t = scenario.trace
-  const source: TraceSource = t.csv ? { csv: t.csv } : t.azure ? { azure: t.azure } : { generate: t.generate! }
+  const source: TraceSource = t.csv ? { csv: t.csv } : t.azure ? { azure: t.azure } : t.mix ? { mix: t.mix } : { generate: t.generate! }
   return {
     file,
     name: scenario.name ?? basename(file, extname(file)),
@@ -106,6 +107,24 @@ export const scenarioFrom = (raw: unknown, file: string, opts: LoadOptions = {})
     cluster: clusterConfig(scenario.cluster)
   }
 }
+
+/** Shares must fit each instance's memory, at the scenario's size and at every sweep size. */
+const checkShares = (s: Scenario, fail: (m: string) => never): void => {
+  if (s.tenants.length === 0) return
+  const sizes = [s.cluster.memory, ...(s.sweep?.memory ?? [])]
+  for (const memory of sizes) {
+    let sum = 0
+    for (const t of s.tenants) sum += "bytes" in t.memory ? t.memory.bytes : Math.floor(t.memory.fraction * memory)
+    if (sum > memory) {
+      const where = memory === s.cluster.memory ? "cluster.memory" : "a sweep.memory size"
+      fail(`tenants: memory shares add up to ${formatBytes(sum)}, more than ${where} (${formatBytes(memory)} per instance)`)
+    }
+  }
+}
+
+/** The engine's form of the scenario's tenant shares. */
+export const sharesConfig = (s: Scenario): ReadonlyArray<TenantShareConfig> =>
+  s.tenants.map((t) => ("bytes" in t.memory ? { id: t.id, bytes: t.memory.bytes } : { id: t.id, fraction: t.memory.fraction }))
 
 const evictionChoices = (
   e: Scenario["policies"]["eviction"],

@@ -1,6 +1,6 @@
 import { parseBytes, PolicyChoice } from "@meshkit/core"
 import { ParseResult, Schema } from "effect"
-import { AzureTraceOptions, CsvTraceOptions, GeneratorOptions } from "../trace/index.js"
+import { AzureTraceOptions, CsvTraceOptions, GeneratorOptions, MixOptions } from "../trace/index.js"
 
 /** A byte size: a number, or a string with a unit ("16GiB", "512MiB", "1.5GB"). */
 export const Bytes = Schema.Union(
@@ -75,6 +75,53 @@ export const Policies = Schema.Struct({
 
 export const Slo = Schema.Struct({ latencyMs: PositiveMs })
 
+/**
+ * A tenant's guaranteed memory share on each instance, as in the server's tenants file: bytes
+ * ("2GiB", or a number above 1) or a fraction of the instance's memory (a number from 0 to 1,
+ * or "25%"). Decoded to one of the two forms.
+ */
+export const ShareAmount = Schema.Union(
+  Schema.Number.pipe(Schema.finite(), Schema.nonNegative()),
+  Schema.String
+).pipe(
+  Schema.transformOrFail(Schema.Union(Schema.Struct({ bytes: Schema.Number }), Schema.Struct({ fraction: Schema.Number })), {
+    strict: true,
+    decode: (v, _, ast) => {
+      if (typeof v === "number") return ParseResult.succeed(v <= 1 ? { fraction: v } : { bytes: v })
+      const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v)
+      if (pct) {
+        const f = Number(pct[1]) / 100
+        return f <= 1 ? ParseResult.succeed({ fraction: f }) : ParseResult.fail(new ParseResult.Type(ast, v, `a share of at most 100%, got ${v}`))
+      }
+      try {
+        return ParseResult.succeed({ bytes: parseBytes(v) })
+      } catch (e) {
+        return ParseResult.fail(new ParseResult.Type(ast, v, (e as Error).message))
+      }
+    },
+    encode: (a) => ParseResult.succeed("bytes" in a ? a.bytes : a.fraction)
+  })
+).annotations({ identifier: "ShareAmount", description: "bytes (2GiB) or a fraction of the instance's memory (0.25, 25%)" })
+
+export const TenantShare = Schema.Struct({
+  /** the tenant's id, as the trace names it (the CSV tenant column, the Azure owner, tenant-NN) */
+  id: Schema.String.pipe(Schema.minLength(1)),
+  /** guaranteed memory share on each instance (the server's tenants file field) */
+  memory: ShareAmount
+})
+export type TenantShare = typeof TenantShare.Type
+
+const Tenants = Schema.Array(TenantShare).pipe(
+  Schema.filter((ts) => {
+    const seen = new Set<string>()
+    for (const t of ts) {
+      if (seen.has(t.id)) return `tenant "${t.id}" is listed twice`
+      seen.add(t.id)
+    }
+    return true
+  })
+)
+
 export const Sweep = Schema.Struct({
   /** memory per instance, one run per value and policy */
   memory: Schema.Array(PositiveBytes).pipe(Schema.minItems(1))
@@ -87,11 +134,13 @@ export const Sweep = Schema.Struct({
 export const TraceSpec = Schema.Struct({
   csv: Schema.optionalWith(CsvTraceOptions, { exact: true }),
   azure: Schema.optionalWith(AzureTraceOptions, { exact: true }),
-  generate: Schema.optionalWith(GeneratorOptions, { exact: true })
+  generate: Schema.optionalWith(GeneratorOptions, { exact: true }),
+  /** generated parts merged by time (each with its own modelPrefix) */
+  mix: Schema.optionalWith(MixOptions, { exact: true })
 }).pipe(
   Schema.filter((t) => {
-    const n = [t.csv, t.azure, t.generate].filter((x) => x !== undefined).length
-    return n === 1 || `give exactly one trace source: csv, azure or generate (got ${n})`
+    const n = [t.csv, t.azure, t.generate, t.mix].filter((x) => x !== undefined).length
+    return n === 1 || `give exactly one trace source: csv, azure, generate or mix (got ${n})`
   })
 )
 
@@ -126,6 +175,11 @@ export const Scenario = Schema.Struct({
     scaling: "modelmesh"
   })),
   slo: opt(Slo, () => ({ latencyMs: 100 })),
+  /**
+   * Fair memory shares (core's ModelCache rule): a tenant within its share is never evicted for
+   * a tenant over its share. Empty (the default, or `--set tenants=[]`): no shares.
+   */
+  tenants: opt(Tenants, () => []),
   sweep: Schema.optionalWith(Sweep, { exact: true }),
   regression: Schema.optionalWith(Regression, { exact: true })
 })

@@ -67,7 +67,9 @@ export const GeneratorOptions = Schema.Struct({
   }),
   requests: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true }).annotations({
     description: "stop after this many requests"
-  })
+  }),
+  modelPrefix: withDefault(Schema.String, "model-", "model ids are this prefix + a number (a mix needs one per part)"),
+  tenantPrefix: withDefault(Schema.String, "tenant-", "tenant ids are this prefix + a number")
 })
 export type GeneratorOptions = typeof GeneratorOptions.Type
 
@@ -97,9 +99,9 @@ async function* generate(o: GeneratorOptions, table: ModelTableBuilder): AsyncGe
   const weights = zipfWeights(n, o.zipf)
   const sizes = Float64Array.from({ length: n }, () => Math.max(1, Math.round(lognormal(rng, o.sizeMedian, o.sizeSigma))))
   const digits = String(n - 1).length
-  const ids = Array.from({ length: n }, (_, k) => `model-${String(k).padStart(digits, "0")}`)
+  const ids = Array.from({ length: n }, (_, k) => `${o.modelPrefix}${String(k).padStart(digits, "0")}`)
   const tenantDigits = String(o.tenants - 1).length
-  const tenantOf = (k: number) => `tenant-${String(k % o.tenants).padStart(tenantDigits, "0")}`
+  const tenantOf = (k: number) => `${o.tenantPrefix}${String(k % o.tenants).padStart(tenantDigits, "0")}`
 
   const amp = o.diurnalAmplitude
   const peak = 1 + amp
