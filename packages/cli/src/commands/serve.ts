@@ -37,6 +37,10 @@ requests
   --queue-limit N              requests queued per model before 429 (default 256)
   --max-body-size SIZE         largest request body (default 64MiB; larger → 413)
   --drain-timeout DUR          on SIGTERM/SIGINT, wait this long for requests in flight (default 30s)
+  --max-batch-size N           dynamic batching: merge up to N rows of concurrent requests to a
+                               model into one run (default 1: off; a model's maxBatchSize overrides)
+  --max-batch-delay DUR        dynamic batching: how long a request may wait for others (default 0:
+                               batches form only from requests already waiting)
 
 runtime (onnxruntime-node)
   --execution-providers LIST   e.g. cuda,cpu (probed at start; falls back to cpu)
@@ -88,6 +92,8 @@ const flagSpec = {
   "queue-limit": { type: "string" },
   "max-body-size": { type: "string" },
   "drain-timeout": { type: "string" },
+  "max-batch-size": { type: "string" },
+  "max-batch-delay": { type: "string" },
   "execution-providers": { type: "string" },
   "intra-op-threads": { type: "string" },
   "inter-op-threads": { type: "string" },

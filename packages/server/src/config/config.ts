@@ -66,6 +66,10 @@ export const ServerConfig = Schema.Struct({
   expireInterval: Schema.optionalWith(Duration, { default: () => 1000 }),
   drainTimeout: Schema.optionalWith(Duration, { default: () => 30_000 }),
   maxBodySize: Schema.optionalWith(ByteSize, { default: () => 64 * 1024 ** 2 }),
+  /** dynamic batching: rows of concurrent requests merged into one run (1 = off); models may override */
+  maxBatchSize: Schema.optionalWith(IntFrom(1, 1_000_000), { default: () => 1 }),
+  /** dynamic batching: how long a request may wait for others to join its run */
+  maxBatchDelay: Schema.optionalWith(Duration, { default: () => 0 }),
   downloadTimeout: Schema.optionalWith(Duration, { default: () => 300_000 }),
   logLevel: Schema.optionalWith(LogLevel, { default: () => "info" as const }),
   /** cluster mode: etcd endpoints; absent = a single server on its own file registry */

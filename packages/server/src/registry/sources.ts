@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 import { Either, ParseResult, Schema } from "effect"
 import { BadRequest, DownloadFailed, messageOf } from "../errors.js"
 import type { Log } from "../observability/log.js"
-import { ModelIdSchema, ModelMetadata, type ModelRecord } from "./registry.js"
+import { batchingOf, ModelIdSchema, ModelMetadata, type ModelRecord } from "./registry.js"
 
 /**
  * Where model files come from: the --models directory (scanned at start) and URIs given to the
@@ -38,6 +38,11 @@ const readMetadata = async (path: string): Promise<ModelMetadata | undefined> =>
   return decoded.right
 }
 
+const withBatching = (meta: ModelMetadata | undefined) => {
+  const b = batchingOf(meta)
+  return b === undefined ? {} : { batching: b }
+}
+
 const recordOf = (id: string, path: string, source: ModelRecord["source"], meta: ModelMetadata | undefined, uri = path): ModelRecord => ({
   id,
   format: meta?.format ?? "onnx",
@@ -49,6 +54,7 @@ const recordOf = (id: string, path: string, source: ModelRecord["source"], meta:
   pinned: meta?.pinned ?? false,
   minCopies: meta?.minCopies ?? 0,
   maxCopies: meta?.maxCopies ?? 1,
+  ...withBatching(meta),
   registeredAt: Date.now()
 })
 
