@@ -53,7 +53,10 @@ describe("dynamic batching of a loaded model", () => {
     const merged = await Promise.all(inputs.map((x) => m.infer([x])))
     for (let i = 0; i < inputs.length; i++) {
       expect(merged[i]![0]!.shape).toEqual(alone[i]![0]!.shape)
-      expect(Array.from(merged[i]![0]!.data as Float32Array)).toEqual(Array.from(alone[i]![0]!.data as Float32Array))
+      const got = merged[i]![0]!.data as Float32Array
+      const want = alone[i]![0]!.data as Float32Array
+      // within float32 rounding: a merged run may use another GEMM blocking than a single row
+      for (let j = 0; j < want.length; j++) expect(Math.abs(got[j]! - want[j]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[j]!)))
     }
     expect(stats.requests).toBe(40)
     expect(stats.runs).toBeLessThan(40)

@@ -2,9 +2,9 @@ import type { Section } from "@meshkit/report"
 import type { Figure } from "./figures.js"
 
 /** The benchmark is made of independent parts; each contributes figures and a report section. */
-export const PARTS = ["policy", "sim", "hit", "cold", "density", "cluster"] as const
+export const PARTS = ["policy", "sim", "hit", "cold", "density", "cluster", "batching"] as const
 export type PartName = (typeof PARTS)[number]
-/** what runs without --only: cluster (minutes, load-sensitive ms figures) only on request */
+/** what runs without --only: cluster (minutes, load-sensitive ms figures) and batching only on request */
 export const DEFAULT_PARTS: ReadonlyArray<PartName> = ["policy", "sim", "hit", "cold", "density"]
 
 export interface PartContext {

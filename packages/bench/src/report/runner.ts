@@ -22,7 +22,8 @@ const load: Record<PartName, () => Promise<Part>> = {
   hit: async () => (await import("../hit-path/hit-path.js")).hitPathPart,
   cold: async () => (await import("../cold-start/cold-start.js")).coldStartPart,
   density: async () => (await import("../density/density.js")).densityPart,
-  cluster: async () => (await import("../cluster/cluster-part.js")).clusterPart
+  cluster: async () => (await import("../cluster/cluster-part.js")).clusterPart,
+  batching: async () => (await import("../batching/batching.js")).batchingPart
 }
 
 export const runBench = async (o: BenchOptions): Promise<number> => {

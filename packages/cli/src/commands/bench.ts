@@ -14,6 +14,7 @@ plus FILE's .md summary and .html report beside it. Progress goes to stderr.
   cold      a request on a cold model vs raw InferenceSession.create + first run
   density   1,000 registered 4 MiB models, --memory 256MiB, Zipf request mix: RSS, hit ratio
   cluster   only with --only cluster: 3 instances + etcd; forwarding overhead, drain, failover
+  batching  only with --only batching: a 4 MiB MLP at 64 connections, --max-batch-size 32 vs off
 
 Figures are medians over repeats with their spread (half the range), and ratios against a
 baseline measured in the same run wherever there is one, so a busy machine moves them less.
