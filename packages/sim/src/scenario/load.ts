@@ -95,6 +95,7 @@ export const scenarioFrom = (raw: unknown, file: string, opts: LoadOptions = {})
     if (family === "scaling" && (typeof choice === "string" ? choice : choice.name) === "none") continue
     checkChoice(family, choice, `policies.${family}`, fail)
   }
+  if (scenario.cluster.batching !== undefined) checkChoice("batching", scenario.cluster.batching.policy, "cluster.batching.policy", fail)
   const t = scenario.trace
   const source: TraceSource = t.csv ? { csv: t.csv } : t.azure ? { azure: t.azure } : { generate: t.generate! }
   return {
@@ -141,7 +142,8 @@ export const clusterConfig = (c: Cluster): ClusterConfig => ({
   maxCopies: c.maxCopies,
   runtimeThreads: c.runtimeThreads,
   requestOverheadMs: c.requestOverheadMs,
-  loadSigma: c.load.sigma
+  loadSigma: c.load.sigma,
+  ...(c.batching !== undefined ? { batching: { policy: c.batching.policy, rowCost: c.batching.rowCost } } : {})
 })
 
 // ---- helpers ---------------------------------------------------------------------------
