@@ -47,13 +47,44 @@ export const batchingPart: Part = async (ctx) => {
         ctx.progress(`pair ${i + 1}/${pairs} batching ${which.padEnd(3)} ${fmt(r.throughput)} req/s, p50 ${r.latencyUs.p50} µs, p99 ${r.latencyUs.p99} µs${r.ok !== r.responses || r.errors ? `, ${r.responses - r.ok} non-2xx, ${r.errors} errors` : ""}`)
       }
     }
-    return summarise(runs, { model, dim: input.dim, pairs, seconds })
+    const rowCost = await measureRowCost(models.files[0]!, input.name, input.dim)
+    ctx.progress(`row cost (one more row ÷ a whole run, onnxruntime in process): ${rowCost.toFixed(4)}`)
+    return summarise(runs, { model, dim: input.dim, pairs, seconds, rowCost })
   } finally {
     await Promise.all([off?.child.stop(), on?.child.stop()])
   }
 }
 
-const summarise = (runs: { off: ReadonlyArray<LoadResult>; on: ReadonlyArray<LoadResult> }, o: { model: string; dim: number; pairs: number; seconds: number }) => {
+/**
+ * What one more row costs relative to a run of one, on this model and machine: the simulator's
+ * cluster.batching.rowCost. Median time of runs of 1 and of BATCH rows, alternated, in process.
+ */
+const measureRowCost = async (file: string, inputName: string, dim: number): Promise<number> => {
+  const ort = await import("onnxruntime-node")
+  const s = await ort.InferenceSession.create(file)
+  try {
+    const feed = (rows: number) => ({ [inputName]: new ort.Tensor("float32", new Float32Array(rows * dim).fill(0.5), [rows, dim]) })
+    const one = feed(1)
+    const many = feed(BATCH)
+    const t1: number[] = []
+    const tn: number[] = []
+    for (let i = 0; i < 5; i++) await s.run(one), await s.run(many)
+    for (let i = 0; i < 40; i++) {
+      let t0 = performance.now()
+      await s.run(one)
+      t1.push(performance.now() - t0)
+      t0 = performance.now()
+      await s.run(many)
+      tn.push(performance.now() - t0)
+    }
+    const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!
+    return (median(tn) / median(t1) - 1) / (BATCH - 1)
+  } finally {
+    await s.release()
+  }
+}
+
+const summarise = (runs: { off: ReadonlyArray<LoadResult>; on: ReadonlyArray<LoadResult> }, o: { model: string; dim: number; pairs: number; seconds: number; rowCost: number }) => {
   const { off, on } = runs
   const idx = off.map((_, i) => i)
   const group = "batching"
@@ -70,6 +101,7 @@ const summarise = (runs: { off: ReadonlyArray<LoadResult>; on: ReadonlyArray<Loa
       { name: "batchNon2xx", group, unit: "responses", better: "lower", threshold: 0, thresholdKind: "absolute", description: "non-2xx responses and errors, both sides, all runs" },
       [[...off, ...on].reduce((s, r) => s + (r.responses - r.ok) + r.errors, 0)]
     ),
+    figureOf({ name: "batchRowCost", group, unit: "×", better: "lower", threshold: null, digits: 3, description: `one more row ÷ a run of one (onnxruntime in process, runs of 1 and ${BATCH} rows): the simulator's cluster.batching.rowCost` }, [o.rowCost]),
     figureOf({ name: "batchThroughputOff", group, unit: "req/s", better: "higher", threshold: null, digits: 4 }, off.map((r) => r.throughput)),
     figureOf({ name: "batchThroughputOn", group, unit: "req/s", better: "higher", threshold: null, digits: 4 }, on.map((r) => r.throughput))
   ].filter((f): f is Figure => f !== undefined)

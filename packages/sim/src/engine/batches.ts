@@ -2,8 +2,8 @@
  * Dynamic batching in the simulator: a copy's queued requests run together when the core
  * BatchingPolicy says so — the same policy object the server's batcher asks. A batch of k
  * requests (one row each) takes the longest member's execution time × (1 + rowCost × (k − 1)):
- * the cost of one more row relative to a whole run, which the fidelity run calibrates (a 4 MiB
- * MLP on 2 cores: about 0.03). Members of a running batch are chained through the request
+ * the cost of one more row relative to a whole run (`meshkit bench --only batching` measures it
+ * for a 4 MiB MLP as the figure batchRowCost). Members of a running batch are chained through the request
  * pool's `link` (free once a request has left its queue); the leader's slot carries the event.
  */
 import { buildPolicy, makeRng, type BatchingPolicy, type BatchQueueView, type PolicyChoice } from "@meshkit/core"

@@ -46,12 +46,12 @@ const Choice = Schema.Union(Schema.String, PolicyChoice)
 
 /**
  * Dynamic batching on every copy (see the server's --max-batch-size): the batching policy, and
- * what one more row costs as a fraction of a whole run (calibrate it from a real run: a 4 MiB
- * MLP on 2 cores measured about 0.03).
+ * what one more row costs as a fraction of a whole run (`meshkit bench --only batching` measures
+ * it as batchRowCost: 0.06 for a 4 MiB MLP on this 2-core machine kind).
  */
 export const Batching = Schema.Struct({
   policy: opt(Choice, () => "dynamic"),
-  rowCost: opt(Schema.Number.pipe(Schema.finite(), Schema.between(0, 10)), () => 0.03)
+  rowCost: opt(Schema.Number.pipe(Schema.finite(), Schema.between(0, 10)), () => 0.06)
 })
 
 export const Cluster = Schema.Struct({
