@@ -4,14 +4,16 @@ import { placementPolicies } from "./placement/index.js"
 import type { BuildContext, Family, PolicyDescriptor, PolicyOf } from "./registry.js"
 import { routingPolicies } from "./routing/index.js"
 import { scalingPolicies } from "./scaling/index.js"
+import { batchingPolicies } from "./batching/index.js"
 
-export const families: readonly Family[] = ["eviction", "placement", "routing", "scaling"]
+export const families: readonly Family[] = ["eviction", "placement", "routing", "scaling", "batching"]
 
 const byFamily: { readonly [F in Family]: ReadonlyArray<PolicyDescriptor<F>> } = {
   eviction: evictionPolicies,
   placement: placementPolicies,
   routing: routingPolicies,
-  scaling: scalingPolicies
+  scaling: scalingPolicies,
+  batching: batchingPolicies
 }
 
 export const allPolicies = (): ReadonlyArray<PolicyDescriptor> => families.flatMap((f): ReadonlyArray<PolicyDescriptor> => byFamily[f])

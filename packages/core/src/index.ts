@@ -11,6 +11,8 @@ export { FairShares, validateShares, type TenantShares } from "./tenancy/shares.
 export type { PlacementPolicy, PlacementRequest } from "./placement/policy.js"
 export type { RoutingPolicy } from "./routing/policy.js"
 export type { ScalingPolicy } from "./scaling/policy.js"
+export type { BatchingPolicy, BatchQueueView } from "./batching/policy.js"
+export { dynamicBatching, DynamicBatchingOptions } from "./batching/dynamic.js"
 export * from "./cluster/index.js"
 export { candidates, isEligible, freeBytes } from "./placement/constraints.js"
 export { Slots, SlotQueue } from "./cache/slots.js"

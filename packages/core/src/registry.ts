@@ -4,14 +4,16 @@ import type { EvictionPolicy } from "./eviction/policy.js"
 import type { PlacementPolicy } from "./placement/policy.js"
 import type { RoutingPolicy } from "./routing/policy.js"
 import type { ScalingPolicy } from "./scaling/policy.js"
+import type { BatchingPolicy } from "./batching/policy.js"
 
-export type Family = "eviction" | "placement" | "routing" | "scaling"
+export type Family = "eviction" | "placement" | "routing" | "scaling" | "batching"
 
 export interface PolicyOf {
   eviction: EvictionPolicy
   placement: PlacementPolicy
   routing: RoutingPolicy
   scaling: ScalingPolicy
+  batching: BatchingPolicy
 }
 
 /** What building a policy may use besides its configuration. */

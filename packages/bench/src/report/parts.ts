@@ -2,9 +2,9 @@ import type { Section } from "@meshkit/report"
 import type { Figure } from "./figures.js"
 
 /** The benchmark is made of independent parts; each contributes figures and a report section. */
-export const PARTS = ["policy", "sim", "hit", "cold", "density", "cluster", "trees"] as const
+export const PARTS = ["policy", "sim", "hit", "cold", "density", "cluster", "trees", "batching"] as const
 export type PartName = (typeof PARTS)[number]
-/** what runs without --only: cluster (minutes, load-sensitive ms figures) and trees (needs Debian's python3-xgboost) only on request */
+/** what runs without --only: cluster (minutes, load-sensitive ms figures), trees (needs Debian's python3-xgboost) and batching only on request */
 export const DEFAULT_PARTS: ReadonlyArray<PartName> = ["policy", "sim", "hit", "cold", "density"]
 
 export interface PartContext {

@@ -23,7 +23,8 @@ const load: Record<PartName, () => Promise<Part>> = {
   cold: async () => (await import("../cold-start/cold-start.js")).coldStartPart,
   density: async () => (await import("../density/density.js")).densityPart,
   cluster: async () => (await import("../cluster/cluster-part.js")).clusterPart,
-  trees: async () => (await import("../trees/trees-part.js")).treesPart
+  trees: async () => (await import("../trees/trees-part.js")).treesPart,
+  batching: async () => (await import("../batching/batching.js")).batchingPart
 }
 
 export const runBench = async (o: BenchOptions): Promise<number> => {

@@ -19,6 +19,7 @@ plus FILE's .md summary and .html report beside it. Progress goes to stderr.
   cluster   only with --only cluster: 3 instances + etcd; forwarding overhead, drain, failover
   trees     only with --only trees: XGBoost evaluator rows/s vs XGBoost (python3-xgboost) and
             onnxruntime, batch 1/64/1024; miss path of a cold XGBoost model
+  batching  only with --only batching: a 4 MiB MLP at 64 connections, --max-batch-size 32 vs off
 
 Figures are medians over repeats with their spread (half the range), and ratios against a
 baseline measured in the same run wherever there is one, so a busy machine moves them less.

@@ -50,6 +50,10 @@ requests
   --keep-alive-timeout DUR     idle keep-alive connections close after this long (default 65s)
   --max-connections N          open HTTP connections (default 10000)
   --drain-timeout DUR          on SIGTERM/SIGINT, wait this long for requests in flight (default 30s)
+  --max-batch-size N           dynamic batching: merge up to N rows of concurrent requests to a
+                               model into one run (default 1: off; a model's maxBatchSize overrides)
+  --max-batch-delay DUR        dynamic batching: how long a request may wait for others (default 0:
+                               batches form only from requests already waiting)
 
 runtime (onnxruntime-node)
   --execution-providers LIST   e.g. cuda,cpu (probed at start; falls back to cpu)
@@ -148,6 +152,8 @@ export const flagSpec = {
   "keep-alive-timeout": { type: "string" },
   "max-connections": { type: "string" },
   "drain-timeout": { type: "string" },
+  "max-batch-size": { type: "string" },
+  "max-batch-delay": { type: "string" },
   "execution-providers": { type: "string" },
   "intra-op-threads": { type: "string" },
   "inter-op-threads": { type: "string" },

@@ -33,7 +33,7 @@ void _sameShape
 
 /** Fields that define a model: two registrations agreeing on these are the same model. */
 export const identityOf = (m: ModelRecord) =>
-  JSON.stringify([m.uri, m.format, m.tenant, sortedLabels(m.labels), m.pinned, m.minCopies, m.maxCopies, m.sha256 ?? null, m.sizeBytes ?? null])
+  JSON.stringify([m.uri, m.format, m.tenant, sortedLabels(m.labels), m.pinned, m.minCopies, m.maxCopies, m.sha256 ?? null, m.sizeBytes ?? null, m.batching ?? null])
 
 const sortedLabels = (l: Readonly<Record<string, string>>) => Object.keys(l).sort().map((k) => [k, l[k]])
 

@@ -75,6 +75,10 @@ export const ServerConfig = Schema.Struct({
   expireInterval: Schema.optionalWith(Duration, { default: () => 1000 }),
   drainTimeout: Schema.optionalWith(Duration, { default: () => 30_000 }),
   maxBodySize: Schema.optionalWith(ByteSize, { default: () => 64 * 1024 ** 2 }),
+  /** dynamic batching: rows of concurrent requests merged into one run (1 = off); models may override */
+  maxBatchSize: Schema.optionalWith(IntFrom(1, 1_000_000), { default: () => 1 }),
+  /** dynamic batching: how long a request may wait for others to join its run */
+  maxBatchDelay: Schema.optionalWith(Duration, { default: () => 0 }),
   downloadTimeout: Schema.optionalWith(Duration, { default: () => 300_000 }),
   /** model sources: directories (besides --models) that register calls may name files under */
   modelRoots: Schema.optionalWith(StringList, { default: () => [] }),

@@ -1,4 +1,4 @@
-import type { EvictionPolicy, ModelCache } from "@meshkit/core"
+import type { BatchingPolicy, EvictionPolicy, ModelCache } from "@meshkit/core"
 import type { Log } from "../observability/log.js"
 import type { ServerMetrics } from "../observability/metrics.js"
 import type { ModelRecord } from "../registry/registry.js"
@@ -27,6 +27,8 @@ export interface ManagerOptions {
   readonly queueLimit: number
   readonly failureMemoryMs: number
   readonly expireIntervalMs: number
+  /** dynamic batching for a model, if it is batched (its settings, else the server's defaults) */
+  readonly batchingFor?: (r: ModelRecord) => BatchingPolicy | undefined
   /** local file to load for a record (URL sources: the download cache, fetched again if missing) */
   readonly resolvePath?: (r: ModelRecord) => Promise<string>
   /** load-queue priority of a tenant's models (tenancy; higher loads first, default 0) */

@@ -1,10 +1,10 @@
 import { join } from "node:path"
 import { Effect, Layer, Option } from "effect"
-import { Eviction } from "@meshkit/core"
-import { Config } from "../config/config.js"
+import { type BatchingPolicy, dynamicBatching, Eviction } from "@meshkit/core"
+import { Config, type ServerConfig } from "../config/config.js"
 import { Log } from "../observability/log.js"
 import { ServerMetrics } from "../observability/metrics.js"
-import { ModelRegistry } from "../registry/registry.js"
+import { ModelRegistry, type ModelRecord } from "../registry/registry.js"
 import { resolveSource } from "../registry/sources.js"
 import { sourceRulesOf } from "../registry/source-rules.js"
 import { ModelRuntimes } from "../runtimes/index.js"
@@ -46,6 +46,7 @@ export const ModelManagerLive = Layer.scoped(
             failureMemoryMs: config.failureMemory,
             expireIntervalMs: config.expireInterval,
             ...(tenants.enabled ? { priorityOf: (t: string) => tenants.priorityOf(t), shares: tenants.shares } : {}),
+            batchingFor: batchingFor(config),
             // URL sources: fetch again if the cached file went missing.
             resolvePath: (r) => (/^https?:/i.test(r.uri) ? sourceRulesOf(config).then((rules) => resolveSource(r, downloadDir, rules)) : Promise.resolve(r.path))
           })
@@ -71,3 +72,19 @@ export const ModelManagerLive = Layer.scoped(
     return manager
   })
 )
+
+/**
+ * A model's batching policy: its own settings over the server's defaults; none when the
+ * resulting batch size is 1 (batching off, the default).
+ */
+const batchingFor = (config: ServerConfig) => (r: ModelRecord): BatchingPolicy | undefined => {
+  const b = r.batching
+  const maxBatchSize = b?.maxBatchSize ?? config.maxBatchSize
+  if (maxBatchSize <= 1) return undefined
+  return dynamicBatching({
+    maxBatchSize,
+    maxBatchDelayMs: b?.maxBatchDelayMs ?? config.maxBatchDelay,
+    preferredBatchSizes: b?.preferredBatchSizes ?? [],
+    maxConcurrentBatches: 1
+  })
+}

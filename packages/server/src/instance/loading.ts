@@ -1,5 +1,6 @@
 import { formatBytes, type Resident } from "@meshkit/core"
 import { DownloadFailed, LoadFailed, messageOf, ModelNotFound, ModelTooLarge, Unavailable } from "../errors.js"
+import { batchedModel, canBatch } from "../runtimes/batched-model.js"
 import type { LoadedModel, LoadTarget, ModelRuntime } from "../runtimes/runtime.js"
 import type { InstanceCore } from "./core.js"
 import type { ModelEntry } from "./model-entry.js"
@@ -116,7 +117,7 @@ export class Loading {
     for (const v of victims) void this.unloading.evict(v, "capacity")
     resident.loading = false
     resident.loadCostMs = loadMs
-    e.loaded = loaded
+    e.loaded = this.batched(e, loaded)
     e.concurrency = Math.min(this.core.options.modelConcurrency, loaded.maxConcurrency ?? Number.MAX_SAFE_INTEGER)
     e.io = { inputs: loaded.inputs, outputs: loaded.outputs }
     e.loadedAt = Date.now()
@@ -221,6 +222,17 @@ export class Loading {
   private budgetOf(e: ModelEntry, whole = ""): string {
     const rt = this.core.options.runtimes.runtimeFor(e.record.format)
     return rt?.capacityBytes !== undefined && this.core.cacheOf(e) !== this.core.cache ? `the ${whole}capacity of the ${rt.name} runtime` : `the ${whole}memory budget`
+  }
+
+  /** The model as requests call it: merged into batches when batching is on for it and its shapes allow. */
+  private batched(e: ModelEntry, loaded: LoadedModel): LoadedModel {
+    const policy = this.core.options.batchingFor?.(e.record)
+    if (policy === undefined) return loaded
+    if (!canBatch(loaded)) {
+      this.core.options.log.warn("model not batched: an input or output has a fixed first dimension", { model: e.id })
+      return loaded
+    }
+    return batchedModel(loaded, policy)
   }
 
   private runtimeOf(e: ModelEntry): ModelRuntime {

@@ -2,6 +2,14 @@ import { Schema } from "effect"
 
 export const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
 
+/** A model's own dynamic batching settings, as stored. */
+export const BatchingSettings = Schema.Struct({
+  maxBatchSize: Schema.optional(Schema.Number),
+  maxBatchDelayMs: Schema.optional(Schema.Number),
+  preferredBatchSizes: Schema.optional(Schema.Array(Schema.Number))
+})
+export type BatchingSettings = typeof BatchingSettings.Type
+
 /** A model record as stored (registry.json, and the base of the cluster's record). */
 export const ModelRecordSchema = Schema.Struct({
   id: Schema.String,
@@ -16,6 +24,7 @@ export const ModelRecordSchema = Schema.Struct({
   maxCopies: Schema.Number,
   sha256: Schema.optional(Schema.String),
   sizeBytes: Schema.optional(Schema.Number),
+  batching: Schema.optional(BatchingSettings),
   registeredAt: Schema.Number
 })
 

@@ -1,7 +1,19 @@
 import { Schema } from "effect"
+import { Duration } from "../config/text-schemas.js"
+import { type BatchingSettings } from "./record-schema.js"
 import { FileRegistryStore } from "./file-registry-store.js"
 import { ServiceTag } from "../service-tag.js"
-export { ModelRecordSchema } from "./record-schema.js"
+export { ModelRecordSchema, type BatchingSettings } from "./record-schema.js"
+
+/** The batching settings a registration or metadata file gave, if any. */
+export const batchingOf = (m: { maxBatchSize?: number; maxBatchDelay?: number; preferredBatchSizes?: ReadonlyArray<number> } | undefined): BatchingSettings | undefined =>
+  m === undefined || (m.maxBatchSize === undefined && m.maxBatchDelay === undefined && m.preferredBatchSizes === undefined)
+    ? undefined
+    : {
+        ...(m.maxBatchSize !== undefined ? { maxBatchSize: m.maxBatchSize } : {}),
+        ...(m.maxBatchDelay !== undefined ? { maxBatchDelayMs: m.maxBatchDelay } : {}),
+        ...(m.preferredBatchSizes !== undefined ? { preferredBatchSizes: [...m.preferredBatchSizes] } : {})
+      }
 
 /** Model names travel in URLs and metric labels: keep them to a safe alphabet. */
 export const ModelIdSchema = Schema.String.pipe(
@@ -11,6 +23,18 @@ export const ModelIdSchema = Schema.String.pipe(
 )
 
 const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/**
+ * Dynamic batching of one model (overrides the server's --max-batch-size / --max-batch-delay):
+ * merge up to maxBatchSize rows of concurrent requests into one run, waiting at most
+ * maxBatchDelay for company; preferredBatchSizes start a run as soon as one is reached.
+ */
+const BatchSize = Schema.Int.pipe(Schema.between(1, 1_000_000))
+export const BatchingFields = {
+  maxBatchSize: Schema.optional(BatchSize),
+  maxBatchDelay: Schema.optional(Duration),
+  preferredBatchSizes: Schema.optional(Schema.Array(BatchSize))
+}
 const Sha256 = Schema.String.pipe(Schema.pattern(/^[0-9a-fA-F]{64}$/, { message: () => "sha256 must be 64 hex digits" }))
 
 /** Optional settings beside a model file (`<name>.json`, `<name>/meta.json`) or in a registration. */
@@ -20,7 +44,8 @@ export const ModelMetadata = Schema.Struct({
   pinned: Schema.optional(Schema.Boolean),
   minCopies: Schema.optional(Schema.Int.pipe(Schema.between(0, 1000))),
   maxCopies: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
-  format: Schema.optional(Schema.String)
+  format: Schema.optional(Schema.String),
+  ...BatchingFields
 })
 export type ModelMetadata = typeof ModelMetadata.Type
 
@@ -40,7 +65,8 @@ export const RegisterRequest = Schema.Struct({
   sync: Schema.optional(Schema.Boolean),
   /** URL sources: expected checksum and size, verified after download */
   sha256: Schema.optional(Sha256),
-  sizeBytes: Schema.optional(Schema.Int.pipe(Schema.nonNegative()))
+  sizeBytes: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  ...BatchingFields
 })
 export type RegisterRequest = typeof RegisterRequest.Type
 
@@ -58,6 +84,8 @@ export interface ModelRecord {
   readonly maxCopies: number
   readonly sha256?: string
   readonly sizeBytes?: number
+  /** per-model dynamic batching; absent = the server's defaults */
+  readonly batching?: BatchingSettings
   readonly registeredAt: number
 }
 

@@ -7,7 +7,7 @@ import { BadRequest, DownloadFailed, messageOf } from "../errors.js"
 import type { Log } from "../observability/log.js"
 import { downloadTo, keep } from "./download.js"
 import { checkUrl, confineFile, SourceRefused, type SourceRules } from "./source-rules.js"
-import { ModelIdSchema, ModelMetadata, type ModelRecord } from "./registry.js"
+import { batchingOf, ModelIdSchema, ModelMetadata, type ModelRecord } from "./registry.js"
 import { ADMIN_TENANT } from "../tenancy/tenants-file.js"
 
 /**
@@ -40,6 +40,11 @@ const readMetadata = async (path: string): Promise<ModelMetadata | undefined> =>
   return decoded.right
 }
 
+const withBatching = (meta: ModelMetadata | undefined) => {
+  const b = batchingOf(meta)
+  return b === undefined ? {} : { batching: b }
+}
+
 const recordOf = (id: string, path: string, source: ModelRecord["source"], meta: ModelMetadata | undefined, uri = path, format = "onnx"): ModelRecord => ({
   id,
   format: meta?.format ?? format,
@@ -52,6 +57,7 @@ const recordOf = (id: string, path: string, source: ModelRecord["source"], meta:
   pinned: meta?.pinned ?? false,
   minCopies: meta?.minCopies ?? 0,
   maxCopies: meta?.maxCopies ?? 1,
+  ...withBatching(meta),
   registeredAt: Date.now()
 })
 

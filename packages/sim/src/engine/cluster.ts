@@ -50,7 +50,8 @@ import { ModelIndex } from "./model-index.js"
 import { ModelState } from "./model-state.js"
 import { RequestPool } from "./request-pool.js"
 import type { RunOptions } from "./run-options.js"
-import { EXEC_DONE, EXPIRE, LOAD_DONE, SCALE_TICK, Work } from "./work.js"
+import { Batches } from "./batches.js"
+import { BATCH_TICK, EXEC_DONE, EXPIRE, LOAD_DONE, SCALE_TICK, Work } from "./work.js"
 
 export class ClusterEngine {
   private readonly cfg: SimConfig
@@ -72,6 +73,8 @@ export class ClusterEngine {
   private readonly keepAlive: boolean
   private readonly events = new EventQueue(4096)
   private readonly work: Work
+  /** dynamic batching, when the cluster configures it */
+  private readonly batches: Batches | undefined
   private readonly sampleExec: () => number
   private readonly maxInstanceBytes: number
   private readonly sloMs: number
@@ -124,6 +127,7 @@ export class ClusterEngine {
     this.onProgress = opts.onProgress
     this.modelState = new ModelState(c.modelConcurrency)
     this.work = new Work(this.events, this.requests, this.modelState.byId, (m) => this.models.loadCostMs[m]!, c.loadSigma ?? 0, policyRng(seed, "load"))
+    this.batches = c.batching === undefined ? undefined : new Batches(c.batching, this.events, this.requests, this.work)
   }
 
   async run(): Promise<RunOutput> {
@@ -250,7 +254,11 @@ export class ClusterEngine {
     c.inFlight++
     c.entry.inFlight++
     c.inst.inFlight++
-    if (c.loaded && c.executing < c.maxConcurrency) this.work.startExec(c, slot, t)
+    if (this.batches !== undefined) {
+      this.requests.append(c.queue, slot)
+      c.queued++
+      this.batches.pump(c, t)
+    } else if (c.loaded && c.executing < c.maxConcurrency) this.work.startExec(c, slot, t)
     else this.requests.append(c.queue, slot)
   }
 
@@ -278,29 +286,54 @@ export class ClusterEngine {
       case EXPIRE:
         this.expire(this.instances[ev.poppedArg]!, t)
         break
+      case BATCH_TICK:
+        this.batches!.tick(this.modelState.byId[ev.poppedArg], t)
+        break
     }
   }
 
   private execDone(slot: number, t: number): void {
+    if (this.batches !== undefined) return this.batchDone(slot, t)
     const rq = this.requests
     const c = this.modelState.byId[rq.copy[slot]!]!
-    const latencyMs = t - rq.arrival[slot]! + this.requestOverheadMs
+    this.complete(c, slot, t)
+    c.executing--
+    this.work.releaseThread(c.inst, t)
+    if (c.queue.head !== -1) this.work.startExec(c, rq.shift(c.queue), t)
+    else if (c.inFlight === 0) this.becameIdle(c.inst, t)
+  }
+
+  /** A batch ended: every member (chained from the leader `slot`) completes at `t`. */
+  private batchDone(slot: number, t: number): void {
+    const rq = this.requests
+    const c = this.modelState.byId[rq.copy[slot]!]!
+    for (let s = slot; s !== -1; ) {
+      const next = rq.link[s]!
+      this.complete(c, s, t)
+      s = next
+    }
+    c.executing--
+    this.work.releaseThread(c.inst, t)
+    this.batches!.pump(c, t)
+    if (c.inFlight === 0) this.becameIdle(c.inst, t)
+  }
+
+  /** Request `s` on copy c is answered at `t`: its latency counts, its slot is free. */
+  private complete(c: Copy, s: number, t: number): void {
+    const rq = this.requests
+    const latencyMs = t - rq.arrival[s]! + this.requestOverheadMs
     const us = Math.round(latencyMs * 1000)
     this.latency.record(us)
-    const tn = this.models.tenant[rq.model[slot]!]!
+    const tn = this.models.tenant[rq.model[s]!]!
     this.tenants.recordLatency(tn, us)
     if (latencyMs <= this.sloMs) {
       this.tot.withinSlo++
       this.tenants.withinSlo[tn]!++
     }
-    c.executing--
     c.inFlight--
     c.entry.inFlight--
     c.inst.inFlight--
-    rq.release(slot)
-    this.work.releaseThread(c.inst, t)
-    if (c.queue.head !== -1) this.work.startExec(c, rq.shift(c.queue), t)
-    else if (c.inFlight === 0) this.becameIdle(c.inst, t)
+    rq.release(s)
   }
 
   private loadDone(c: Copy, t: number): void {
@@ -322,7 +355,8 @@ export class ClusterEngine {
       this.tenants.coldStarts[tenantOf[rq.model[s]!]!]!++
       this.timeline.coldStart(arrival)
     }
-    while (c.queue.head !== -1 && c.executing < c.maxConcurrency) this.work.startExec(c, rq.shift(c.queue), t)
+    if (this.batches !== undefined) this.batches.pump(c, t)
+    else while (c.queue.head !== -1 && c.executing < c.maxConcurrency) this.work.startExec(c, rq.shift(c.queue), t)
     this.work.startLoads(inst, t)
     if (c.inFlight === 0) this.becameIdle(inst, t)
   }

@@ -1,4 +1,5 @@
 import type { PolicyChoice } from "@meshkit/core"
+import type { BatchingConfig } from "./batches.js"
 
 /** Execution time of a request whose trace does not give one. */
 export type ExecTimeConfig =
@@ -41,6 +42,12 @@ export interface ClusterConfig {
    * latency comes from it). 0 or absent: every load of a model takes the same time.
    */
   readonly loadSigma?: number
+  /**
+   * Dynamic batching on every copy: queued requests run together when the core batching policy
+   * says so (the server's batcher asks the same policy). Absent: every request runs alone, up to
+   * modelConcurrency at once.
+   */
+  readonly batching?: BatchingConfig
 }
 
 export type Mode = "full" | "ideal"

@@ -12,7 +12,12 @@ import { emptyFifo, type SlotFifo } from "./request-pool.js"
 export class Copy implements CopyView, ScalableCopy, RecencyNode<Copy> {
   readonly instanceId: string
   inFlight = 0
+  /** running executions (with batching: running batches) */
   executing = 0
+  /** requests in `queue` (kept for batching decisions) */
+  queued = 0
+  /** batching: the time of the pending decision tick, Infinity when none */
+  batchWakeAt = Infinity
   /** this copy's requests that wait for its load or for a concurrency slot, oldest first */
   readonly queue: SlotFifo = emptyFifo()
   loaded = false

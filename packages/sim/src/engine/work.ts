@@ -16,6 +16,7 @@ export const EXEC_DONE = 1
 export const LOAD_DONE = 2
 export const SCALE_TICK = 3
 export const EXPIRE = 4
+export const BATCH_TICK = 5
 
 export class Work {
   constructor(

@@ -96,6 +96,7 @@ export const scenarioFrom = (raw: unknown, file: string, opts: LoadOptions = {})
     checkChoice(family, choice, `policies.${family}`, fail)
   }
   checkShares(scenario, fail)
+  if (scenario.cluster.batching !== undefined) checkChoice("batching", scenario.cluster.batching.policy, "cluster.batching.policy", fail)
   const t = scenario.trace
   const source: TraceSource = t.csv ? { csv: t.csv } : t.azure ? { azure: t.azure } : t.mix ? { mix: t.mix } : { generate: t.generate! }
   return {
@@ -160,7 +161,8 @@ export const clusterConfig = (c: Cluster): ClusterConfig => ({
   maxCopies: c.maxCopies,
   runtimeThreads: c.runtimeThreads,
   requestOverheadMs: c.requestOverheadMs,
-  loadSigma: c.load.sigma
+  loadSigma: c.load.sigma,
+  ...(c.batching !== undefined ? { batching: { policy: c.batching.policy, rowCost: c.batching.rowCost } } : {})
 })
 
 // ---- helpers ---------------------------------------------------------------------------

@@ -42,6 +42,18 @@ export const LoadModel = Schema.Struct({
   sigma: opt(Schema.Number.pipe(Schema.finite(), Schema.nonNegative()), () => 0)
 })
 
+const Choice = Schema.Union(Schema.String, PolicyChoice)
+
+/**
+ * Dynamic batching on every copy (see the server's --max-batch-size): the batching policy, and
+ * what one more row costs as a fraction of a whole run (`meshkit bench --only batching` measures
+ * it as batchRowCost: 0.06 for a 4 MiB MLP on this 2-core machine kind).
+ */
+export const Batching = Schema.Struct({
+  policy: opt(Choice, () => "dynamic"),
+  rowCost: opt(Schema.Number.pipe(Schema.finite(), Schema.between(0, 10)), () => 0.06)
+})
+
 export const Cluster = Schema.Struct({
   instances: opt(Count, () => 4),
   /** memory of each instance */
@@ -55,11 +67,10 @@ export const Cluster = Schema.Struct({
   /** threads per instance that run loads and inferences one at a time; 0 = unlimited (see ClusterConfig) */
   runtimeThreads: opt(Schema.Int.pipe(Schema.nonNegative()), () => 0),
   /** latency outside the instance added to every request (network, client), ms; holds nothing */
-  requestOverheadMs: opt(NonNegativeMs, () => 0)
+  requestOverheadMs: opt(NonNegativeMs, () => 0),
+  batching: Schema.optionalWith(Batching, { exact: true })
 })
 export type Cluster = typeof Cluster.Type
-
-const Choice = Schema.Union(Schema.String, PolicyChoice)
 
 export const Policies = Schema.Struct({
   /**

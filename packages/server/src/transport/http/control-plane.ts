@@ -8,7 +8,7 @@ import { BadRequest, Conflict, isServerFault, kindOf, messageOf, ModelNotFound, 
 import { ModelManager } from "../../instance/model-manager.js"
 import { Log } from "../../observability/log.js"
 import { ServerMetrics } from "../../observability/metrics.js"
-import { ModelRegistry, RegisterRequest, type ModelRecord } from "../../registry/registry.js"
+import { batchingOf, ModelRegistry, RegisterRequest, type ModelRecord } from "../../registry/registry.js"
 import { resolveSource } from "../../registry/sources.js"
 import { sourceRulesOf } from "../../registry/source-rules.js"
 import { VModels } from "../../registry/vmodels.js"
@@ -151,6 +151,7 @@ export const makeControlPlane = Effect.gen(function* () {
     const t0 = performance.now()
     const path = yield* Effect.tryPromise({ try: () => resolveSource(body, downloadDir, sourceRules), catch: (e) => e })
     if (/^https?:/i.test(body.uri)) metrics.downloadDuration.observe((performance.now() - t0) / 1000)
+    const batching = batchingOf(body)
     const record: ModelRecord = {
       id: body.id,
       format,
@@ -165,6 +166,7 @@ export const makeControlPlane = Effect.gen(function* () {
       maxCopies: body.maxCopies ?? 1,
       ...(body.sha256 !== undefined ? { sha256: body.sha256.toLowerCase() } : {}),
       ...(body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : {}),
+      ...(batching !== undefined ? { batching } : {}),
       registeredAt: Date.now()
     }
     yield* Effect.tryPromise({ try: () => registry.add(record), catch: (e) => e })
