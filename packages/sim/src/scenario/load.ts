@@ -16,7 +16,8 @@ const PATH_FIELDS: ReadonlyArray<readonly string[]> = [
   ["trace", "azure", "dir"],
   ["trace", "azure", "invocations"],
   ["trace", "azure", "memory"],
-  ["trace", "azure", "durations"]
+  ["trace", "azure", "durations"],
+  ["trace", "oracleGeneral", "path"]
 ]
 
 export interface LoadedScenario {
@@ -96,7 +97,7 @@ export const scenarioFrom = (raw: unknown, file: string, opts: LoadOptions = {})
     checkChoice(family, choice, `policies.${family}`, fail)
   }
   const t = scenario.trace
-  const source: TraceSource = t.csv ? { csv: t.csv } : t.azure ? { azure: t.azure } : { generate: t.generate! }
+  const source: TraceSource = t.csv ? { csv: t.csv } : t.azure ? { azure: t.azure } : t.oracleGeneral ? { oracleGeneral: t.oracleGeneral } : { generate: t.generate! }
   return {
     file,
     name: scenario.name ?? basename(file, extname(file)),

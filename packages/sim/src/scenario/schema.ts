@@ -1,6 +1,6 @@
 import { parseBytes, PolicyChoice } from "@meshkit/core"
 import { ParseResult, Schema } from "effect"
-import { AzureTraceOptions, CsvTraceOptions, GeneratorOptions } from "../trace/index.js"
+import { AzureTraceOptions, CsvTraceOptions, GeneratorOptions, OracleGeneralOptions } from "../trace/index.js"
 
 /** A byte size: a number, or a string with a unit ("16GiB", "512MiB", "1.5GB"). */
 export const Bytes = Schema.Union(
@@ -87,11 +87,12 @@ export const Sweep = Schema.Struct({
 export const TraceSpec = Schema.Struct({
   csv: Schema.optionalWith(CsvTraceOptions, { exact: true }),
   azure: Schema.optionalWith(AzureTraceOptions, { exact: true }),
-  generate: Schema.optionalWith(GeneratorOptions, { exact: true })
+  generate: Schema.optionalWith(GeneratorOptions, { exact: true }),
+  oracleGeneral: Schema.optionalWith(OracleGeneralOptions, { exact: true })
 }).pipe(
   Schema.filter((t) => {
-    const n = [t.csv, t.azure, t.generate].filter((x) => x !== undefined).length
-    return n === 1 || `give exactly one trace source: csv, azure or generate (got ${n})`
+    const n = [t.csv, t.azure, t.generate, t.oracleGeneral].filter((x) => x !== undefined).length
+    return n === 1 || `give exactly one trace source: csv, azure, generate or oracleGeneral (got ${n})`
   })
 )
 

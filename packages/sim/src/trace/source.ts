@@ -3,6 +3,7 @@ import { AzureTraceOptions, azureTrace } from "./azure.js"
 import { CsvTraceOptions, csvTrace } from "./csv.js"
 import { decodeOptions } from "./errors.js"
 import { GeneratorOptions, generatedTrace } from "./generator.js"
+import { OracleGeneralOptions, oracleGeneralTrace } from "./oracle-general.js"
 import type { Trace } from "./types.js"
 
 /**
@@ -13,11 +14,12 @@ import type { Trace } from "./types.js"
 export const TraceSource = Schema.Struct({
   csv: Schema.optionalWith(CsvTraceOptions, { exact: true }),
   azure: Schema.optionalWith(AzureTraceOptions, { exact: true }),
-  generate: Schema.optionalWith(GeneratorOptions, { exact: true })
+  generate: Schema.optionalWith(GeneratorOptions, { exact: true }),
+  oracleGeneral: Schema.optionalWith(OracleGeneralOptions, { exact: true })
 }).pipe(
   Schema.filter((s) => {
-    const given = (["csv", "azure", "generate"] as const).filter((k) => s[k] !== undefined)
-    return given.length === 1 ? undefined : `give exactly one trace source: csv, azure or generate${given.length > 1 ? ` (got ${given.join(" and ")})` : ""}`
+    const given = (["csv", "azure", "generate", "oracleGeneral"] as const).filter((k) => s[k] !== undefined)
+    return given.length === 1 ? undefined : `give exactly one trace source: csv, azure, generate or oracleGeneral${given.length > 1 ? ` (got ${given.join(" and ")})` : ""}`
   })
 )
 export type TraceSource = typeof TraceSource.Type
@@ -30,5 +32,6 @@ export const openTrace = (input: typeof TraceSource.Encoded | TraceSource): Trac
   const source = decodeTraceSource(input)
   if (source.csv) return csvTrace(source.csv)
   if (source.azure) return azureTrace(source.azure)
+  if (source.oracleGeneral) return oracleGeneralTrace(source.oracleGeneral)
   return generatedTrace(source.generate)
 }
