@@ -65,7 +65,8 @@ describe("meshkit trace", () => {
   })
 
   it("replays an oracleGeneral file in the simulator, detected by its name", async () => {
-    const zst = join(dir, "g.oracleGeneral.zst")
+    const zst = join(dir, "sim.oracleGeneral.zst")
+    expect((await meshkit(["trace", "convert", csv, zst])).code).toBe(0)
     const r = await meshkit(["sim", "--trace", zst, "--capacity", "2GiB", "--ideal", "--policy", "lru,fifo", "--json"])
     expect(r.code, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout)
