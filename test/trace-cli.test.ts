@@ -69,9 +69,9 @@ describe("meshkit trace", () => {
     expect((await meshkit(["trace", "convert", csv, zst])).code).toBe(0)
     const r = await meshkit(["sim", "--trace", zst, "--capacity", "2GiB", "--ideal", "--policy", "lru,fifo", "--json"])
     expect(r.code, r.stderr).toBe(0)
-    const out = JSON.parse(r.stdout)
-    expect(out.results.map((x: { policy: string }) => x.policy)).toEqual(["lru", "fifo"])
-    for (const x of out.results) expect(x.requests).toBe(20_000)
+    const results = JSON.parse(r.stdout) as Array<{ policy: string; requests: number }>
+    expect(results.map((x) => x.policy)).toEqual(["lru", "fifo"])
+    for (const x of results) expect(x.requests).toBe(20_000)
   })
 
   it("answers a usage mistake with exit 2 and a short message", async () => {
