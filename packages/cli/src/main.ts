@@ -19,6 +19,7 @@ export const commands: readonly Command[] = [
   { name: "policies", summary: "list every policy with its family, description and options [--json]", load: () => import("./commands/policies.js") },
   { name: "serve", summary: "inference server: KServe v2 REST + gRPC, lazy loads under a memory budget (--models DIR --port P --memory SIZE)", load: () => import("./commands/serve.js") },
   { name: "cluster", summary: "try cluster mode on one machine: cluster up --instances N --models DIR --memory SIZE; cluster status [--url URL]", load: () => import("./commands/cluster.js") },
+  { name: "trace", summary: "trace files: trace convert IN OUT (csv, azure, oracleGeneral[.zst]); trace stats FILE [--html R]", load: () => import("./commands/trace.js") },
   { name: "models", summary: "model files: models make --out DIR --count N --size 4MiB (synthetic ONNX MLPs, seeded)", load: () => import("./commands/models.js") },
   { name: "bench-core", summary: "eviction policy micro-benchmarks (requests/s, 10,000 resident models)", load: () => import("./commands/bench-core.js") },
   { name: "bench", summary: "all benchmarks (policy, simulator, server vs bare baseline) [--quick]; bench compare BASE NEW", load: () => import("./commands/bench.js") },

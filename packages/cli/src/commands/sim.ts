@@ -3,6 +3,7 @@ import { basename, extname, join } from "node:path"
 import { policiesOf } from "@meshkit/core"
 import {
   comparisonText,
+  isOracleGeneralPath,
   loadScenario,
   progressBar,
   runScenario,
@@ -31,7 +32,8 @@ Scenario (scenarios/*.yaml):
 Trace file instead of a scenario:
   --trace FILE           CSV (time_ms,model,size_bytes[,tenant][,exec_ms]) or the Azure Functions
                          2019 folder (*_inv.csv, *_mem.csv, *_run.csv)
-  --trace-format F       csv | azure (default: azure for a folder, csv otherwise)
+  --trace-format F       csv | azure | oracleGeneral (default: azure for a folder, oracleGeneral
+                         for a .oracleGeneral or .oracleGeneral.zst file, csv otherwise)
   --minutes N            azure: only the first N minutes
   --capacity SIZE        memory per instance, e.g. 16GiB, 512MiB (required)
   --instances N          instances in full mode (default 1)
@@ -156,15 +158,18 @@ const fromTraceFlags = (v: Record<string, unknown>, sets: string[]): LoadedScena
     } catch {
       // missing file: the trace source reports it with its own message
     }
-    format = dir ? "azure" : "csv"
+    format = dir ? "azure" : isOracleGeneralPath(file) ? "oracleGeneral" : "csv"
   }
-  if (format !== "csv" && format !== "azure") throw new UsageError(`--trace-format must be csv or azure, got "${format}"`)
+  if (format !== "csv" && format !== "azure" && format !== "oracleGeneral") throw new UsageError(`--trace-format must be csv, azure or oracleGeneral, got "${format}"`)
   const minutes = int("minutes", v.minutes as string | undefined, 1)
   if (minutes !== undefined && format !== "azure") throw new UsageError("--minutes applies to --trace-format azure only")
   const instances = int("instances", v.instances as string | undefined, 1) ?? 1
   const doc = {
     name: basename(file, extname(file)).replace(/[^A-Za-z0-9._-]+/g, "-") || "trace",
-    trace: format === "csv" ? { csv: { path: file } } : { azure: { dir: file, ...(minutes ? { minutes } : {}) } },
+    trace:
+      format === "csv" ? { csv: { path: file } }
+      : format === "oracleGeneral" ? { oracleGeneral: { path: file } }
+      : { azure: { dir: file, ...(minutes ? { minutes } : {}) } },
     cluster: { instances, memory: capacity },
     policies: { eviction: policiesOf("eviction").map((d) => d.name), scaling: "none" }
   }

@@ -16,7 +16,8 @@ const PATH_FIELDS: ReadonlyArray<readonly string[]> = [
   ["trace", "azure", "dir"],
   ["trace", "azure", "invocations"],
   ["trace", "azure", "memory"],
-  ["trace", "azure", "durations"]
+  ["trace", "azure", "durations"],
+  ["trace", "oracleGeneral", "path"]
 ]
 
 export interface LoadedScenario {
@@ -98,7 +99,12 @@ export const scenarioFrom = (raw: unknown, file: string, opts: LoadOptions = {})
   checkShares(scenario, fail)
   if (scenario.cluster.batching !== undefined) checkChoice("batching", scenario.cluster.batching.policy, "cluster.batching.policy", fail)
   const t = scenario.trace
-  const source: TraceSource = t.csv ? { csv: t.csv } : t.azure ? { azure: t.azure } : t.mix ? { mix: t.mix } : { generate: t.generate! }
+  const source: TraceSource =
+    t.csv ? { csv: t.csv }
+    : t.azure ? { azure: t.azure }
+    : t.mix ? { mix: t.mix }
+    : t.oracleGeneral ? { oracleGeneral: t.oracleGeneral }
+    : { generate: t.generate! }
   return {
     file,
     name: scenario.name ?? basename(file, extname(file)),

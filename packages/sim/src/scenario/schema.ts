@@ -1,6 +1,6 @@
 import { parseBytes, PolicyChoice } from "@meshkit/core"
 import { ParseResult, Schema } from "effect"
-import { AzureTraceOptions, CsvTraceOptions, GeneratorOptions, MixOptions } from "../trace/index.js"
+import { AzureTraceOptions, CsvTraceOptions, GeneratorOptions, MixOptions, OracleGeneralOptions } from "../trace/index.js"
 
 /** A byte size: a number, or a string with a unit ("16GiB", "512MiB", "1.5GB"). */
 export const Bytes = Schema.Union(
@@ -147,11 +147,13 @@ export const TraceSpec = Schema.Struct({
   azure: Schema.optionalWith(AzureTraceOptions, { exact: true }),
   generate: Schema.optionalWith(GeneratorOptions, { exact: true }),
   /** generated parts merged by time (each with its own modelPrefix) */
-  mix: Schema.optionalWith(MixOptions, { exact: true })
+  mix: Schema.optionalWith(MixOptions, { exact: true }),
+  /** libCacheSim's binary format, plain or .zst */
+  oracleGeneral: Schema.optionalWith(OracleGeneralOptions, { exact: true })
 }).pipe(
   Schema.filter((t) => {
-    const n = [t.csv, t.azure, t.generate, t.mix].filter((x) => x !== undefined).length
-    return n === 1 || `give exactly one trace source: csv, azure, generate or mix (got ${n})`
+    const n = [t.csv, t.azure, t.generate, t.mix, t.oracleGeneral].filter((x) => x !== undefined).length
+    return n === 1 || `give exactly one trace source: csv, azure, generate, mix or oracleGeneral (got ${n})`
   })
 )
 

@@ -4,6 +4,7 @@ import { CsvTraceOptions, csvTrace } from "./csv.js"
 import { decodeOptions } from "./errors.js"
 import { GeneratorOptions, generatedTrace } from "./generator.js"
 import { MixOptions, mixedTrace } from "./mix.js"
+import { OracleGeneralOptions, oracleGeneralTrace } from "./oracle-general.js"
 import type { Trace } from "./types.js"
 
 /**
@@ -15,11 +16,12 @@ export const TraceSource = Schema.Struct({
   csv: Schema.optionalWith(CsvTraceOptions, { exact: true }),
   azure: Schema.optionalWith(AzureTraceOptions, { exact: true }),
   generate: Schema.optionalWith(GeneratorOptions, { exact: true }),
-  mix: Schema.optionalWith(MixOptions, { exact: true })
+  mix: Schema.optionalWith(MixOptions, { exact: true }),
+  oracleGeneral: Schema.optionalWith(OracleGeneralOptions, { exact: true })
 }).pipe(
   Schema.filter((s) => {
-    const given = (["csv", "azure", "generate", "mix"] as const).filter((k) => s[k] !== undefined)
-    return given.length === 1 ? undefined : `give exactly one trace source: csv, azure, generate or mix${given.length > 1 ? ` (got ${given.join(" and ")})` : ""}`
+    const given = (["csv", "azure", "generate", "mix", "oracleGeneral"] as const).filter((k) => s[k] !== undefined)
+    return given.length === 1 ? undefined : `give exactly one trace source: csv, azure, generate, mix or oracleGeneral${given.length > 1 ? ` (got ${given.join(" and ")})` : ""}`
   })
 )
 export type TraceSource = typeof TraceSource.Type
@@ -33,5 +35,6 @@ export const openTrace = (input: typeof TraceSource.Encoded | TraceSource): Trac
   if (source.csv) return csvTrace(source.csv)
   if (source.azure) return azureTrace(source.azure)
   if (source.mix) return mixedTrace(source.mix)
+  if (source.oracleGeneral) return oracleGeneralTrace(source.oracleGeneral)
   return generatedTrace(source.generate)
 }
