@@ -86,7 +86,6 @@ tenants and security
                                the server manages every model)
   --metrics-token SHA256       sha256 (hex) of a token that may read /metrics when --model-metrics
                                is on (the admin token always may)
-  --model-metrics              per-model series on /metrics (then /metrics needs a token)
   --tls-cert FILE              PEM certificate chain: REST and gRPC over TLS (peers forward over https)
   --tls-key FILE               PEM private key for --tls-cert
   --tls-client-ca FILE         PEM CA: clients and peers must present a certificate it signed (mutual TLS)
@@ -104,7 +103,8 @@ other
   --log-level LEVEL            debug | info | warn | error | none (JSON lines on stderr; default info)
   --model-metrics              a model label on the request series in /metrics (default off:
                                one series per status and transport, whatever the model count;
-                               MESHKIT_MODEL_METRICS=true or "modelMetrics: true" in a config file)
+                               MESHKIT_MODEL_METRICS=true or "modelMetrics: true" in a config file);
+                               with --tenants, /metrics then needs the admin or metrics token
 
 observability
   --access-log                 one JSON line per request on stderr (msg "access": requestId,
@@ -176,7 +176,6 @@ export const flagSpec = {
   tenants: { type: "string" },
   "insecure-open": { type: "boolean" },
   "metrics-token": { type: "string" },
-  "model-metrics": { type: "boolean" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "tls-client-ca": { type: "string" },

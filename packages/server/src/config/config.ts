@@ -102,7 +102,7 @@ export const ServerConfig = Schema.Struct({
   /** open connections per listener (HTTP; beyond, new sockets are closed at once) */
   maxConnections: Schema.optionalWith(IntFrom(1, 1_000_000), { default: () => 10_000 }),
   logLevel: Schema.optionalWith(LogLevel, { default: () => "info" as const }),
-  /** per-model request series in /metrics (a model label); off: one series per status and transport */
+  /** per-model request series in /metrics (a model label; with a tenants file /metrics then needs the admin or metrics token); off: one series per status and transport */
   modelMetrics: Schema.optionalWith(BooleanFrom, { default: () => false }),
   /** cluster mode: etcd endpoints; absent = a single server on its own file registry */
   etcd: Schema.optional(EtcdEndpoints),
@@ -126,8 +126,6 @@ export const ServerConfig = Schema.Struct({
   insecureOpen: Schema.optionalWith(BooleanFrom, { default: () => false }),
   /** sha256 (hex) of a token that may read /metrics when it names models (besides the admin's) */
   metricsToken: Schema.optional(Schema.String.pipe(Schema.pattern(/^[0-9a-fA-F]{64}$/, { message: () => "expected the token's sha256: 64 hex characters" }))),
-  /** per-model series on /metrics (then /metrics needs the admin token or the metrics token) */
-  modelMetrics: Schema.optionalWith(BooleanFrom, { default: () => false }),
   /** cluster mode with a tenants file: the token this instance presents to its peers (MESHKIT_PEER_TOKEN; never a flag) */
   peerToken: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   /** TLS for REST and gRPC (and peer forwarding): PEM certificate chain and key files */

@@ -18,7 +18,6 @@ export const STATUS_LABEL: Readonly<Record<ErrorKind, string>> = {
   unavailable: "503",
   "insufficient-storage": "507",
   unauthenticated: "401",
-  forbidden: "403",
   internal: "500"
 }
 
