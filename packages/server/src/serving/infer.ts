@@ -14,6 +14,8 @@ import type { Tensor, TensorMeta } from "../tensor.js"
 import type { InferRequest } from "../transport/kserve-v2/infer-request.js"
 import { repositoryIndex, type RepositoryIndexEntry } from "./repository-index.js"
 import { RequestMetrics } from "./request-metrics.js"
+import { batchOf, ModelStats, tritonStatistics, type TritonModelStatistics } from "./model-stats.js"
+import { tritonModelConfig, type TritonModelConfig } from "./model-config.js"
 import { MODEL_VERSION } from "./server-state.js"
 import { ServiceTag } from "../service-tag.js"
 
@@ -70,6 +72,8 @@ const tensorMeta = (m: TensorMeta): TensorMeta => ({ name: m.name, datatype: m.d
 /** Its own service tag: `yield* Serving` in Effect code. */
 export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   private readonly requests: RequestMetrics
+  /** Triton-style per-model statistics (./model-stats.ts) */
+  readonly stats = new ModelStats()
   /** set in cluster mode: a request for a model not loaded here goes through it */
   private cluster: ClusterPath | undefined = undefined
   private served: ((e: ModelEntry) => void) | undefined = undefined
@@ -171,6 +175,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   }
 
   private run<C>(t: InferTransport<C>, call: C, e: ModelEntry, m: LoadedModel, t0: number): void {
+    const slot = performance.now()
     let request: InferRequest
     try {
       request = t.decode(call, m.inputs)
@@ -181,8 +186,10 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     }
     const r = request
     if (this.served !== undefined) this.served(e)
+    const run = performance.now()
     m.infer(r.inputs, r.outputs?.map((o) => o.name)).then(
       (outputs) => {
+        const ran = performance.now()
         this.manager.release(e)
         try {
           t.reply(call, outputs, r)
@@ -190,7 +197,8 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
           this.fail(t, call, e, err, t0)
           return
         }
-        this.requests.succeeded(e, t0)
+        const done = this.requests.succeeded(e, t0)
+        this.stats.succeeded(e, batchOf(r.inputs, m.inputs), { t0, slot, run, ran, done })
       },
       (err) => {
         this.manager.release(e)
@@ -211,6 +219,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   rejected(e: ModelEntry | undefined, err: unknown, t0: number): void {
     this.noteFailure(err, e?.id)
     this.requests.failed(e, kindOf(err), t0)
+    if (e !== undefined) this.stats.failed(e, t0)
   }
 
   /** Log a failure when it is a fault on this side (a bug, a model origin failing), not the caller's. */
@@ -243,6 +252,19 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
       }
     }
     return e.io ? Promise.resolve(answer()) : this.manager.ensureLoaded(e, true).then(answer)
+  }
+
+  /** Triton's model configuration (loads the model when its inputs are not known yet). */
+  modelConfig(e: ModelEntry, name: string): Promise<TritonModelConfig> {
+    return this.metadata(e, name).then(tritonModelConfig)
+  }
+
+  /** Triton's statistics for one model, or for every registered model when `e` is undefined. */
+  modelStatistics(e: ModelEntry | undefined, name?: string): TritonModelStatistics[] {
+    if (e !== undefined) return [tritonStatistics(name ?? e.id, this.stats.counters(e))]
+    const out: TritonModelStatistics[] = []
+    for (const m of this.manager.all()) out.push(tritonStatistics(m.id, this.stats.counters(m)))
+    return out
   }
 
   repositoryIndex(readyOnly: boolean): RepositoryIndexEntry[] {

@@ -29,14 +29,16 @@ export class RequestMetrics {
 
   constructor(private readonly metrics: ServerMetrics) {}
 
-  /** A request on `e` answered successfully; `t0` is performance.now() when it arrived. */
-  succeeded(e: ModelEntry, t0: number): void {
+  /** A request on `e` answered successfully; `t0` is performance.now() when it arrived. Returns the clock reading it took. */
+  succeeded(e: ModelEntry, t0: number): number {
     let s = this.ok.get(e)
     if (s === undefined) {
       s = this.metrics.forModel(e.id, "200")
       this.ok.set(e, s)
     }
-    this.metrics.observeRequest(s, (performance.now() - t0) / 1000)
+    const now = performance.now()
+    this.metrics.observeRequest(s, (now - t0) / 1000)
+    return now
   }
 
   /** A request failed with `kind`; `e` is undefined when no model could be resolved. */

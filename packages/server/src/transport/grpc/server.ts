@@ -4,71 +4,29 @@ import { Config, grpcPortOf } from "../../config/config.js"
 import { ListenError, Unavailable } from "../../errors.js"
 import type { ModelEntry } from "../../instance/model-entry.js"
 import { Log } from "../../observability/log.js"
-import { Serving, type InferTransport } from "../../serving/infer.js"
-import { EXTENSIONS, MODEL_VERSION, SERVER_NAME, SERVER_VERSION, ServerState } from "../../serving/server-state.js"
-import {
-  decodeModelInferRequest,
-  encodeModelInferResponse,
-  GRPC_MAX_MESSAGE_BYTES,
-  loadGrpcDefinition,
-  type GrpcModelInferRequest
-} from "../kserve-v2/index.js"
+import { Serving } from "../../serving/infer.js"
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION, ServerState } from "../../serving/server-state.js"
+import { GRPC_MAX_MESSAGE_BYTES, loadGrpcDefinition, loadHealthDefinition, type GrpcModelInferRequest } from "../kserve-v2/index.js"
 import { grpcErrorOf } from "./errors.js"
-import { collector, FORWARDED_GRPC_PATH, forwardingServiceDefinition, peerAnswer, rawRequestOf } from "./forwarded.js"
-import { forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
+import { forwardingServiceDefinition } from "./forwarded.js"
+import { makeHealthService } from "./health.js"
+import { type Callback, transportPicker } from "./infer-transport.js"
+import { modelConfigHandlers } from "./model-config.js"
+import { addReflection } from "./reflection.js"
+import { repositoryHandlers } from "./repository.js"
+import { makeStreamInfer } from "./stream-infer.js"
 
 /** Where the gRPC listener ended up; null when disabled (--grpc-port off). Its own service tag. */
 export class GrpcListener extends Context.Tag("meshkit/server/GrpcListener")<GrpcListener, { readonly port: number | null }>() {}
 
-type Callback = (err: grpc.ServiceError | null, value?: unknown) => void
 type Call = { request: any; metadata: grpc.Metadata }
 
-/** One ModelInfer call on its way through the use case. */
-interface GrpcInferCall {
-  readonly request: GrpcModelInferRequest
-  readonly cb: Callback
-  readonly name: string
-}
-
-const GRPC: InferTransport<GrpcInferCall> = {
-  decode: (call, inputs) => decodeModelInferRequest(call.request, inputs),
-  reply: (call, outputs, r) => call.cb(null, encodeModelInferResponse(call.name, MODEL_VERSION, r.id, outputs, r.binaryOutput)),
-  fail: (call, err) => call.cb(grpcErrorOf(err))
-}
-
-const CLIENT_CONTEXT = forwardContextOf({})
-
-/** Cluster mode: the same transport, forwarding the call's protobuf bytes to a peer (./forwarded.ts). */
-const grpcInCluster = (forwarder: PeerForwarder): InferTransport<GrpcInferCall> => ({
-  ...GRPC,
-  context: () => CLIENT_CONTEXT,
-  forward: async (call, to, mode, ctx) => {
-    const raw = rawRequestOf(call.request)
-    if (raw === undefined) return { kind: "failed", reason: "the request's bytes were not kept", refusal: undefined }
-    const sink = collector()
-    const r = await forwarder.forward(
-      { id: to.id, url: to.httpUrl },
-      FORWARDED_GRPC_PATH + encodeURIComponent(call.name),
-      { "content-type": "application/x-protobuf" },
-      raw,
-      ctx,
-      mode,
-      sink
-    )
-    if (r.kind === "answered") {
-      const a = peerAnswer(sink)
-      if (a.ok) call.cb(null, a.body)
-      else call.cb(grpcErrorOf(a.error))
-    }
-    return r
-  },
-  refuse: (call, _refusal, message) => call.cb(grpcErrorOf(new Unavailable({ message })))
-})
-
 /**
- * inference.GRPCInferenceService (KServe v2 gRPC, plus Triton's repository RPCs) on
- * @grpc/grpc-js, calling the same use case as the REST data plane. `mm-model-id` /
- * `mm-vmodel-id` metadata (ModelMesh's routing headers) override model_name when present.
+ * inference.GRPCInferenceService (KServe v2 gRPC, plus Triton's repository, streaming,
+ * configuration and statistics RPCs) on @grpc/grpc-js, calling the same use case as the REST
+ * data plane; beside it grpc.health.v1.Health (./health.ts) and server reflection
+ * (./reflection.ts). `mm-model-id` / `mm-vmodel-id` metadata (ModelMesh's routing headers)
+ * override model_name when present.
  */
 export const GrpcServerLive = Layer.scoped(
   GrpcListener,
@@ -85,18 +43,19 @@ export const GrpcServerLive = Layer.scoped(
       serving.noteFailure(err, model)
       cb(grpcErrorOf(err))
     }
-    const nameOf = (call: Call, field: string): string => {
-      const mm = call.metadata.get("mm-vmodel-id")[0] ?? call.metadata.get("mm-model-id")[0]
-      return mm !== undefined ? String(mm) : String(call.request?.[field] ?? "")
+    const nameIn = (metadata: grpc.Metadata, request: any, field: string): string => {
+      const mm = metadata.get("mm-vmodel-id")[0] ?? metadata.get("mm-model-id")[0]
+      return mm !== undefined ? String(mm) : String(request?.[field] ?? "")
     }
+    const nameOf = (call: Call, field: string): string => nameIn(call.metadata, call.request, field)
     const draining = (cb: Callback): boolean => {
       if (!state.draining) return false
       cb(grpcErrorOf(new Unavailable({ message: "server is shutting down" })))
       return true
     }
 
-    let clusterFor: PeerForwarder | undefined
-    let inCluster: InferTransport<GrpcInferCall> | undefined
+    const transport = transportPicker(() => state.cluster)
+    const health = makeHealthService(state)
 
     const impl: grpc.UntypedServiceImplementation = {
       ServerLive: (_call: Call, cb: Callback) => cb(null, { live: true }),
@@ -136,39 +95,12 @@ export const GrpcServerLive = Layer.scoped(
           serving.rejected(undefined, err, t0)
           return
         }
-        const c = state.cluster
-        if (c !== undefined && clusterFor !== c.forwarder) {
-          clusterFor = c.forwarder
-          inCluster = grpcInCluster(c.forwarder)
-        }
-        serving.infer(c === undefined ? GRPC : inCluster!, { request, cb, name }, e, t0)
+        serving.infer(transport(), { request, cb, name }, e, t0)
       },
+      ModelStreamInfer: makeStreamInfer({ serving, state, transport, nameOf: (md, r: GrpcModelInferRequest) => nameIn(md, r, "model_name") }),
+      ...modelConfigHandlers({ serving, nameOf, fail, draining }),
       RepositoryIndex: (call: Call, cb: Callback) => cb(null, { models: serving.repositoryIndex(call.request?.ready === true) }),
-      RepositoryModelLoad: (call: Call, cb: Callback) => {
-        if (draining(cb)) return
-        let e: ModelEntry
-        try {
-          e = serving.lookup(String(call.request?.model_name ?? ""))
-        } catch (err) {
-          return fail(cb, err)
-        }
-        serving.load(e).then(
-          () => cb(null, {}),
-          (err) => fail(cb, err, e.id)
-        )
-      },
-      RepositoryModelUnload: (call: Call, cb: Callback) => {
-        let e: ModelEntry
-        try {
-          e = serving.lookup(String(call.request?.model_name ?? ""))
-        } catch (err) {
-          return fail(cb, err)
-        }
-        serving.unload(e).then(
-          () => cb(null, {}),
-          (err) => fail(cb, err, e.id)
-        )
-      }
+      ...repositoryHandlers({ serving, fail, draining })
     }
 
     const server = new grpc.Server({
@@ -177,6 +109,8 @@ export const GrpcServerLive = Layer.scoped(
     })
     // Cluster mode keeps each ModelInfer request's bytes, to forward them unchanged.
     server.addService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl)
+    server.addService(loadHealthDefinition().Health.service, health.impl)
+    addReflection(server)
     const bound = yield* Effect.acquireRelease(
       Effect.async<number, ListenError>((resume) => {
         server.bindAsync(`${config.host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, actual) => {
@@ -186,6 +120,8 @@ export const GrpcServerLive = Layer.scoped(
       }),
       () =>
         Effect.async<void>((resume) => {
+          // Watchers hear NOT_SERVING and their streams end, so they do not hold up the drain.
+          health.close()
           const timer = setTimeout(() => {
             log.warn("grpc drain timeout: cancelling calls in flight")
             server.forceShutdown()

@@ -9,6 +9,8 @@ import type { InferRequest } from "../kserve-v2/infer-request.js"
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse } from "../kserve-v2/index.js"
 import { sendError } from "./errors.js"
 import { readBody, type BodySink } from "./read-body.js"
+import { readBodyDecoded, sendMaybeCompressed } from "./compression.js"
+import { makeTritonRoutes } from "./triton-routes.js"
 
 /**
  * The KServe v2 REST data plane on bare node:http. The infer route is the server's hit path,
@@ -62,6 +64,8 @@ const REST_LOCAL: InferTransport<RestInferCall> = {
     const enc = encodeInferResponse(call.name, MODEL_VERSION, r.id, outputs, binaryOutputsOf(r))
     const headers: Record<string, string | number> = { "content-type": enc.contentType, "content-length": enc.body.length }
     if (enc.headerLength !== undefined) headers["inference-header-content-length"] = enc.headerLength
+    // Accept-Encoding: compressed when worth it (./compression.ts); absent, the answer goes as is.
+    if (call.req.headers["accept-encoding"] !== undefined) return sendMaybeCompressed(call.req, call.res, headers, enc.body)
     call.res.writeHead(200, headers)
     call.res.end(enc.body)
   },
@@ -85,6 +89,7 @@ const restInCluster = (forwarder: PeerForwarder): InferTransport<RestInferCall> 
 
 export const makeDataPlane = (d: DataPlaneDeps) => {
   const { serving, state } = d
+  const triton = makeTritonRoutes(serving)
   // Cluster mode is joined after the listeners are up (peers need the address): pick the
   // transport per request, building the cluster one once.
   let rest = REST_LOCAL
@@ -117,7 +122,10 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       serving.rejected(undefined, err, t0)
       return
     }
-    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport()))
+    const call = new RestInferCall(serving, req, res, name, e, t0, transport())
+    // Content-Encoding: gzip / deflate bodies are inflated under the same limit (./compression.ts).
+    if (req.headers["content-encoding"] !== undefined) readBodyDecoded(req, d.maxBodyBytes, call)
+    else readBody(req, d.maxBodyBytes, call)
   }
 
   // ---- the rest of the v2 API --------------------------------------------------------------------
@@ -184,6 +192,12 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
     const method = req.method ?? "GET"
     const parts = path.split("/") // ["", "v2", ...]
 
+    if (path === "/v2/models/stats") {
+      req.resume()
+      if (method !== "GET") return methodNotAllowed(req, res, "GET")
+      triton.allStats(req, res)
+      return true
+    }
     if (parts[2] === "models" && parts.length >= 4) {
       let name: string
       try {
@@ -209,7 +223,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
         infer(req, res, name, t0)
         return true
       }
-      if (action !== undefined && action !== "ready") return notRouted(req, res, path)
+      if (action !== undefined && action !== "ready" && action !== "config" && action !== "stats") return notRouted(req, res, path)
       if (method !== "GET") return methodNotAllowed(req, res, "GET")
       req.resume()
       const e = serving.resolve(name)
@@ -218,6 +232,8 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
         return true
       }
       if (action === "ready") modelReady(res, name, e)
+      else if (action === "config") triton.config(req, res, name, e)
+      else if (action === "stats") triton.stats(req, res, name, e)
       else modelMetadata(res, name, e)
       return true
     }
