@@ -42,6 +42,7 @@ const toModelRecord = (c: ClusterModelRecord, path: string): ModelRecord => ({
   maxCopies: c.maxCopies,
   ...(c.sha256 !== undefined ? { sha256: c.sha256 } : {}),
   ...(c.sizeBytes !== undefined ? { sizeBytes: c.sizeBytes } : {}),
+  ...(c.warmup !== undefined ? { warmup: c.warmup } : {}),
   registeredAt: c.registeredAt
 })
 

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { Warmup } from "./warmup-schema.js"
 
 export const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
 
@@ -16,6 +17,7 @@ export const ModelRecordSchema = Schema.Struct({
   maxCopies: Schema.Number,
   sha256: Schema.optional(Schema.String),
   sizeBytes: Schema.optional(Schema.Number),
+  warmup: Schema.optional(Warmup),
   registeredAt: Schema.Number
 })
 

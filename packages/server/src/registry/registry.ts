@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { FileRegistryStore } from "./file-registry-store.js"
 import { ServiceTag } from "../service-tag.js"
+import { Warmup } from "./warmup-schema.js"
 export { ModelRecordSchema } from "./record-schema.js"
 
 /** Model names travel in URLs and metric labels: keep them to a safe alphabet. */
@@ -20,7 +21,9 @@ export const ModelMetadata = Schema.Struct({
   pinned: Schema.optional(Schema.Boolean),
   minCopies: Schema.optional(Schema.Int.pipe(Schema.between(0, 1000))),
   maxCopies: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
-  format: Schema.optional(Schema.String)
+  format: Schema.optional(Schema.String),
+  /** sample requests run after a load, before READY (./warmup-schema.ts) */
+  warmup: Schema.optional(Warmup)
 })
 export type ModelMetadata = typeof ModelMetadata.Type
 
@@ -40,7 +43,8 @@ export const RegisterRequest = Schema.Struct({
   sync: Schema.optional(Schema.Boolean),
   /** URL sources: expected checksum and size, verified after download */
   sha256: Schema.optional(Sha256),
-  sizeBytes: Schema.optional(Schema.Int.pipe(Schema.nonNegative()))
+  sizeBytes: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  warmup: Schema.optional(Warmup)
 })
 export type RegisterRequest = typeof RegisterRequest.Type
 
@@ -58,6 +62,8 @@ export interface ModelRecord {
   readonly maxCopies: number
   readonly sha256?: string
   readonly sizeBytes?: number
+  /** run after each load, before the model is READY */
+  readonly warmup?: Warmup
   readonly registeredAt: number
 }
 

@@ -49,6 +49,7 @@ const recordOf = (id: string, path: string, source: ModelRecord["source"], meta:
   pinned: meta?.pinned ?? false,
   minCopies: meta?.minCopies ?? 0,
   maxCopies: meta?.maxCopies ?? 1,
+  ...(meta?.warmup !== undefined ? { warmup: meta.warmup } : {}),
   registeredAt: Date.now()
 })
 

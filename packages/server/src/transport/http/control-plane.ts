@@ -112,6 +112,7 @@ export const makeControlPlane = Effect.gen(function* () {
       maxCopies: body.maxCopies ?? 1,
       ...(body.sha256 !== undefined ? { sha256: body.sha256.toLowerCase() } : {}),
       ...(body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : {}),
+      ...(body.warmup !== undefined ? { warmup: body.warmup } : {}),
       registeredAt: Date.now()
     }
     yield* Effect.tryPromise({ try: () => registry.add(record), catch: (e) => e })
