@@ -31,6 +31,10 @@ const expectedConfig = (name: string) => ({
 })
 
 describe("model configuration", () => {
+  it("server metadata lists the two extensions", async () => {
+    expect((await getJson(fixture.server, "/v2")).extensions).toEqual(expect.arrayContaining(["model_configuration", "statistics"]))
+  })
+
   it("GET /v2/models/{m}/config (and /versions/1/config) describe the model as Triton does, batch dimension apart", async () => {
     expect(await getJson(fixture.server, "/v2/models/alpha/config")).toEqual(expectedConfig("alpha"))
     expect(await getJson(fixture.server, "/v2/models/alpha/versions/1/config")).toEqual(expectedConfig("alpha"))

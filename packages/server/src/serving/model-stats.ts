@@ -77,7 +77,8 @@ export class ModelStats {
 
   succeeded(e: ModelEntry, batch: number, t: RequestTimes): void {
     const c = this.of(e)
-    c.lastInference = Date.now()
+    // performance.now() on the timeline's origin: the epoch time without a second clock read
+    c.lastInference = performance.timeOrigin + t.done
     c.inferenceCount += batch
     c.executionCount++
     c.success.add(t.done - t.t0)
@@ -151,7 +152,7 @@ const ZERO: StatisticDuration = { count: 0, ns: 0 }
 export const tritonStatistics = (name: string, c: ModelCounters): TritonModelStatistics => ({
   name,
   version: MODEL_VERSION,
-  last_inference: c.lastInference,
+  last_inference: Math.round(c.lastInference),
   inference_count: c.inferenceCount,
   execution_count: c.executionCount,
   inference_stats: {
