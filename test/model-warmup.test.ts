@@ -64,8 +64,8 @@ describe("model warm-up", () => {
     expect(res.status).toBe(503)
     const body = await json(res)
     expect(body.error).toMatch(/model "broken" failed its warm-up: warm-up sample 1 of 1 \(run 1 of 1\) failed: .*nope/)
-    const index = await (await fetch(`${fixture.server.url}/v2/repository/index`, { method: "POST" })).json()
-    expect(index.find((m: any) => m.name === "broken")).toMatchObject({ state: "UNAVAILABLE", reason: expect.stringContaining("failed its warm-up") })
+    const index = (await (await fetch(`${fixture.server.url}/v2/repository/index`, { method: "POST" })).json()) as Array<{ name: string }>
+    expect(index.find((m) => m.name === "broken")).toMatchObject({ state: "UNAVAILABLE", reason: expect.stringContaining("failed its warm-up") })
     // a request gets the same reason rather than a half-warmed model
     const r = await infer(fixture.server, "broken")
     expect(r.status).toBe(503)
