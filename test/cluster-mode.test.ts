@@ -139,6 +139,40 @@ describe("cluster mode", () => {
     ;(client as unknown as grpc.Client).close()
   })
 
+  it("forwards each ModelStreamInfer request the same way, answering inside the stream", async () => {
+    const first = cluster.instances[0]!
+    // A model held elsewhere (loaded by the tests above) and the answer its holder gives.
+    let model = ""
+    for (let i = 0; i < MODELS - 1 && model === ""; i++) {
+      const copies = ((await (await fetch(`${first.url}/v1/models/${modelId(i)}`)).json()) as { copies: { instanceId: string }[] }).copies
+      if (copies.length === 1 && copies[0]!.instanceId !== first.id) model = modelId(i)
+    }
+    expect(model, "some model is held only by another instance").not.toBe("")
+    const rest = (await (await infer(first.url, model)).json()) as { outputs: { data: number[] }[] }
+    const { GRPCInferenceService } = loadGrpcDefinition()
+    const client = new GRPCInferenceService(`127.0.0.1:${first.grpcPort}`, grpc.credentials.createInsecure(), grpcChannelOptions) as unknown as grpc.Client & {
+      ModelStreamInfer(): grpc.ClientDuplexStream<unknown, any>
+    }
+    const stream = client.ModelStreamInfer()
+    const got: any[] = []
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on("data", (m: any) => got.push(m))
+      stream.on("end", () => resolve())
+      stream.on("error", reject)
+    })
+    const req = (id: string, shape: number[], data: number[]) => ({ model_name: model, id, inputs: [{ name: "input", datatype: "FP32", shape, contents: { fp32_contents: data } }] })
+    stream.write(req("a", [1, 64], Array(64).fill(0.25)))
+    stream.write(req("b", [1, 3], [1, 2, 3]))
+    stream.write(req("c", [1, 64], Array(64).fill(0.25)))
+    stream.end()
+    await ended
+    expect(got.map((m) => m.infer_response?.id ?? m.error_message.slice(0, 0))).toEqual(["a", "", "c"])
+    expect(got[1].error_message).not.toBe("")
+    for (const i of [0, 2]) expect(Float32Array.from(got[i].infer_response.outputs[0].contents.fp32_contents)).toEqual(Float32Array.from(rest.outputs[0]!.data))
+    expect(((await (await fetch(`${first.url}/v1/models/${model}`)).json()) as { status: string }).status).toBe("NOT_LOADED")
+    client.close()
+  })
+
   it("30 concurrent first requests for one model over 3 instances cause exactly one load in the cluster", async () => {
     const before = await clusterLoads()
     const us = urls()

@@ -24,6 +24,8 @@ export { HTTP_STATUS } from "./transport/http/errors.js"
 export { GRPC_STATUS } from "./transport/grpc/errors.js"
 export * as kserveV2 from "./transport/kserve-v2/index.js"
 export { grpcChannelOptions, loadGrpcDefinition } from "./transport/kserve-v2/grpc-definition.js"
+export { GRPC_PROTO_PATH, HEALTH_PROTO_PATH, loadHealthDefinition, INFERENCE_SERVICE_NAME, HEALTH_SERVICE_NAME } from "./transport/kserve-v2/grpc-definition.js"
+export { Warmup } from "./registry/warmup-schema.js"
 
 // Names of the services before each had one name (kept for importers of the old names).
 import { Log } from "./observability/log.js"

@@ -43,6 +43,7 @@ const toModelRecord = (c: ClusterModelRecord, path: string): ModelRecord => ({
   ...(c.sha256 !== undefined ? { sha256: c.sha256 } : {}),
   ...(c.sizeBytes !== undefined ? { sizeBytes: c.sizeBytes } : {}),
   ...(c.batching !== undefined ? { batching: c.batching } : {}),
+  ...(c.warmup !== undefined ? { warmup: c.warmup } : {}),
   registeredAt: c.registeredAt
 })
 

@@ -5,6 +5,7 @@ import type { LoadedModel, LoadTarget, ModelRuntime } from "../runtimes/runtime.
 import type { InstanceCore } from "./core.js"
 import type { ModelEntry } from "./model-entry.js"
 import type { Unloading } from "./unloading.js"
+import { runWarmup } from "./warmup.js"
 
 /**
  * Loading a model: single-flight on the load pool, failures remembered, room reserved in the
@@ -93,6 +94,18 @@ export class Loading {
       }
       const error = asError(err)
       throw error instanceof LoadFailed ? error : new LoadFailed({ message: `model "${e.id}" failed to load: ${error.message}` })
+    }
+    // Warm-up (Triton's model_warmup): sample requests before READY; failing them fails the load.
+    if (e.record.warmup !== undefined) {
+      const w0 = performance.now()
+      try {
+        const runs = await runWarmup(e.record.warmup, loaded)
+        this.core.options.log.info("model warmed up", { model: e.id, runs, ms: round(performance.now() - w0) })
+      } catch (err) {
+        await this.discard(e, resident, loaded)
+        this.core.options.metrics.loadFailures.inc()
+        throw new LoadFailed({ message: `model "${e.id}" failed its warm-up: ${messageOf(err)}` })
+      }
     }
     const loadMs = performance.now() - t0
     if (e.removed || this.core.closing) {

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { Warmup } from "./warmup-schema.js"
 
 export const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
 
@@ -25,6 +26,7 @@ export const ModelRecordSchema = Schema.Struct({
   sha256: Schema.optional(Schema.String),
   sizeBytes: Schema.optional(Schema.Number),
   batching: Schema.optional(BatchingSettings),
+  warmup: Schema.optional(Warmup),
   registeredAt: Schema.Number
 })
 

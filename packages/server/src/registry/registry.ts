@@ -3,6 +3,7 @@ import { Duration } from "../config/text-schemas.js"
 import { type BatchingSettings } from "./record-schema.js"
 import { FileRegistryStore } from "./file-registry-store.js"
 import { ServiceTag } from "../service-tag.js"
+import { Warmup } from "./warmup-schema.js"
 export { ModelRecordSchema, type BatchingSettings } from "./record-schema.js"
 
 /** The batching settings a registration or metadata file gave, if any. */
@@ -45,7 +46,9 @@ export const ModelMetadata = Schema.Struct({
   minCopies: Schema.optional(Schema.Int.pipe(Schema.between(0, 1000))),
   maxCopies: Schema.optional(Schema.Int.pipe(Schema.between(1, 1000))),
   format: Schema.optional(Schema.String),
-  ...BatchingFields
+  ...BatchingFields,
+  /** sample requests run after a load, before READY (./warmup-schema.ts) */
+  warmup: Schema.optional(Warmup)
 })
 export type ModelMetadata = typeof ModelMetadata.Type
 
@@ -66,7 +69,8 @@ export const RegisterRequest = Schema.Struct({
   /** URL sources: expected checksum and size, verified after download */
   sha256: Schema.optional(Sha256),
   sizeBytes: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
-  ...BatchingFields
+  ...BatchingFields,
+  warmup: Schema.optional(Warmup)
 })
 export type RegisterRequest = typeof RegisterRequest.Type
 
@@ -86,6 +90,8 @@ export interface ModelRecord {
   readonly sizeBytes?: number
   /** per-model dynamic batching; absent = the server's defaults */
   readonly batching?: BatchingSettings
+  /** run after each load, before the model is READY */
+  readonly warmup?: Warmup
   readonly registeredAt: number
 }
 

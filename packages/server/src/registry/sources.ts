@@ -58,6 +58,7 @@ const recordOf = (id: string, path: string, source: ModelRecord["source"], meta:
   minCopies: meta?.minCopies ?? 0,
   maxCopies: meta?.maxCopies ?? 1,
   ...withBatching(meta),
+  ...(meta?.warmup !== undefined ? { warmup: meta.warmup } : {}),
   registeredAt: Date.now()
 })
 

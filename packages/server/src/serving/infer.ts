@@ -17,6 +17,8 @@ import type { Tensor, TensorMeta } from "../tensor.js"
 import type { InferRequest } from "../transport/kserve-v2/infer-request.js"
 import { repositoryIndex, type RepositoryIndexEntry } from "./repository-index.js"
 import { RequestMetrics } from "./request-metrics.js"
+import { batchOf, ModelStats, tritonStatistics, type RequestTimes, type TritonModelStatistics } from "./model-stats.js"
+import { tritonModelConfig, type TritonModelConfig } from "./model-config.js"
 import { MODEL_VERSION } from "./server-state.js"
 import { ServiceTag } from "../service-tag.js"
 import type { Principal, TenantLimiter } from "../tenancy/tenants.js"
@@ -83,6 +85,8 @@ const tensorMeta = (m: TensorMeta): TensorMeta => ({ name: m.name, datatype: m.d
 /** Its own service tag: `yield* Serving` in Effect code. */
 export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   private readonly requests: RequestMetrics
+  /** Triton-style per-model statistics (./model-stats.ts) */
+  readonly stats = new ModelStats()
   /** set in cluster mode: a request for a model not loaded here goes through it */
   private cluster: ClusterPath | undefined = undefined
   private served: ((e: ModelEntry) => void) | undefined = undefined
@@ -241,6 +245,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   }
 
   private run<C>(t: InferTransport<C>, call: C, e: ModelEntry, m: LoadedModel, t0: number, lim: TenantLimiter | undefined): void {
+    const slot = performance.now()
     let request: InferRequest
     try {
       request = t.decode(call, m.inputs)
@@ -251,14 +256,19 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     }
     const r = request
     if (this.served !== undefined) this.served(e)
+    const run = performance.now()
     m.infer(r.inputs, r.outputs?.map((o) => o.name)).then(
       (outputs) => {
+        const ran = performance.now()
         this.manager.release(e)
+        // Triton's statistics: time waiting for a slot, running, answering (./model-stats.ts)
+        const times = { t0, slot, run, ran, done: 0 }
+        const batch = batchOf(r.inputs, m.inputs)
         if (this.replyDelayMs > 0) {
-          setTimeout(() => this.answer(t, call, e, outputs, r, t0, lim), this.replyDelayMs)
+          setTimeout(() => this.answer(t, call, e, outputs, r, lim, batch, times), this.replyDelayMs)
           return
         }
-        this.answer(t, call, e, outputs, r, t0, lim)
+        this.answer(t, call, e, outputs, r, lim, batch, times)
       },
       (err) => {
         this.manager.release(e)
@@ -267,15 +277,25 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     )
   }
 
-  private answer<C>(t: InferTransport<C>, call: C, e: ModelEntry, outputs: Tensor[], r: InferRequest, t0: number, lim: TenantLimiter | undefined): void {
+  private answer<C>(
+    t: InferTransport<C>,
+    call: C,
+    e: ModelEntry,
+    outputs: Tensor[],
+    r: InferRequest,
+    lim: TenantLimiter | undefined,
+    batch: number,
+    times: { -readonly [K in keyof RequestTimes]: RequestTimes[K] }
+  ): void {
     try {
       t.reply(call, outputs, r)
     } catch (err) {
-      this.fail(t, call, e, err, t0, lim)
+      this.fail(t, call, e, err, times.t0, lim)
       return
     }
     lim?.done()
-    this.requests.succeeded(e, t0, t.transport)
+    times.done = this.requests.succeeded(e, times.t0, t.transport)
+    this.stats.succeeded(e, batch, times)
   }
 
   /** Answer a failure of a request that passed the tenant's limits (`lim` gets its slot back). */
@@ -292,6 +312,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   rejected(e: ModelEntry | undefined, err: unknown, t0: number, transport: Transport, fields?: Record<string, unknown>): void {
     this.noteFailure(err, e?.id, fields)
     this.requests.failed(e, kindOf(err), t0, transport)
+    if (e !== undefined) this.stats.failed(e, t0)
   }
 
   /** Log a failure when it is a fault on this side (a bug, a model origin failing), not the caller's. */
@@ -324,6 +345,19 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
       }
     }
     return e.io ? Promise.resolve(answer()) : this.manager.ensureLoaded(e, true).then(answer)
+  }
+
+  /** Triton's model configuration (loads the model when its inputs are not known yet). */
+  modelConfig(e: ModelEntry, name: string): Promise<TritonModelConfig> {
+    return this.metadata(e, name).then(tritonModelConfig)
+  }
+
+  /** Triton's statistics for one model, or for every model `p` sees when `e` is undefined. */
+  modelStatistics(e: ModelEntry | undefined, p: Principal, name?: string): TritonModelStatistics[] {
+    if (e !== undefined) return [tritonStatistics(name ?? e.id, this.stats.counters(e))]
+    const out: TritonModelStatistics[] = []
+    for (const m of this.manager.all()) if (p.sees(m.record.tenant)) out.push(tritonStatistics(m.id, this.stats.counters(m)))
+    return out
   }
 
   /** The repository index as `p` sees it: its own models only (all of them for the admin). */

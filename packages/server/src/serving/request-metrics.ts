@@ -32,15 +32,17 @@ export class RequestMetrics {
 
   constructor(private readonly metrics: ServerMetrics) {}
 
-  /** A request on `e` answered successfully over `transport`; `t0` is performance.now() when it arrived. */
-  succeeded(e: ModelEntry, t0: number, transport: Transport): void {
+  /** A request on `e` answered successfully over `transport`; `t0` is performance.now() when it arrived. Returns the clock reading it took. */
+  succeeded(e: ModelEntry, t0: number, transport: Transport): number {
     const ok = transport === "grpc" ? this.okGrpc : this.okHttp
     let s = ok.get(e)
     if (s === undefined) {
       s = this.metrics.forModel(e.id, "200", transport)
       ok.set(e, s)
     }
-    this.metrics.observeRequest(s, (performance.now() - t0) / 1000)
+    const now = performance.now()
+    this.metrics.observeRequest(s, (now - t0) / 1000)
+    return now
   }
 
   /** A request failed with `kind`; `e` is undefined when no model could be resolved. */

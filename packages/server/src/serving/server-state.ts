@@ -26,6 +26,6 @@ export class ServerState extends ServiceTag("meshkit/server/State")<ServerState>
 
 export const SERVER_NAME = "meshkit"
 export const SERVER_VERSION = "0.1.0"
-/** KServe v2 extensions the REST API implements. */
-export const EXTENSIONS = ["binary_tensor_data", "model_repository", "health", "metadata"]
+/** KServe v2 / Triton extensions the server implements (model_configuration and statistics: Triton's). */
+export const EXTENSIONS = ["binary_tensor_data", "model_repository", "health", "metadata", "model_configuration", "statistics"]
 export const MODEL_VERSION = "1"

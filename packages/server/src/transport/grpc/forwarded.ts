@@ -34,17 +34,21 @@ interface MethodDef {
  */
 export const forwardingServiceDefinition = (): grpc.ServiceDefinition => {
   const def = loadGrpcDefinition().GRPCInferenceService.service
-  const infer = def.ModelInfer as unknown as MethodDef
-  const wrapped = {
-    ...infer,
+  const keeping = (m: MethodDef) => ({
+    ...m,
     requestDeserialize: (b: Buffer) => {
-      const o = infer.requestDeserialize(b)
+      const o = m.requestDeserialize(b)
       if (typeof o === "object" && o !== null) RAW.set(o, b)
       return o
     },
-    responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : infer.responseSerialize(v))
-  }
-  return { ...def, ModelInfer: wrapped } as unknown as grpc.ServiceDefinition
+    responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : m.responseSerialize(v))
+  })
+  // ModelStreamInfer too: each streamed request is forwarded like a unary one (./stream-infer.ts).
+  return {
+    ...def,
+    ModelInfer: keeping(def.ModelInfer as unknown as MethodDef),
+    ModelStreamInfer: keeping(def.ModelStreamInfer as unknown as MethodDef)
+  } as unknown as grpc.ServiceDefinition
 }
 
 /** The bytes a ModelInfer request arrived as (undefined when it was built in-process). */

@@ -4,51 +4,30 @@ import { Config, grpcPortOf } from "../../config/config.js"
 import { ListenError, Unavailable } from "../../errors.js"
 import type { ModelEntry } from "../../instance/model-entry.js"
 import { Log } from "../../observability/log.js"
-import { Serving, type InferTransport } from "../../serving/infer.js"
-import { EXTENSIONS, MODEL_VERSION, SERVER_NAME, SERVER_VERSION, ServerState } from "../../serving/server-state.js"
-import {
-  decodeModelInferRequest,
-  encodeModelInferResponse,
-  GRPC_MAX_MESSAGE_BYTES,
-  loadGrpcDefinition,
-  type GrpcModelInferRequest
-} from "../kserve-v2/index.js"
-import { grpcErrorOf, tolerantService } from "./errors.js"
-import { collector, FORWARDED_GRPC_PATH, forwardingServiceDefinition, peerAnswer, rawRequestOf } from "./forwarded.js"
-import { forwardContextOf, type PeerForwarder } from "../../cluster/forwarder.js"
-import { grpcPrincipal } from "../../tenancy/grpc-auth.js"
-import { UNAUTHENTICATED } from "../../tenancy/errors.js"
-import { type Principal, TENANT_HEADER, tenantHeaderOf, Tenants } from "../../tenancy/tenants.js"
-import { Tls } from "../../tenancy/tls.js"
 import { makeAccessLog, type AccessLog } from "../../observability/access-log.js"
 import { REQUEST_ID_HEADER, requestIdOf } from "../../observability/request-id.js"
 import { SPAN_KIND, Spans, type SpanBuffer } from "../../observability/spans.js"
 import { nowMs, startSpan, traceFields, type TraceContext } from "../../observability/trace-context.js"
+import { Serving } from "../../serving/infer.js"
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION, ServerState } from "../../serving/server-state.js"
+import { grpcPrincipal } from "../../tenancy/grpc-auth.js"
+import { UNAUTHENTICATED } from "../../tenancy/errors.js"
+import { type Principal, Tenants } from "../../tenancy/tenants.js"
+import { Tls } from "../../tenancy/tls.js"
+import { GRPC_MAX_MESSAGE_BYTES, loadGrpcDefinition, loadHealthDefinition, type GrpcModelInferRequest } from "../kserve-v2/index.js"
+import { grpcErrorOf, tolerantService } from "./errors.js"
+import { forwardingServiceDefinition } from "./forwarded.js"
+import { makeHealthService } from "./health.js"
+import { type Callback, transportPicker } from "./infer-transport.js"
+import { modelConfigHandlers } from "./model-config.js"
+import { addReflection } from "./reflection.js"
+import { repositoryHandlers } from "./repository.js"
+import { makeStreamInfer } from "./stream-infer.js"
 
 /** Where the gRPC listener ended up; null when disabled (--grpc-port off). Its own service tag. */
 export class GrpcListener extends Context.Tag("meshkit/server/GrpcListener")<GrpcListener, { readonly port: number | null }>() {}
 
-type Callback = (err: grpc.ServiceError | null, value?: unknown) => void
 type Call = { request: any; metadata: grpc.Metadata; sendMetadata?: (m: grpc.Metadata) => void }
-
-/** One ModelInfer call on its way through the use case. */
-interface GrpcInferCall {
-  readonly request: GrpcModelInferRequest
-  readonly cb: Callback
-  readonly name: string
-  readonly principal: Principal
-  readonly requestId: string
-  readonly trace: TraceContext | undefined
-}
-
-const GRPC: InferTransport<GrpcInferCall> = {
-  transport: "grpc",
-  decode: (call, inputs) => decodeModelInferRequest(call.request, inputs),
-  reply: (call, outputs, r) => call.cb(null, encodeModelInferResponse(call.name, MODEL_VERSION, r.id, outputs, r.binaryOutput)),
-  fail: (call, err) => call.cb(grpcErrorOf(err, call.requestId)),
-  logFields: (call) => ({ requestId: call.requestId, ...traceFields(call.trace) }),
-  trace: (call) => call.trace
-}
 
 /** The call's request id (the client's valid `x-request-id` metadata, else a new one), sent back in the response's initial metadata. */
 const requestIdFor = (call: Call): string => {
@@ -60,36 +39,6 @@ const requestIdFor = (call: Call): string => {
   }
   return id
 }
-
-const CLIENT_CONTEXT = forwardContextOf({})
-
-/** Cluster mode: the same transport, forwarding the call's protobuf bytes to a peer (./forwarded.ts). */
-const grpcInCluster = (forwarder: PeerForwarder): InferTransport<GrpcInferCall> => ({
-  ...GRPC,
-  context: () => CLIENT_CONTEXT,
-  forward: async (call, to, mode, ctx) => {
-    const raw = rawRequestOf(call.request)
-    if (raw === undefined) return { kind: "failed", reason: "the request's bytes were not kept", refusal: undefined }
-    const sink = collector()
-    const r = await forwarder.forward(
-      { id: to.id, url: to.httpUrl },
-      FORWARDED_GRPC_PATH + encodeURIComponent(call.name),
-      { "content-type": "application/x-protobuf", [TENANT_HEADER]: tenantHeaderOf(call.principal), [REQUEST_ID_HEADER]: call.requestId },
-      raw,
-      ctx,
-      mode,
-      sink,
-      call.trace
-    )
-    if (r.kind === "answered") {
-      const a = peerAnswer(sink)
-      if (a.ok) call.cb(null, a.body)
-      else call.cb(grpcErrorOf(a.error, call.requestId))
-    }
-    return r
-  },
-  refuse: (call, _refusal, message) => call.cb(grpcErrorOf(new Unavailable({ message }), call.requestId))
-})
 
 /** A ModelInfer callback that also writes the access log line and records the server span. */
 const observed = (
@@ -128,9 +77,12 @@ const observed = (
 }
 
 /**
- * inference.GRPCInferenceService (KServe v2 gRPC, plus Triton's repository RPCs) on
- * @grpc/grpc-js, calling the same use case as the REST data plane. `mm-model-id` /
- * `mm-vmodel-id` metadata (ModelMesh's routing headers) override model_name when present.
+ * inference.GRPCInferenceService (KServe v2 gRPC, plus Triton's repository, streaming,
+ * configuration and statistics RPCs) on @grpc/grpc-js, calling the same use case as the REST
+ * data plane; beside it grpc.health.v1.Health (./health.ts) and server reflection
+ * (./reflection.ts). `mm-model-id` / `mm-vmodel-id` metadata (ModelMesh's routing headers)
+ * override model_name when present. With a tenants file every call but the health checks needs
+ * `authorization: Bearer <token>` metadata.
  */
 export const GrpcServerLive = Layer.scoped(
   GrpcListener,
@@ -151,18 +103,19 @@ export const GrpcServerLive = Layer.scoped(
       serving.noteFailure(err, model, { requestId })
       cb(grpcErrorOf(err, requestId))
     }
-    const nameOf = (call: Call, field: string): string => {
-      const mm = call.metadata.get("mm-vmodel-id")[0] ?? call.metadata.get("mm-model-id")[0]
-      return mm !== undefined ? String(mm) : String(call.request?.[field] ?? "")
+    const nameIn = (metadata: grpc.Metadata, request: any, field: string): string => {
+      const mm = metadata.get("mm-vmodel-id")[0] ?? metadata.get("mm-model-id")[0]
+      return mm !== undefined ? String(mm) : String(request?.[field] ?? "")
     }
+    const nameOf = (call: Call, field: string): string => nameIn(call.metadata, call.request, field)
     const draining = (cb: Callback): boolean => {
       if (!state.draining) return false
       cb(grpcErrorOf(new Unavailable({ message: "server is shutting down" })))
       return true
     }
 
-    let clusterFor: PeerForwarder | undefined
-    let inCluster: InferTransport<GrpcInferCall> | undefined
+    const transport = transportPicker(() => state.cluster)
+    const health = makeHealthService(state)
 
     // Each handler but the health checks starts with the caller's principal (an interceptor in effect).
     type Handler = (call: Call, cb: Callback, p: Principal) => void
@@ -215,39 +168,19 @@ export const GrpcServerLive = Layer.scoped(
           serving.rejected(undefined, err, t0, "grpc", { requestId, ...traceFields(trace) })
           return
         }
-        const c = state.cluster
-        if (c !== undefined && clusterFor !== c.forwarder) {
-          clusterFor = c.forwarder
-          inCluster = grpcInCluster(c.forwarder)
-        }
-        serving.infer(c === undefined ? GRPC : inCluster!, { request, cb, name, principal: p, requestId, trace }, e, t0, p)
+        serving.infer(transport(), { request, cb, name, principal: p, requestId, trace }, e, t0, p)
       }),
+      ModelStreamInfer: makeStreamInfer({
+        serving,
+        state,
+        transport,
+        nameOf: (md, r: GrpcModelInferRequest) => nameIn(md, r, "model_name"),
+        principalOf: (md) => grpcPrincipal(tenants, md),
+        tracing: () => spans.enabled
+      }),
+      ...modelConfigHandlers({ serving, nameOf, fail, draining, authed }),
       RepositoryIndex: authed((call, cb, p) => cb(null, { models: serving.repositoryIndex(call.request?.ready === true, p) })),
-      RepositoryModelLoad: authed((call, cb, p) => {
-        if (draining(cb)) return
-        let e: ModelEntry
-        try {
-          e = serving.lookup(String(call.request?.model_name ?? ""), undefined, p)
-        } catch (err) {
-          return fail(cb, err)
-        }
-        serving.load(e).then(
-          () => cb(null, {}),
-          (err) => fail(cb, err, e.id)
-        )
-      }),
-      RepositoryModelUnload: authed((call, cb, p) => {
-        let e: ModelEntry
-        try {
-          e = serving.lookup(String(call.request?.model_name ?? ""), undefined, p)
-        } catch (err) {
-          return fail(cb, err)
-        }
-        serving.unload(e).then(
-          () => cb(null, {}),
-          (err) => fail(cb, err, e.id)
-        )
-      })
+      ...repositoryHandlers({ serving, fail, draining, authed })
     }
 
     const server = new grpc.Server({
@@ -260,6 +193,8 @@ export const GrpcServerLive = Layer.scoped(
     })
     // Cluster mode keeps each ModelInfer request's bytes, to forward them unchanged.
     server.addService(...tolerantService(config.etcd !== undefined ? forwardingServiceDefinition() : def.GRPCInferenceService.service, impl))
+    server.addService(loadHealthDefinition().Health.service, health.impl)
+    addReflection(server)
     const bound = yield* Effect.acquireRelease(
       Effect.async<number, ListenError>((resume) => {
         // With a client CA, clients must present a certificate it signed (mutual TLS).
@@ -272,6 +207,8 @@ export const GrpcServerLive = Layer.scoped(
       }),
       () =>
         Effect.async<void>((resume) => {
+          // Watchers hear NOT_SERVING and their streams end, so they do not hold up the drain.
+          health.close()
           const timer = setTimeout(() => {
             log.warn("grpc drain timeout: cancelling calls in flight")
             server.forceShutdown()

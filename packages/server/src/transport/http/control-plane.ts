@@ -167,6 +167,7 @@ export const makeControlPlane = Effect.gen(function* () {
       ...(body.sha256 !== undefined ? { sha256: body.sha256.toLowerCase() } : {}),
       ...(body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : {}),
       ...(batching !== undefined ? { batching } : {}),
+      ...(body.warmup !== undefined ? { warmup: body.warmup } : {}),
       registeredAt: Date.now()
     }
     yield* Effect.tryPromise({ try: () => registry.add(record), catch: (e) => e })

@@ -13,6 +13,8 @@ import { traceFields } from "../../observability/trace-context.js"
 import { readBody, type BodySink, type DecodeBudget } from "./read-body.js"
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from "../kserve-v2/rest-decode.js"
 import type { Principal } from "../../tenancy/tenants.js"
+import { readBodyDecoded, sendMaybeCompressed } from "./compression.js"
+import { makeTritonRoutes } from "./triton-routes.js"
 
 /**
  * The KServe v2 REST data plane on bare node:http. The infer route is the server's hit path,
@@ -73,6 +75,8 @@ const REST_LOCAL: InferTransport<RestInferCall> = {
     const enc = encodeInferResponse(call.name, MODEL_VERSION, r.id, outputs, binaryOutputsOf(r))
     const headers: Record<string, string | number> = { "content-type": enc.contentType, "content-length": enc.body.length }
     if (enc.headerLength !== undefined) headers["inference-header-content-length"] = enc.headerLength
+    // Accept-Encoding: compressed when worth it (./compression.ts); absent, the answer goes as is.
+    if (call.req.headers["accept-encoding"] !== undefined) return sendMaybeCompressed(call.req, call.res, headers, enc.body)
     call.res.writeHead(200, headers)
     call.res.end(enc.body)
   },
@@ -102,6 +106,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
   const limits = d.limits ?? DEFAULT_DECODE_LIMITS
   const budget = d.budget
   const budgetHold = (res: ServerResponse) => (budget === undefined ? undefined : { budget, until: res })
+  const triton = makeTritonRoutes(serving)
   // Cluster mode is joined after the listeners are up (peers need the address): pick the
   // transport per request, building the cluster one once.
   let rest = REST_LOCAL
@@ -134,7 +139,10 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       serving.rejected(undefined, err, t0, "http")
       return
     }
-    readBody(req, d.maxBodyBytes, new RestInferCall(serving, req, res, name, e, t0, transport(), p, limits), budgetHold(res))
+    const call = new RestInferCall(serving, req, res, name, e, t0, transport(), p, limits)
+    // Content-Encoding: gzip / deflate bodies are inflated under the same limit (./compression.ts).
+    if (req.headers["content-encoding"] !== undefined) readBodyDecoded(req, d.maxBodyBytes, call, budgetHold(res))
+    else readBody(req, d.maxBodyBytes, call, budgetHold(res))
   }
 
   // ---- the rest of the v2 API --------------------------------------------------------------------
@@ -201,6 +209,12 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
     const method = req.method ?? "GET"
     const parts = path.split("/") // ["", "v2", ...]
 
+    if (path === "/v2/models/stats") {
+      req.resume()
+      if (method !== "GET") return methodNotAllowed(req, res, "GET")
+      triton.allStats(req, res, p)
+      return true
+    }
     if (parts[2] === "models" && parts.length >= 4) {
       let name: string
       try {
@@ -226,7 +240,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
         infer(req, res, name, t0, p)
         return true
       }
-      if (action !== undefined && action !== "ready") return notRouted(req, res, path)
+      if (action !== undefined && action !== "ready" && action !== "config" && action !== "stats") return notRouted(req, res, path)
       if (method !== "GET") return methodNotAllowed(req, res, "GET")
       req.resume()
       const e = serving.resolve(name, p)
@@ -235,6 +249,8 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
         return true
       }
       if (action === "ready") modelReady(res, name, e)
+      else if (action === "config") triton.config(req, res, name, e)
+      else if (action === "stats") triton.stats(req, res, name, e, p)
       else modelMetadata(res, name, e)
       return true
     }

@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url"
 
 /** packages/server/proto/grpc_predict_v2.proto (ships with the package; no network, no ../shared). */
 export const GRPC_PROTO_PATH = fileURLToPath(new URL("../../../proto/grpc_predict_v2.proto", import.meta.url))
+/** packages/server/proto/health.proto: grpc.health.v1 (Kubernetes gRPC probes, grpc_health_probe). */
+export const HEALTH_PROTO_PATH = fileURLToPath(new URL("../../../proto/health.proto", import.meta.url))
 
 /**
  * proto-loader options the codec expects. Longs as strings, not numbers: INT64 / UINT64
@@ -33,6 +35,7 @@ export interface GrpcDefinition {
 }
 
 let cached: GrpcDefinition | undefined
+let cachedHealth: HealthDefinition | undefined
 
 /** Load `inference.GRPCInferenceService` (synchronously, once per process). */
 export const loadGrpcDefinition = (): GrpcDefinition => {
@@ -44,3 +47,24 @@ export const loadGrpcDefinition = (): GrpcDefinition => {
   cached = { packageDefinition, GRPCInferenceService: pkg.inference.GRPCInferenceService }
   return cached
 }
+
+export interface HealthDefinition {
+  readonly packageDefinition: protoLoader.PackageDefinition
+  /** grpc.health.v1.Health: `server.addService(Health.service, impl)`, or a client. */
+  readonly Health: grpc.ServiceClientConstructor
+}
+
+/** Load `grpc.health.v1.Health` (synchronously, once per process). */
+export const loadHealthDefinition = (): HealthDefinition => {
+  if (cachedHealth) return cachedHealth
+  const packageDefinition = protoLoader.loadSync(HEALTH_PROTO_PATH, GRPC_LOADER_OPTIONS)
+  const pkg = grpc.loadPackageDefinition(packageDefinition) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } }
+  }
+  cachedHealth = { packageDefinition, Health: pkg.grpc.health.v1.Health }
+  return cachedHealth
+}
+
+/** The service names the gRPC listener serves (health checks answer for these and ""). */
+export const INFERENCE_SERVICE_NAME = "inference.GRPCInferenceService"
+export const HEALTH_SERVICE_NAME = "grpc.health.v1.Health"
