@@ -48,7 +48,7 @@ describe("model configuration", () => {
   it("an unknown model or version is 404 / NOT_FOUND", async () => {
     const res = await fetch(`${fixture.server.url}/v2/models/nope/config`)
     expect(res.status).toBe(404)
-    expect(await res.json()).toEqual({ error: 'model "nope" is not registered' })
+    expect(await res.json()).toEqual({ error: 'model "nope" is not registered', requestId: res.headers.get("x-request-id") })
     expect((await fetch(`${fixture.server.url}/v2/models/alpha/versions/7/config`)).status).toBe(404)
     await expect(unary(client, "ModelConfig", { name: "nope" })).rejects.toMatchObject({ code: 5 })
   })
