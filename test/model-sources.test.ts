@@ -107,6 +107,20 @@ describe("file sources", () => {
     }
   })
 
+  it("a load error shown to a data-plane caller names no absolute path", async () => {
+    await writeFile(join(dir, "extra", "broken.onnx"), "not a model")
+    expect((await register(strict, { id: "broken", uri: join(dir, "extra", "broken.onnx") })).status).toBe(201)
+    const res = await fetch(`${strict.url}/v2/models/broken/infer`, {
+      method: "POST",
+      body: JSON.stringify({ inputs: [{ name: "input", shape: [1, 64], datatype: "FP32", data: new Array(64).fill(0.5) }] })
+    })
+    expect(res.status).toBe(503)
+    const err = ((await json(res)) as { error: string }).error
+    expect(err).toMatch(/broken/)
+    expect(err).not.toContain(dir)
+    expect(err).not.toMatch(/(^|[\s"'(])\/[^\s]*\//)
+  })
+
   it("a missing file inside a root is a 400 that says so", async () => {
     const r = await register(strict, { id: "x", uri: join(dir, "extra", "nope.onnx") })
     expect(r.status).toBe(400)
