@@ -187,6 +187,7 @@ const flattenTree = (tree: Obj, path: string, numFeature: number, at: number, ou
     if (a.length !== n) fail(`${path}.${k} has ${a.length} entries for ${n} nodes`)
   }
   const types = tree.split_type === undefined ? undefined : nums(tree.split_type, `${path}.split_type`)
+  if (isObj(tree.tree_param) && param(tree.tree_param, "size_leaf_vector", `${path}.tree_param`, 0) > 1) fail(`${path} has vector leaves (multi_strategy); they are not supported`)
   if (n === 0) fail(`${path} has no nodes`)
   // queue[i] = original id of the node placed at at + i
   const queue = new Int32Array(n)
