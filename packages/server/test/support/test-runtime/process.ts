@@ -1,3 +1,4 @@
+import { ensureDebianPackage, listedDependency } from "../../../../../test/support/system-deps.js"
 import { execFileSync, spawn, type ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
@@ -110,20 +111,7 @@ export const linearModel = (W: number[][], b: number[], opts: { readonly pad?: n
  * clear error naming the packages). A local stand-in for the shared system-deps helper.
  */
 export const ensurePythonGrpc = (): void => {
-  const has = () => {
-    try {
-      execFileSync(DEBIAN_PYTHON, ["-c", "import grpc, grpc_tools"], { stdio: "ignore" })
-      return true
-    } catch {
-      return false
-    }
-  }
-  if (has()) return
-  const hint = "the Python runtime test needs Debian's python3-grpcio and python3-grpc-tools (apt-get install -y python3-grpcio python3-grpc-tools)"
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) throw new Error(`${hint}; not root here, so the harness cannot install them`)
-  process.stderr.write("installing python3-grpcio python3-grpc-tools (apt-get)\n")
-  execFileSync("apt-get", ["install", "-y", "python3-grpcio", "python3-grpc-tools"], { stdio: "ignore", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
-  if (!has()) throw new Error(hint)
+  ensureDebianPackage(listedDependency("python3-grpcio"))
 }
 
 /** Python stubs for model-runtime.proto and meshkit's v2 proto, generated into `dir` with grpc_tools. */
