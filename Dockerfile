@@ -65,4 +65,7 @@ VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.MESHKIT_PORT || 8000) + '/v2/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/bin/meshkit.js", "serve"]
-CMD ["--memory", "1GiB", "--drain-timeout", "30s"]
+# Without a tenants file meshkit binds beyond loopback only when told to: the bare image is for a
+# private network. In production replace --insecure-open with --tenants /etc/meshkit/tenants.yaml
+# (a mounted Secret, as deploy/kubernetes does), which turns on bearer-token authentication.
+CMD ["--memory", "1GiB", "--drain-timeout", "30s", "--insecure-open"]

@@ -67,7 +67,11 @@ const usageErrors: ReadonlyArray<readonly [string[], string, RegExp]> = [
   [["bench-core", "--time", "0"], "meshkit bench-core", /--time/],
   [["fidelity", "--bogus"], "meshkit fidelity", /unknown flag --bogus/],
   [["fidelity", "a.yaml", "b.yaml"], "meshkit fidelity", /one scenario at most/],
-  [["fidelity", "--instances", "0"], "meshkit fidelity", /--instances/]
+  [["fidelity", "--instances", "0"], "meshkit fidelity", /--instances/],
+  [["trace"], "meshkit trace", /give a subcommand: convert or stats/],
+  [["trace", "convert", "in.csv"], "meshkit trace", /needs IN and OUT/],
+  [["trace", "convert", "in.csv", "out.parquet"], "meshkit trace", /cannot tell the output format/],
+  [["trace", "stats", "x.csv", "--from", "xml"], "meshkit trace", /--from must be csv, azure or oracleGeneral/]
 ]
 
 describe("meshkit exit codes and --version", () => {

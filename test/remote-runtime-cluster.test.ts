@@ -42,6 +42,7 @@ beforeAll(async () => {
         "--etcd", etcd.endpoint,
         "--instance-id", `i${i}`,
         "--data-dir", join(dir, `data-${i}`),
+        "--model-roots", dir,
         "--remote-runtime", JSON.stringify({ name: `tr${i}`, address: runtimes[i]!.address, modelTypes: ["linear"], healthInterval: "250ms" })
       ])
     )

@@ -21,7 +21,8 @@ beforeAll(async () => {
   runtime = await startPythonTestRuntime(dir, ["--capacity", "2000", "--size-factor", "20"])
   server = await startServer([
     "--remote-runtime", JSON.stringify({ name: "py", address: runtime.address, modelTypes: ["linear"] }),
-    "--data-dir", join(dir, "data")
+    "--data-dir", join(dir, "data"),
+    "--model-roots", dir
   ])
 }, 120_000)
 

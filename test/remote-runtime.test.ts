@@ -82,7 +82,7 @@ beforeAll(async () => {
     "--loading-timeout-ms", "1500"
   ])
   // --memory far below one remote model: the runtime's capacity is its models' budget, not --memory.
-  server = await startServer(["--remote-runtime", remoteFlag(runtime.address), "--memory", "4KiB", "--data-dir", join(dir, "data"), "--log-level", "info"])
+  server = await startServer(["--remote-runtime", remoteFlag(runtime.address), "--memory", "4KiB", "--data-dir", join(dir, "data"), "--model-roots", dir, "--log-level", "info"])
 }, 120_000)
 
 afterAll(async () => {
@@ -242,7 +242,7 @@ describe("start-up", () => {
     const slow = await startTestRuntime(["--starting-calls", "3", "--no-size", "--size-factor", "3"])
     let s: Served | undefined
     try {
-      s = await startServer(["--remote-runtime", remoteFlag(slow.address), "--data-dir", join(dir, "data-starting")])
+      s = await startServer(["--remote-runtime", remoteFlag(slow.address), "--data-dir", join(dir, "data-starting"), "--model-roots", dir])
       // Three STARTING answers, then READY: the server listened only after the fourth.
       expect(slow.of("runtimeStatus").slice(0, 4).map((e) => e.status)).toEqual(["STARTING", "STARTING", "STARTING", "READY"])
       expect(s.stderr()).toMatch(/not ready yet \(status STARTING\)/)

@@ -125,7 +125,7 @@ describe("synthetic trace generator", () => {
       /^invalid trace source: generate\.zipf: Expected a non-negative number, actual -1$/
     )
     expect(() => decodeTraceSource({ csv: {} })).toThrow(/^invalid trace source: csv\.path: is missing$/)
-    expect(() => decodeTraceSource({ csv: { path: "a.csv" }, generate: {} })).toThrow(/give exactly one trace source: csv, azure, generate or mix \(got csv and generate\)/)
+    expect(() => decodeTraceSource({ csv: { path: "a.csv" }, generate: {} })).toThrow(/give exactly one trace source: csv, azure, generate, mix or oracleGeneral \(got csv and generate\)/)
     expect(() => decodeTraceSource({ replay: {} })).toThrow(/replay: is unexpected/)
   })
 })

@@ -34,7 +34,7 @@ type Format = (typeof FORMATS)[number]
 
 const formatOf = (path: string, given: string | undefined): Format => {
   if (given !== undefined) {
-    if (!(FORMATS as ReadonlyArray<string>).includes(given)) throw new UsageError(`--from must be csv, azure or oracleGeneral, got "${given}" (see meshkit trace --help)`)
+    if (!(FORMATS as ReadonlyArray<string>).includes(given)) throw new UsageError(`--from must be csv, azure or oracleGeneral, got "${given}"`)
     return given as Format
   }
   let dir = false
@@ -55,12 +55,12 @@ export const run = async (argv: string[]): Promise<number> => {
     console.log(help)
     return 0
   }
-  if (sub !== "convert" && sub !== "stats") throw new UsageError(`${sub === undefined ? "give a subcommand" : `unknown subcommand "trace ${sub}"`}: convert or stats (see meshkit trace --help)`)
+  if (sub !== "convert" && sub !== "stats") throw new UsageError(`${sub === undefined ? "give a subcommand" : `unknown subcommand "trace ${sub}"`}: convert or stats`)
   const a = parse(rest, { from: { type: "string" }, json: { type: "boolean" }, html: { type: "string" } }, help, true)
   if (!a) return 0
   const files = a.positionals
   if (sub === "convert") {
-    if (files.length !== 2) throw new UsageError("trace convert needs IN and OUT (see meshkit trace --help)")
+    if (files.length !== 2) throw new UsageError("trace convert needs IN and OUT")
     const [input, out] = files as [string, string]
     const trace = open(input, formatOf(input, a.values.from))
     const t0 = performance.now()
@@ -75,7 +75,7 @@ export const run = async (argv: string[]): Promise<number> => {
     }
     return 0
   }
-  if (files.length !== 1) throw new UsageError("trace stats needs one trace (see meshkit trace --help)")
+  if (files.length !== 1) throw new UsageError("trace stats needs one trace")
   const path = files[0]!
   const stats = await traceStats(open(path, formatOf(path, a.values.from)))
   if (a.values.html) writeFileSync(a.values.html, renderHtml(traceStatsReport(path, stats, new Date().toISOString())))
