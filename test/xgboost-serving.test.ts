@@ -27,7 +27,7 @@ const fixture = withServer("xgboost", {
     for (const [name, ext] of Object.entries(IN_DIR)) copyFileSync(join(models.dir, name + ext), join(dir, `dir_${name}${ext}`))
     writeFileSync(join(dir, "dir_multi_softprob.json"), JSON.stringify({ tenant: "acme", labels: { kind: "trees" } }))
   },
-  args: (dir) => ["--models", dir, "--memory", "256MiB", "--data-dir", join(dir, "data"), "--log-level", "warn"],
+  args: (dir) => ["--models", dir, "--model-roots", models.dir, "--memory", "256MiB", "--data-dir", join(dir, "data"), "--log-level", "warn"],
   ready: async ({ server }) => {
     // every case registered through the API, alternating the two file formats
     for (const [i, c] of models.cases.entries()) {
