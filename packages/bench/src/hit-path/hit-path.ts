@@ -115,7 +115,7 @@ const summarise = (
       [meshkit.reduce((s, r) => s + (r.responses - r.ok) + r.errors, 0)]
     ),
     figureOf(
-      { name: "hitAuthThroughputRatio", group, unit: "×", better: "higher", threshold: 0.1, target: { op: ">=", value: 0.97, source: "issue 10" }, description: "meshkit with a tenants file (bearer token per request) req/s ÷ open meshkit req/s, per round" },
+      { name: "hitAuthThroughputRatio", group, unit: "×", better: "higher", threshold: 0.3, target: { op: ">=", value: 0.97, source: "issue 10" }, description: "meshkit with a tenants file (bearer token per request) req/s ÷ open meshkit req/s, per round" },
       idx.map((i) => auth[i]!.throughput / meshkit[i]!.throughput)
     ),
     // On a shared machine the servers are often CPU-starved (server CPU well below 100 %): requests per
