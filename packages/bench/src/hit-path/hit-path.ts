@@ -115,8 +115,14 @@ const summarise = (
       [meshkit.reduce((s, r) => s + (r.responses - r.ok) + r.errors, 0)]
     ),
     figureOf(
-      { name: "hitAuthThroughputRatio", group, unit: "×", better: "higher", threshold: 0.1, target: { op: ">=", value: 0.97, source: "issue 10" }, description: "meshkit with a tenants file (bearer token per request) req/s ÷ open meshkit req/s, per round" },
+      { name: "hitAuthThroughputRatio", group, unit: "×", better: "higher", threshold: 0.3, target: { op: ">=", value: 0.97, source: "issue 10" }, description: "meshkit with a tenants file (bearer token per request) req/s ÷ open meshkit req/s, per round" },
       idx.map((i) => auth[i]!.throughput / meshkit[i]!.throughput)
+    ),
+    // On a shared machine the servers are often CPU-starved (server CPU well below 100 %): requests per
+    // server CPU-second compares what each request costs, whatever share of a core each run got.
+    figureOf(
+      { name: "hitAuthCpuEfficiencyRatio", group, unit: "×", better: "higher", threshold: null, target: { op: ">=", value: 0.97, source: "issue 10" }, description: "meshkit with a tenants file: requests per server CPU-second ÷ open meshkit's, per round" },
+      idx.map((i) => auth[i]!.throughput / auth[i]!.serverCpu / (meshkit[i]!.throughput / meshkit[i]!.serverCpu))
     ),
     figureOf(
       { name: "hitAuthP99Ratio", group, unit: "×", better: "lower", threshold: 1, description: "meshkit with a tenants file p99 ÷ open meshkit p99, per round" },

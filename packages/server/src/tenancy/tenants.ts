@@ -9,10 +9,10 @@
  *
  * Plain synchronous code: `authenticate` and `TenantLimiter.admit` run on every request.
  */
-import { createHash, timingSafeEqual } from "node:crypto"
+import { createHash, hash, timingSafeEqual } from "node:crypto"
 import { ServiceTag } from "../service-tag.js"
 import { TenantLimited } from "./errors.js"
-import { ADMIN_TENANT, digestsOf, resolveShares, type TenantSpec, type TenantsFile } from "./tenants-file.js"
+import { ADMIN_TENANT, digestsOf, resolveShares, TenantsFileError, type TenantSpec, type TenantsFile } from "./tenants-file.js"
 
 /** Header carrying, from one peer to another, the tenant a forwarded request is for (trusted only with the peer token). */
 export const TENANT_HEADER = "x-meshkit-tenant"
@@ -108,7 +108,8 @@ export interface TenantsOptions {
 export class Tenants extends ServiceTag("meshkit/server/Tenants")<Tenants>() {
   /** false without a tenants file: everyone is the admin and nothing is checked */
   readonly enabled: boolean
-  private readonly known = new Map<string, Known>()
+  /** by the digest's first 48 bits (a number: no string made per request), confirmed in full with timingSafeEqual */
+  private readonly known = new Map<number, Known>()
   private readonly limiters = new Map<string, TenantLimiter>()
   private readonly asPeer = new Map<string, Principal>()
   private readonly admin = new Principal(undefined, false)
@@ -134,7 +135,12 @@ export class Tenants extends ServiceTag("meshkit/server/Tenants")<Tenants>() {
   }
 
   private add(hex: string, principal: Known["principal"]): void {
-    this.known.set(hex, { digest: Buffer.from(hex, "hex"), principal })
+    const digest = Buffer.from(hex, "hex")
+    const key = digest.readUIntLE(0, 6)
+    const other = this.known.get(key)
+    // Two different tokens sharing 48 bits of their sha256: astronomically unlikely; refuse rather than mis-resolve.
+    if (other !== undefined && !other.digest.equals(digest)) throw new TenantsFileError({ message: "two tokens of the tenants file share a digest prefix: change one of them" })
+    this.known.set(key, { digest, principal })
   }
 
   /** The tenant's limiter (limits and counters), if the tenant exists. */
@@ -153,12 +159,19 @@ export class Tenants extends ServiceTag("meshkit/server/Tenants")<Tenants>() {
 
   private match(authorization: string | undefined): Known | undefined {
     if (authorization === undefined || authorization.length < 8 || authorization.length > 4096) return undefined
-    // "Bearer " in any case, as RFC 6750 allows.
-    if (authorization.charCodeAt(6) !== 32 || authorization.slice(0, 6).toLowerCase() !== "bearer") return undefined
-    const token = authorization.slice(7).trim()
+    // "Bearer " in any case, as RFC 6750 allows (char codes | 32: lower case, no string made).
+    const a = authorization
+    if (
+      a.charCodeAt(6) !== 32 ||
+      (a.charCodeAt(0) | 32) !== 98 || (a.charCodeAt(1) | 32) !== 101 || (a.charCodeAt(2) | 32) !== 97 ||
+      (a.charCodeAt(3) | 32) !== 114 || (a.charCodeAt(4) | 32) !== 101 || (a.charCodeAt(5) | 32) !== 114
+    ) return undefined
+    const raw = a.slice(7)
+    const token = raw.charCodeAt(0) === 32 || raw.charCodeAt(raw.length - 1) === 32 ? raw.trim() : raw
     if (token.length === 0) return undefined
-    const digest = createHash("sha256").update(token).digest()
-    const k = this.known.get(digest.toString("hex"))
+    // crypto.hash: one call, no Hash object (measured 1.2-1.7 µs of CPU against 2.6-3.2 µs for createHash, 23-byte token).
+    const digest = hash("sha256", token, "buffer")
+    const k = this.known.get(digest.readUIntLE(0, 6))
     return k !== undefined && timingSafeEqual(k.digest, digest) ? k : undefined
   }
 
