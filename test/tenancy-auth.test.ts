@@ -85,6 +85,14 @@ describe("authentication", () => {
     expect(await m.text()).toContain("meshkit_")
   })
 
+  it("labels request series with the tenant, never a token or a model", async () => {
+    expect((await call(url(), "/v2/models/a-one/infer", ACME, { body: inferBody() })).status).toBe(200)
+    const text = await (await call(url(), "/metrics", undefined)).text()
+    expect(text).toMatch(/meshkit_requests_total\{status="200",transport="http",tenant="acme"\} [1-9]/)
+    expect(text).not.toContain(ACME)
+    expect(text).not.toMatch(/model="/)
+  })
+
   it("gRPC: UNAUTHENTICATED without a token, health open", async () => {
     expect(await grpcCall(client, "ServerLive", {})).toEqual({ live: true })
     expect(await grpcCall(client, "ServerReady", {})).toEqual({ ready: true })

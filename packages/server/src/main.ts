@@ -31,7 +31,7 @@ export const serverLayer = (config: ServerConfig, log: Log) => {
     Layer.succeed(Config, config),
     configReloadLayer(config),
     logLayer(log),
-    Layer.sync(ServerMetrics, () => new ServerMetrics({ modelMetrics: config.modelMetrics })),
+    Layer.sync(ServerMetrics, () => new ServerMetrics({ modelMetrics: config.modelMetrics, tenantMetrics: config.tenants !== undefined })),
     Layer.sync(ServerState, () => new ServerState()),
     evictionLayer(config.eviction),
     ModelRuntimesLive(config),
@@ -106,6 +106,10 @@ export const runServer = (config: ServerConfig, log: Log, onReady: (r: ReadyInfo
       reload.subscribe("debug delay", ["debugDelayMs"], (next) => {
         serving.replyDelayMs = next.debugDelayMs
       })
+      // The tenants file is read at start only: say so plainly rather than let an edit look applied.
+      if (config.tenants !== undefined) {
+        reload.onEveryReload("tenants", () => log.warn("the tenants file is read at start only: restart to apply changes to it", { tenants: config.tenants }))
+      }
       if (options.reread !== undefined) yield* reloadOnSighup(reload, options.reread, log)
       // Runs first on shutdown (finalizers run in reverse): hand work over (cluster mode) while
       // still serving, then stop answering ready and refuse new work.

@@ -54,13 +54,16 @@ export class RequestSeries {
     readonly model: string | undefined,
     readonly status: string,
     readonly transport: Transport | undefined,
-    bounds: number
+    bounds: number,
+    /** the model's tenant, with a tenants file (a handful of values; never a token) */
+    readonly tenant?: string
   ) {
     this.buckets = new Float64Array(bounds)
     const labels: Record<string, string> = {}
     if (model !== undefined) labels.model = model
     labels.status = status
     if (transport !== undefined) labels.transport = transport
+    if (tenant !== undefined) labels.tenant = tenant
     this.labels = labels
   }
 }
@@ -71,11 +74,11 @@ class RequestStats {
   private readonly byKey = new Map<string, RequestSeries>()
   constructor(readonly bounds: ReadonlyArray<number>) {}
 
-  series(model: string | undefined, status: string, transport: Transport | undefined): RequestSeries {
-    const key = `${model ?? "\u0001"}\u0000${status}\u0000${transport ?? ""}`
+  series(model: string | undefined, status: string, transport: Transport | undefined, tenant?: string): RequestSeries {
+    const key = `${model ?? "\u0001"}\u0000${status}\u0000${transport ?? ""}\u0000${tenant ?? "\u0001"}`
     let s = this.byKey.get(key)
     if (!s) {
-      s = new RequestSeries(model, status, transport, this.bounds.length)
+      s = new RequestSeries(model, status, transport, this.bounds.length, tenant)
       this.byKey.set(key, s)
     }
     return s
@@ -166,6 +169,8 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
   private readonly queueDelay = this.queueDelayStats.series(undefined, "", undefined)
   /** per-model request series (`--model-metrics`); off by default: one series per status and transport */
   readonly modelMetrics: boolean
+  /** with a tenants file: a tenant label on the request series (the model's tenant) */
+  readonly tenantMetrics: boolean
   readonly loadingWait: Histogram
   readonly evictions: Counter<"reason">
   readonly ageAtEviction: Histogram
@@ -173,9 +178,10 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
   readonly downloadDuration: Histogram
   private gauges: CacheGauges | undefined
 
-  constructor(opts: { readonly processMetrics?: boolean; readonly modelMetrics?: boolean } = {}) {
+  constructor(opts: { readonly processMetrics?: boolean; readonly modelMetrics?: boolean; readonly tenantMetrics?: boolean } = {}) {
     super()
     this.modelMetrics = opts.modelMetrics ?? false
+    this.tenantMetrics = opts.tenantMetrics ?? false
     const registers = [this.registry]
     const self = this
     const gauge = (name: string, help: string, read: (g: CacheGauges) => number) =>
@@ -252,8 +258,8 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
    * The request series of one model, status and transport; callers on the hot path keep it. With
    * per-model series off, every model shares its status and transport's series.
    */
-  forModel(model: string, status: string, transport?: Transport): RequestSeries {
-    return this.requestStats.series(this.modelMetrics ? model : undefined, status, transport)
+  forModel(model: string, status: string, transport?: Transport, tenant?: string): RequestSeries {
+    return this.requestStats.series(this.modelMetrics ? model : undefined, status, transport, this.tenantMetrics ? tenant : undefined)
   }
 
   observeQueueDelay(seconds: number): void {

@@ -37,7 +37,7 @@ export class RequestMetrics {
     const ok = transport === "grpc" ? this.okGrpc : this.okHttp
     let s = ok.get(e)
     if (s === undefined) {
-      s = this.metrics.forModel(e.id, "200", transport)
+      s = this.metrics.forModel(e.id, "200", transport, e.record.tenant)
       ok.set(e, s)
     }
     const now = performance.now()
@@ -47,6 +47,6 @@ export class RequestMetrics {
 
   /** A request failed with `kind`; `e` is undefined when no model could be resolved. */
   failed(e: ModelEntry | undefined, kind: ErrorKind, t0: number, transport: Transport): void {
-    this.metrics.observeRequest(this.metrics.forModel(e?.id ?? "", STATUS_LABEL[kind], transport), (performance.now() - t0) / 1000)
+    this.metrics.observeRequest(this.metrics.forModel(e?.id ?? "", STATUS_LABEL[kind], transport, e?.record.tenant), (performance.now() - t0) / 1000)
   }
 }
