@@ -1,35 +1,16 @@
 // `meshkit sim` as a user runs it: a real process, real files, JSON on stdout.
-import { spawn } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { policiesOf } from "@meshkit/core"
 import { generatedTrace, writeCsvTrace } from "@meshkit/sim"
+import { meshkit as run, ROOT } from "./support/meshkit-cli.js"
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const SCENARIOS = join(ROOT, "scenarios")
 
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const meshkit = (args: string[], env: Record<string, string> = {}): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(ROOT, "bin/meshkit.js"), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CI: "true", MESHKIT_AZURE_DIR: "", ...env }
-    })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d) => (stdout += d))
-    p.stderr.on("data", (d) => (stderr += d))
-    p.on("error", reject)
-    p.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
+/** meshkit as a user runs it; the Azure sample only where a test points at it. */
+const meshkit = (args: string[], env: Record<string, string> = {}) => run(args, { MESHKIT_AZURE_DIR: "", ...env })
 
 const RESULT_KEYS = [
   "policy",

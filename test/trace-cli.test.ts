@@ -1,25 +1,11 @@
 // `meshkit trace convert` and `meshkit trace stats`, and `meshkit sim --trace X.oracleGeneral.zst`,
 // as a user runs them: real processes, real files.
-import { spawn } from "node:child_process"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { generatedTrace, writeCsvTrace } from "@meshkit/sim"
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url))
-const meshkit = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(ROOT, "bin/meshkit.js"), ...args], { cwd: ROOT, env: { ...process.env, CI: "true" } })
-    let stdout = ""
-    let stderr = ""
-    p.stdout.on("data", (d) => (stdout += d))
-    p.stderr.on("data", (d) => (stderr += d))
-    p.on("error", reject)
-    p.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
-
+import { meshkit } from "./support/meshkit-cli.js"
 let dir: string
 let csv: string
 beforeAll(async () => {
