@@ -31,7 +31,7 @@ export interface ClusterRun extends RealRun {
   /** most copies one model had at once (sampled), and which model */
   readonly peakCopies: number
   readonly peakCopiesModel: string | null
-  /** most loaded copies in the whole cluster at once (sampled) */
+  /** most copies (loaded or loading) in the whole cluster at once (sampled) */
   readonly peakTotalCopies: number
   readonly copySamples: number
 }
@@ -188,7 +188,12 @@ const replayOnCluster = async (xs: ReadonlyArray<LocalClusterInstance>, body: st
   return real
 }
 
-/** Samples GET /v1/cluster: per model, how many instances list it as loaded. */
+/**
+ * Samples GET /v1/models: per model, the copies its shared record holds (loaded or loading). That
+ * copy map is the one the copy claims are compare-and-set against; the instances' published model
+ * lists (GET /v1/cluster) trail it by their publish interval, so they can show an evicted copy
+ * beside the ones that replaced it.
+ */
 const sampleCopies = (url: string) => {
   const peak = { copies: 0, model: null as string | null, total: 0 }
   let samples = 0
@@ -196,16 +201,14 @@ const sampleCopies = (url: string) => {
   const done = (async () => {
     while (!stopped) {
       try {
-        const snap = (await (await fetch(`${url}/v1/cluster`, { signal: AbortSignal.timeout(2000) })).json()) as { instances: { models: string[] }[] }
-        const count = new Map<string, number>()
+        const models = (await (await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(2000) })).json()) as { id: string; copies?: unknown[] }[]
         let total = 0
-        for (const inst of snap.instances)
-          for (const m of inst.models) {
-            if (m.startsWith(AUX_PREFIX)) continue
-            count.set(m, (count.get(m) ?? 0) + 1)
-            total++
-          }
-        for (const [m, c] of count) if (c > peak.copies) Object.assign(peak, { copies: c, model: m })
+        for (const m of models) {
+          if (m.id.startsWith(AUX_PREFIX)) continue
+          const c = m.copies?.length ?? 0
+          total += c
+          if (c > peak.copies) Object.assign(peak, { copies: c, model: m.id })
+        }
         peak.total = Math.max(peak.total, total)
         samples++
       } catch {

@@ -31,7 +31,7 @@ const clusterText = (r: FidelityResult): string => {
   return (
     `Cluster: ${c.instances} instances of ${fmt(c.memoryPerInstanceBytes / MIB)} MiB, maxCopies ${c.policies.maxCopies}, placement ${JSON.stringify(c.policies.placement)}, routing ${JSON.stringify(c.policies.routing)}, scaling ${JSON.stringify(c.policies.scaling)}; ` +
     `loads real ${c.real.loads} (per instance ${c.real.loadsPerInstance.join(" / ")}) vs sim ${c.sim.loads}; ` +
-    `real peak copies of one model ${c.real.peakCopies}${c.real.peakCopiesModel ? ` (${c.real.peakCopiesModel})` : ""}, peak loaded copies in the cluster ${c.real.peakTotalCopies} (${c.real.copySamples} samples of GET /v1/cluster); sim copies: not exposed.`
+    `real peak copies of one model ${c.real.peakCopies}${c.real.peakCopiesModel ? ` (${c.real.peakCopiesModel})` : ""}, peak copies in the cluster ${c.real.peakTotalCopies} (${c.real.copySamples} samples of GET /v1/models); sim copies: not exposed.`
   )
 }
 

@@ -225,7 +225,8 @@ export const makeControlPlane = Effect.gen(function* () {
     HttpRouter.post("/v1/models", register),
     HttpRouter.get(
       "/v1/models",
-      Effect.map(caller, (p) => json([...manager.all()].filter((e) => p.sees(e.record.tenant)).map((e) => manager.status(e))))
+      // In cluster mode each model lists its copies, as GET /v1/models/{id} does.
+      Effect.map(caller, (p) => json([...manager.all()].filter((e) => p.sees(e.record.tenant)).map(statusWithCopies)))
     ),
     HttpRouter.get("/v1/models/:id", Effect.map(Effect.flatMap(idParam, entryOr404), (e) => json(statusWithCopies(e)))),
     HttpRouter.del("/v1/models/:id", unregister),
