@@ -5,10 +5,10 @@
 // HEALTHCHECK command says ready.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { freePort } from "@meshkit/server"
 import { resolveServeArgs } from "@meshkit/cli/serve"
 import { envOf, execForm, lintDockerfile, parseDockerfile } from "./support/dockerfile-lint.js"
 import { writeModel } from "./server-harness.js"
@@ -17,16 +17,6 @@ const root = join(import.meta.dirname, "..")
 const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8")
 const parsed = parseDockerfile(dockerfile)
 const runtime = parsed.stages.at(-1)!
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address()
-      s.close(() => (a && typeof a === "object" ? resolve(a.port) : reject(new Error("no port"))))
-    })
-  })
 
 describe("the Dockerfile", () => {
   it("passes the rule check", () => {

@@ -4,10 +4,10 @@
 // README's commands drift from what works, this fails.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { freePort } from "@meshkit/server"
 
 const root = join(import.meta.dirname, "..")
 const readme = readFileSync(join(root, "README.md"), "utf8")
@@ -34,16 +34,6 @@ const codeBlockAfter = (markdown: string, heading: string): string[] => {
   }
   return commands
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address()
-      s.close(() => (a && typeof a === "object" ? resolve(a.port) : reject(new Error("no port"))))
-    })
-  })
 
 const dir = mkdtempSync(join(tmpdir(), "meshkit-readme-"))
 let server: ChildProcess | undefined

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
-import { type Trace, TraceError, csvTrace, generatedTrace, materialize, writeCsvTrace } from "../src/trace/index.js"
+import { type Trace, csvTrace, generatedTrace, materialize, writeCsvTrace } from "../src/trace/index.js"
+import { failure } from "./trace-failure.js"
 
 const dir = mkdtempSync(join(tmpdir(), "meshkit-csv-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -22,15 +23,6 @@ const requests = async (trace: Trace) => {
     const k = m.model[i]!
     return [t, ids[k], tenants[k], sizes[k], m.execMs[i]] as const
   })
-}
-
-const failure = async (trace: Trace): Promise<TraceError> => {
-  const err = await materialize(trace).then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(err).toBeInstanceOf(TraceError)
-  return err as TraceError
 }
 
 describe("CSV trace", () => {

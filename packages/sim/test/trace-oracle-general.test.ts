@@ -5,7 +5,6 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import {
   type Trace,
-  TraceError,
   csvTrace,
   generatedTrace,
   isOracleGeneralPath,
@@ -16,6 +15,7 @@ import {
   writeCsvTrace,
   writeOracleGeneral
 } from "../src/trace/index.js"
+import { failure } from "./trace-failure.js"
 import { defaultCluster, simulate, type SimConfig } from "../src/index.js"
 
 // libCacheSim's oracleGeneral layout, written here byte by byte from its documentation:
@@ -45,15 +45,6 @@ const requests = async (trace: Trace) => {
   const m = await materialize(trace)
   return Array.from(m.timeMs, (t, i) => [t, trace.models.ids[m.model[i]!], trace.models.sizes[m.model[i]!]] as const)
 }
-const failure = async (trace: Trace): Promise<TraceError> => {
-  const err = await materialize(trace).then(
-    () => undefined,
-    (e: unknown) => e
-  )
-  expect(err).toBeInstanceOf(TraceError)
-  return err as TraceError
-}
-
 describe("oracleGeneral traces (libCacheSim's binary format)", () => {
   it("reads every field of the documented record layout: seconds → ms from the first, 64-bit ids, sizes", async () => {
     const path = file(encode([[1000, 7n, 4096, 2n], [1000, 2n ** 53n + 1n, 100, -1n], [1002, 7n, 4096, -1n], [1005, 0n, 0, -1n]]))
