@@ -15,7 +15,9 @@ export const Target = Schema.Struct({
   op: Schema.Literal(">=", "<="),
   value: Schema.Number,
   /** where the goal comes from, e.g. "server issue" */
-  source: Schema.String
+  source: Schema.String,
+  /** a goal the run must meet: missing it makes `meshkit bench` exit 1 (memory, not noisy timings) */
+  enforced: Schema.optional(Schema.Boolean)
 })
 export type Target = typeof Target.Type
 

@@ -2,10 +2,10 @@ import type { Section } from "@meshkit/report"
 import type { Figure } from "./figures.js"
 
 /** The benchmark is made of independent parts; each contributes figures and a report section. */
-export const PARTS = ["policy", "sim", "hit", "cold", "density", "cluster", "trees", "batching"] as const
+export const PARTS = ["policy", "sim", "hit", "cold", "density", "churn", "cluster", "trees", "batching"] as const
 export type PartName = (typeof PARTS)[number]
 /** what runs without --only: cluster (minutes, load-sensitive ms figures), trees (needs Debian's python3-xgboost) and batching only on request */
-export const DEFAULT_PARTS: ReadonlyArray<PartName> = ["policy", "sim", "hit", "cold", "density"]
+export const DEFAULT_PARTS: ReadonlyArray<PartName> = ["policy", "sim", "hit", "cold", "density", "churn"]
 
 export interface PartContext {
   readonly quick: boolean

@@ -22,6 +22,7 @@ const load: Record<PartName, () => Promise<Part>> = {
   hit: async () => (await import("../hit-path/hit-path.js")).hitPathPart,
   cold: async () => (await import("../cold-start/cold-start.js")).coldStartPart,
   density: async () => (await import("../density/density.js")).densityPart,
+  churn: async () => (await import("../density/churn.js")).churnPart,
   cluster: async () => (await import("../cluster/cluster-part.js")).clusterPart,
   trees: async () => (await import("../trees/trees-part.js")).treesPart,
   batching: async () => (await import("../batching/batching.js")).batchingPart
@@ -75,7 +76,9 @@ export const runBench = async (o: BenchOptions): Promise<number> => {
   progress(`done in ${report.wallSeconds} s: ${outFile} (+ .md, .html)`)
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n")
   else process.stdout.write(renderMarkdown(spec))
-  return failed ? 1 : 0
+  const missed = figures.filter((f) => f.target?.enforced === true && meetsTarget(f) === false)
+  for (const f of missed) progress(`goal missed: ${f.name} = ${fmt(f.value)} ${f.unit}, goal ${targetText(f)} (${f.target!.source})`)
+  return failed || missed.length > 0 ? 1 : 0
 }
 
 const targetText = (f: Figure): string => (f.target ? `${f.target.op === ">=" ? "≥" : "≤"} ${fmt(f.target.value)} ${f.unit}`.trim() : "")

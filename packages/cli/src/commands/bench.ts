@@ -16,6 +16,8 @@ plus FILE's .md summary and .html report beside it. Progress goes to stderr.
             64 connections, interleaved repeats (bare, meshkit, bare, meshkit, ...)
   cold      a request on a cold model vs raw InferenceSession.create + first run
   density   1,000 registered 4 MiB models, --memory 256MiB, Zipf request mix: RSS, hit ratio
+  churn     60 × 2 MiB models, --memory 32MiB, 8 clients on random models: RSS growth over idle
+            (goal: budget + 48 MiB; exit 1 when missed), heap trim on vs off
   cluster   only with --only cluster: 3 instances + etcd; forwarding overhead, drain, failover
   trees     only with --only trees: XGBoost evaluator rows/s vs XGBoost (python3-xgboost) and
             onnxruntime, batch 1/64/1024; miss path of a cold XGBoost model

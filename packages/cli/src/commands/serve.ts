@@ -23,6 +23,10 @@ models and memory
                                options: '{"name":"ttl","options":{"keepAliveMs":600000}}'
   --data-dir DIR               registry and download cache (default ./.meshkit)
   --size-factor F              predicted loaded size = file size × F (runtime default)
+  --heap-trim true|false       after an unload, give freed native memory back to the OS when RSS is
+                               over the just-started process + --memory + --heap-slack (default true;
+                               Linux/glibc)
+  --heap-slack SIZE            freed memory the process may keep before it trims (default 16MiB)
 
 loading
   --max-concurrent-loads N     load pool size (default 2)
@@ -131,6 +135,8 @@ export const flagSpec = {
   eviction: { type: "string" },
   "data-dir": { type: "string" },
   "size-factor": { type: "string" },
+  "heap-trim": { type: "string" },
+  "heap-slack": { type: "string" },
   "max-concurrent-loads": { type: "string" },
   "load-timeout": { type: "string" },
   "load-queue-limit": { type: "string" },

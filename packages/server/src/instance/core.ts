@@ -4,6 +4,7 @@ import type { ServerMetrics } from "../observability/metrics.js"
 import type { ModelRecord } from "../registry/registry.js"
 import type { ModelRuntimes } from "../runtimes/index.js"
 import type { FailureMemory } from "./failure-memory.js"
+import type { HeapGovernor } from "./native-heap.js"
 import type { LoadPool } from "./load-pool.js"
 import type { ModelEntry } from "./model-entry.js"
 
@@ -35,6 +36,8 @@ export interface ManagerOptions {
   readonly priorityOf?: (tenant: string) => number
   /** tenancy: each tenant's guaranteed bytes of the budget (core fair memory shares) */
   readonly shares?: ReadonlyMap<string, number>
+  /** gives freed native memory back to the OS after unloads when the process is over its line */
+  readonly heap?: HeapGovernor
 }
 
 /** The state the manager, its loading and its unloading share (one instance's models). */

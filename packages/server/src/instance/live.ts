@@ -10,6 +10,7 @@ import { sourceRulesOf } from "../registry/source-rules.js"
 import { ModelRuntimes } from "../runtimes/index.js"
 import { ServerState } from "../serving/server-state.js"
 import { ModelManager } from "./model-manager.js"
+import { glibcTrim, HeapGovernor } from "./native-heap.js"
 import { Tenants } from "../tenancy/tenants.js"
 
 /**
@@ -28,6 +29,7 @@ export const ModelManagerLive = Layer.scoped(
     const registry = yield* ModelRegistry
     const tenants = yield* Tenants
     const downloadDir = join(config.dataDir, "downloads")
+    const heap = heapGovernor(config, metrics, log)
     const manager = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
@@ -47,6 +49,7 @@ export const ModelManagerLive = Layer.scoped(
             expireIntervalMs: config.expireInterval,
             ...(tenants.enabled ? { priorityOf: (t: string) => tenants.priorityOf(t), shares: tenants.shares } : {}),
             batchingFor: batchingFor(config),
+            ...(heap ? { heap } : {}),
             // URL sources: fetch again if the cached file went missing.
             resolvePath: (r) => (/^https?:/i.test(r.uri) ? sourceRulesOf(config).then((rules) => resolveSource(r, downloadDir, rules)) : Promise.resolve(r.path))
           })
@@ -72,6 +75,30 @@ export const ModelManagerLive = Layer.scoped(
     return manager
   })
 )
+
+/**
+ * The line is drawn now, with the runtimes started and no model loaded: this process as it is,
+ * plus the model budget, plus the slack.
+ */
+const heapGovernor = (config: ServerConfig, metrics: ServerMetrics, log: Log): HeapGovernor | undefined => {
+  if (!config.heapTrim) return undefined
+  const trim = glibcTrim()
+  if (typeof trim === "string") {
+    log.warn(`${trim}: resident memory may stay above --memory after unloads`)
+    return undefined
+  }
+  const baseline = process.memoryUsage.rss()
+  return new HeapGovernor({
+    rss: () => process.memoryUsage.rss(),
+    trim,
+    limitBytes: baseline + config.memory + config.heapSlack,
+    onTrim: (released, ms) => {
+      metrics.heapTrims.inc()
+      metrics.heapTrimmedBytes.inc(released)
+      log.debug("native heap trimmed", { releasedBytes: released, ms: Math.round(ms * 100) / 100 })
+    }
+  })
+}
 
 /**
  * A model's batching policy: its own settings over the server's defaults; none when the

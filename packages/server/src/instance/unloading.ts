@@ -56,6 +56,8 @@ export class Unloading {
           .catch((err) => this.core.options.log.error("unload failed", { model: e.id, error: messageOf(err) }))
           .finally(() => {
             this.core.options.metrics.unloadDuration.observe((performance.now() - t0) / 1000)
+            // before the bytes are released: the load waiting for them then finds the pages returned
+            this.core.options.heap?.afterUnload()
             cache.release(bytes)
             e.phase = "idle"
             e.unloading = undefined

@@ -176,6 +176,8 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
   readonly ageAtEviction: Histogram
   readonly loadedModelSize: Histogram
   readonly downloadDuration: Histogram
+  readonly heapTrims: Counter
+  readonly heapTrimmedBytes: Counter
   private gauges: CacheGauges | undefined
 
   constructor(opts: { readonly processMetrics?: boolean; readonly modelMetrics?: boolean; readonly tenantMetrics?: boolean } = {}) {
@@ -233,6 +235,8 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
       registers
     })
     this.downloadDuration = new Histogram({ name: "meshkit_download_duration_seconds", help: "Model download time (URL sources)", buckets: SLOW, registers })
+    this.heapTrims = new Counter({ name: "meshkit_heap_trims_total", help: "Times freed native memory was given back to the OS after an unload (RSS over the start + budget + slack line)", registers })
+    this.heapTrimmedBytes = new Counter({ name: "meshkit_heap_trimmed_bytes_total", help: "Resident bytes those trims gave back", registers })
     gauge("meshkit_capacity_bytes", "Memory budget for models", (g) => g.capacityBytes())
     gauge("meshkit_used_bytes", "Bytes held by loaded and loading models (and models still unloading)", (g) => g.usedBytes())
     gauge("meshkit_models_loaded", "Models loaded and ready", (g) => g.loaded())
