@@ -48,8 +48,7 @@ ENV NODE_ENV=production \
     MESHKIT_PORT=8000 \
     MESHKIT_GRPC_PORT=8001 \
     MESHKIT_DATA_DIR=/data \
-    MESHKIT_MODELS=/models \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MESHKIT_MODELS=/models
 # A system user with a fixed id (runAsNonRoot in Kubernetes checks the number), owning only /data.
 RUN groupadd --system --gid 10001 meshkit \
  && useradd --system --uid 10001 --gid meshkit --home-dir /app --no-create-home --shell /usr/sbin/nologin meshkit \

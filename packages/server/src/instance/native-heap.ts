@@ -4,12 +4,13 @@ import { createRequire } from "node:module"
  * Keeping the process inside its memory budget after models leave.
  *
  * Where the memory went (measured with 60 × 2 MiB ONNX models, --memory 32MiB, 8 clients on
- * random models, RSS against the just-started server): not in onnxruntime's arenas and not in
- * decoded request buffers, but in glibc's heap. A session's load allocates the file, the parsed
- * protobuf and the prepacked weights — a few MiB per model, below glibc's dynamic mmap threshold
- * once the first large chunk has been freed — and when the session is released those chunks go
- * back to malloc's free lists, in the middle of the heap, where `free` never returns them to the
- * OS. Under load/unload churn RSS grew 93–146 MiB for a 32 MiB budget and stayed there.
+ * random models, RSS against the just-started server): RSS grew 93–146 MiB for the 32 MiB budget
+ * and stayed there. Turning onnxruntime's CPU arena and memory patterns off changed little (93
+ * MiB); decoded request buffers are small here. The rest is glibc's heap: a session's load
+ * allocates the file, the parsed protobuf and the prepacked weights — a few MiB per model, below
+ * glibc's dynamic mmap threshold once the first large chunk has been freed — and when the
+ * session is released those chunks go back to malloc's free lists, in the middle of the heap,
+ * where `free` never returns them to the OS.
  *
  * glibc's `malloc_trim(0)` gives every free page in every arena back (madvise DONTNEED), not just
  * the top of the heap. It is not free: it takes about 1 ms, and the pages it returns must be
