@@ -70,6 +70,11 @@ export class ModelEntry {
    * load must not count again when it gets its slot.
    */
   useCountedAtAdmission = false
+  /**
+   * A request's arrival started this load (before its body was read): that request is a miss
+   * even if the load is done by the time it asks for a slot.
+   */
+  missOnArrival = false
   removed = false
   constructor(public record: ModelRecord) {}
   get id(): string {

@@ -155,6 +155,10 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     e.inFlight++
     const r = e.resident!
     r.inFlight++
+    if (e.missOnArrival) {
+      this.countUse(e, true)
+      return e.loaded
+    }
     const now = Date.now()
     e.lastUsed = now
     this.core.cacheOf(e).hit(r, now)
@@ -231,6 +235,10 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
 
   private countUse(e: ModelEntry, missed: boolean): void {
     const now = Date.now()
+    if (e.missOnArrival) {
+      e.missOnArrival = false
+      missed = true
+    }
     e.lastUsed = now
     if (e.useCountedAtAdmission) e.useCountedAtAdmission = false
     else if (e.resident) this.core.cacheOf(e).hit(e.resident, now)
@@ -244,6 +252,13 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
    * Make sure the model is loaded (single-flight: concurrent callers share one load).
    * `urgent` = a request is waiting on it (jumps the load queue).
    */
+  /** A request for the cold model `e` arrived (its body still to come): start its load now. */
+  loadOnArrival(e: ModelEntry): void {
+    if (e.phase !== "idle") return
+    e.missOnArrival = true
+    this.loading.ensureLoaded(e, true).catch(() => (e.missOnArrival = false))
+  }
+
   ensureLoaded(e: ModelEntry, urgent: boolean): Promise<void> {
     return this.loading.ensureLoaded(e, urgent)
   }

@@ -141,6 +141,19 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   // ---- infer --------------------------------------------------------------------------------
 
   /**
+   * A request for `e` has arrived and its body is still on the wire: start loading a cold model
+   * now, so the load overlaps the body's transfer and decoding (a large tensor takes as long to
+   * receive as a small model takes to load). The request itself then waits on the same
+   * single-flight load; a load that fails is remembered and answered to it as before. Not in
+   * cluster mode (the mesh decides where a cold model loads) and not for a tenant under limits
+   * (a request the limiter refuses must not load anything).
+   */
+  loadOnArrival(e: ModelEntry, p: Principal): void {
+    if (e.phase !== "idle" || this.cluster !== undefined || p.tenant?.limited === true || p.forwarded) return
+    this.manager.loadOnArrival(e)
+  }
+
+  /**
    * Serve one inference on `e` (resolved for `p`), answering through `t`; `t0` is
    * performance.now() at arrival. The tenant's limits apply to requests from clients; a
    * request a peer forwarded was counted at the instance the client called.

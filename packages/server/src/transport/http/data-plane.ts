@@ -140,6 +140,7 @@ export const makeDataPlane = (d: DataPlaneDeps) => {
       return
     }
     const call = new RestInferCall(serving, req, res, name, e, t0, transport(), p, limits)
+    serving.loadOnArrival(e, p)
     // Content-Encoding: gzip / deflate bodies are inflated under the same limit (./compression.ts).
     if (req.headers["content-encoding"] !== undefined) readBodyDecoded(req, d.maxBodyBytes, call, budgetHold(res))
     else readBody(req, d.maxBodyBytes, call, budgetHold(res))
