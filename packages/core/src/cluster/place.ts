@@ -32,7 +32,8 @@ export class Placer<V extends InstanceViewState = InstanceViewState> {
    */
   place(req: PlacementRequest, views: readonly V[], now: number, admission: Admission<V>): V | undefined {
     const refused = this.refused
-    refused.length = 0
+    // usually empty: setting length is a runtime call even when nothing changes
+    if (refused.length !== 0) refused.length = 0
     let chosen: V | undefined
     for (let attempt = 0; attempt < views.length; attempt++) {
       const v = this.policy.choose(req, views, now) as V | undefined

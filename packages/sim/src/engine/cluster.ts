@@ -16,28 +16,21 @@
  * model larger than every instance fails its requests at once.)
  * Loads on an instance start only after the unloads it has begun finish, so real memory never
  * exceeds capacity; unloads themselves do not use a load slot.
+ *
+ * This file is the loop, the arrivals and the completions; the rest lives beside it:
+ * copy-placement.ts (placing a copy, forgetting one, the memory figure), blocked.ts (retrying
+ * blocked models), scaling-tick.ts, keep-alive.ts, work.ts (executions and loads on an instance).
  */
-import {
-  buildPolicy,
-  clusterFreeFraction,
-  copiesToRemove,
-  ModelActivity,
-  modelLoadStatsState,
-  Placer,
-  policyRng,
-  RateWindows,
-  route,
-  targetCopies,
-  type InstanceViewState,
-  type RoutingPolicy,
-  type ScalingPolicy
-} from "@meshkit/core"
+import { buildPolicy, ModelActivity, Placer, policyRng, RateWindows, route, type InstanceViewState, type RoutingPolicy, type ScalingPolicy } from "@meshkit/core"
 import { emptyTotals, toResult, type Totals } from "../metrics/counters.js"
 import { LatencyRecorder } from "../metrics/latency.js"
 import type { RunOutput } from "../metrics/result.js"
 import { TenantStats } from "../metrics/tenants.js"
 import { sharesFor } from "./shares.js"
-import { retryPerTenant } from "./blocked.js"
+import { BlockedRetry } from "./blocked.js"
+import { CopyPlacement, MemoryLedger } from "./copy-placement.js"
+import { KeepAlive } from "./keep-alive.js"
+import { ScalingTick } from "./scaling-tick.js"
 import { Timeline } from "../metrics/timeline.js"
 import type { Trace } from "../trace/types.js"
 import { CacheAdmission } from "./admission.js"
@@ -60,17 +53,16 @@ export class ClusterEngine {
   private readonly modelIds: readonly string[]
   private readonly nextUse: Float64Array | undefined
   private readonly instances: Instance[]
-  /** the instances' placement views, by instance index (refreshed in place before each placement) */
-  private readonly views: InstanceViewState[]
-  private readonly placer: Placer<InstanceViewState>
-  private readonly admission: CacheAdmission
   private readonly routing: RoutingPolicy
   private readonly scaling: ScalingPolicy | undefined
   private readonly offline: boolean
-  /** tenant shares are on: a blocked model of one tenant must not hold back the others' */
-  private readonly shared: boolean
   private readonly shares: ReadonlyMap<string, number> | undefined
-  private readonly keepAlive: boolean
+  /** keep-alive checks, for eviction policies with an idle timeout */
+  private readonly keepAlive: KeepAlive | undefined
+  private readonly placement: CopyPlacement
+  private readonly blockedRetry: BlockedRetry
+  private readonly scaleTicks: ScalingTick | undefined
+  private readonly memory: MemoryLedger
   private readonly events = new EventQueue(4096)
   private readonly work: Work
   /** dynamic batching, when the cluster configures it */
@@ -87,7 +79,6 @@ export class ClusterEngine {
   private readonly latency = new LatencyRecorder()
   private readonly timeline = new Timeline()
   private readonly tot: Totals = emptyTotals()
-  private memoryUsed = 0
   private now = 0
   private traceDone = false
   private requestIndex = 0
@@ -97,7 +88,6 @@ export class ClusterEngine {
   /** per model: what scaling reads (rate, last use, start of the current use window) */
   private readonly activity = new ModelActivity()
   private readonly instanceRate: RateWindows
-  private readonly stats = modelLoadStatsState()
 
   constructor(trace: Trace, cfg: SimConfig, opts: RunOptions = {}) {
     this.cfg = cfg
@@ -106,18 +96,17 @@ export class ClusterEngine {
     this.nextUse = opts.nextUse
     const c = cfg.cluster
     const seed = cfg.seed
-    this.placer = new Placer(buildPolicy("placement", cfg.placement, { rng: policyRng(seed, "placement") }))
+    const placer = new Placer<InstanceViewState>(buildPolicy("placement", cfg.placement, { rng: policyRng(seed, "placement") }))
     this.routing = buildPolicy("routing", cfg.routing, { rng: policyRng(seed, "routing") })
     this.scaling = isScalingOff(cfg.scaling) ? undefined : buildPolicy("scaling", cfg.scaling, { rng: policyRng(seed, "scaling") })
     this.instances = buildInstances(cfg)
-    this.views = this.instances.map((inst) => inst.view)
+    const views = this.instances.map((inst) => inst.view)
     this.shares = sharesFor(cfg.shares, c.memoryBytes)
-    this.shared = this.shares !== undefined
-    this.admission = new CacheAdmission(this.instances, !this.shared)
+    const shared = this.shares !== undefined
+    const admission = new CacheAdmission(this.instances, !shared)
     const p0 = this.instances[0]!.policy
     this.offline = p0.offline === true
     if (this.offline && this.nextUse === undefined) throw new Error(`internal: offline policy ${p0.name} needs next-use times`)
-    this.keepAlive = typeof p0.expired === "function"
     this.sampleExec = execSampler(c.exec, policyRng(seed, "exec"))
     this.maxInstanceBytes = c.memoryBytes
     this.requestOverheadMs = c.requestOverheadMs ?? 0
@@ -128,6 +117,31 @@ export class ClusterEngine {
     this.modelState = new ModelState(c.modelConcurrency)
     this.work = new Work(this.events, this.requests, this.modelState.byId, (m) => this.models.loadCostMs[m]!, c.loadSigma ?? 0, policyRng(seed, "load"))
     this.batches = c.batching === undefined ? undefined : new Batches(c.batching, this.events, this.requests, this.work)
+    this.memory = new MemoryLedger(this.timeline)
+    const keepAlive = typeof p0.expired === "function" ? new KeepAlive(this.events, this.tot, this.memory, () => this.placement) : undefined
+    this.keepAlive = keepAlive
+    this.placement = new CopyPlacement({
+      instances: this.instances,
+      views,
+      placer,
+      admission,
+      modelState: this.modelState,
+      models: this.models,
+      table: trace.models,
+      instanceRate: this.instanceRate,
+      work: this.work,
+      tot: this.tot,
+      memory: this.memory,
+      maxCopies: c.maxCopies,
+      unloadMs: c.unloadMs,
+      scheduleExpiry: keepAlive === undefined ? undefined : (inst, t) => keepAlive.schedule(inst, t)
+    })
+    const enqueue = (cp: Copy, slot: number, t: number) => this.enqueue(cp, slot, t)
+    this.blockedRetry = new BlockedRetry(this.modelState, this.requests, this.placement, this.models, () => this.tenants.names.length, shared, enqueue)
+    this.scaleTicks =
+      this.scaling === undefined
+        ? undefined
+        : new ScalingTick(this.scaling, this.instances, views, this.modelState, this.activity, this.modelIds, this.placement, this.memory, c.maxCopies)
   }
 
   async run(): Promise<RunOutput> {
@@ -212,7 +226,7 @@ export class ClusterEngine {
         this.requests.release(slot)
         return
       }
-      const c = this.place(m, t, true, this.nextUse !== undefined ? this.nextUse[g]! : Infinity)
+      const c = this.placement.place(m, t, true, this.nextUse !== undefined ? this.nextUse[g]! : Infinity)
       if (c !== undefined) {
         this.enqueue(c, slot, t)
         return
@@ -246,7 +260,7 @@ export class ClusterEngine {
     inst.cache.hit(c.entry, t)
     inst.recency.moveToFront(c)
     this.instanceRate.record(inst.idx, t)
-    if (this.keepAlive) this.scheduleExpiry(inst, t)
+    if (this.keepAlive !== undefined) this.keepAlive.schedule(inst, t)
   }
 
   private enqueue(c: Copy, slot: number, t: number): void {
@@ -284,7 +298,7 @@ export class ClusterEngine {
         this.scaleTick(t)
         break
       case EXPIRE:
-        this.expire(this.instances[ev.poppedArg]!, t)
+        this.keepAlive!.expire(this.instances[ev.poppedArg]!, t)
         break
       case BATCH_TICK:
         this.batches!.tick(this.modelState.byId[ev.poppedArg], t)
@@ -364,148 +378,12 @@ export class ClusterEngine {
   /** A copy on `inst` can now be evicted: room may have appeared there for blocked models. */
   private becameIdle(inst: Instance, t: number): void {
     inst.noRoomFor = Infinity
-    if (this.modelState.blocked.length > 0) this.retryBlocked(t)
+    if (this.modelState.blocked.length > 0) this.blockedRetry.retry(t)
   }
 
   private scaleTick(t: number): void {
-    const scaling = this.scaling!
-    for (const inst of this.instances) inst.view.usedBytes = inst.cache.used
-    const stats = this.stats
-    stats.clusterFreeFraction = clusterFreeFraction(this.views)
-    stats.maxCopies = Math.min(this.cfg.cluster.maxCopies, this.instances.length)
-    const ms = this.modelState
-    // Placement below may evict models and so edit `active`: walk a snapshot.
-    const snapshot = ms.active.slice()
-    for (const m of snapshot) {
-      const all = ms.copies[m]!
-      const copies = all.length
-      if (copies === 0) continue
-      stats.id = this.modelIds[m]!
-      stats.copies = copies
-      this.activity.fill(stats, m, t)
-      const want = targetCopies(scaling, stats, t)
-      if (want > copies) {
-        for (let k = copies; k < want; k++) if (this.place(m, t, false, all[0]!.entry.nextUse) === undefined) break
-      } else if (want < copies) {
-        for (const c of copiesToRemove(ms.loaded[m]!, copies - want)) this.remove(c, t)
-      }
-    }
-    if (!this.traceDone) this.events.push(t + scaling.intervalMs, SCALE_TICK, 0)
-  }
-
-  /** Scale-down: remove an idle copy. */
-  private remove(c: Copy, t: number): void {
-    const inst = c.inst
-    const before = inst.cache.used
-    inst.cache.remove(c.entry.id)
-    this.detach(c, t)
-    this.memoryChanged(inst.cache.used - before, t)
-    inst.noRoomFor = Infinity
-  }
-
-  private expire(inst: Instance, t: number): void {
-    if (t !== inst.expiryAt) return // superseded by an earlier check that rescheduled
-    inst.expiryAt = Infinity
-    const before = inst.cache.used
-    const gone = inst.cache.expire(t)
-    if (gone.length > 0) {
-      this.tot.evictions += gone.length
-      for (const e of gone) this.detach(inst.copies.get(e.id)!, t)
-      this.memoryChanged(inst.cache.used - before, t)
-      inst.noRoomFor = Infinity
-    }
-    this.scheduleExpiry(inst, t)
-  }
-
-  private scheduleExpiry(inst: Instance, t: number): void {
-    const at = inst.rescheduleExpiry(t)
-    if (at !== Infinity) this.events.push(at, EXPIRE, inst.idx)
-  }
-
-  // ---- placement, evictions -----------------------------------------------------------------
-
-  /** Place a new copy of model m: core's Placer picks, the cache admits, the load queues. */
-  private place(m: number, t: number, demand: boolean, nextUse: number): Copy | undefined {
-    const models = this.models
-    const ids = this.modelIds
-    const size = models.size[m]!
-    const existing = this.modelState.copies[m]!
-    for (const inst of this.instances) {
-      let has = false
-      for (let k = 0; k < existing.length; k++) if (existing[k]!.inst === inst) has = true
-      inst.refreshView(this.instanceRate.rpm(inst.idx, t), has || size >= inst.noRoomFor)
-    }
-    const req = this.modelState.placementRequest(m, ids[m]!, this.trace.models.tenants[m]!, size, models.loadCostMs[m]!, this.cfg.cluster.maxCopies)
-    const admission = this.admission
-    admission.prepare(req.model, nextUse)
-    const v = this.placer.place(req, this.views, t, admission)
-    if (v === undefined) return undefined
-    const inst = this.instances[v.index]!
-    const r = admission.result!
-    admission.result = undefined
-    this.tot.evictions += r.evicted.length
-    for (const e of r.evicted) this.detach(inst.copies.get(e.id)!, t)
-    this.memoryChanged(inst.cache.used - admission.usedBefore, t)
-    const c = this.modelState.attach(m, inst, r.entry, demand)
-    this.tot.loads++
-    inst.loadingCopies++
-    if (demand) inst.demandLoads.push(c)
-    else inst.backgroundLoads.push(c)
-    this.work.startLoads(inst, t)
-    if (this.keepAlive) this.scheduleExpiry(inst, t)
-    return c
-  }
-
-  /** Something became idle: place blocked models in FIFO order until one still cannot go. */
-  private retryBlocked(t: number): void {
-    if (this.shared) return this.retryBlockedPerTenant(t)
-    const ms = this.modelState
-    while (ms.blocked.length > 0) {
-      const m = ms.blocked[0]!
-      const c = this.place(m, t, true, ms.blockedNextUse[m]!)
-      if (c === undefined) return
-      ms.blocked.shift()
-      this.unblock(m, c, t)
-    }
-  }
-
-  /** With shares: FIFO per tenant, see blocked.ts */
-  private retryBlockedPerTenant(t: number): void {
-    const ms = this.modelState
-    retryPerTenant(ms.blocked, this.models.tenant, this.tenants.names.length, this.refusedTenants, (m) => {
-      const c = this.place(m, t, true, ms.blockedNextUse[m]!)
-      if (c === undefined) return false
-      this.unblock(m, c, t)
-      return true
-    })
-  }
-
-  private readonly refusedTenants = new Set<number>()
-
-  /** Model m got copy c: its waiting requests join it. */
-  private unblock(m: number, c: Copy, t: number): void {
-    const ms = this.modelState
-    const rq = this.requests
-    ms.isBlocked[m] = 0
-    const waiting = ms.pending[m]!
-    let s = waiting.head
-    waiting.head = waiting.tail = -1
-    while (s !== -1) {
-      const next = rq.link[s]!
-      this.enqueue(c, s, t)
-      s = next
-    }
-  }
-
-  /** Forget an evicted / removed copy (the cache has already dropped it); start its unload. */
-  private detach(c: Copy, t: number): void {
-    this.modelState.detach(c, t + this.cfg.cluster.unloadMs)
-  }
-
-  private memoryChanged(delta: number, t: number): void {
-    if (delta === 0) return
-    this.memoryUsed += delta
-    this.timeline.setMemory(t, this.memoryUsed)
+    this.scaleTicks!.tick(t)
+    if (!this.traceDone) this.events.push(t + this.scaling!.intervalMs, SCALE_TICK, 0)
   }
 
   /** the trace's model table grows while streaming: size the per-model state before a chunk */
