@@ -29,24 +29,28 @@ export const sectionIds = (sections: ReadonlyArray<Section>): string[] => {
   })
 }
 
+// Longer cells may wrap (prose); shorter ones stay on one line and the table scrolls in its box instead.
+const WRAP_FROM_CHARS = 48
+
 const renderTable = (table: TableSpec): string => {
   const t = normaliseTable(table)
   const cls = (i: number, extra?: string) => {
-    const names = [t.align[i] === "right" ? "mk-right" : "", extra ?? ""].filter((c) => c !== "")
+    const names = [t.align[i] === "right" ? "mk-right" : "", ...(extra ?? "").split(" ")].filter((c) => c !== "")
     return names.length === 0 ? "" : ` class="${names.join(" ")}"`
   }
   const head = t.columns.map((c, i) => `<th scope="col"${cls(i)}>${escapeXml(c)}</th>`).join("")
   const body = t.rows
     .map(
       (r) =>
-        `<tr>${r.map((c, i) => `<td${cls(i, c.verdict ? `mk-${c.verdict}` : undefined)}>${escapeXml(c.text)}</td>`).join("")}</tr>`
+        `<tr>${r.map((c, i) => `<td${cls(i, [c.verdict ? `mk-${c.verdict}` : "", c.text.length >= WRAP_FROM_CHARS ? "mk-wrap" : ""].join(" "))}>${escapeXml(c.text)}</td>`).join("")}</tr>`
     )
     .join("\n")
   return `<div class="mk-table-wrap"><table class="mk-table">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`
 }
 
 const renderSection = (section: Section, id: string): string => {
-  const parts: string[] = [`<section class="mk-section" id="${escapeXml(id)}">`, `<h2>${escapeXml(section.heading)}</h2>`]
+  const kind = section.lead ? "mk-section mk-lead" : "mk-section"
+  const parts: string[] = [`<section class="${kind}" id="${escapeXml(id)}">`, `<h2>${escapeXml(section.heading)}</h2>`]
   for (const p of paragraphs(section.text ?? "")) parts.push(`<p>${escapeXml(p).replace(/\r?\n/g, "<br>")}</p>`)
   if (section.table) {
     parts.push(section.table.rows.length === 0 ? `<p class="mk-empty">No rows.</p>` : renderTable(section.table))

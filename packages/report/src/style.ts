@@ -37,11 +37,19 @@ body {
   border-bottom: 1px solid var(--mk-border); font-weight: 620;
 }
 .mk-section p { margin: 0 0 10px; max-width: 80ch; }
-.mk-table-wrap { overflow-x: auto; margin: 6px 0 14px; }
-.mk-table { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; }
-.mk-table th, .mk-table td { padding: 5px 12px; border-bottom: 1px solid var(--mk-border); vertical-align: top; }
-.mk-table th { background: var(--mk-soft); font-weight: 600; text-align: left; white-space: nowrap; }
+/* Tables scroll inside their box (never the page); the first column stays in view while they do. */
+.mk-table-wrap { overflow-x: auto; width: fit-content; max-width: 100%; margin: 6px 0 14px; border: 1px solid var(--mk-border); border-radius: 6px; }
+.mk-table { border-collapse: separate; border-spacing: 0; font-size: 13.5px; font-variant-numeric: tabular-nums; }
+.mk-table th, .mk-table td {
+  padding: 5px 12px; border-bottom: 1px solid var(--mk-border); vertical-align: top; white-space: nowrap; background: #ffffff;
+}
+.mk-table tbody tr:last-child td { border-bottom: none; }
+.mk-table th { background: var(--mk-soft); font-weight: 600; text-align: left; }
+.mk-table td.mk-wrap { white-space: normal; min-width: 18em; }
 .mk-table tbody tr:nth-child(even) td { background: #fbfcfd; }
+.mk-table th:first-child, .mk-table td:first-child {
+  position: sticky; left: 0; z-index: 1; border-right: 1px solid var(--mk-border); font-weight: 600;
+}
 .mk-table .mk-right { text-align: right; white-space: nowrap; }
 .mk-table .mk-ok { color: var(--mk-ok); font-weight: 600; }
 .mk-table .mk-bad { color: var(--mk-bad); font-weight: 600; }
@@ -49,11 +57,17 @@ body {
   display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr));
   gap: 18px; margin: 8px 0 6px;
 }
-.mk-figure { margin: 0; border: 1px solid var(--mk-border); border-radius: 6px; padding: 6px; background: #fff; min-width: 0; }
+.mk-figure { margin: 0; border: 1px solid var(--mk-border); border-radius: 6px; padding: 6px; background: #fff; min-width: 0; overflow-x: auto; }
+.mk-lead { border: 2px solid var(--mk-accent); border-radius: 8px; padding: 12px 16px 4px; background: #f3f8fc; }
+.mk-lead h2 { border-bottom-color: #b6d4ea; }
+.mk-lead p:first-of-type { font-size: 16.5px; font-weight: 600; }
+.mk-lead .mk-table th, .mk-lead .mk-table td { background: #ffffff; }
 .mk-figure svg.mk-chart { display: block; width: 100%; height: auto; }
 .mk-empty { color: var(--mk-muted); font-style: italic; }
 @media (max-width: 600px) {
   .mk-report { padding: 16px 12px 32px; }
+  /* Below this a 720-unit chart's 12px text shrinks under 8px: the chart scrolls in its box instead. */
+  .mk-figure svg.mk-chart { min-width: 480px; }
   .mk-header h1 { font-size: 22px; }
 }
 @media print {
