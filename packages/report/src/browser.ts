@@ -97,16 +97,21 @@ export interface RenderCheck {
 // The few DOM shapes used inside page.evaluate (the repo compiles without the DOM lib).
 interface DomElement {
   getAttribute(name: string): string | null
+  getClientRects(): { length: number }
   getBoundingClientRect(): { width: number; height: number }
   querySelectorAll(selector: string): ArrayLike<DomElement>
   getTotalLength(): number
 }
 
-/** Measures every `svg.mk-chart` and its `path.mk-series` as the browser laid them out. */
+/**
+ * Measures every `svg.mk-chart` and its `path.mk-series` as the browser laid them out. Of a chart's
+ * wide and narrow twins (data-variant) only the one the page shows at this width is measured.
+ */
 export const measureCharts = (page: Page): Promise<RenderedChart[]> =>
   page.evaluate(() => {
     const doc = (globalThis as unknown as { document: DomElement }).document
-    return Array.from(doc.querySelectorAll("svg.mk-chart")).map((svg) => {
+    const shown = (svg: DomElement) => svg.getAttribute("data-variant") === null || svg.getClientRects().length > 0
+    return Array.from(doc.querySelectorAll("svg.mk-chart")).filter(shown).map((svg) => {
       const box = svg.getBoundingClientRect()
       return {
         id: svg.getAttribute("data-chart-id") ?? "",
@@ -203,7 +208,8 @@ export const measureLayout = (page: Page): Promise<PageLayout> =>
         boxRight: box.getBoundingClientRect().right
       }
     })
-    const axes = Array.from(doc.querySelectorAll("svg.mk-chart")).map((svg) => {
+    const shown = (svg: LayoutElement) => svg.getAttribute("data-variant") === null || svg.getClientRects().length > 0
+    const axes = Array.from(doc.querySelectorAll("svg.mk-chart")).filter(shown).map((svg) => {
       const texts = Array.from(svg.querySelectorAll("g.mk-axes text"))
       return {
         id: svg.getAttribute("data-chart-id") ?? "",

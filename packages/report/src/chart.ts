@@ -11,6 +11,8 @@ export interface ChartOptions {
   readonly width?: number
   /** height with one legend row; more legend rows, notes or slanted labels add to it */
   readonly height?: number
+  /** a data-variant attribute: the HTML page shows a "narrow" twin of each chart on phones */
+  readonly variant?: string
 }
 
 export const CHART_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -163,7 +165,7 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
   const add = (s: string) => out.push(s)
 
   add(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="mk-chart" data-chart-id="${escapeXml(chart.id)}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" class="mk-chart" data-chart-id="${escapeXml(chart.id)}"${opts.variant ? ` data-variant="${escapeXml(opts.variant)}"` : ""} ` +
       `viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" ` +
       `font-family="${escapeXml(CHART_FONT)}" font-size="12">`
   )

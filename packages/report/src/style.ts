@@ -14,6 +14,8 @@ body {
 .mk-report { max-width: 1280px; margin: 0 auto; padding: 28px 24px 48px; }
 .mk-header { border-bottom: 1px solid var(--mk-border); padding-bottom: 16px; margin-bottom: 8px; }
 .mk-header h1 { font-size: 26px; line-height: 1.25; margin: 0 0 4px; font-weight: 650; }
+.mk-header-facts { margin-top: 20px; }
+.mk-header-facts .mk-facts { margin-top: 0; }
 .mk-subtitle { margin: 0 0 6px; color: var(--mk-muted); font-size: 16px; }
 .mk-generated { margin: 0; color: var(--mk-muted); font-size: 13px; }
 .mk-facts {
@@ -63,11 +65,13 @@ body {
 .mk-lead p:first-of-type { font-size: 16.5px; font-weight: 600; }
 .mk-lead .mk-table th, .mk-lead .mk-table td { background: #ffffff; }
 .mk-figure svg.mk-chart { display: block; width: 100%; height: auto; }
+.mk-figure svg.mk-chart[data-variant="narrow"] { display: none; }
 .mk-empty { color: var(--mk-muted); font-style: italic; }
 @media (max-width: 600px) {
   .mk-report { padding: 16px 12px 32px; }
-  /* Below this a 720-unit chart's 12px text shrinks under 8px: the chart scrolls in its box instead. */
-  .mk-figure svg.mk-chart { min-width: 480px; }
+  /* Below this a 720-unit chart's 12px text would shrink under 7px: show its narrow twin instead. */
+  .mk-figure svg.mk-chart[data-variant="wide"] { display: none; }
+  .mk-figure svg.mk-chart[data-variant="narrow"] { display: block; }
   .mk-header h1 { font-size: 22px; }
 }
 @media print {
@@ -78,5 +82,7 @@ body {
   .mk-figure, .mk-table tr { break-inside: avoid; }
   .mk-section h2 { break-after: avoid; }
   .mk-charts { grid-template-columns: 1fr 1fr; }
+  .mk-figure svg.mk-chart[data-variant="wide"] { display: block; }
+  .mk-figure svg.mk-chart[data-variant="narrow"] { display: none; }
 }
 `
