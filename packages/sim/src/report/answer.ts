@@ -116,7 +116,7 @@ export const answerSection = (input: AnswerInput): Answer | undefined => {
     full
       ? `${signedPercent(relative(winner.coldStartSeconds, other.coldStartSeconds)).replace("+", "")} more cold-start seconds`
       : `a ${signedPercent(relative(winner.missRatio, other.missRatio)).replace("+", "")} higher miss ratio`
-  const tiedNote = tiedWithWinner.length > 0 ? ` (${list(tiedWithWinner.map((r) => r.policy))} tie with it)` : ""
+  const tiedNote = tiedWithWinner.length > 0 ? ` (${list(tiedWithWinner.map((r) => r.policy))} ${tiedWithWinner.length === 1 ? "ties" : "tie"} with it)` : ""
   const short = (r: PolicyResult): string =>
     full ? `${formatNumber(r.coldStartSeconds, 1)} s, miss ratio ${r.missRatio.toFixed(4)}, p99 ${us(r.latencyUs.p99)}` : figures(r)
   const paragraphs: string[] = []
@@ -136,7 +136,7 @@ export const answerSection = (input: AnswerInput): Answer | undefined => {
   if (bounds.length > 0 && online.length > 0) {
     paragraphs.push(
       `Offline bound${bounds.length > 1 ? "s" : ""} (need the future, not deployable): ` +
-        bounds.map((b) => `${b.policy} miss ratio ${b.missRatio.toFixed(4)} (${winner.policy} is ${formatNumber(b.missRatio > 0 ? winner.missRatio / b.missRatio : 1, 2)}× it)`).join("; ") +
+        bounds.map((b) => `${b.policy} miss ratio ${b.missRatio.toFixed(4)} (${winner.policy} is ${(b.missRatio > 0 ? winner.missRatio / b.missRatio : 1).toFixed(2)}× it)`).join("; ") +
         "."
     )
   }
@@ -150,10 +150,10 @@ export const answerSection = (input: AnswerInput): Answer | undefined => {
   }
   const table = full
     ? {
-        columns: ["", "policy", "cold-start s", "vs winner", "miss ratio", "p50", "p99", "p99.9", "p99.99", "SLO met"],
+        columns: ["policy", "", "cold-start s", "vs winner", "miss ratio", "p50", "p99", "p99.9", "p99.99", "SLO met"],
         rows: rows.map(([role, r]) => [
-          role,
           r.policy,
+          role,
           formatNumber(r.coldStartSeconds, 1),
           r === winner ? "—" : signedPercent(relative(winner.coldStartSeconds, r.coldStartSeconds)),
           r.missRatio.toFixed(4),
@@ -165,10 +165,10 @@ export const answerSection = (input: AnswerInput): Answer | undefined => {
         ])
       }
     : {
-        columns: ["", "policy", "miss ratio", "vs winner", "byte miss ratio", "misses"],
+        columns: ["policy", "", "miss ratio", "vs winner", "byte miss ratio", "misses"],
         rows: rows.map(([role, r]) => [
-          role,
           r.policy,
+          role,
           r.missRatio.toFixed(4),
           r === winner ? "—" : signedPercent(relative(winner.missRatio, r.missRatio)),
           r.byteMissRatio.toFixed(4),
