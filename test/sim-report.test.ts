@@ -1,5 +1,5 @@
 // The simulator's report as a reader gets it: `meshkit sim` writes report.json, report.md and a
-// self-contained report.html whose four charts render in headless Chromium (Debian's chromium at
+// self-contained report.html whose charts render in headless Chromium (Debian's chromium at
 // /usr/bin/chromium, installed by the harness when missing; when it cannot, the test fails saying so).
 import { spawn } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
@@ -65,13 +65,15 @@ describe("meshkit sim report", () => {
     }
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/)
 
-    const shot = join(tmpdir(), "meshkit-sim-report.png")
+    const shot = join(dir, "meshkit-sim-report.png")
     const check = await checkChartsRendered(join(out, "report.html"), { screenshot: shot })
     expect(check.problems).toEqual([])
     expect(check.charts.map((c) => c.id)).toEqual(
       expect.arrayContaining(["latency-cdf", "miss-ratio-vs-memory", "cold-start-seconds-vs-memory", "memory-over-time", "cold-starts-over-time"])
     )
-    for (const c of check.charts) expect(c.series.length).toBe(2)
+    // one series per policy; the per-tenant panels draw one series (the policies are its bars)
+    for (const c of check.charts) expect(c.series.length).toBe(c.id.startsWith("tenant-") ? 1 : 2)
+    expect(check.charts.filter((c) => c.id.startsWith("tenant-")).length).toBe(4)
   })
 })
 

@@ -97,16 +97,21 @@ export interface RenderCheck {
 // The few DOM shapes used inside page.evaluate (the repo compiles without the DOM lib).
 interface DomElement {
   getAttribute(name: string): string | null
+  getClientRects(): { length: number }
   getBoundingClientRect(): { width: number; height: number }
   querySelectorAll(selector: string): ArrayLike<DomElement>
   getTotalLength(): number
 }
 
-/** Measures every `svg.mk-chart` and its `path.mk-series` as the browser laid them out. */
+/**
+ * Measures every `svg.mk-chart` and its `path.mk-series` as the browser laid them out. Of a chart's
+ * wide and narrow twins (data-variant) only the one the page shows at this width is measured.
+ */
 export const measureCharts = (page: Page): Promise<RenderedChart[]> =>
   page.evaluate(() => {
     const doc = (globalThis as unknown as { document: DomElement }).document
-    return Array.from(doc.querySelectorAll("svg.mk-chart")).map((svg) => {
+    const shown = (svg: DomElement) => svg.getAttribute("data-variant") === null || svg.getClientRects().length > 0
+    return Array.from(doc.querySelectorAll("svg.mk-chart")).filter(shown).map((svg) => {
       const box = svg.getBoundingClientRect()
       return {
         id: svg.getAttribute("data-chart-id") ?? "",
@@ -141,4 +146,78 @@ export const checkChartsRendered = (htmlPath: string, opts: { readonly screensho
     for (const r of externalRequests) problems.push(`external request: ${r}`)
     for (const e of errors) problems.push(`page error: ${e}`)
     return { charts, externalRequests: [...externalRequests], errors: [...errors], problems }
+  })
+
+export interface RenderedTable {
+  /** the table's own width and the width of the box it scrolls in, CSS px */
+  readonly tableWidth: number
+  readonly boxWidth: number
+  /** computed overflow-x of the box: "auto" or "scroll" when it scrolls inside itself */
+  readonly boxOverflowX: string
+  /** computed position of the first header and body cells: "sticky" keeps the first column in view */
+  readonly firstColumnPosition: string
+  /** right edge of the box against the viewport: never beyond it */
+  readonly boxRight: number
+}
+
+export interface RenderedAxes {
+  readonly id: string
+  /** tick labels drawn on the axes (text of `g.mk-axes text` without the axis titles) */
+  readonly tickLabels: ReadonlyArray<string>
+  readonly axisTitles: ReadonlyArray<string>
+  /** the right edge of the box the chart is shown in (its figure; it scrolls inside on a phone) */
+  readonly right: number
+}
+
+export interface PageLayout {
+  readonly innerWidth: number
+  /** document width: above innerWidth the page scrolls sideways (something is cut off) */
+  readonly scrollWidth: number
+  readonly tables: ReadonlyArray<RenderedTable>
+  readonly axes: ReadonlyArray<RenderedAxes>
+  /** text of the lead section (`section.mk-lead`), "" without one */
+  readonly leadText: string
+}
+
+interface LayoutElement extends DomElement {
+  readonly textContent: string | null
+  readonly classList: { contains(c: string): boolean }
+  getBoundingClientRect(): { width: number; height: number; right: number }
+  querySelector(selector: string): LayoutElement | null
+  querySelectorAll(selector: string): ArrayLike<LayoutElement>
+  closest(selector: string): LayoutElement | null
+}
+
+/** What a reader would find cut off or unreadable: page width, tables in their boxes, axis labels. */
+export const measureLayout = (page: Page): Promise<PageLayout> =>
+  page.evaluate(() => {
+    const g = globalThis as unknown as {
+      innerWidth: number
+      document: LayoutElement & { documentElement: { scrollWidth: number } }
+      getComputedStyle(e: LayoutElement): { overflowX: string; position: string }
+    }
+    const doc = g.document
+    const tables = Array.from(doc.querySelectorAll(".mk-table-wrap")).map((box) => {
+      const table = box.querySelector("table")
+      const first = box.querySelector("tbody td:first-child") ?? box.querySelector("th:first-child")
+      return {
+        tableWidth: table ? table.getBoundingClientRect().width : 0,
+        boxWidth: box.getBoundingClientRect().width,
+        boxOverflowX: g.getComputedStyle(box).overflowX,
+        firstColumnPosition: first ? g.getComputedStyle(first).position : "",
+        boxRight: box.getBoundingClientRect().right
+      }
+    })
+    const shown = (svg: LayoutElement) => svg.getAttribute("data-variant") === null || svg.getClientRects().length > 0
+    const axes = Array.from(doc.querySelectorAll("svg.mk-chart")).filter(shown).map((svg) => {
+      const texts = Array.from(svg.querySelectorAll("g.mk-axes text"))
+      return {
+        id: svg.getAttribute("data-chart-id") ?? "",
+        tickLabels: texts.filter((t) => !t.classList.contains("mk-axis-label")).map((t) => t.textContent ?? ""),
+        axisTitles: texts.filter((t) => t.classList.contains("mk-axis-label")).map((t) => t.textContent ?? ""),
+        right: (svg.closest("figure") ?? svg).getBoundingClientRect().right
+      }
+    })
+    const lead = doc.querySelector("section.mk-lead")
+    return { innerWidth: g.innerWidth, scrollWidth: doc.documentElement.scrollWidth, tables, axes, leadText: lead?.textContent ?? "" }
   })

@@ -1,15 +1,18 @@
+import { drawBars, drawCurve, px, type Box } from "./chart-series.js"
 import { escapeXml } from "./escape.js"
-import { formatCompact, formatNumber } from "./format.js"
+import { formatDurationShort, formatPercent } from "./format.js"
 import { seriesStyle } from "./palette.js"
 import { drawable, droppedNote, type DrawableSeries } from "./points.js"
-import { linearScale, logScale, type Scale } from "./scale.js"
-import type { ChartSpec } from "./types.js"
+import { linearScale, logScale, markedScale, type Scale } from "./scale.js"
+import type { AxisFormat, ChartSpec } from "./types.js"
 
 export interface ChartOptions {
   /** viewBox width in px; the SVG scales to its container in HTML */
   readonly width?: number
   /** height with one legend row; more legend rows, notes or slanted labels add to it */
   readonly height?: number
+  /** a data-variant attribute: the HTML page shows a "narrow" twin of each chart on phones */
+  readonly variant?: string
 }
 
 export const CHART_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -19,27 +22,17 @@ const COLOR = { text: "#1f2328", muted: "#59636e", axis: "#8c959f", grid: "#e6e8
 const CHAR_W = 6.9
 const TITLE_H = 30
 const LEGEND_ROW = 18
-const MARKERS_UP_TO = 60
 const LABEL_MAX_CHARS = 28
 const LEGEND_MAX_CHARS = 40
 const SLANT = (35 * Math.PI) / 180
-
-/** Pixel coordinate with 2 decimals: stable text for the same input, and no "-0". */
-const px = (v: number): string => {
-  const r = Math.round(v * 100) / 100
-  return String(r === 0 ? 0 : r)
-}
 
 const truncate = (text: string, max: number): string => (text.length > max ? text.slice(0, max - 1) + "…" : text)
 
 const textWidth = (text: string, charW = CHAR_W): number => text.length * charW
 
-interface Box {
-  readonly left: number
-  readonly top: number
-  readonly width: number
-  readonly height: number
-}
+/** "latency (ms)" on a log axis reads "latency (ms, log)"; "miss ratio" reads "miss ratio (log)". */
+const withLog = (label: string, log: boolean): string =>
+  !log ? label : /\)$/.test(label) ? label.replace(/\)$/, ", log)") : `${label} (log)`
 
 const place = (scale: Scale, v: number, from: number, to: number): number => from + scale.fraction(v) * (to - from)
 
@@ -55,7 +48,27 @@ const valueScale = (range: readonly [number, number] | undefined, log: boolean, 
   return linearScale(min, max, 5)
 }
 
-const positionScale = (range: readonly [number, number] | undefined, log: boolean, target: number): Scale => {
+/** Tick labels in the axis's format: the same unit reads the same in every report. */
+const labelFor = (format: AxisFormat | undefined): ((v: number) => string) | undefined =>
+  format === "duration-ms"
+    ? formatDurationShort
+    : format === "percent"
+      ? (v: number) => formatPercent(v, Math.abs(v) < 0.1 && v !== 0 ? 1 : 0)
+      : undefined
+
+const formatTicks = (scale: Scale, format: AxisFormat | undefined): Scale => {
+  const label = labelFor(format)
+  if (label === undefined) return scale
+  return { ...scale, ticks: scale.ticks.map((t) => ({ value: t.value, label: t.label === "" ? "" : label(t.value) })) }
+}
+
+const positionScale = (
+  range: readonly [number, number] | undefined,
+  log: boolean,
+  target: number,
+  marks: ReadonlyArray<readonly [number, string]> | undefined
+): Scale => {
+  if (marks && marks.length > 0) return markedScale(range, log, marks)
   if (range === undefined) return log ? logScale(1, 10) : linearScale(0, 1, target)
   return log ? logScale(range[0], range[1]) : linearScale(range[0], range[1], target)
 }
@@ -74,51 +87,6 @@ const extentOf = (series: ReadonlyArray<DrawableSeries>, axis: 0 | 1): [number, 
   return min <= max ? [min, max] : undefined
 }
 
-/**
- * Pixel positions of the points, with consecutive points that fall in the same pixel column reduced
- * to their first, lowest, highest and last: the drawn shape is unchanged and the path stays small
- * for huge series.
- */
-const pixels = (
-  points: ReadonlyArray<readonly [number, number]>,
-  xAt: (v: number) => number,
-  yAt: (v: number) => number
-): Array<readonly [number, number]> => {
-  const out: Array<readonly [number, number]> = []
-  let lastIndex = -1
-  const at = (k: number) => [xAt(points[k]![0]), yAt(points[k]![1])] as const
-  let i = 0
-  while (i < points.length) {
-    const column = Math.round(xAt(points[i]![0]))
-    const firstY = yAt(points[i]![1])
-    let lo = i
-    let loY = firstY
-    let hi = i
-    let hiY = firstY
-    let j = i + 1
-    for (; j < points.length && Math.round(xAt(points[j]![0])) === column; j++) {
-      const y = yAt(points[j]![1])
-      if (y < loY) {
-        lo = j
-        loY = y
-      }
-      if (y > hiY) {
-        hi = j
-        hiY = y
-      }
-    }
-    const last = j - 1
-    // Kept in the order they occurred so that the line's direction through the column is preserved.
-    for (const k of [i, Math.min(lo, hi), Math.max(lo, hi), last]) {
-      if (out.length === 0 || k > lastIndex) {
-        out.push(at(k))
-        lastIndex = k
-      }
-    }
-    i = j
-  }
-  return out
-}
 
 interface LegendItem {
   readonly label: string
@@ -159,7 +127,7 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
   const ys = extentOf(data.series, 1)
   const empty = xs === undefined
 
-  const yScale = valueScale(ys, chart.yLog === true, bars)
+  const yScale = formatTicks(valueScale(ys, chart.yLog === true, bars), chart.yFormat)
   const yLabelWidth = yScale.ticks.reduce((w, t) => Math.max(w, textWidth(t.label)), 0)
   const left = Math.round(22 + 8 + yLabelWidth + 8)
   const right = 24
@@ -189,7 +157,7 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
   const plot: Box = { left, top, width: plotWidth, height: plotHeight }
   const xScale = bars
     ? undefined
-    : positionScale(xs, chart.xLog === true, Math.max(2, Math.floor(plotWidth / 90)))
+    : formatTicks(positionScale(xs, chart.xLog === true, Math.max(2, Math.floor(plotWidth / 90)), chart.xTickMarks), chart.xTickMarks ? undefined : chart.xFormat)
 
   const yAt = (v: number) => place(yScale, v, plot.top + plot.height, plot.top)
   const xAt = (v: number) => place(xScale!, v, plot.left, plot.left + plot.width)
@@ -197,7 +165,7 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
   const add = (s: string) => out.push(s)
 
   add(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="mk-chart" data-chart-id="${escapeXml(chart.id)}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" class="mk-chart" data-chart-id="${escapeXml(chart.id)}"${opts.variant ? ` data-variant="${escapeXml(opts.variant)}"` : ""} ` +
       `viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" ` +
       `font-family="${escapeXml(CHART_FONT)}" font-size="12">`
   )
@@ -241,11 +209,15 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
     }
   }
   if (xScale) {
+    // A label that would touch the one before it is left out (its tick stays): explicit ticks may crowd.
+    let lastEnd = -Infinity
     for (const t of xScale.ticks) {
       const x = xAt(t.value)
       add(`<line x1="${px(x)}" x2="${px(x)}" y1="${px(axisY)}" y2="${px(axisY + 4)}"/>`)
-      if (t.label) {
+      const half = textWidth(t.label) / 2
+      if (t.label && x - half >= lastEnd + 6) {
         add(`<text x="${px(x)}" y="${px(axisY + 17)}" text-anchor="middle" stroke="none">${escapeXml(t.label)}</text>`)
+        lastEnd = x + half
       }
     }
   } else {
@@ -266,18 +238,18 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
     })
   }
   add(
-    `<text class="mk-axis-label" x="${px(plot.left + plot.width / 2)}" y="${px(axisY + 8 + xTickArea + 12)}" text-anchor="middle" stroke="none" fill="${COLOR.text}">${escapeXml(truncate(`${chart.xLabel}${chart.xLog && !bars ? " (log)" : ""}`, Math.floor(plot.width / CHAR_W)))}</text>`
+    `<text class="mk-axis-label" x="${px(plot.left + plot.width / 2)}" y="${px(axisY + 8 + xTickArea + 12)}" text-anchor="middle" stroke="none" fill="${COLOR.text}">${escapeXml(truncate(withLog(chart.xLabel, chart.xLog === true && !bars), Math.floor(plot.width / CHAR_W)))}</text>`
   )
   const yMid = plot.top + plot.height / 2
   add(
-    `<text class="mk-axis-label" x="14" y="${px(yMid)}" text-anchor="middle" stroke="none" fill="${COLOR.text}" transform="rotate(-90 14 ${px(yMid)})">${escapeXml(truncate(`${chart.yLabel}${chart.yLog ? " (log)" : ""}`, Math.floor(plot.height / CHAR_W)))}</text>`
+    `<text class="mk-axis-label" x="14" y="${px(yMid)}" text-anchor="middle" stroke="none" fill="${COLOR.text}" transform="rotate(-90 14 ${px(yMid)})">${escapeXml(truncate(withLog(chart.yLabel, chart.yLog === true), Math.floor(plot.height / CHAR_W)))}</text>`
   )
   add(`</g>`)
 
   // Data.
   add(`<g class="mk-data">`)
   if (bars) {
-    drawBars(add, data.series, plot, band, yScale, yAt)
+    drawBars(add, data.series, plot, band, yScale, yAt, labelFor(chart.yFormat))
   } else {
     for (const s of data.series) drawCurve(add, s, data.kind === "step", xAt, yAt)
   }
@@ -312,91 +284,4 @@ export const renderChartSvg = (chart: ChartSpec, opts: ChartOptions = {}): strin
   }
   add(`</svg>`)
   return out.join("\n")
-}
-
-type Add = (s: string) => void
-
-const tooltip = (name: string, x: string, y: number): string =>
-  `<title>${escapeXml(`${name}: ${x}, ${formatNumber(y, 3)}`)}</title>`
-
-const drawCurve = (
-  add: Add,
-  s: DrawableSeries,
-  step: boolean,
-  xAt: (v: number) => number,
-  yAt: (v: number) => number
-): void => {
-  if (s.points.length === 0) return
-  const style = seriesStyle(s.index)
-  const xy = pixels(s.points, xAt, yAt)
-  let d: string
-  if (xy.length === 1) {
-    // A lone point still gets a visible mark with length, not a zero-length path.
-    const [x, y] = xy[0]!
-    d = `M${px(x - 6)} ${px(y)}H${px(x + 6)}`
-  } else if (step) {
-    // Step-after: the value holds until the next x, as an empirical CDF does.
-    d = `M${px(xy[0]![0])} ${px(xy[0]![1])}` + xy.slice(1).map(([x, y]) => `H${px(x)}V${px(y)}`).join("")
-  } else {
-    d = xy.map(([x, y], i) => `${i === 0 ? "M" : "L"}${px(x)} ${px(y)}`).join("")
-  }
-  const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : ""
-  add(
-    `<path class="mk-series" data-series="${escapeXml(s.name)}" d="${d}" fill="none" stroke="${style.color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"${dash}><title>${escapeXml(s.name)}</title></path>`
-  )
-  if (s.points.length <= MARKERS_UP_TO) {
-    add(`<g class="mk-markers" fill="${style.color}">`)
-    for (const [x, y] of s.points) {
-      add(`<circle cx="${px(xAt(x))}" cy="${px(yAt(y))}" r="2.75">${tooltip(s.name, formatNumber(x, 3), y)}</circle>`)
-    }
-    add(`</g>`)
-  }
-}
-
-/** Short, honest value labels: exact below 10,000, three significant figures above (12.3k). */
-const barValueLabel = (v: number): string =>
-  Math.abs(v) >= 1e4 ? formatCompact(Number(v.toPrecision(3))) : formatNumber(v, Math.abs(v) < 1 ? 3 : 2)
-
-const drawBars = (
-  add: Add,
-  series: ReadonlyArray<DrawableSeries>,
-  plot: Box,
-  band: number,
-  yScale: Scale,
-  yAt: (v: number) => number
-): void => {
-  const groups = Math.max(1, series.length)
-  const groupWidth = band * 0.8
-  const barWidth = groupWidth / groups
-  const baseline = yScale.log ? plot.top + plot.height : yAt(0)
-  const totalBars = series.reduce((n, s) => n + s.points.length, 0)
-  // Value labels only when every one of them fits over its bar; otherwise none (no half-labelled charts).
-  const widest = series.reduce((w, s) => s.points.reduce((m, p) => Math.max(m, barValueLabel(p[1]).length), w), 0)
-  const labelled = totalBars <= 40 && widest * 5.8 <= barWidth + 6
-  for (const s of series) {
-    if (s.points.length === 0) continue
-    const style = seriesStyle(s.index)
-    const slot = series.indexOf(s)
-    const rects = s.points.map(([category, value]) => {
-      const x = plot.left + band * category + (band - groupWidth) / 2 + slot * barWidth
-      const y = yAt(value)
-      // At least 1px tall so that a zero bar is still visibly "measured, zero".
-      const h = Math.max(1, Math.abs(baseline - y))
-      const y0 = value >= 0 || yScale.log ? Math.min(y, baseline - 1) : baseline
-      return { x, y0, h, w: Math.max(1, barWidth - 1), value }
-    })
-    const d = rects.map((r) => `M${px(r.x)} ${px(r.y0)}h${px(r.w)}v${px(r.h)}h${px(-r.w)}Z`).join("")
-    add(
-      `<path class="mk-series" data-series="${escapeXml(s.name)}" d="${d}" fill="${style.color}" stroke="none"><title>${escapeXml(s.name)}</title></path>`
-    )
-    if (labelled) {
-      add(`<g class="mk-bar-values" font-size="10" fill="${COLOR.muted}" text-anchor="middle">`)
-      for (const r of rects) {
-        const below = r.value < 0 && !yScale.log
-        const y = below ? r.y0 + r.h + 11 : r.y0 - 4
-        add(`<text x="${px(r.x + r.w / 2)}" y="${px(y)}">${escapeXml(barValueLabel(r.value))}</text>`)
-      }
-      add(`</g>`)
-    }
-  }
 }

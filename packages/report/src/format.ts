@@ -42,6 +42,19 @@ export const formatDuration = (ms: number): string => {
   return `${threeFigures(ms / 3600e3)} h`
 }
 
+/**
+ * A duration for an axis tick or a bar label: the unit formatDuration picks, at most three
+ * significant figures and no trailing zeros, so ticks read 500 ms, 1 s, 1.5 s, 2 s.
+ */
+export const formatDurationShort = (ms: number): string => {
+  if (!Number.isFinite(ms)) return nonFinite(ms)
+  const abs = Math.abs(ms)
+  if (abs === 0) return "0 ms"
+  const [scale, unit] =
+    abs < 1e-3 ? [1e-6, "ns"] : abs < 1 ? [1e-3, "µs"] : abs < 1e3 ? [1, "ms"] : abs < 120e3 ? [1e3, "s"] : abs < 7200e3 ? [60e3, "min"] : [3600e3, "h"]
+  return `${formatCompact(Number((ms / scale).toPrecision(3)))} ${unit}`
+}
+
 /** A fraction (0.123) as a percentage ("12.3%"). */
 export const formatPercent = (fraction: number, digits = 1): string =>
   Number.isFinite(fraction) ? `${formatNumber(fraction * 100, digits)}%` : nonFinite(fraction)

@@ -29,31 +29,44 @@ export const sectionIds = (sections: ReadonlyArray<Section>): string[] => {
   })
 }
 
+/** viewBox width of the phone twin: on a 375 px screen its 12 px text shows at about 10 px. */
+const NARROW_WIDTH = 400
+
+// Longer cells may wrap (prose); shorter ones stay on one line and the table scrolls in its box instead.
+const WRAP_FROM_CHARS = 48
+
 const renderTable = (table: TableSpec): string => {
   const t = normaliseTable(table)
   const cls = (i: number, extra?: string) => {
-    const names = [t.align[i] === "right" ? "mk-right" : "", extra ?? ""].filter((c) => c !== "")
+    const names = [t.align[i] === "right" ? "mk-right" : "", ...(extra ?? "").split(" ")].filter((c) => c !== "")
     return names.length === 0 ? "" : ` class="${names.join(" ")}"`
   }
   const head = t.columns.map((c, i) => `<th scope="col"${cls(i)}>${escapeXml(c)}</th>`).join("")
   const body = t.rows
     .map(
       (r) =>
-        `<tr>${r.map((c, i) => `<td${cls(i, c.verdict ? `mk-${c.verdict}` : undefined)}>${escapeXml(c.text)}</td>`).join("")}</tr>`
+        `<tr>${r.map((c, i) => `<td${cls(i, [c.verdict ? `mk-${c.verdict}` : "", c.text.length >= WRAP_FROM_CHARS ? "mk-wrap" : ""].join(" "))}>${escapeXml(c.text)}</td>`).join("")}</tr>`
     )
     .join("\n")
   return `<div class="mk-table-wrap"><table class="mk-table">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`
 }
 
 const renderSection = (section: Section, id: string): string => {
-  const parts: string[] = [`<section class="mk-section" id="${escapeXml(id)}">`, `<h2>${escapeXml(section.heading)}</h2>`]
+  const kind = section.lead ? "mk-section mk-lead" : "mk-section"
+  const parts: string[] = [`<section class="${kind}" id="${escapeXml(id)}">`, `<h2>${escapeXml(section.heading)}</h2>`]
   for (const p of paragraphs(section.text ?? "")) parts.push(`<p>${escapeXml(p).replace(/\r?\n/g, "<br>")}</p>`)
   if (section.table) {
     parts.push(section.table.rows.length === 0 ? `<p class="mk-empty">No rows.</p>` : renderTable(section.table))
   }
   if (section.charts && section.charts.length > 0) {
     parts.push(`<div class="mk-charts">`)
-    for (const chart of section.charts) parts.push(`<figure class="mk-figure">\n${renderChartSvg(chart)}\n</figure>`)
+    // Each chart twice: the page shows the wide one, a phone the narrow one (CSS), so that a
+    // chart's text never shrinks below ~10 px and nothing needs scrolling sideways.
+    for (const chart of section.charts) {
+      parts.push(
+        `<figure class="mk-figure">\n${renderChartSvg(chart, { variant: "wide" })}\n${renderChartSvg(chart, { width: NARROW_WIDTH, height: 320, variant: "narrow" })}\n</figure>`
+      )
+    }
     parts.push(`</div>`)
   }
   parts.push(`</section>`)
@@ -72,13 +85,16 @@ const renderFact = ([key, value]: readonly [string, string]): string => {
 export const renderHtml = (spec: ReportSpec): string => {
   const ids = sectionIds(spec.sections)
   const facts = spec.facts ?? []
+  // The lead sections (the key answer) come right under the title, before the run's facts: on a
+  // phone the facts alone fill the first screen.
+  const leads = spec.sections.flatMap((s, i) => (s.lead ? [renderSection(s, ids[i]!)] : []))
+  const factList = facts.length > 0 ? `<dl class="mk-facts">${facts.map(renderFact).join("")}</dl>` : ""
   const header = [
     `<header class="mk-header">`,
     `<h1>${escapeXml(spec.title)}</h1>`,
     spec.subtitle ? `<p class="mk-subtitle">${escapeXml(spec.subtitle)}</p>` : "",
     `<p class="mk-generated">Generated <time datetime="${escapeXml(spec.generatedAt)}">${escapeXml(readableTimestamp(spec.generatedAt))}</time></p>`,
-    facts.length > 0 ? `<dl class="mk-facts">${facts.map(renderFact).join("")}</dl>` : "",
-    `</header>`
+    ...(leads.length > 0 ? [`</header>`, ...leads, factList === "" ? "" : `<div class="mk-header mk-header-facts">${factList}</div>`] : [factList, `</header>`])
   ].filter((l) => l !== "")
   const toc =
     spec.sections.length >= 3
@@ -100,7 +116,7 @@ export const renderHtml = (spec: ReportSpec): string => {
     `<main class="mk-report">`,
     ...header,
     toc,
-    ...spec.sections.map((s, i) => renderSection(s, ids[i]!)),
+    ...spec.sections.flatMap((s, i) => (s.lead ? [] : [renderSection(s, ids[i]!)])),
     `</main>`,
     `</body>`,
     `</html>`,

@@ -127,6 +127,12 @@ const renderChart = (chart: ChartSpec, htmlFile: string): string => {
   return lines.join("\n")
 }
 
+const quote = (text: string): string =>
+  text
+    .split(/\r?\n/)
+    .map((l) => `> ${l}`)
+    .join("\n")
+
 /** GitHub-flavoured Markdown that reads on its own in a pull-request comment: tables, ✓/✗, chart summaries. */
 export const renderMarkdown = (spec: ReportSpec, opts: MarkdownOptions = {}): string => {
   const htmlFile = opts.htmlFile ?? "report.html"
@@ -144,7 +150,8 @@ export const renderMarkdown = (spec: ReportSpec, opts: MarkdownOptions = {}): st
   for (const section of spec.sections) {
     blocks.push(`## ${escapeMarkdownInline(section.heading)}`)
     for (const p of (section.text ?? "").split(/\r?\n\s*\r?\n/).map((t) => t.trim())) {
-      if (p !== "") blocks.push(escapeMarkdownParagraph(p))
+      // The lead's paragraphs as a quote block: the answer stands out in a pull-request comment too.
+      if (p !== "") blocks.push(section.lead ? quote(escapeMarkdownParagraph(p)) : escapeMarkdownParagraph(p))
     }
     if (section.table) blocks.push(section.table.rows.length === 0 ? "_No rows._" : renderTable(section.table))
     for (const chart of section.charts ?? []) blocks.push(renderChart(chart, htmlFile))

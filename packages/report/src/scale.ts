@@ -87,6 +87,37 @@ export const logScale = (min: number, max: number): Scale => {
   }
 }
 
+/**
+ * An axis with the caller's ticks (swept sizes, percentiles): it spans the ticks and the data, with
+ * a small margin so that the end points are not drawn on the frame. Log axes skip ticks ≤ 0.
+ */
+export const markedScale = (
+  range: readonly [number, number] | undefined,
+  log: boolean,
+  marks: ReadonlyArray<readonly [number, string]>
+): Scale => {
+  const usable = marks.filter(([v]) => Number.isFinite(v) && (!log || v > 0))
+  let lo = Math.min(...usable.map(([v]) => v), range ? range[0] : Infinity)
+  let hi = Math.max(...usable.map(([v]) => v), range ? range[1] : -Infinity)
+  if (!(lo <= hi)) return log ? logScale(1, 10) : linearScale(0, 1)
+  const to = log ? Math.log10 : (v: number) => v
+  let a = to(lo)
+  let b = to(hi)
+  if (!(a < b)) {
+    const pad = log ? 1 : a === 0 ? 1 : Math.abs(a) * 0.1
+    a -= pad
+    b += pad
+  }
+  const margin = (b - a) * 0.03
+  a -= margin
+  b += margin
+  const from = log ? (v: number) => 10 ** v : (v: number) => v
+  lo = from(a)
+  hi = from(b)
+  const ticks = [...usable].sort((x, y) => x[0] - y[0]).map(([value, label]) => ({ value, label }))
+  return { log, domain: [lo, hi], ticks, minor: [], fraction: (v) => (to(v) - a) / (b - a) }
+}
+
 /** 10^k without the float noise of 10 ** -3 = 0.0010000000000000002. */
 const decade = (k: number): number => Number(`1e${k}`)
 

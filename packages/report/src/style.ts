@@ -14,6 +14,8 @@ body {
 .mk-report { max-width: 1280px; margin: 0 auto; padding: 28px 24px 48px; }
 .mk-header { border-bottom: 1px solid var(--mk-border); padding-bottom: 16px; margin-bottom: 8px; }
 .mk-header h1 { font-size: 26px; line-height: 1.25; margin: 0 0 4px; font-weight: 650; }
+.mk-header-facts { margin-top: 20px; }
+.mk-header-facts .mk-facts { margin-top: 0; }
 .mk-subtitle { margin: 0 0 6px; color: var(--mk-muted); font-size: 16px; }
 .mk-generated { margin: 0; color: var(--mk-muted); font-size: 13px; }
 .mk-facts {
@@ -37,11 +39,19 @@ body {
   border-bottom: 1px solid var(--mk-border); font-weight: 620;
 }
 .mk-section p { margin: 0 0 10px; max-width: 80ch; }
-.mk-table-wrap { overflow-x: auto; margin: 6px 0 14px; }
-.mk-table { border-collapse: collapse; font-size: 13.5px; font-variant-numeric: tabular-nums; }
-.mk-table th, .mk-table td { padding: 5px 12px; border-bottom: 1px solid var(--mk-border); vertical-align: top; }
-.mk-table th { background: var(--mk-soft); font-weight: 600; text-align: left; white-space: nowrap; }
+/* Tables scroll inside their box (never the page); the first column stays in view while they do. */
+.mk-table-wrap { overflow-x: auto; width: fit-content; max-width: 100%; margin: 6px 0 14px; border: 1px solid var(--mk-border); border-radius: 6px; }
+.mk-table { border-collapse: separate; border-spacing: 0; font-size: 13.5px; font-variant-numeric: tabular-nums; }
+.mk-table th, .mk-table td {
+  padding: 5px 12px; border-bottom: 1px solid var(--mk-border); vertical-align: top; white-space: nowrap; background: #ffffff;
+}
+.mk-table tbody tr:last-child td { border-bottom: none; }
+.mk-table th { background: var(--mk-soft); font-weight: 600; text-align: left; }
+.mk-table td.mk-wrap { white-space: normal; min-width: 18em; }
 .mk-table tbody tr:nth-child(even) td { background: #fbfcfd; }
+.mk-table th:first-child, .mk-table td:first-child {
+  position: sticky; left: 0; z-index: 1; border-right: 1px solid var(--mk-border); font-weight: 600;
+}
 .mk-table .mk-right { text-align: right; white-space: nowrap; }
 .mk-table .mk-ok { color: var(--mk-ok); font-weight: 600; }
 .mk-table .mk-bad { color: var(--mk-bad); font-weight: 600; }
@@ -49,11 +59,19 @@ body {
   display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr));
   gap: 18px; margin: 8px 0 6px;
 }
-.mk-figure { margin: 0; border: 1px solid var(--mk-border); border-radius: 6px; padding: 6px; background: #fff; min-width: 0; }
+.mk-figure { margin: 0; border: 1px solid var(--mk-border); border-radius: 6px; padding: 6px; background: #fff; min-width: 0; overflow-x: auto; }
+.mk-lead { border: 2px solid var(--mk-accent); border-radius: 8px; padding: 12px 16px 4px; background: #f3f8fc; }
+.mk-lead h2 { border-bottom-color: #b6d4ea; }
+.mk-lead p:first-of-type { font-size: 16.5px; font-weight: 600; }
+.mk-lead .mk-table th, .mk-lead .mk-table td { background: #ffffff; }
 .mk-figure svg.mk-chart { display: block; width: 100%; height: auto; }
+.mk-figure svg.mk-chart[data-variant="narrow"] { display: none; }
 .mk-empty { color: var(--mk-muted); font-style: italic; }
 @media (max-width: 600px) {
   .mk-report { padding: 16px 12px 32px; }
+  /* Below this a 720-unit chart's 12px text would shrink under 7px: show its narrow twin instead. */
+  .mk-figure svg.mk-chart[data-variant="wide"] { display: none; }
+  .mk-figure svg.mk-chart[data-variant="narrow"] { display: block; }
   .mk-header h1 { font-size: 22px; }
 }
 @media print {
@@ -64,5 +82,7 @@ body {
   .mk-figure, .mk-table tr { break-inside: avoid; }
   .mk-section h2 { break-after: avoid; }
   .mk-charts { grid-template-columns: 1fr 1fr; }
+  .mk-figure svg.mk-chart[data-variant="wide"] { display: block; }
+  .mk-figure svg.mk-chart[data-variant="narrow"] { display: none; }
 }
 `

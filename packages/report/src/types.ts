@@ -15,8 +15,21 @@ export interface ChartSpec {
   readonly kind?: "line" | "step" | "bar"
   /** category labels for bar charts */
   readonly xTicks?: ReadonlyArray<string>
+  /**
+   * Explicit [value, label] ticks for a continuous x axis, replacing the computed ones: the swept
+   * memory sizes ("4 GiB"), or percentiles ("p99") on a log axis of 1 / (1 − quantile). The axis
+   * spans the ticks and the data.
+   */
+  readonly xTickMarks?: ReadonlyArray<readonly [number, string]>
+  /** how x tick labels read on a continuous axis without xTickMarks (same formats as yFormat) */
+  readonly xFormat?: AxisFormat
+  /** how y tick labels read: plain numbers (the default), milliseconds as durations, fractions as % */
+  readonly yFormat?: AxisFormat
   readonly series: ReadonlyArray<Series>
 }
+
+/** The tick label formats every report shares (format.ts): one look for the same unit everywhere. */
+export type AxisFormat = "number" | "duration-ms" | "percent"
 
 export interface TableSpec {
   readonly columns: ReadonlyArray<string>
@@ -27,6 +40,11 @@ export interface TableSpec {
 
 export interface Section {
   readonly heading: string
+  /**
+   * The key answer of the report: shown first, in a highlighted box (HTML) or as a quote block
+   * (Markdown), so that a glance is enough.
+   */
+  readonly lead?: boolean
   /** plain text (escaped); a blank line (\n\n) separates paragraphs */
   readonly text?: string
   readonly table?: TableSpec

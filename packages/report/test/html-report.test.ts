@@ -72,10 +72,12 @@ describe("the HTML report", () => {
     expect(tds[5]!.attrs.class).toBe("mk-bad")
   })
 
-  it("embeds one svg.mk-chart per chart, in figures, with one path.mk-series per drawn series", () => {
+  it("embeds each chart as a wide svg.mk-chart and its narrow phone twin, in one figure, with one path.mk-series per drawn series", () => {
     const charts = byClass(tree, "mk-chart")
-    expect(charts.map((c) => c.attrs["data-chart-id"])).toEqual(["a", "b"])
-    expect(charts.map((c) => byClass(c, "mk-series").length)).toEqual([2, 1])
+    expect(charts.map((c) => c.attrs["data-chart-id"])).toEqual(["a", "a", "b", "b"])
+    expect(charts.map((c) => c.attrs["data-variant"])).toEqual(["wide", "narrow", "wide", "narrow"])
+    expect(charts.map((c) => c.attrs.viewBox!.split(" ")[2])).toEqual(["720", "400", "720", "400"])
+    expect(charts.map((c) => byClass(c, "mk-series").length)).toEqual([2, 2, 1, 1])
     expect(byName(tree, "figure")).toHaveLength(2)
   })
 

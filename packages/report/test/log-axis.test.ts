@@ -51,7 +51,7 @@ describe("log axes tick at decades", () => {
     const tree = parseMarkup(svg)
     const labels = byName(tree, "text").map((t) => t.text)
     for (const decade of ["0.1", "1", "10", "100", "1,000"]) expect(labels).toContain(decade)
-    expect(labels).toContain("latency (ms) (log)")
+    expect(labels).toContain("latency (ms, log)")
     expect(byClass(tree, "mk-series")[0]!.attrs.d).toMatch(/^M[\d.]+ [\d.]+(H[\d.]+V[\d.]+){3}$/)
   })
 })

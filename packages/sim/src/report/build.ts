@@ -4,6 +4,10 @@ import { formatDuration, formatNumber, formatPercent, type ChartSpec, type Repor
 import { policyLabel } from "../engine/config.js"
 import type { PolicyResult } from "../metrics/result.js"
 import type { ScenarioRun } from "../run/scenario-run.js"
+import { answerSection } from "./answer.js"
+import { latencySection, p9999Us } from "./latency-section.js"
+import { sizeLabel } from "./size-label.js"
+import { tenantSection } from "./tenant-section.js"
 
 export interface ReportContext {
   readonly generatedAt: string
@@ -12,16 +16,23 @@ export interface ReportContext {
 }
 
 const GiB = 1024 ** 3
-const TOP_TENANTS = 10
+/** Fewer swept sizes than this draw a miss-ratio curve too coarse to read its knee. */
+export const MIN_CURVE_SIZES = 8
 
-/** The simulator's report: comparison table, latency CDF, miss ratio against memory, timelines. */
+/**
+ * The simulator's report: the answer first (winner, margins, ties), then the comparison table, tail
+ * latency, miss ratio against memory, timelines and per-tenant panels.
+ */
 export const buildReport = (run: ScenarioRun, ctx: ReportContext): ReportSpec => {
   const { loaded, mode, runs } = run
   const s = loaded.scenario
   const c = loaded.cluster
   const results = runs.map((r) => r.result)
   const first = results[0]
-  const sections: Section[] = [comparison(results, mode)]
+  const where = mode === "ideal" ? `one cache of ${sizeLabel(c.memoryBytes)}` : `${c.instances} × ${sizeLabel(c.memoryBytes)}`
+  const cdf = new Map(runs.map((r) => [r.result.policy, r.series.latencyCdf] as const))
+  const answer = answerSection({ results, mode, where, sweep: run.sweep, cdf })
+  const sections: Section[] = [...(answer ? [answer.section] : []), comparison(run)]
   if (mode === "full") sections.push(latencySection(run))
   if (run.sweep.length > 0) sections.push(sweepSection(run))
   sections.push(timelineSection(run))
@@ -76,21 +87,22 @@ const traceName = (l: ScenarioRun["loaded"]): string => {
 
 const us = (v: number): string => formatDuration(v / 1000)
 
-const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): Section => {
-  const full = mode === "full"
+const comparison = (run: ScenarioRun): Section => {
+  const results = run.runs.map((r) => r.result)
+  const full = run.mode === "full"
   const columns = [
     "policy",
     "miss ratio",
     "byte miss ratio",
     "cold starts",
-    ...(full ? ["cold-start s", "p50", "p99", "p99.9", "SLO met", "fairness"] : []),
+    ...(full ? ["cold-start s", "p50", "p99", "p99.9", "p99.99", "SLO met", "fairness"] : []),
     "peak memory",
     "mean memory",
     "loads",
     "evictions",
     ...(results.some((r) => r.failed > 0) ? ["failed"] : [])
   ]
-  const rows = results.map((r) => [
+  const rows = run.runs.map(({ result: r, series }) => [
     r.policy,
     r.missRatio.toFixed(4),
     r.byteMissRatio.toFixed(4),
@@ -101,6 +113,7 @@ const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): S
           us(r.latencyUs.p50),
           us(r.latencyUs.p99),
           us(r.latencyUs.p999),
+          us(p9999Us(series.latencyCdf) ?? 0),
           formatPercent(r.sloAttainment, 2),
           r.fairness.toFixed(3)
         ]
@@ -124,54 +137,61 @@ const comparison = (results: readonly PolicyResult[], mode: "full" | "ideal"): S
   }
 }
 
-const latencySection = (run: ScenarioRun): Section => {
-  const chart: ChartSpec = {
-    id: "latency-cdf",
-    title: "Request latency (CDF)",
-    xLabel: "latency (µs)",
-    yLabel: "fraction of requests",
-    xLog: true,
-    kind: "step",
-    series: run.runs.map((r) => ({ name: r.result.policy, points: r.series.latencyCdf.filter(([x]) => x > 0) }))
-  }
-  return {
-    heading: "Latency",
-    text: "Arrival to completion: waiting for a load, queueing on the copy, and execution. Requests served in zero time are off the log axis.",
-    charts: [chart]
-  }
-}
-
 const sweepSection = (run: ScenarioRun): Section => {
   const policies = [...new Set(run.sweep.map((p) => p.policy))]
+  const sizes = [...new Set(run.sweep.map((p) => p.memoryBytes))].sort((a, b) => a - b)
   const seriesOf = (y: (p: (typeof run.sweep)[number]) => number): Series[] =>
     policies.map((name) => ({
       name,
       points: run.sweep.filter((p) => p.policy === name).map((p) => [p.memoryBytes / GiB, y(p)] as const)
     }))
+  // As cache papers draw miss-ratio curves: memory on a log axis, ticks at the sizes that were run.
+  const marks = sizes.map((m) => [m / GiB, sizeLabel(m)] as const)
   const charts: ChartSpec[] = [
     {
       id: "miss-ratio-vs-memory",
-      title: "Miss ratio against memory",
-      xLabel: "memory per instance (GiB)",
+      title: "Miss ratio against memory (miss-ratio curve)",
+      xLabel: "memory per instance",
       yLabel: "miss ratio",
+      xLog: true,
+      xTickMarks: marks,
       series: seriesOf((p) => p.missRatio)
     }
   ]
   if (run.mode === "full") {
-    charts.push({
-      id: "cold-start-seconds-vs-memory",
-      title: "Cold-start seconds against memory",
-      xLabel: "memory per instance (GiB)",
-      yLabel: "cold-start seconds",
-      series: seriesOf((p) => p.coldStartSeconds)
-    })
+    charts.push(
+      {
+        id: "cold-start-seconds-vs-memory",
+        title: "Cold-start seconds against memory",
+        xLabel: "memory per instance",
+        yLabel: "cold-start seconds",
+        xLog: true,
+        yLog: true,
+        xTickMarks: marks,
+        series: seriesOf((p) => p.coldStartSeconds)
+      },
+      {
+        id: "p99-vs-memory",
+        title: "p99 latency against memory",
+        xLabel: "memory per instance",
+        yLabel: "p99 latency (ms)",
+        xLog: true,
+        yLog: true,
+        yFormat: "duration-ms",
+        xTickMarks: marks,
+        series: seriesOf((p) => p.p99Us / 1000).map((s) => ({ ...s, points: s.points.filter(([, y]) => y > 0) }))
+      }
+    )
   }
-  const sizes = [...new Set(run.sweep.map((p) => p.memoryBytes))]
+  const coarse =
+    sizes.length < MIN_CURVE_SIZES
+      ? ` Only ${sizes.length} sizes were swept: give sweep.memory at least ${MIN_CURVE_SIZES} sizes for a curve whose knee can be read.`
+      : ""
   return {
     heading: "Miss ratio against memory",
-    text: "The same trace replayed with each memory size per instance (the sweep).",
+    text: `The same trace replayed with each memory size per instance (the sweep, ${sizes.length} sizes from ${sizeLabel(sizes[0]!)} to ${sizeLabel(sizes[sizes.length - 1]!)}), memory on a log axis.${coarse}`,
     table: {
-      columns: ["policy", ...sizes.map((m) => formatBytes(m))],
+      columns: ["policy", ...sizes.map((m) => sizeLabel(m))],
       rows: policies.map((name) => [
         name,
         ...sizes.map((m) => run.sweep.find((p) => p.policy === name && p.memoryBytes === m)?.missRatio.toFixed(4) ?? "")
@@ -199,34 +219,5 @@ const timelineSection = (run: ScenarioRun): Section => {
       { id: "memory-over-time", title: "Memory over time", xLabel: "time (minutes)", yLabel: "memory (GiB)", series: memory },
       { id: "cold-starts-over-time", title: "Cold starts over time", xLabel: "time (minutes)", yLabel: "cold starts per minute", series: cold }
     ]
-  }
-}
-
-const tenantSection = (results: readonly PolicyResult[], mode: "full" | "ideal"): Section => {
-  const first = results[0]!
-  // tenants with a share first (the ones the rule protects), then the busiest
-  const shared = first.tenants.filter((t) => t.shareBytes > 0).map((t) => t.tenant)
-  const top = [...shared, ...first.tenants.filter((t) => t.shareBytes === 0).map((t) => t.tenant)].slice(0, Math.max(TOP_TENANTS, shared.length))
-  const cell = (r: PolicyResult, tenant: string): string => {
-    const t = r.tenants.find((x) => x.tenant === tenant)
-    if (!t) return ""
-    if (mode !== "full") return t.requests > 0 ? (t.misses / t.requests).toFixed(3) : "-"
-    return `${formatNumber(t.coldStarts, 0)} / ${us(t.p99Us)} / ${formatPercent(t.sloAttainment, 1)}`
-  }
-  const withShares = shared.length > 0
-  return {
-    heading: "Tenants",
-    text:
-      `${top.length} of ${first.tenants.length} tenants${withShares ? " (those with a memory share first, then the busiest)" : ", the busiest"}: ` +
-      (mode === "full" ? "cold starts / p99 latency / SLO attainment per policy." : "miss ratio per policy.") +
-      ` Fairness (Jain's index over every tenant's SLO attainment): ${results.map((r) => `${r.policy} ${r.fairness.toFixed(3)}`).join(", ")}.` +
-      " The full per-tenant breakdown (requests, misses, cold starts, p99, SLO attainment, share) is in report.json.",
-    table: {
-      columns: ["tenant", "share", "requests", ...results.map((r) => r.policy)],
-      rows: top.map((tenant) => {
-        const t = first.tenants.find((x) => x.tenant === tenant)
-        return [tenant, t && t.shareBytes > 0 ? formatBytes(t.shareBytes) : "-", formatNumber(t?.requests ?? 0, 0), ...results.map((r) => cell(r, tenant))]
-      })
-    }
   }
 }
