@@ -16,6 +16,7 @@ export interface Command {
 export const commands: readonly Command[] = [
   { name: "start", summary: "the main job: run the default scenario and print the comparison", load: () => import("./commands/start.js") },
   { name: "sim", summary: "simulate a scenario or trace under each eviction policy: meshkit sim scenarios/x.yaml | --trace FILE --capacity 16GiB [--ideal] [--json]", load: () => import("./commands/sim.js") },
+  { name: "plan", summary: "capacity planner: the cheapest instances × memory × policies meeting an SLO: plan scenarios/x.yaml --slo-p99 250ms [--json]", load: () => import("./commands/plan.js") },
   { name: "policies", summary: "list every policy with its family, description and options [--json]", load: () => import("./commands/policies.js") },
   { name: "serve", summary: "inference server: KServe v2 REST + gRPC, lazy loads under a memory budget (--models DIR --port P --memory SIZE)", load: () => import("./commands/serve.js") },
   { name: "cluster", summary: "try cluster mode on one machine: cluster up --instances N --models DIR --memory SIZE; cluster status [--url URL]", load: () => import("./commands/cluster.js") },

@@ -27,7 +27,9 @@ Scenario (scenarios/*.yaml):
                          --set cluster.memory=32GiB --set policies.eviction=[lru,gdsf]
   --out DIR              report folder (default: reports/<scenario>)
   --no-report            do not write report.json / report.md / report.html
-  --no-sweep             skip the scenario's memory sweep
+  --no-sweep             skip the scenario's sweep (sweep: {memory: [...], instances: [...]}:
+                         every policy at every memory size × instance count, one progress
+                         line with a time estimate)
 
 Trace file instead of a scenario:
   --trace FILE           CSV (time_ms,model,size_bytes[,tenant][,exec_ms]) or the Azure Functions

@@ -5,11 +5,14 @@ import { sharesConfig, type LoadedScenario } from "../scenario/load.js"
 import { runJobs } from "./parallel.js"
 import type { Job } from "./job.js"
 import type { ProgressState } from "./progress.js"
+import type { Sweep } from "../scenario/schema.js"
 
-/** One point of the memory sweep: one policy at one memory size per instance. */
+/** One point of the sweep: one policy at one memory size per instance and one instance count. */
 export interface SweepPoint {
   readonly policy: string
   readonly memoryBytes: number
+  /** instances in the cluster (full mode; 1 in ideal mode) */
+  readonly instances: number
   readonly missRatio: number
   readonly byteMissRatio: number
   readonly coldStarts: number
@@ -36,14 +39,14 @@ export interface RunScenarioOptions {
   readonly onProgress?: (s: ProgressState) => void
 }
 
-/** Every eviction policy at the scenario's memory, plus each policy at each sweep size. */
+/** Every eviction policy at the scenario's memory and instances, plus each policy at each sweep point. */
 export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptions = {}): Promise<ScenarioRun> => {
   const s = loaded.scenario
   const mode = opts.mode ?? s.mode
   const evictions = opts.evictions ?? loaded.evictions
-  const configFor = (eviction: PolicyChoice | string, memoryBytes: number): SimConfig => ({
+  const configFor = (eviction: PolicyChoice | string, at: GridPoint): SimConfig => ({
     mode,
-    cluster: { ...loaded.cluster, memoryBytes },
+    cluster: { ...loaded.cluster, memoryBytes: at.memoryBytes, ...(mode === "full" ? { instances: at.instances } : {}) },
     eviction,
     placement: s.policies.placement,
     routing: s.policies.routing,
@@ -52,19 +55,19 @@ export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptio
     sloMs: s.slo.latencyMs,
     ...(s.tenants.length > 0 ? { shares: sharesConfig(s) } : {})
   })
-  const main = loaded.cluster.memoryBytes
-  const sizes = opts.noSweep || !s.sweep ? [] : [...new Set(s.sweep.memory)].filter((m) => m !== main).sort((a, b) => a - b)
+  const main = { memoryBytes: loaded.cluster.memoryBytes, instances: mode === "ideal" ? 1 : loaded.cluster.instances }
+  const grid = opts.noSweep ? [] : sweepGrid(s.sweep, main, mode)
   const jobs: Job[] = []
   const labels: string[] = []
-  for (const e of evictions) {
-    jobs.push({ source: loaded.source, config: configFor(e, main) })
-    labels.push(policyLabel(e))
+  const add = (e: PolicyChoice | string, at: GridPoint, label: string) => {
+    jobs.push({ source: loaded.source, config: configFor(e, at) })
+    labels.push(label)
   }
-  for (const m of sizes) {
-    for (const e of evictions) {
-      jobs.push({ source: loaded.source, config: configFor(e, m) })
-      labels.push(`${policyLabel(e)}@${gib(m)}`)
-    }
+  for (const e of evictions) add(e, main, policyLabel(e))
+  const others = grid.filter((g) => g.memoryBytes !== main.memoryBytes || g.instances !== main.instances)
+  const showInstances = grid.some((g) => g.instances !== main.instances)
+  for (const g of others) {
+    for (const e of evictions) add(e, g, `${policyLabel(e)}@${gib(g.memoryBytes)}${showInstances ? `×${g.instances}` : ""}`)
   }
   const outputs = await runJobs(jobs, {
     labels,
@@ -72,9 +75,10 @@ export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptio
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {})
   })
   const runs = outputs.slice(0, evictions.length)
-  const point = (o: RunOutput, memoryBytes: number): SweepPoint => ({
+  const point = (o: RunOutput, at: GridPoint): SweepPoint => ({
     policy: o.result.policy,
-    memoryBytes,
+    memoryBytes: at.memoryBytes,
+    instances: at.instances,
     missRatio: o.result.missRatio,
     byteMissRatio: o.result.byteMissRatio,
     coldStarts: o.result.coldStarts,
@@ -82,17 +86,30 @@ export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptio
     p99Us: o.result.latencyUs.p99
   })
   const sweep: SweepPoint[] = []
-  if (sizes.length > 0) {
-    const all = [...sizes, main].sort((a, b) => a - b)
-    for (const m of all) {
-      if (m === main) runs.forEach((o) => sweep.push(point(o, m)))
-      else {
-        const k = sizes.indexOf(m)
-        outputs.slice(evictions.length * (k + 1), evictions.length * (k + 2)).forEach((o) => sweep.push(point(o, m)))
-      }
-    }
+  for (const g of grid) {
+    const k = others.indexOf(g)
+    const slice = k < 0 ? runs : outputs.slice(evictions.length * (k + 1), evictions.length * (k + 2))
+    slice.forEach((o) => sweep.push(point(o, g)))
   }
   return { loaded, mode, runs, sweep }
+}
+
+interface GridPoint {
+  readonly memoryBytes: number
+  readonly instances: number
+}
+
+/**
+ * Every (instances, memory) pair of the sweep, the scenario's own values included, by instances
+ * then memory; empty without a sweep. Ideal mode has one cache, so instance counts collapse.
+ */
+export const sweepGrid = (sweep: Sweep | undefined, main: GridPoint, mode: Mode): GridPoint[] => {
+  if (!sweep) return []
+  const memories = [...new Set([...(sweep.memory ?? []), main.memoryBytes])].sort((a, b) => a - b)
+  const counts = mode === "ideal" ? [1] : [...new Set([...(sweep.instances ?? []), main.instances])].sort((a, b) => a - b)
+  const out: GridPoint[] = []
+  for (const instances of counts) for (const memoryBytes of memories) out.push(instances === main.instances && memoryBytes === main.memoryBytes ? main : { memoryBytes, instances })
+  return out.length > 1 ? out : []
 }
 
 const gib = (b: number): string => {

@@ -133,10 +133,33 @@ const Tenants = Schema.Array(TenantShare).pipe(
   })
 )
 
+/**
+ * More runs beside the scenario's own: every policy at each memory size per instance and each
+ * instance count (all combinations, the scenario's own values included).
+ */
 export const Sweep = Schema.Struct({
-  /** memory per instance, one run per value and policy */
-  memory: Schema.Array(PositiveBytes).pipe(Schema.minItems(1))
-})
+  /** memory per instance */
+  memory: Schema.optionalWith(Schema.Array(PositiveBytes).pipe(Schema.minItems(1)), { exact: true }),
+  /** instance counts (full mode) */
+  instances: Schema.optionalWith(Schema.Array(Count).pipe(Schema.minItems(1)), { exact: true })
+}).pipe(Schema.filter((s) => s.memory !== undefined || s.instances !== undefined || "give memory: [...] and/or instances: [...]"))
+export type Sweep = typeof Sweep.Type
+
+const Price = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
+
+/**
+ * What a configuration costs, for `meshkit plan`: per hour, instances × (perInstanceHour +
+ * memory GiB × perGiBHour). Without it the planner ranks configurations by total memory.
+ */
+export const Cost = Schema.Struct({
+  /** price of one GiB of instance memory for one hour */
+  perGiBHour: opt(Price, () => 0),
+  /** price of one instance for one hour (the machine, its CPUs), on top of its memory */
+  perInstanceHour: opt(Price, () => 0),
+  /** how prices are written in reports: "$", "EUR" ... */
+  currency: opt(Schema.String.pipe(Schema.maxLength(8)), () => "$")
+}).pipe(Schema.filter((c) => c.perGiBHour > 0 || c.perInstanceHour > 0 || "give perGiBHour and/or perInstanceHour above 0"))
+export type Cost = typeof Cost.Type
 
 /**
  * `trace:` names exactly one source. A struct with three optional members (rather than a union)
@@ -194,6 +217,8 @@ export const Scenario = Schema.Struct({
    */
   tenants: opt(Tenants, () => []),
   sweep: Schema.optionalWith(Sweep, { exact: true }),
+  /** prices for `meshkit plan` (cheapest configuration that meets the SLO); default: total memory */
+  cost: Schema.optionalWith(Cost, { exact: true }),
   regression: Schema.optionalWith(Regression, { exact: true })
 })
 export type Scenario = typeof Scenario.Type
