@@ -101,7 +101,7 @@ describe("the answer", () => {
 
 describe("the sweep's winners", () => {
   const point = (policy: string, gib: number, coldStartSeconds: number): SweepPoint => ({
-    policy, memoryBytes: gib * 2 ** 30, missRatio: coldStartSeconds / 1e4, byteMissRatio: 0, coldStarts: 0, coldStartSeconds, p99Us: 0
+    policy, memoryBytes: gib * 2 ** 30, missRatio: coldStartSeconds / 1e4, byteMissRatio: 0, coldStarts: 0, coldStartSeconds, p99Us: 0, instances: 4
   })
   it("reads consecutive sizes with the same winners as one range, naming exact ties with =", () => {
     const sweep = [point("lru", 1, 90), point("gdsf", 1, 80), point("lru", 2, 50), point("gdsf", 2, 60), point("lru", 4, 20), point("gdsf", 4, 30), point("lru", 8, 5), point("gdsf", 8, 5)]

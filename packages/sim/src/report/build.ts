@@ -3,7 +3,7 @@ import { formatBytes } from "@meshkit/core"
 import { formatDuration, formatNumber, formatPercent, type ChartSpec, type ReportSpec, type Section, type Series } from "@meshkit/report"
 import { policyLabel } from "../engine/config.js"
 import type { PolicyResult } from "../metrics/result.js"
-import type { ScenarioRun } from "../run/scenario-run.js"
+import type { ScenarioRun, SweepPoint } from "../run/scenario-run.js"
 import { answerSection } from "./answer.js"
 import { latencySection, p9999Us } from "./latency-section.js"
 import { sizeLabel } from "./size-label.js"
@@ -31,7 +31,9 @@ export const buildReport = (run: ScenarioRun, ctx: ReportContext): ReportSpec =>
   const first = results[0]
   const where = mode === "ideal" ? `one cache of ${sizeLabel(c.memoryBytes)}` : `${c.instances} × ${sizeLabel(c.memoryBytes)}`
   const cdf = new Map(runs.map((r) => [r.result.policy, r.series.latencyCdf] as const))
-  const answer = answerSection({ results, mode, where, sweep: run.sweep, cdf })
+  // the answer's sweep line compares policies at this run's instance count (a sweep may vary it)
+  const ownCount = mode === "ideal" ? 1 : c.instances
+  const answer = answerSection({ results, mode, where, sweep: run.sweep.filter((p) => p.instances === ownCount), cdf })
   const sections: Section[] = [...(answer ? [answer.section] : []), comparison(run)]
   if (mode === "full") sections.push(latencySection(run))
   if (run.sweep.length > 0) sections.push(sweepSection(run))
@@ -138,12 +140,15 @@ const comparison = (run: ScenarioRun): Section => {
 }
 
 const sweepSection = (run: ScenarioRun): Section => {
-  const policies = [...new Set(run.sweep.map((p) => p.policy))]
+  // A sweep over instance counts too: one curve per policy and instance count ("lru ×4").
+  const counts = new Set(run.sweep.map((p) => p.instances))
+  const curveOf = (p: SweepPoint): string => (counts.size > 1 ? `${p.policy} ×${p.instances}` : p.policy)
+  const policies = [...new Set(run.sweep.map(curveOf))]
   const sizes = [...new Set(run.sweep.map((p) => p.memoryBytes))].sort((a, b) => a - b)
-  const seriesOf = (y: (p: (typeof run.sweep)[number]) => number): Series[] =>
+  const seriesOf = (y: (p: SweepPoint) => number): Series[] =>
     policies.map((name) => ({
       name,
-      points: run.sweep.filter((p) => p.policy === name).map((p) => [p.memoryBytes / GiB, y(p)] as const)
+      points: run.sweep.filter((p) => curveOf(p) === name).map((p) => [p.memoryBytes / GiB, y(p)] as const)
     }))
   // As cache papers draw miss-ratio curves: memory on a log axis, ticks at the sizes that were run.
   const marks = sizes.map((m) => [m / GiB, sizeLabel(m)] as const)
@@ -194,7 +199,7 @@ const sweepSection = (run: ScenarioRun): Section => {
       columns: ["policy", ...sizes.map((m) => sizeLabel(m))],
       rows: policies.map((name) => [
         name,
-        ...sizes.map((m) => run.sweep.find((p) => p.policy === name && p.memoryBytes === m)?.missRatio.toFixed(4) ?? "")
+        ...sizes.map((m) => run.sweep.find((p) => curveOf(p) === name && p.memoryBytes === m)?.missRatio.toFixed(4) ?? "")
       ])
     },
     charts
