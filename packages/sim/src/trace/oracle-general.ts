@@ -161,19 +161,19 @@ export const oracleGeneralTrace = (input: typeof OracleGeneralOptions.Encoded): 
     if (!LITTLE_ENDIAN) throw new TraceError({ message: `${o.path}: oracleGeneral reading needs a little-endian host`, file: o.path })
     let timeMs = new Float64Array(CHUNK_SIZE)
     let model = new Int32Array(CHUNK_SIZE)
-    let execMs = new Float64Array(CHUNK_SIZE).fill(NaN)
+    // the format has no execution times: every chunk shares one all-NaN column (nobody writes it)
+    const execMs = new Float64Array(CHUNK_SIZE).fill(NaN)
     let n = 0
     let total = 0
     let t0 = -1
     let lastMs = 0
     const take = (): TraceChunk => {
       const c: TraceChunk =
-        n === CHUNK_SIZE ? { length: n, timeMs, model, execMs } : { length: n, timeMs: timeMs.slice(0, n), model: model.slice(0, n), execMs: execMs.slice(0, n) }
+        n === CHUNK_SIZE ? { length: n, timeMs, model, execMs } : { length: n, timeMs: timeMs.slice(0, n), model: model.slice(0, n), execMs: execMs.subarray(0, n) }
       if (n === CHUNK_SIZE) {
         // fresh arrays: consumers may keep the chunks they receive
         timeMs = new Float64Array(CHUNK_SIZE)
         model = new Int32Array(CHUNK_SIZE)
-        execMs = new Float64Array(CHUNK_SIZE).fill(NaN)
       }
       n = 0
       return c
