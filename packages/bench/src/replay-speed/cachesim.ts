@@ -20,6 +20,12 @@ export interface CachesimRun {
 
 const LINE = /cache size\s+\S+,\s+(\d+) req, miss ratio ([\d.]+), throughput ([\d.]+) MQPS/
 
+/** cachesim's result line (sim.c): requests, miss ratio and throughput (M requests/s); undefined without it */
+export const parseCachesimOutput = (out: string): { readonly requests: number; readonly missRatio: number; readonly requestsPerSecond: number } | undefined => {
+  const m = LINE.exec(out)
+  return m ? { requests: Number(m[1]), missRatio: Number(m[2]), requestsPerSecond: Number(m[3]) * 1e6 } : undefined
+}
+
 export const runCachesim = (binary: string, trace: string, policy: string, capacityBytes: number, cwd: string): Promise<CachesimRun> =>
   new Promise((resolve, reject) => {
     const t0 = performance.now()
@@ -29,8 +35,8 @@ export const runCachesim = (binary: string, trace: string, policy: string, capac
     child.stderr.on("data", (b: Buffer) => (out += b.toString()))
     child.on("error", (e) => reject(new Error(`cachesim ${binary}: ${e.message}`)))
     child.on("close", (code) => {
-      const m = LINE.exec(out)
-      if (code !== 0 || !m) return reject(new Error(`cachesim exited ${code} without its result line; output ends: ${out.slice(-400)}`))
-      resolve({ requests: Number(m[1]), missRatio: Number(m[2]), requestsPerSecond: Number(m[3]) * 1e6, processSeconds: (performance.now() - t0) / 1000 })
+      const r = parseCachesimOutput(out)
+      if (code !== 0 || r === undefined) return reject(new Error(`cachesim exited ${code} without its result line; output ends: ${out.slice(-400)}`))
+      resolve({ ...r, processSeconds: (performance.now() - t0) / 1000 })
     })
   })
