@@ -16,6 +16,8 @@ import { fastIdealPolicy, runIdealFast } from "./ideal-fast/index.js"
  * admits (a model larger than the cache is a miss that is not inserted, counted as failed) and
  * the load completes at once. So lru and fifo give the classic miss ratios exactly.
  * Every load counts as a cold start of zero seconds; latencies are all zero.
+ * lru and fifo without tenant shares take the integer fast path (ideal-fast/run-fast.ts), which
+ * gives the same results without a Resident or a string key per request (tested to be identical).
  */
 export const runIdeal = (trace: Trace, cfg: SimConfig, opts: RunOptions = {}): Promise<RunOutput> => {
   // lru and fifo without tenant shares replay on integers, with the same results (ideal-fast/)

@@ -93,11 +93,14 @@ export const runIdealFast = async (trace: Trace, cfg: SimConfig, kind: FastIdeal
     const tCold = tenants.coldStarts
     const tWithin = tenants.withinSlo
     const has = list.has
+    // locals, not the closure's (sync may have replaced the arrays before this chunk)
+    const sizeOf = size
+    const tenantIdx = tenantOf
     if (n > 0 && requests === 0) timeline.start(timeMs[0]!)
     for (let i = 0; i < n; i++) {
       const m = model[i]!
-      const bytes = size[m]!
-      const tn = tenantOf[m]!
+      const bytes = sizeOf[m]!
+      const tn = tenantIdx[m]!
       requestBytes += bytes
       tReq[tn]!++
       if (has[m] === 1) {
@@ -115,7 +118,7 @@ export const runIdealFast = async (trace: Trace, cfg: SimConfig, kind: FastIdeal
         continue
       }
       while (used + bytes > capacity) {
-        used -= size[list.popTail()]!
+        used -= sizeOf[list.popTail()]!
         evictions++
       }
       list.pushHead(m)
