@@ -15,6 +15,14 @@ import { writeZipfOracle } from "./zipf-oracle.js"
  * same file. Reported: requests, both miss ratios to 4 decimals (they must be equal) and both
  * requests per second with their ratio (it must be ≥ 0.5). The part fails otherwise.
  * cachesim comes from `--cachesim PATH` or MESHKIT_CACHESIM; without it meshkit is reported alone.
+ *
+ * The reference as measured (reports/BENCHMARKS.md): libCacheSim at commit aa0fc40914b2 (2024-10-07,
+ * "fix analyzer python scripts (#95)"), built outside the repository:
+ *   apt-get install libglib2.0-dev libzstd-dev     # cmake and gcc were present
+ *   git archive HEAD (without data/) | tar -x -C /tmp/libcachesim-src
+ *   cmake -DCMAKE_BUILD_TYPE=Release -S /tmp/libcachesim-src -B /tmp/libcachesim-build && make -C /tmp/libcachesim-build cachesim
+ * and run per file and policy as `cachesim FILE oracleGeneral lru|fifo CAPACITY_BYTES` (bytes, not
+ * "MB": its MB and GB mean MiB and GiB, meshkit's mean 10^6 and 10^9).
  */
 
 const POLICIES = ["lru", "fifo"] as const
