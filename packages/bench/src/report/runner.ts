@@ -14,6 +14,8 @@ export interface BenchOptions {
   readonly json: boolean
   readonly parts: ReadonlyArray<PartName>
   readonly command: string
+  /** libCacheSim's cachesim for the replay-speed part (else MESHKIT_CACHESIM) */
+  readonly cachesim?: string
 }
 
 const load: Record<PartName, () => Promise<Part>> = {
@@ -25,7 +27,8 @@ const load: Record<PartName, () => Promise<Part>> = {
   churn: async () => (await import("../density/churn.js")).churnPart,
   cluster: async () => (await import("../cluster/cluster-part.js")).clusterPart,
   trees: async () => (await import("../trees/trees-part.js")).treesPart,
-  batching: async () => (await import("../batching/batching.js")).batchingPart
+  batching: async () => (await import("../batching/batching.js")).batchingPart,
+  "replay-speed": async () => (await import("../replay-speed/replay-speed-part.js")).replaySpeedPart
 }
 
 export const runBench = async (o: BenchOptions): Promise<number> => {
@@ -42,7 +45,7 @@ export const runBench = async (o: BenchOptions): Promise<number> => {
     for (const name of o.parts) {
       progress(`${name}: start`)
       try {
-        const r = await (await load[name]())({ quick: o.quick, workDir, progress: (l) => progress(`${name}: ${l}`) })
+        const r = await (await load[name]())({ quick: o.quick, workDir, progress: (l) => progress(`${name}: ${l}`), ...(o.cachesim !== undefined ? { cachesim: o.cachesim } : {}) })
         figures.push(...r.figures)
         notes.push(...r.notes)
         sections.push(...r.sections)

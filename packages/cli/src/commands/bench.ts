@@ -1,7 +1,7 @@
 import { benchCompare, DEFAULT_PARTS, PARTS, runBench, type PartName } from "@meshkit/bench"
 import { parse, UsageError } from "../args.js"
 
-const help = `usage: meshkit bench [--quick] [--out FILE] [--json] [--only PARTS]
+const help = `usage: meshkit bench [--quick] [--out FILE] [--json] [--only PARTS] [--cachesim PATH]
        meshkit bench compare BASE.json NEW.json
        meshkit bench compare REPLAY.json          (a replay report with both sides)
        meshkit bench replay SCENARIO [--models DIR] [--against DIR_OR_URL] [--duration S] [--out FILE]
@@ -22,6 +22,9 @@ plus FILE's .md summary and .html report beside it. Progress goes to stderr.
   trees     only with --only trees: XGBoost evaluator rows/s vs XGBoost (python3-xgboost) and
             onnxruntime, batch 1/64/1024; miss path of a cold XGBoost model
   batching  only with --only batching: a 4 MiB MLP at 64 connections, --max-batch-size 32 vs off
+  replay-speed  only with --only replay-speed: ideal lru/fifo on a 20 M-request oracleGeneral
+            trace (plain and .zst) vs libCacheSim's cachesim (--cachesim) on the same file:
+            miss ratios must be equal (4 decimals), req/s at least 0.5x cachesim's
 
 Figures are medians over repeats with their spread (half the range), and ratios against a
 baseline measured in the same run wherever there is one, so a busy machine moves them less.
@@ -31,6 +34,8 @@ options:
   --out FILE     report path (.json); .md and .html are written beside it
   --json         print the report JSON on stdout (nothing else goes to stdout)
   --only PARTS   comma-separated subset of: ${PARTS.join(",")}
+  --cachesim PATH  libCacheSim's cachesim binary for replay-speed (or env MESHKIT_CACHESIM);
+                 without it replay-speed reports meshkit alone
 
 compare: prints a Markdown table (figure, base, new, change, threshold, ✓/✗) and exits 1 when a
 gated figure regressed beyond the base file's threshold or is missing, 2 on unreadable input.`
@@ -40,7 +45,7 @@ export const run = async (argv: string[]): Promise<number> => {
   if (argv[0] === "replay") return (await import("./bench-replay.js")).run(argv.slice(1))
   const a = parse(
     argv,
-    { quick: { type: "boolean" }, out: { type: "string" }, json: { type: "boolean" }, only: { type: "string" } },
+    { quick: { type: "boolean" }, out: { type: "string" }, json: { type: "boolean" }, only: { type: "string" }, cachesim: { type: "string" } },
     help
   )
   if (!a) return 0
@@ -51,7 +56,8 @@ export const run = async (argv: string[]): Promise<number> => {
     out: a.values.out ?? "reports/bench/latest.json",
     json: a.values.json ?? false,
     parts: (only as PartName[] | undefined) ?? [...DEFAULT_PARTS],
-    command: `meshkit bench ${argv.join(" ")}`.trim()
+    command: `meshkit bench ${argv.join(" ")}`.trim(),
+    ...(a.values.cachesim !== undefined ? { cachesim: a.values.cachesim } : {})
   })
 }
 

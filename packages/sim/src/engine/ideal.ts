@@ -8,6 +8,7 @@ import { loadTimeMs, policyLabel, type SimConfig } from "./config.js"
 import { ModelIndex } from "./model-index.js"
 import { sharesFor } from "./shares.js"
 import type { RunOptions } from "./run-options.js"
+import { fastIdealPolicy, runIdealFast } from "./ideal-fast/index.js"
 
 /**
  * Ideal mode: one cache of `cluster.memoryBytes`, zero load and execution time — a pure cache
@@ -15,8 +16,17 @@ import type { RunOptions } from "./run-options.js"
  * admits (a model larger than the cache is a miss that is not inserted, counted as failed) and
  * the load completes at once. So lru and fifo give the classic miss ratios exactly.
  * Every load counts as a cold start of zero seconds; latencies are all zero.
+ * lru and fifo without tenant shares take the integer fast path (ideal-fast/run-fast.ts), which
+ * gives the same results without a Resident or a string key per request (tested to be identical).
  */
-export const runIdeal = async (trace: Trace, cfg: SimConfig, opts: RunOptions = {}): Promise<RunOutput> => {
+export const runIdeal = (trace: Trace, cfg: SimConfig, opts: RunOptions = {}): Promise<RunOutput> => {
+  // lru and fifo without tenant shares replay on integers, with the same results (ideal-fast/)
+  const fast = fastIdealPolicy(cfg)
+  return fast !== undefined ? runIdealFast(trace, cfg, fast, opts) : runIdealGeneral(trace, cfg, opts)
+}
+
+/** Every policy through ModelCache: the reference the fast path is tested against. */
+export const runIdealGeneral = async (trace: Trace, cfg: SimConfig, opts: RunOptions = {}): Promise<RunOutput> => {
   const wall0 = performance.now()
   const capacity = cfg.cluster.memoryBytes
   // One cache standing for the cluster, not instance 0 of it: seeded with the run's seed itself,
