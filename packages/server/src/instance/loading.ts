@@ -113,7 +113,7 @@ export class Loading {
       throw e.removed ? new ModelNotFound({ message: `model "${e.id}" was unregistered while loading` }) : new Unavailable({ message: "server is shutting down" })
     }
     // The measured size replaces the prediction; growing may evict others, or not fit at all.
-    const victims = this.core.cacheOf(e).resize(resident, loaded.sizeBytes, Date.now())
+    const victims = await this.resizeWhenRoom(e, resident, loaded.sizeBytes, t0)
     if (victims === null) {
       await this.discard(e, resident, loaded)
       this.core.options.metrics.loadFailures.inc()
@@ -142,6 +142,22 @@ export class Loading {
     this.core.options.metrics.loadDuration.labels("success").observe(loadMs / 1000)
     this.core.options.metrics.loadedModelSize.observe(loaded.sizeBytes)
     this.core.options.log.info("model loaded", { model: e.id, ms: round(loadMs), bytes: loaded.sizeBytes, predictedBytes: predicted, usedBytes: this.core.cacheOf(e).used })
+  }
+
+  /**
+   * Grow the reservation to the measured size. When the others that would have to go are all
+   * serving or loading, wait for one to free up (up to the load timeout, counted from the load's
+   * start) rather than throw a finished load away; null when it never fits.
+   */
+  private async resizeWhenRoom(e: ModelEntry, resident: Resident, bytes: number, t0: number): Promise<readonly Resident[] | null> {
+    const cache = this.core.cacheOf(e)
+    for (;;) {
+      const victims = cache.resize(resident, bytes, Date.now())
+      if (victims !== null || bytes > cache.capacity) return victims
+      const left = t0 + this.core.options.loadTimeoutMs - performance.now()
+      if (left <= 0 || this.core.closing || e.removed) return null
+      await this.core.capacity.changed(left)
+    }
   }
 
   /** Reserve room (evicting by policy); waits for busy models to free up, up to the load timeout. */
