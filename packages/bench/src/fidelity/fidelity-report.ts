@@ -4,6 +4,7 @@ import { writeReport, type ReportSpec } from "@meshkit/report"
 import { fmt } from "../compare/compare.js"
 import type { FidelityResult } from "./fidelity.js"
 import { machineFacts } from "../report/machine.js"
+import { COMPONENTS } from "./decomposition.js"
 
 const MIB = 1024 ** 2
 
@@ -18,6 +19,30 @@ const rows = (r: FidelityResult): Array<[string, string, string, string, string]
     ["p50 latency (µs)", fmt(r.real.latencyUs.p50), fmt(r.sim.latencyUs.p50), rel(r.sim.latencyUs.p50, r.real.latencyUs.p50), fmt(u.latencyUs.p50)],
     ["p99 latency (µs)", fmt(r.real.latencyUs.p99), fmt(r.sim.latencyUs.p99), rel(r.sim.latencyUs.p99, r.real.latencyUs.p99), fmt(u.latencyUs.p99)]
   ]
+}
+
+/** the latency decomposition, real vs sim, one row per component (decomposition.ts) */
+export const decompositionRows = (r: FidelityResult): Array<[string, string, string, string]> => {
+  const d = r.decomposition
+  if (d === undefined) return []
+  const ms = (x: number) => `${fmt(x)} ms`
+  const rel = (s: number, q: number) => (q === 0 ? "–" : `${s >= q ? "+" : "−"}${fmt((Math.abs(s - q) / q) * 100)} %`)
+  const row = (label: string, a: number, b: number): [string, string, string, string] => [label, ms(a), ms(b), rel(b, a)]
+  return [
+    row("p99 latency", d.real.p99Ms, d.sim.p99Ms),
+    row("mean latency", d.real.meanMs, d.sim.meanMs),
+    ["cold starts (share of requests)", `${fmt(d.real.coldShare * 100)} %`, `${fmt(d.sim.coldShare * 100)} %`, rel(d.sim.coldShare, d.real.coldShare)],
+    ...COMPONENTS.map((c) => row(`${c.label}, ${c.unit}`, d.real[c.key], d.sim[c.key]))
+  ]
+}
+
+export const decompositionText = (r: FidelityResult): string => {
+  const d = r.decomposition
+  if (d === undefined) return ""
+  return (
+    `Attribution: ${d.attribution.text}. Real side only: slot queue ${fmt(d.real.slotQueueMs ?? 0)} ms per request, ` +
+    `server event-loop delay p99 ${fmt(d.real.eventLoopP99Ms ?? 0)} ms, replay client send lag p99 ${fmt(d.real.sendLagP99Ms ?? 0)} ms.`
+  )
 }
 
 const goalText = (r: FidelityResult): string =>
@@ -66,6 +91,9 @@ export const fidelityText = (r: FidelityResult): string => {
     goalText(r),
     ...(r.cluster === undefined ? [] : [clusterText(r)]),
     diagnosticsText(r),
+    ...(r.decomposition === undefined
+      ? []
+      : ["", "latency decomposition    real        sim         sim − real", ...decompositionRows(r).map(([k, a, b, d]) => `  ${k.padEnd(70)} ${a.padStart(10)} ${b.padStart(10)}   ${d}`), decompositionText(r)]),
     calibrationText(r),
     ""
   ]
@@ -108,6 +136,15 @@ export const writeFidelityReport = async (r: FidelityResult, dir: string, comman
         ]
       },
       ...(r.cluster === undefined ? [] : [{ heading: "Cluster", text: clusterText(r) }]),
+      ...(r.decomposition === undefined
+        ? []
+        : [
+            {
+              heading: "Where the latency goes",
+              text: `${decompositionText(r)}\n\nLoad wait: a cold-start request's wait for its model (real: from the handler's entry, /metrics); time in the server: queue and execution once the model is ready; outside: client, network and any wait for the event loop before the handler (real: client latency − the server's own request duration).`,
+              table: { columns: ["", "real", "sim", "sim − real"], rows: decompositionRows(r), align: ["left", "right", "right", "right"] as const }
+            }
+          ]),
       { heading: "Calibration", text: `${calibrationText(r)}\n\n${diagnosticsText(r)}` },
       {
         heading: "Real run",

@@ -1,9 +1,10 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { runLoad } from "../harness/load.js"
-import { fetchMetrics } from "../harness/prometheus.js"
+import { sumSamples } from "../harness/prometheus.js"
 import { inferBody, startMeshkit, timedInfer, type RunningServer } from "../harness/servers.js"
 import { cpuMsOf } from "../report/machine.js"
+import { parseScrape, type Scrape } from "./metrics-read.js"
 import { WARM_MODEL, type ModelFiles } from "./model-files.js"
 import { replay, sequentialLatencies, type ReplayResult } from "./replay-client.js"
 import { fmtS } from "./stats.js"
@@ -49,6 +50,13 @@ export interface RealRun {
   /** the server's model statuses right after the replay */
   readonly statuses: ReadonlyArray<ModelStatus>
   readonly exec: ReadonlyArray<ExecPoint>
+  /**
+   * one server only: its /metrics right before and after the replay (histograms per bucket, for
+   * the latency decomposition; prom-client's event-loop gauges reset at each scrape, so `after`
+   * holds the replay's event-loop delay), and the server's CPU time over the replay
+   */
+  readonly scrapes?: { readonly before: Scrape; readonly after: Scrape }
+  readonly serverCpuMs?: number
 }
 
 export const serverMemoryBytes = (w: TraceWindow, o: FidelityOptions): number =>
@@ -74,14 +82,26 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
   const body = inferBody("input", 64)
   try {
     await warmUp(server, body)
-    const before = await fetchMetrics(server.baseUrl)
+    const beforeText = await metricsText(server.baseUrl)
+    const cpu0 = cpuMsOf(server.child.pid)
     const real = await replayWindow(server, body, w, files, o)
-    const after = await fetchMetrics(server.baseUrl)
+    const cpu1 = cpuMsOf(server.child.pid)
+    const afterText = await metricsText(server.baseUrl)
+    const before = sumSamples(beforeText)
+    const after = sumSamples(afterText)
     const statuses = await listModels(server)
     o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs`)
     const self = { baseUrl: server.baseUrl, pid: server.child.pid }
     const exec = await measureExecution(self, async () => self, body, files, Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent)))
-    return { memoryBytes, replay: real, metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0), statuses, exec }
+    return {
+      memoryBytes,
+      replay: real,
+      metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0),
+      statuses,
+      exec,
+      scrapes: { before: parseScrape(beforeText), after: parseScrape(afterText) },
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { serverCpuMs: cpu1 - cpu0 } : {})
+    }
   } finally {
     await server.child.stop()
   }
@@ -140,6 +160,12 @@ export const measureExecution = async (entry: ExecTarget, holderOf: (model: stri
 }
 
 // ---- the server's control plane ----
+
+const metricsText = async (baseUrl: string): Promise<string> => {
+  const res = await fetch(`${baseUrl}/metrics`)
+  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`)
+  return res.text()
+}
 
 export const listModels = async (s: { readonly baseUrl: string }): Promise<ModelStatus[]> => {
   const res = await fetch(`${s.baseUrl}/v1/models`)

@@ -1,4 +1,5 @@
 import type { LatencyPercentiles } from "@meshkit/sim"
+import type { Attribution, Decomposition } from "./decomposition.js"
 
 /** What `meshkit fidelity` is asked to do, and what it finds (see fidelity.ts for the method). */
 
@@ -102,6 +103,11 @@ export interface FidelityResult {
     readonly simMeanLoadingWaitMs: number
     readonly realMeanUnloadMs: number
   }
+  /**
+   * one server only: each side's latency split into load wait, load time, time in the server and
+   * time outside it (decomposition.ts), and the component the simulator gets most wrong
+   */
+  readonly decomposition?: { readonly real: Decomposition; readonly sim: Decomposition; readonly attribution: Attribution }
   /** only with instances ≥ 2: loads and copies on both sides */
   readonly cluster?: ClusterFigures
   /** goal: hit ratio within 2 points, p99 within 20 % (cluster: loads within 10 % too) */
