@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest"
+import { attribute, cdfMean, summarizeFidelityRuns, type Decomposition, type FidelityResult } from "@meshkit/bench"
+
+// The attribution of a missed fidelity run, on constructed decompositions: which latency
+// component the simulator gets most wrong, in the direction of the p99 error.
+
+const base: Decomposition = {
+  requests: 10_000,
+  coldStarts: 300,
+  coldShare: 0.03,
+  p99Ms: 200,
+  meanMs: 10,
+  loadWaitPerColdMs: 60,
+  loadMs: 30,
+  inServerMs: 2,
+  outsideMs: 1
+}
+const loads = { real: 0.025, sim: 0.025 }
+
+describe("fidelity attribution", () => {
+  it("names the load wait when the p99 falls among cold starts and the sim waits longer for loads", () => {
+    const a = attribute(base, { ...base, p99Ms: 300, loadWaitPerColdMs: 190 }, loads)
+    expect(a.component).toBe("loadWaitPerColdMs")
+    expect(a.sim).toBe(190)
+    expect(a.real).toBe(60)
+    expect(a.text).toMatch(/^sim overestimates load wait: 190 ms vs 60\.0 ms per cold start/)
+    expect(a.text).toContain("cold starts (3.0 % of requests")
+  })
+
+  it("names the load time when it, not the wait, is what the sim gets wrong", () => {
+    // load wait within 20 %, load time half the real one: the sim underestimates the p99
+    const a = attribute(base, { ...base, p99Ms: 120, loadWaitPerColdMs: 55, loadMs: 15 }, loads)
+    expect(a.component).toBe("loadMs")
+    expect(a.text).toMatch(/^sim underestimates load time: 15\.0 ms vs 30\.0 ms per load/)
+  })
+
+  it("weighs a component by what it adds to a request: the larger share wins, not the larger ratio", () => {
+    // both cold components 2× low; the wait per cold start (× 3 % of requests) outweighs the
+    // load time (× 2.5 % loads per request)
+    const a = attribute(base, { ...base, p99Ms: 100, loadWaitPerColdMs: 30, loadMs: 15 }, loads)
+    expect(a.component).toBe("loadWaitPerColdMs")
+  })
+
+  it("looks at the warm components when under 1 % of requests are cold starts", () => {
+    const warm = { ...base, coldStarts: 50, coldShare: 0.005, p99Ms: 20 }
+    const a = attribute(warm, { ...warm, p99Ms: 12, outsideMs: 0.3, loadWaitPerColdMs: 5 }, loads)
+    expect(a.component).toBe("outsideMs")
+    expect(a.text).toMatch(/^sim underestimates time outside the server .*: 0\.30 ms vs 1\.00 ms per request \(the p99 falls among warm requests/)
+    const b = attribute(warm, { ...warm, p99Ms: 30, inServerMs: 6 }, loads)
+    expect(b.component).toBe("inServerMs")
+    expect(b.text).toContain("sim overestimates time in the server")
+  })
+
+  it("prefers a component off in the p99's direction over a larger one off the other way", () => {
+    // the sim's p99 is high; load time is low (wrong way), load wait is high (right way)
+    const a = attribute(base, { ...base, p99Ms: 260, loadWaitPerColdMs: 80, loadMs: 5 }, loads)
+    expect(a.component).toBe("loadWaitPerColdMs")
+  })
+
+  it("says nothing stands out when every component is within 20 %", () => {
+    const a = attribute(base, { ...base, p99Ms: 260, loadWaitPerColdMs: 66, loadMs: 33 }, loads)
+    expect(a.component).toBeNull()
+    expect(a.text).toMatch(/^no component is off by more than 20 %/)
+  })
+
+  it("integrates a CDF into its mean", () => {
+    expect(cdfMean([[10, 0.5], [30, 1]])).toBeCloseTo(20, 9)
+    expect(cdfMean([[5, 0.25], [5, 0.5], [5, 0.75], [45, 1]])).toBeCloseTo(15, 9)
+    expect(cdfMean([])).toBe(0)
+  })
+})
+
+// only the fields the summary reads
+const run = (realP99: number, simP99: number, hitPoints = 0.1): FidelityResult => {
+  const err = Math.abs(simP99 - realP99) / realP99
+  return {
+    real: { latencyUs: { p50: 1, p99: realP99 } },
+    sim: { latencyUs: { p50: 1, p99: simP99 } },
+    goal: { hitRatioPoints: hitPoints, p99RelativeError: err, met: hitPoints <= 2 && err <= 0.2 }
+  } as unknown as FidelityResult
+}
+
+describe("fidelity --repeat summary", () => {
+  it("reports min / median / max and passes at 8 of 10 runs within 20 %", () => {
+    const runs = [100, 110, 90, 105, 95, 100, 100, 100].map((s) => run(100_000, s * 1000)).concat([run(100_000, 150_000), run(100_000, 40_000)])
+    const s = summarizeFidelityRuns(runs)
+    expect(s.verdict).toMatchObject({ met: 8, runs: 10, passed: true, requiredShare: 0.8 })
+    expect(s.spread.simP99Us).toEqual({ min: 40_000, median: 100_000, max: 150_000 })
+    expect(s.spread.p99SignedError.min).toBeCloseTo(-0.6, 9)
+    expect(s.spread.p99SignedError.max).toBeCloseTo(0.5, 9)
+    expect(s.spread.p99RelativeError.median).toBeCloseTo(0.05, 9)
+    expect(s.verdict.text).toMatch(/^8 of 10 runs met the goal.*needed 8 \(80 %\): passed/)
+  })
+
+  it("fails at 7 of 10, and a hit ratio off by more than 2 points is a miss too", () => {
+    const runs = Array.from({ length: 7 }, () => run(100_000, 100_000)).concat([run(100_000, 130_000), run(100_000, 70_000), run(100_000, 100_000, 2.5)])
+    const s = summarizeFidelityRuns(runs)
+    expect(s.verdict).toMatchObject({ met: 7, runs: 10, passed: false })
+    expect(s.spread.hitRatioPoints.max).toBe(2.5)
+  })
+
+  it("takes the mean of the middle two as the median of an even count", () => {
+    const s = summarizeFidelityRuns([run(100_000, 100_000), run(300_000, 100_000)])
+    expect(s.spread.realP99Us).toEqual({ min: 100_000, median: 200_000, max: 300_000 })
+    expect(s.verdict.met).toBe(1)
+    expect(s.verdict.passed).toBe(false)
+  })
+})
