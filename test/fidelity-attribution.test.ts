@@ -12,8 +12,8 @@ const base: Decomposition = {
   meanMs: 10,
   loadWaitPerColdMs: 60,
   loadMs: 30,
-  inServerMs: 2,
-  outsideMs: 1
+  waitMs: 3,
+  serviceMs: 1
 }
 const loads = { real: 0.025, sim: 0.025 }
 
@@ -41,14 +41,16 @@ describe("fidelity attribution", () => {
     expect(a.component).toBe("loadWaitPerColdMs")
   })
 
-  it("looks at the warm components when under 1 % of requests are cold starts", () => {
+  it("looks at the queueing of warm requests when under 1 % of requests are cold starts", () => {
     const warm = { ...base, coldStarts: 50, coldShare: 0.005, p99Ms: 20 }
-    const a = attribute(warm, { ...warm, p99Ms: 12, outsideMs: 0.3, loadWaitPerColdMs: 5 }, loads)
-    expect(a.component).toBe("outsideMs")
-    expect(a.text).toMatch(/^sim underestimates time outside the server .*: 0\.30 ms vs 1\.00 ms per request \(the p99 falls among warm requests/)
-    const b = attribute(warm, { ...warm, p99Ms: 30, inServerMs: 6 }, loads)
-    expect(b.component).toBe("inServerMs")
-    expect(b.text).toContain("sim overestimates time in the server")
+    // the cold components are far off, but the p99 is a warm request's: only the wait counts
+    const a = attribute(warm, { ...warm, p99Ms: 12, waitMs: 1, loadWaitPerColdMs: 5 }, loads)
+    expect(a.component).toBe("waitMs")
+    expect(a.text).toMatch(/^sim underestimates queueing beyond service and load wait .*: 1\.00 ms vs 3\.00 ms per request \(the p99 falls among warm requests/)
+    const b = attribute(warm, { ...warm, p99Ms: 30, waitMs: 6 }, loads)
+    expect(b.component).toBe("waitMs")
+    expect(b.text).toContain("sim overestimates queueing")
+    expect(attribute(warm, { ...warm, p99Ms: 30, loadWaitPerColdMs: 500 }, loads).component).toBeNull()
   })
 
   it("prefers a component off in the p99's direction over a larger one off the other way", () => {

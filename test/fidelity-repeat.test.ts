@@ -41,8 +41,8 @@ interface Run {
   sim: { requests: number; latencyUs: { p99: number } }
   goal: { met: boolean; p99RelativeError: number; hitRatioPoints: number }
   decomposition: {
-    real: Record<string, number>
-    sim: Record<string, number>
+    real: Record<string, number> & { inServerMs?: number; outsideMs?: number; serviceMs: number }
+    sim: Record<string, number> & { serviceMs: number }
     attribution: { component: string | null; text: string }
   }
 }
@@ -63,12 +63,14 @@ describe("meshkit fidelity --repeat", () => {
       expect(x.real.latencyUs.p99).toBeGreaterThan(0)
       expect(x.goal.p99RelativeError).toBeCloseTo(Math.abs(x.sim.latencyUs.p99 - x.real.latencyUs.p99) / x.real.latencyUs.p99, 9)
       for (const side of [x.decomposition.real, x.decomposition.sim]) {
-        for (const k of ["loadWaitPerColdMs", "loadMs", "inServerMs", "outsideMs", "meanMs", "p99Ms", "coldShare"]) expect(side[k], k).toBeGreaterThanOrEqual(0)
+        for (const k of ["loadWaitPerColdMs", "loadMs", "waitMs", "serviceMs", "meanMs", "p99Ms", "coldShare"]) expect(side[k], k).toBeGreaterThanOrEqual(0)
         expect(side.coldShare).toBeLessThanOrEqual(1)
       }
       expect(x.decomposition.real.p99Ms).toBeCloseTo(x.real.latencyUs.p99 / 1000, 6)
-      // the real side's own noise figures are measured
+      // both sides are given the same service time; the real side's own figures are measured
+      expect(x.decomposition.real.serviceMs).toBeCloseTo(x.decomposition.sim.serviceMs, 9)
       expect(x.decomposition.real.eventLoopP99Ms).toBeGreaterThan(0)
+      expect(x.decomposition.real.inServerMs! + x.decomposition.real.outsideMs!).toBeGreaterThan(0)
       expect(x.decomposition.attribution.text.length).toBeGreaterThan(10)
     }
     const p99s = j.runs.map((x) => x.real.latencyUs.p99)

@@ -23,6 +23,8 @@ export interface Fitted {
   /** the models loaded during the replay, and the points of the load fit [sim size, last load ms] */
   readonly loadedModels: ReadonlyArray<ModelStatus>
   readonly loadPoints: ReadonlyArray<readonly [number, number]>
+  /** the loads timed alone after the replay [sim size, ms] */
+  readonly isolatedPoints: ReadonlyArray<readonly [number, number]>
   /** the models resident at the end, for the size fit */
   readonly resident: ReadonlyArray<ModelStatus>
   readonly fileOf: (id: string) => number
@@ -40,12 +42,13 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
   // load time against the size the simulator gives each model
   const loadedModels = replayed.filter((s) => s.loads > 0 && s.lastLoadMs !== null)
   const loadPoints = loadedModels.map((s) => [simSizes[files.indexOf.get(s.id)!]!, s.lastLoadMs!] as const)
-  const loadFit = linearFit(loadPoints)
-  const loadFixedMs = Math.max(0, loadFit.slope > 0 ? loadFit.intercept : mean(loadedModels.map((s) => s.lastLoadMs!)))
-  const loadBytesPerSecond = loadFit.slope > 0 ? 1000 / loadFit.slope : 1e15
-  // the spread of real loads around the fit (robust: from the 10th and 90th percentiles of log(real / fitted))
-  const loadLogRatios = loadPoints.map(([b, ms]) => Math.log(Math.max(0.01, ms) / Math.max(0.01, loadFixedMs + (b * 1000) / loadBytesPerSecond)))
-  const loadSigma = loadLogRatios.length >= 10 ? Math.max(0, (quantile(loadLogRatios, 0.9) - quantile(loadLogRatios, 0.1)) / 2.563) : 0
+  const inRun = loadModel(loadPoints)
+  // the loads timed alone after the replay, when there are enough of them (one server): the
+  // cost a load holds the runtime thread for; the replay's own loads include their wait for the
+  // event loop, which the simulator adds itself (real-run.ts, measureLoads)
+  const isolatedPoints = (run.isolatedLoads ?? []).map(([fileBytes, ms]) => [Math.round(fileBytes * sizePerFileByte + sessionOverheadBytes), ms] as const)
+  const useIsolated = isolatedPoints.length >= 10
+  const { loadFixedMs, loadBytesPerSecond, loadSigma } = useIsolated ? loadModel(isolatedPoints) : inRun
   const unloads = run.metricsDelta("meshkit_unload_duration_seconds_count")
   const unloadMs = unloads > 0 ? (run.metricsDelta("meshkit_unload_duration_seconds_sum") * 1000) / unloads : 0
   // execution
@@ -65,8 +68,10 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
     calibration: {
       loadFixedMs,
       loadBytesPerSecond,
-      loadSamples: loadedModels.length,
+      loadSamples: useIsolated ? isolatedPoints.length : loadedModels.length,
       loadSigma,
+      loadSource: useIsolated ? "isolated" : "in-run",
+      inRunLoad: inRun,
       unloadMs,
       execMsAt1MiB: execAt(MIB),
       execMsPerMiB: execSlope * MIB,
@@ -79,7 +84,21 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
     simSizes,
     loadedModels,
     loadPoints,
+    isolatedPoints,
     resident,
     fileOf
   }
+}
+
+/**
+ * load time = fixed + size / bandwidth, least squares over [size, ms] points, with the lognormal
+ * spread around the fit (robust: from the 10th and 90th percentiles of log(real / fitted))
+ */
+const loadModel = (points: ReadonlyArray<readonly [number, number]>): { loadFixedMs: number; loadBytesPerSecond: number; loadSigma: number } => {
+  const fit = linearFit(points)
+  const loadFixedMs = Math.max(0, fit.slope > 0 ? fit.intercept : mean(points.map(([, ms]) => ms)))
+  const loadBytesPerSecond = fit.slope > 0 ? 1000 / fit.slope : 1e15
+  const logRatios = points.map(([b, ms]) => Math.log(Math.max(0.01, ms) / Math.max(0.01, loadFixedMs + (b * 1000) / loadBytesPerSecond)))
+  const loadSigma = logRatios.length >= 10 ? Math.max(0, (quantile(logRatios, 0.9) - quantile(logRatios, 0.1)) / 2.563) : 0
+  return { loadFixedMs, loadBytesPerSecond, loadSigma }
 }

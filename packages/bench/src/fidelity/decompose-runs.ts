@@ -8,7 +8,8 @@ import { ratio } from "./stats.js"
 
 const S = 1000
 
-export const realDecomposition = (run: RealRun, loads: number, coldStarts: number): Decomposition | undefined => {
+/** `serviceMs`: the calibrated execution + overhead per request (what the simulator is given) */
+export const realDecomposition = (run: RealRun, loads: number, coldStarts: number, serviceMs: number): Decomposition | undefined => {
   const sc = run.scrapes
   if (sc === undefined) return undefined
   const { before, after } = sc
@@ -27,6 +28,8 @@ export const realDecomposition = (run: RealRun, loads: number, coldStarts: numbe
     meanMs,
     loadWaitPerColdMs: histogramMean(loadingWait) * S,
     loadMs: loads > 0 ? histogramMean(loadDuration) * S : 0,
+    waitMs: Math.max(0, meanMs - ratio(loadingWait.sum * S, r.sent) - serviceMs),
+    serviceMs,
     inServerMs: ratio((duration.sum - loadingWait.sum) * S, duration.count),
     outsideMs: Math.max(0, meanMs - serverMeanMs),
     slotQueueMs: ratio(slotQueue.sum * S, r.sent),
@@ -40,11 +43,10 @@ const gauge = (s: Scrape, name: string) => s.values.get(name) ?? 0
 export const simDecomposition = (
   r: PolicyResult,
   cdf: ReadonlyArray<readonly [number, number]>,
-  overheadMs: number,
+  serviceMs: number,
   meanLoadMs: number
 ): Decomposition => {
   const meanMs = cdfMean(cdf) / 1000
-  const loadWaitShare = ratio(r.coldStartSeconds * S, r.requests)
   return {
     requests: r.requests,
     coldStarts: r.coldStarts,
@@ -53,7 +55,7 @@ export const simDecomposition = (
     meanMs,
     loadWaitPerColdMs: ratio(r.coldStartSeconds * S, r.coldStarts),
     loadMs: meanLoadMs,
-    inServerMs: Math.max(0, meanMs - overheadMs - loadWaitShare),
-    outsideMs: overheadMs
+    waitMs: Math.max(0, meanMs - ratio(r.coldStartSeconds * S, r.requests) - serviceMs),
+    serviceMs
   }
 }

@@ -25,21 +25,23 @@ export interface Decomposition {
   readonly meanMs: number
   readonly loadWaitPerColdMs: number
   readonly loadMs: number
-  readonly inServerMs: number
-  readonly outsideMs: number
+  readonly waitMs: number
+  /** the calibrated service time per request (execution + overhead), the same on both sides */
+  readonly serviceMs: number
+  readonly inServerMs?: number
+  readonly outsideMs?: number
   /** real only: the server's own figures that have no sim twin (slot queue, event loop, send lag) */
   readonly slotQueueMs?: number
   readonly eventLoopP99Ms?: number
   readonly sendLagP99Ms?: number
 }
 
-export type ComponentKey = "loadWaitPerColdMs" | "loadMs" | "inServerMs" | "outsideMs"
+export type ComponentKey = "loadWaitPerColdMs" | "loadMs" | "waitMs"
 
 export const COMPONENTS: ReadonlyArray<{ readonly key: ComponentKey; readonly label: string; readonly unit: string }> = [
   { key: "loadWaitPerColdMs", label: "load wait", unit: "per cold start" },
   { key: "loadMs", label: "load time", unit: "per load" },
-  { key: "inServerMs", label: "time in the server once the model is ready (queue, execution)", unit: "per request" },
-  { key: "outsideMs", label: "time outside the server (client, network, event-loop wait)", unit: "per request" }
+  { key: "waitMs", label: "queueing beyond service and load wait (runtime thread, event loop, slots)", unit: "per request" }
 ]
 
 export interface Attribution {
@@ -66,16 +68,16 @@ const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) :
 /**
  * The component the simulator gets most wrong, in the direction of the p99 error: each
  * component's gap is weighed by what it adds to a request's latency (load wait × cold share, load
- * time × loads per request, the others as they are), so a large relative gap in a rare part does
+ * time × loads per request, the wait as it is), so a large relative gap in a rare part does
  * not outweigh a small one in every request. When the p99 falls among cold starts, only the cold
- * components (load wait, load time) are candidates, else only the warm ones.
+ * components (load wait, load time) are candidates, else the wait of warm requests.
  */
 export const attribute = (real: Decomposition, sim: Decomposition, loadsPerRequest: { real: number; sim: number }): Attribution => {
   const over = sim.p99Ms >= real.p99Ms
   const cold = real.coldShare > 0.01
   const weight = (k: ComponentKey, side: "real" | "sim") =>
     k === "loadWaitPerColdMs" ? (side === "real" ? real.coldShare : sim.coldShare) : k === "loadMs" ? loadsPerRequest[side] : 1
-  const candidates = COMPONENTS.filter((c) => (cold ? c.key === "loadWaitPerColdMs" || c.key === "loadMs" : c.key === "inServerMs" || c.key === "outsideMs"))
+  const candidates = COMPONENTS.filter((c) => (cold ? c.key !== "waitMs" : c.key === "waitMs"))
   const scored = candidates.map((c) => {
     const r = real[c.key]
     const s = sim[c.key]

@@ -62,21 +62,21 @@ export const fidelityRun = async ({ w, files }: Prepared, o: FidelityOptions, ru
     const run = await runOnCluster(w, files, ro, instances)
     const fit = calibrate(w.table.sizes, files, run)
     o.progress(calibrationLine(fit))
-    const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, instances)
+    const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, instances, run.replay.sentAtMs)
     o.progress(`simulated ${instances} instances`)
     return withCluster(resultOf(w, files, run, fit, simulated, o, run.loads), w, run, simulated)
   }
   const run = await runOnServer(w, files, ro)
   const fit = calibrate(w.table.sizes, files, run)
   o.progress(calibrationLine(fit))
-  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o)
+  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs)
   return resultOf(w, files, run, fit, simulated, o)
 }
 
 export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => fidelityRun(await prepareFidelity(o), o)
 
 const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
-  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${loadedModels.length} models), unload ${fmtS(c.unloadMs)} ms, ` +
+  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, ` +
   `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
 
 /** Step 6: both sides by the same definitions, where they part, and the goal. */
@@ -99,8 +99,8 @@ const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, 
   }
   const simSide = sideOf(r)
   const simMeanLoad = simMeanLoadMs(fit.loadedModels.map((st) => [fit.simSizes[files.indexOf.get(st.id)!]!, st.loads] as const), c.loadFixedMs, c.loadBytesPerSecond)
-  const realDec = realDecomposition(run, realLoads, realSide.coldStarts)
-  const simDec = simDecomposition(r, s.out.series.latencyCdf, c.requestOverheadMs, simMeanLoad)
+  const realDec = realDecomposition(run, realLoads, realSide.coldStarts, s.execMeanMs + c.requestOverheadMs)
+  const simDec = simDecomposition(r, s.out.series.latencyCdf, s.execMeanMs + c.requestOverheadMs, simMeanLoad)
   const hitRatioPoints = Math.abs(simSide.hitRatio - realSide.hitRatio) * 100
   const p99RelativeError = Math.abs(simSide.latencyUs.p99 - realSide.latencyUs.p99) / realSide.latencyUs.p99
   return {

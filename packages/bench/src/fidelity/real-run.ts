@@ -56,6 +56,11 @@ export interface RealRun {
    * holds the replay's event-loop delay), and the server's CPU time over the replay
    */
   readonly scrapes?: { readonly before: Scrape; readonly after: Scrape }
+  /**
+   * one server only: loads timed alone after the replay, [file bytes, ms], on the calibration
+   * models (see measureLoads)
+   */
+  readonly isolatedLoads?: ReadonlyArray<readonly [number, number]>
   readonly serverCpuMs?: number
 }
 
@@ -93,7 +98,9 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
     o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs`)
     const self = { baseUrl: server.baseUrl, pid: server.child.pid }
     const exec = await measureExecution(self, async () => self, body, files, Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent)))
+    const isolatedLoads = await measureLoads(server, body, files)
     return {
+      isolatedLoads,
       memoryBytes,
       replay: real,
       metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0),
@@ -155,6 +162,30 @@ export const measureExecution = async (entry: ExecTarget, holderOf: (model: stri
     if (busy.ok !== busy.responses || busy.errors > 0) throw new Error(`calibration model ${c.name}: ${busy.responses - busy.ok} non-2xx, ${busy.errors} errors under load`)
     const holdMs = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? (cpu1 - cpu0) / busy.responses : 1000 / busy.throughput
     points.push({ bytes: c.bytes, idleMs: idle, holdMs })
+  }
+  return points
+}
+
+/**
+ * Loads timed alone: each calibration model unloaded and requested again, LOADS_PER_MODEL times,
+ * one at a time, the load time read from the server's status (its own lastLoadMs). A load in the
+ * replay is timed from its start to its end, and part of that is spent waiting for the event
+ * loop (the file's stat is asynchronous, so everything queued on the JS thread runs first); the
+ * simulator adds that wait itself when the load waits for the runtime thread, so it is given the
+ * load's cost alone.
+ */
+const LOADS_PER_MODEL = 4
+
+export const measureLoads = async (server: RunningServer, body: string, files: ModelFiles): Promise<Array<readonly [number, number]>> => {
+  const points: Array<readonly [number, number]> = []
+  for (const c of files.calibration) {
+    for (let k = 0; k < LOADS_PER_MODEL; k++) {
+      await unload(server, c.name)
+      const r = await timedInfer(server.inferUrl(c.name), body)
+      if (r.status !== 200) throw new Error(`calibration model ${c.name}: status ${r.status} on reload: ${r.text.slice(0, 200)}`)
+      const st = (await (await fetch(`${server.baseUrl}/v1/models/${encodeURIComponent(c.name)}`)).json()) as { lastLoadMs?: number | null }
+      if (typeof st.lastLoadMs === "number") points.push([c.bytes, st.lastLoadMs])
+    }
   }
   return points
 }

@@ -66,6 +66,13 @@ export interface FidelityResult {
     readonly loadSamples: number
     /** lognormal σ of load times around the fit */
     readonly loadSigma: number
+    /**
+     * where the load model comes from: "isolated" (loads timed alone after the replay, one
+     * server) or "in-run" (every replayed model's last load, which includes its event-loop wait)
+     */
+    readonly loadSource: "isolated" | "in-run"
+    /** the fit to the replay's own loads, for comparison */
+    readonly inRunLoad: { readonly loadFixedMs: number; readonly loadBytesPerSecond: number; readonly loadSigma: number }
     readonly unloadMs: number
     /** how long a request holds the runtime thread, at 1 MiB of model file, and per further MiB */
     readonly execMsAt1MiB: number
