@@ -46,23 +46,34 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
   // the loads timed alone after the replay, when there are enough of them (one server): the
   // cost a load holds the runtime thread for; the replay's own loads include their wait for the
   // event loop, which the simulator adds itself (real-run.ts, measureLoads)
-  const isolatedPoints = (run.isolatedLoads ?? []).map(([fileBytes, ms]) => [Math.round(fileBytes * sizePerFileByte + sessionOverheadBytes), ms] as const)
+  // The share of a core the server's main thread got during the replay (schedstat): on a shared
+  // machine its work took 1 / share times its CPU time there, so CPU costs measured afterwards
+  // (loads alone, execution) are stretched by it to what they held the thread for in the replay.
+  const cpuShare = Math.min(1, Math.max(0.05, run.replaySched?.share ?? 1))
+  const isolated = run.isolatedLoads ?? []
+  const loadsByCpu = isolated.length > 0 && isolated.every((l) => l.threadCpuMs !== undefined && l.threadCpuMs > 0)
+  const isolatedPoints = isolated.map((l) => [Math.round(l.bytes * sizePerFileByte + sessionOverheadBytes), loadsByCpu ? l.threadCpuMs! / cpuShare : l.wallMs] as const)
   const useIsolated = isolatedPoints.length >= 10
   const { loadFixedMs, loadBytesPerSecond, loadSigma } = useIsolated ? loadModel(isolatedPoints) : inRun
   const unloads = run.metricsDelta("meshkit_unload_duration_seconds_count")
   const unloadMs = unloads > 0 ? (run.metricsDelta("meshkit_unload_duration_seconds_sum") * 1000) / unloads : 0
   // execution
-  const holds = run.exec.map((p) => [p.bytes, p.holdMs] as const)
+  // what a request holds the main thread for: its CPU time there (schedstat) when readable, else
+  // the process's CPU time per request
+  const execByThread = run.exec.length > 0 && run.exec.every((p) => p.threadCpuMs !== undefined && p.threadCpuMs > 0)
+  const holds = run.exec.map((p) => [p.bytes, execByThread ? p.threadCpuMs! : p.holdMs] as const)
   const execFit = linearFit(holds)
   const execSlope = Math.max(0, execFit.slope)
   const execIntercept = execFit.slope >= 0 ? execFit.intercept : mean(holds.map(([, ms]) => ms))
-  const execAt = (bytes: number) => Math.max(0.01, execIntercept + execSlope * bytes)
+  const execCpuAt = (bytes: number) => Math.max(0.01, execIntercept + execSlope * bytes)
+  const execAt = (bytes: number) => execCpuAt(bytes) / cpuShare
   const ratios = run.exec.flatMap((p) => {
     const m = median(p.idleMs)
     return p.idleMs.map((x) => Math.log(x / m))
   })
   const execSigma = Math.max(0, quantile(ratios, 0.9) / 1.2816)
-  const requestOverheadMs = Math.max(0, median(run.exec.map((p) => median(p.idleMs) - execAt(p.bytes))))
+  // single-request latency (after the replay) − its CPU cost then: the time outside the runtime
+  const requestOverheadMs = Math.max(0, median(run.exec.map((p) => median(p.idleMs) - execCpuAt(p.bytes))))
   const MIB = 1024 ** 2
   return {
     calibration: {
@@ -74,7 +85,9 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
       inRunLoad: inRun,
       unloadMs,
       execMsAt1MiB: execAt(MIB),
-      execMsPerMiB: execSlope * MIB,
+      execMsPerMiB: (execSlope * MIB) / cpuShare,
+      cpuShare,
+      costsFrom: { loads: useIsolated ? (loadsByCpu ? "thread-cpu" : "wall") : "in-run-wall", exec: execByThread ? "thread-cpu" : "process-cpu" },
       execSigma,
       requestOverheadMs,
       sizePerFileByte,

@@ -40,7 +40,7 @@ export type ComponentKey = "loadWaitPerColdMs" | "loadMs" | "waitMs"
 
 export const COMPONENTS: ReadonlyArray<{ readonly key: ComponentKey; readonly label: string; readonly unit: string }> = [
   { key: "loadWaitPerColdMs", label: "load wait", unit: "per cold start" },
-  { key: "loadMs", label: "load time", unit: "per load" },
+  { key: "loadMs", label: "load time (real: wall, with its wait for the event loop; sim: its cost)", unit: "per load" },
   { key: "waitMs", label: "queueing beyond service and load wait (runtime thread, event loop, slots)", unit: "per request" }
 ]
 
@@ -69,15 +69,18 @@ const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) :
  * The component the simulator gets most wrong, in the direction of the p99 error: each
  * component's gap is weighed by what it adds to a request's latency (load wait × cold share, load
  * time × loads per request, the wait as it is), so a large relative gap in a rare part does
- * not outweigh a small one in every request. When the p99 falls among cold starts, only the cold
- * components (load wait, load time) are candidates, else the wait of warm requests.
+ * not outweigh a small one in every request. When the p99 falls among cold starts the candidate
+ * is the load wait, else the queueing of warm requests.
  */
 export const attribute = (real: Decomposition, sim: Decomposition, loadsPerRequest: { real: number; sim: number }): Attribution => {
   const over = sim.p99Ms >= real.p99Ms
   const cold = real.coldShare > 0.01
   const weight = (k: ComponentKey, side: "real" | "sim") =>
     k === "loadWaitPerColdMs" ? (side === "real" ? real.coldShare : sim.coldShare) : k === "loadMs" ? loadsPerRequest[side] : 1
-  const candidates = COMPONENTS.filter((c) => (cold ? c.key !== "waitMs" : c.key === "waitMs"))
+  // load time is shown, not a candidate: the real one is timed wall, waits for the event loop
+  // included, the simulator's is a load's cost alone (it adds the wait as queueing), so they
+  // differ by design; what both sides time alike is the wait of a cold start for its load
+  const candidates = COMPONENTS.filter((c) => (cold ? c.key === "loadWaitPerColdMs" : c.key === "waitMs"))
   const scored = candidates.map((c) => {
     const r = real[c.key]
     const s = sim[c.key]

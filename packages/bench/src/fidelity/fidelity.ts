@@ -76,7 +76,7 @@ export const fidelityRun = async ({ w, files }: Prepared, o: FidelityOptions, ru
 export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => fidelityRun(await prepareFidelity(o), o)
 
 const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
-  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, ` +
+  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), ` +
   `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
 
 /** Step 6: both sides by the same definitions, where they part, and the goal. */
@@ -124,8 +124,9 @@ const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, 
     series: { realCdf: real.cdf, simCdf: s.out.series.latencyCdf, simUnlimitedCdf: s.unlimited.series.latencyCdf },
     data: {
       loads: fit.loadPoints.map(([b, ms]) => [b, Math.round(ms * 100) / 100] as const),
+      isolatedLoads: fit.isolatedPoints.map(([b, ms]) => [b, Math.round(ms * 100) / 100] as const),
       sizes: fit.resident.map((st) => [fit.fileOf(st.id), st.sizeBytes] as const),
-      exec: run.exec.map((p) => ({ fileBytes: p.bytes, holdMs: p.holdMs, idleMs: p.idleMs.map((x) => Math.round(x * 1000) / 1000) }))
+      exec: run.exec.map((p) => ({ fileBytes: p.bytes, holdMs: p.holdMs, ...(p.threadCpuMs === undefined ? {} : { threadCpuMs: p.threadCpuMs }), idleMs: p.idleMs.map((x) => Math.round(x * 1000) / 1000) }))
     },
     simUnlimitedThreads: sideOf(s.unlimited.result),
     diagnostics: {

@@ -7,6 +7,7 @@ import { cpuMsOf } from "../report/machine.js"
 import { parseScrape, type Scrape } from "./metrics-read.js"
 import { WARM_MODEL, type ModelFiles } from "./model-files.js"
 import { replay, sequentialLatencies, type ReplayResult } from "./replay-client.js"
+import { schedDelta, schedOf, type SchedDelta } from "./schedstat.js"
 import { fmtS } from "./stats.js"
 import type { TraceWindow } from "./trace-window.js"
 import type { FidelityOptions } from "./types.js"
@@ -32,6 +33,8 @@ export interface ExecPoint {
   readonly bytes: number
   readonly idleMs: number[]
   readonly holdMs: number
+  /** the server's main thread's CPU time per request under those connections (schedstat), when readable */
+  readonly threadCpuMs?: number
 }
 
 /** Where execution is timed: a server's address and its process (for its CPU time). */
@@ -60,8 +63,10 @@ export interface RealRun {
    * one server only: loads timed alone after the replay, [file bytes, ms], on the calibration
    * models (see measureLoads)
    */
-  readonly isolatedLoads?: ReadonlyArray<readonly [number, number]>
+  readonly isolatedLoads?: ReadonlyArray<IsolatedLoad>
   readonly serverCpuMs?: number
+  /** one server only: its main thread's scheduling over the replay (the share of a core it got) */
+  readonly replaySched?: SchedDelta
 }
 
 export const serverMemoryBytes = (w: TraceWindow, o: FidelityOptions): number =>
@@ -89,8 +94,11 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
     await warmUp(server, body)
     const beforeText = await metricsText(server.baseUrl)
     const cpu0 = cpuMsOf(server.child.pid)
+    const sched0 = schedOf(server.child.pid)
     const real = await replayWindow(server, body, w, files, o)
+    const sched1 = schedOf(server.child.pid)
     const cpu1 = cpuMsOf(server.child.pid)
+    const replaySched = schedDelta(sched0, sched1)
     const afterText = await metricsText(server.baseUrl)
     const before = sumSamples(beforeText)
     const after = sumSamples(afterText)
@@ -101,6 +109,7 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
     const isolatedLoads = await measureLoads(server, body, files)
     return {
       isolatedLoads,
+      ...(replaySched === undefined ? {} : { replaySched }),
       memoryBytes,
       replay: real,
       metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0),
@@ -157,11 +166,14 @@ export const measureExecution = async (entry: ExecTarget, holderOf: (model: stri
     // CPU time the server spends per request under a few connections (the runtime thread is the
     // bottleneck): unlike 1 / throughput, not inflated when other work on the machine takes the core away
     const cpu0 = cpuMsOf(at.pid)
+    const s0 = schedOf(at.pid)
     const busy = await runLoad({ url, connections: 8, durationSeconds: 1, body })
+    const s1 = schedOf(at.pid)
     const cpu1 = cpuMsOf(at.pid)
+    const thread = schedDelta(s0, s1)
     if (busy.ok !== busy.responses || busy.errors > 0) throw new Error(`calibration model ${c.name}: ${busy.responses - busy.ok} non-2xx, ${busy.errors} errors under load`)
     const holdMs = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? (cpu1 - cpu0) / busy.responses : 1000 / busy.throughput
-    points.push({ bytes: c.bytes, idleMs: idle, holdMs })
+    points.push({ bytes: c.bytes, idleMs: idle, holdMs, ...(thread !== undefined && busy.responses > 0 ? { threadCpuMs: thread.cpuMs / busy.responses } : {}) })
   }
   return points
 }
@@ -176,15 +188,24 @@ export const measureExecution = async (entry: ExecTarget, holderOf: (model: stri
  */
 const LOADS_PER_MODEL = 4
 
-export const measureLoads = async (server: RunningServer, body: string, files: ModelFiles): Promise<Array<readonly [number, number]>> => {
-  const points: Array<readonly [number, number]> = []
+/** a load timed alone: its file size, its wall time (the server's lastLoadMs) and the main thread's CPU time over the request that triggered it */
+export interface IsolatedLoad {
+  readonly bytes: number
+  readonly wallMs: number
+  readonly threadCpuMs: number | undefined
+}
+
+export const measureLoads = async (server: RunningServer, body: string, files: ModelFiles): Promise<IsolatedLoad[]> => {
+  const points: IsolatedLoad[] = []
   for (const c of files.calibration) {
     for (let k = 0; k < LOADS_PER_MODEL; k++) {
       await unload(server, c.name)
+      const s0 = schedOf(server.child.pid)
       const r = await timedInfer(server.inferUrl(c.name), body)
+      const d = schedDelta(s0, schedOf(server.child.pid))
       if (r.status !== 200) throw new Error(`calibration model ${c.name}: status ${r.status} on reload: ${r.text.slice(0, 200)}`)
       const st = (await (await fetch(`${server.baseUrl}/v1/models/${encodeURIComponent(c.name)}`)).json()) as { lastLoadMs?: number | null }
-      if (typeof st.lastLoadMs === "number") points.push([c.bytes, st.lastLoadMs])
+      if (typeof st.lastLoadMs === "number") points.push({ bytes: c.bytes, wallMs: st.lastLoadMs, threadCpuMs: d?.cpuMs })
     }
   }
   return points

@@ -78,6 +78,13 @@ export interface FidelityResult {
     readonly execMsAt1MiB: number
     readonly execMsPerMiB: number
     readonly execSigma: number
+    /**
+     * the share of a core the server's main thread got while runnable during the replay
+     * (schedstat; 1 when unknown): CPU costs measured after the replay are divided by it
+     */
+    readonly cpuShare: number
+    /** what the load and execution costs were measured as */
+    readonly costsFrom: { readonly loads: "thread-cpu" | "wall" | "in-run-wall"; readonly exec: "thread-cpu" | "process-cpu" }
     /** latency of a request outside the runtime (network, client, HTTP): added, holds nothing */
     readonly requestOverheadMs: number
     readonly sizePerFileByte: number
@@ -88,8 +95,10 @@ export interface FidelityResult {
   /** the measurements behind the calibration: [size in memory, last load ms], [file bytes, measured size], execution samples */
   readonly data: {
     readonly loads: ReadonlyArray<readonly [number, number]>
+    /** the loads timed alone after the replay: [size in memory, cost ms as the simulator is given it] */
+    readonly isolatedLoads: ReadonlyArray<readonly [number, number]>
     readonly sizes: ReadonlyArray<readonly [number, number]>
-    readonly exec: ReadonlyArray<{ readonly fileBytes: number; readonly holdMs: number; readonly idleMs: ReadonlyArray<number> }>
+    readonly exec: ReadonlyArray<{ readonly fileBytes: number; readonly holdMs: number; readonly threadCpuMs?: number; readonly idleMs: ReadonlyArray<number> }>
   }
   /** the simulator without the runtime-thread model (runtimeThreads unlimited), for comparison */
   readonly simUnlimitedThreads: SimSide
