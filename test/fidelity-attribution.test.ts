@@ -47,8 +47,8 @@ describe("fidelity attribution", () => {
     expect(attribute(warm, { ...warm, p99Ms: 30, loadWaitPerColdMs: 500 }, loads).component).toBeNull()
   })
 
-  it("prefers a component off in the p99's direction over a larger one off the other way", () => {
-    // the sim's p99 is high; load time is low (wrong way), load wait is high (right way)
+  it("names the load wait when it is off in the p99's direction, whatever the load time does", () => {
+    // the sim's p99 is high; load time is low (the other way), load wait is high
     const a = attribute(base, { ...base, p99Ms: 260, loadWaitPerColdMs: 80, loadMs: 5 }, loads)
     expect(a.component).toBe("loadWaitPerColdMs")
   })
