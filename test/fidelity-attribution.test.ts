@@ -35,16 +35,20 @@ describe("fidelity attribution", () => {
     expect(attribute(base, { ...base, p99Ms: 120, loadWaitPerColdMs: 55, loadMs: 5 }, loads).component).toBeNull()
   })
 
-  it("looks at the queueing of warm requests when under 1 % of requests are cold starts", () => {
+  it("names the queueing of requests when it outweighs the load wait", () => {
     const warm = { ...base, coldStarts: 50, coldShare: 0.005, p99Ms: 20 }
-    // the cold components are far off, but the p99 is a warm request's: only the wait counts
+    // load wait is far off, but on 0.5 % of requests (0.3 ms each): the wait (2 ms each) outweighs it
     const a = attribute(warm, { ...warm, p99Ms: 12, waitMs: 1, loadWaitPerColdMs: 5 }, loads)
     expect(a.component).toBe("waitMs")
     expect(a.text).toMatch(/^sim underestimates queueing beyond service and load wait .*: 1\.00 ms vs 3\.00 ms per request \(the p99 falls among warm requests/)
     const b = attribute(warm, { ...warm, p99Ms: 30, waitMs: 6 }, loads)
     expect(b.component).toBe("waitMs")
     expect(b.text).toContain("sim overestimates queueing")
-    expect(attribute(warm, { ...warm, p99Ms: 30, loadWaitPerColdMs: 500 }, loads).component).toBeNull()
+    // a busy server: the p99 falls among cold starts, but the requests queue outside the handler
+    const busyReal = { ...base, p99Ms: 16_000, waitMs: 940, outsideMs: 760, loadWaitPerColdMs: 1289 }
+    const c = attribute(busyReal, { ...base, p99Ms: 4900, waitMs: 146, loadWaitPerColdMs: 2020 }, loads)
+    expect(c.component).toBe("waitMs")
+    expect(c.text).toMatch(/^sim underestimates queueing .*: 146 ms vs 940 ms per request; real: 760 ms per request outside the server's handler.*\(the p99 falls among cold starts/)
   })
 
   it("names the load wait when it is off in the p99's direction, whatever the load time does", () => {

@@ -43,9 +43,9 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
   const loadedModels = replayed.filter((s) => s.loads > 0 && s.lastLoadMs !== null)
   const loadPoints = loadedModels.map((s) => [simSizes[files.indexOf.get(s.id)!]!, s.lastLoadMs!] as const)
   const inRun = loadModel(loadPoints)
-  // the loads timed alone after the replay, when there are enough of them (one server): the
+  // The loads timed alone after the replay, when there are enough of them (one server): the
   // cost a load holds the runtime thread for; the replay's own loads include their wait for the
-  // event loop, which the simulator adds itself (real-run.ts, measureLoads)
+  // event loop, which the simulator adds itself (real-run.ts, measureLoads).
   // The share of a core the server's main thread got during the replay (schedstat): on a shared
   // machine its work took 1 / share times its CPU time there, so CPU costs measured afterwards
   // (loads alone, execution) are stretched by it to what they held the thread for in the replay.

@@ -69,8 +69,8 @@ const fmtMs = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) :
  * The component the simulator gets most wrong, in the direction of the p99 error: each
  * component's gap is weighed by what it adds to a request's latency (load wait × cold share, load
  * time × loads per request, the wait as it is), so a large relative gap in a rare part does
- * not outweigh a small one in every request. When the p99 falls among cold starts the candidate
- * is the load wait, else the queueing of warm requests.
+ * not outweigh a small one in every request. Candidates: the load wait and the queueing (the
+ * load time is shown only, see below); the text says whether the p99 falls among cold starts.
  */
 export const attribute = (real: Decomposition, sim: Decomposition, loadsPerRequest: { real: number; sim: number }): Attribution => {
   const over = sim.p99Ms >= real.p99Ms
@@ -79,8 +79,9 @@ export const attribute = (real: Decomposition, sim: Decomposition, loadsPerReque
     k === "loadWaitPerColdMs" ? (side === "real" ? real.coldShare : sim.coldShare) : k === "loadMs" ? loadsPerRequest[side] : 1
   // load time is shown, not a candidate: the real one is timed wall, waits for the event loop
   // included, the simulator's is a load's cost alone (it adds the wait as queueing), so they
-  // differ by design; what both sides time alike is the wait of a cold start for its load
-  const candidates = COMPONENTS.filter((c) => (cold ? c.key === "loadWaitPerColdMs" : c.key === "waitMs"))
+  // differ by design. Queueing is a candidate even when the p99 falls among cold starts: on a
+  // busy server the tail's requests wait for the event loop before the handler sees them.
+  const candidates = COMPONENTS.filter((c) => c.key !== "loadMs")
   const scored = candidates.map((c) => {
     const r = real[c.key]
     const s = sim[c.key]
@@ -92,10 +93,11 @@ export const attribute = (real: Decomposition, sim: Decomposition, loadsPerReque
   if (pool.length === 0) return { component: null, real: 0, sim: 0, text: `no component is off by more than 20 %; ${where}` }
   const worst = pool.reduce((a, b) => (Math.abs(b.gap) > Math.abs(a.gap) ? b : a))
   const verb = worst.s > worst.r ? "overestimates" : "underestimates"
+  const outside = worst.c.key === "waitMs" && real.outsideMs !== undefined ? `; real: ${fmtMs(real.outsideMs)} ms per request outside the server's handler, waiting for the event loop or on the way` : ""
   return {
     component: worst.c.key,
     real: worst.r,
     sim: worst.s,
-    text: `sim ${verb} ${worst.c.label}: ${fmtMs(worst.s)} ms vs ${fmtMs(worst.r)} ms ${worst.c.unit} (${where})`
+    text: `sim ${verb} ${worst.c.label}: ${fmtMs(worst.s)} ms vs ${fmtMs(worst.r)} ms ${worst.c.unit}${outside} (${where})`
   }
 }
