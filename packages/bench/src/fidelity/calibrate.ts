@@ -23,6 +23,8 @@ export interface Fitted {
   /** the models loaded during the replay, and the points of the load fit [sim size, last load ms] */
   readonly loadedModels: ReadonlyArray<ModelStatus>
   readonly loadPoints: ReadonlyArray<readonly [number, number]>
+  /** the loads timed alone after the replay [sim size, ms] */
+  readonly isolatedPoints: ReadonlyArray<readonly [number, number]>
   /** the models resident at the end, for the size fit */
   readonly resident: ReadonlyArray<ModelStatus>
   readonly fileOf: (id: string) => number
@@ -40,36 +42,52 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
   // load time against the size the simulator gives each model
   const loadedModels = replayed.filter((s) => s.loads > 0 && s.lastLoadMs !== null)
   const loadPoints = loadedModels.map((s) => [simSizes[files.indexOf.get(s.id)!]!, s.lastLoadMs!] as const)
-  const loadFit = linearFit(loadPoints)
-  const loadFixedMs = Math.max(0, loadFit.slope > 0 ? loadFit.intercept : mean(loadedModels.map((s) => s.lastLoadMs!)))
-  const loadBytesPerSecond = loadFit.slope > 0 ? 1000 / loadFit.slope : 1e15
-  // the spread of real loads around the fit (robust: from the 10th and 90th percentiles of log(real / fitted))
-  const loadLogRatios = loadPoints.map(([b, ms]) => Math.log(Math.max(0.01, ms) / Math.max(0.01, loadFixedMs + (b * 1000) / loadBytesPerSecond)))
-  const loadSigma = loadLogRatios.length >= 10 ? Math.max(0, (quantile(loadLogRatios, 0.9) - quantile(loadLogRatios, 0.1)) / 2.563) : 0
+  const inRun = loadModel(loadPoints)
+  // The loads timed alone after the replay, when there are enough of them (one server): the
+  // cost a load holds the runtime thread for; the replay's own loads include their wait for the
+  // event loop, which the simulator adds itself (real-run.ts, measureLoads).
+  // The share of a core the server's main thread got during the replay (schedstat): on a shared
+  // machine its work took 1 / share times its CPU time there, so CPU costs measured afterwards
+  // (loads alone, execution) are stretched by it to what they held the thread for in the replay.
+  const cpuShare = Math.min(1, Math.max(0.05, run.replaySched?.share ?? 1))
+  const isolated = run.isolatedLoads ?? []
+  const loadsByCpu = isolated.length > 0 && isolated.every((l) => l.threadCpuMs !== undefined && l.threadCpuMs > 0)
+  const isolatedPoints = isolated.map((l) => [Math.round(l.bytes * sizePerFileByte + sessionOverheadBytes), loadsByCpu ? l.threadCpuMs! / cpuShare : l.wallMs] as const)
+  const useIsolated = isolatedPoints.length >= 10
+  const { loadFixedMs, loadBytesPerSecond, loadSigma } = useIsolated ? loadModel(isolatedPoints) : inRun
   const unloads = run.metricsDelta("meshkit_unload_duration_seconds_count")
   const unloadMs = unloads > 0 ? (run.metricsDelta("meshkit_unload_duration_seconds_sum") * 1000) / unloads : 0
   // execution
-  const holds = run.exec.map((p) => [p.bytes, p.holdMs] as const)
+  // what a request holds the main thread for: its CPU time there (schedstat) when readable, else
+  // the process's CPU time per request
+  const execByThread = run.exec.length > 0 && run.exec.every((p) => p.threadCpuMs !== undefined && p.threadCpuMs > 0)
+  const holds = run.exec.map((p) => [p.bytes, execByThread ? p.threadCpuMs! : p.holdMs] as const)
   const execFit = linearFit(holds)
   const execSlope = Math.max(0, execFit.slope)
   const execIntercept = execFit.slope >= 0 ? execFit.intercept : mean(holds.map(([, ms]) => ms))
-  const execAt = (bytes: number) => Math.max(0.01, execIntercept + execSlope * bytes)
+  const execCpuAt = (bytes: number) => Math.max(0.01, execIntercept + execSlope * bytes)
+  const execAt = (bytes: number) => execCpuAt(bytes) / cpuShare
   const ratios = run.exec.flatMap((p) => {
     const m = median(p.idleMs)
     return p.idleMs.map((x) => Math.log(x / m))
   })
   const execSigma = Math.max(0, quantile(ratios, 0.9) / 1.2816)
-  const requestOverheadMs = Math.max(0, median(run.exec.map((p) => median(p.idleMs) - execAt(p.bytes))))
+  // single-request latency (after the replay) − its CPU cost then: the time outside the runtime
+  const requestOverheadMs = Math.max(0, median(run.exec.map((p) => median(p.idleMs) - execCpuAt(p.bytes))))
   const MIB = 1024 ** 2
   return {
     calibration: {
       loadFixedMs,
       loadBytesPerSecond,
-      loadSamples: loadedModels.length,
+      loadSamples: useIsolated ? isolatedPoints.length : loadedModels.length,
       loadSigma,
+      loadSource: useIsolated ? "isolated" : "in-run",
+      inRunLoad: inRun,
       unloadMs,
       execMsAt1MiB: execAt(MIB),
-      execMsPerMiB: execSlope * MIB,
+      execMsPerMiB: (execSlope * MIB) / cpuShare,
+      cpuShare,
+      costsFrom: { loads: useIsolated ? (loadsByCpu ? "thread-cpu" : "wall") : "in-run-wall", exec: execByThread ? "thread-cpu" : "process-cpu" },
       execSigma,
       requestOverheadMs,
       sizePerFileByte,
@@ -79,7 +97,21 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
     simSizes,
     loadedModels,
     loadPoints,
+    isolatedPoints,
     resident,
     fileOf
   }
+}
+
+/**
+ * load time = fixed + size / bandwidth, least squares over [size, ms] points, with the lognormal
+ * spread around the fit (robust: from the 10th and 90th percentiles of log(real / fitted))
+ */
+const loadModel = (points: ReadonlyArray<readonly [number, number]>): { loadFixedMs: number; loadBytesPerSecond: number; loadSigma: number } => {
+  const fit = linearFit(points)
+  const loadFixedMs = Math.max(0, fit.slope > 0 ? fit.intercept : mean(points.map(([, ms]) => ms)))
+  const loadBytesPerSecond = fit.slope > 0 ? 1000 / fit.slope : 1e15
+  const logRatios = points.map(([b, ms]) => Math.log(Math.max(0.01, ms) / Math.max(0.01, loadFixedMs + (b * 1000) / loadBytesPerSecond)))
+  const loadSigma = logRatios.length >= 10 ? Math.max(0, (quantile(logRatios, 0.9) - quantile(logRatios, 0.1)) / 2.563) : 0
+  return { loadFixedMs, loadBytesPerSecond, loadSigma }
 }

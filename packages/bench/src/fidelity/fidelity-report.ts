@@ -4,6 +4,7 @@ import { writeReport, type ReportSpec } from "@meshkit/report"
 import { fmt } from "../compare/compare.js"
 import type { FidelityResult } from "./fidelity.js"
 import { machineFacts } from "../report/machine.js"
+import { COMPONENTS } from "./decomposition.js"
 
 const MIB = 1024 ** 2
 
@@ -18,6 +19,31 @@ const rows = (r: FidelityResult): Array<[string, string, string, string, string]
     ["p50 latency (µs)", fmt(r.real.latencyUs.p50), fmt(r.sim.latencyUs.p50), rel(r.sim.latencyUs.p50, r.real.latencyUs.p50), fmt(u.latencyUs.p50)],
     ["p99 latency (µs)", fmt(r.real.latencyUs.p99), fmt(r.sim.latencyUs.p99), rel(r.sim.latencyUs.p99, r.real.latencyUs.p99), fmt(u.latencyUs.p99)]
   ]
+}
+
+/** the latency decomposition, real vs sim, one row per component (decomposition.ts) */
+export const decompositionRows = (r: FidelityResult): Array<[string, string, string, string]> => {
+  const d = r.decomposition
+  if (d === undefined) return []
+  const ms = (x: number) => `${fmt(x)} ms`
+  const rel = (s: number, q: number) => (q === 0 ? "–" : `${s >= q ? "+" : "−"}${fmt((Math.abs(s - q) / q) * 100)} %`)
+  const row = (label: string, a: number, b: number): [string, string, string, string] => [label, ms(a), ms(b), rel(b, a)]
+  return [
+    row("p99 latency", d.real.p99Ms, d.sim.p99Ms),
+    row("mean latency", d.real.meanMs, d.sim.meanMs),
+    ["cold starts (share of requests)", `${fmt(d.real.coldShare * 100)} %`, `${fmt(d.sim.coldShare * 100)} %`, rel(d.sim.coldShare, d.real.coldShare)],
+    ...COMPONENTS.map((c) => row(`${c.label}, ${c.unit}`, d.real[c.key], d.sim[c.key])),
+    row("service (calibrated execution + overhead), per request", d.real.serviceMs, d.sim.serviceMs)
+  ]
+}
+
+export const decompositionText = (r: FidelityResult): string => {
+  const d = r.decomposition
+  if (d === undefined) return ""
+  return (
+    `Attribution: ${d.attribution.text}. Real side only: per request ${fmt(d.real.inServerMs ?? 0)} ms in the server's handler once the model is ready and ${fmt(d.real.outsideMs ?? 0)} ms outside it (client, network, waiting for the event loop), slot queue ${fmt(d.real.slotQueueMs ?? 0)} ms, ` +
+    `server event-loop delay p99 ${fmt(d.real.eventLoopP99Ms ?? 0)} ms, replay client send lag p99 ${fmt(d.real.sendLagP99Ms ?? 0)} ms.`
+  )
 }
 
 const goalText = (r: FidelityResult): string =>
@@ -38,8 +64,8 @@ const clusterText = (r: FidelityResult): string => {
 const calibrationText = (r: FidelityResult): string => {
   const c = r.calibration
   return (
-    `Calibrated from the real run: load = ${fmt(c.loadFixedMs)} ms + size ÷ ${fmt(c.loadBytesPerSecond / MIB)} MiB/s (least squares over ${c.loadSamples} models' last measured load), ` +
-    `each load × a lognormal factor of mean 1 and σ ${fmt(c.loadSigma)} (the spread of the real loads around the fit); ` +
+    `Calibrated from the real run: load = ${fmt(c.loadFixedMs)} ms + size ÷ ${fmt(c.loadBytesPerSecond / MIB)} MiB/s (least squares over ${c.loadSource === "isolated" ? `${c.loadSamples} loads of the calibration models timed one at a time after the replay; the replay's own loads, which include their wait for the event loop, fit ${fmt(c.inRunLoad.loadFixedMs)} ms + size ÷ ${fmt(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s, σ ${fmt(c.inRunLoad.loadSigma)}` : `${c.loadSamples} models' last measured load`}), ` +
+    `each load × a lognormal factor of mean 1 and σ ${fmt(c.loadSigma)} (the spread of the real loads around the fit); requests arrive in the simulator when the replay client actually sent them; the server's main thread got ${fmt(c.cpuShare * 100)} % of a core while runnable during the replay (schedstat), so CPU costs measured after it (loads as ${c.costsFrom.loads}, execution as ${c.costsFrom.exec}) are divided by that share; ` +
     `unload ${fmt(c.unloadMs)} ms (mean, /metrics); model size in memory = ${fmt(c.sizePerFileByte)} × file size + ${fmt(c.sessionOverheadBytes / 1024)} KiB (sizes the server measured); ` +
     `execution holds the runtime ${fmt(c.execMsAt1MiB)} ms at 1 MiB + ${fmt(c.execMsPerMiB)} ms per MiB (the server's CPU time per request with 8 connections, after the replay), lognormal σ ${fmt(c.execSigma)}; ` +
     `plus ${fmt(c.requestOverheadMs)} ms per request outside the runtime (single-request latency − the above: network, client, HTTP).`
@@ -66,6 +92,9 @@ export const fidelityText = (r: FidelityResult): string => {
     goalText(r),
     ...(r.cluster === undefined ? [] : [clusterText(r)]),
     diagnosticsText(r),
+    ...(r.decomposition === undefined
+      ? []
+      : ["", "latency decomposition    real        sim         sim − real", ...decompositionRows(r).map(([k, a, b, d]) => `  ${k.padEnd(70)} ${a.padStart(10)} ${b.padStart(10)}   ${d}`), decompositionText(r)]),
     calibrationText(r),
     ""
   ]
@@ -108,6 +137,15 @@ export const writeFidelityReport = async (r: FidelityResult, dir: string, comman
         ]
       },
       ...(r.cluster === undefined ? [] : [{ heading: "Cluster", text: clusterText(r) }]),
+      ...(r.decomposition === undefined
+        ? []
+        : [
+            {
+              heading: "Where the latency goes",
+              text: `${decompositionText(r)}\n\nLoad wait: a cold-start request's wait for its model (real: from the handler's entry, /metrics; sim: from arrival). Queueing: a request's mean latency beyond its load wait and its calibrated service time (waiting for the runtime thread, the event loop, a slot).`,
+              table: { columns: ["", "real", "sim", "sim − real"], rows: decompositionRows(r), align: ["left", "right", "right", "right"] as const }
+            }
+          ]),
       { heading: "Calibration", text: `${calibrationText(r)}\n\n${diagnosticsText(r)}` },
       {
         heading: "Real run",

@@ -2,6 +2,8 @@ import { calibrate } from "./calibrate.js"
 import { writeModelFiles } from "./model-files.js"
 import { runOnServer } from "./real-run.js"
 import { runOnCluster, type ClusterRun } from "./cluster-run.js"
+import { attribute } from "./decomposition.js"
+import { realDecomposition, simDecomposition } from "./decompose-runs.js"
 import { sideOf, simulateWindow, type Simulated } from "./simulate.js"
 import { fmtS, KIB, MIB, ratio, sum } from "./stats.js"
 import { loadWindow, type TraceWindow } from "./trace-window.js"
@@ -32,7 +34,13 @@ import type { FidelityOptions, FidelityResult } from "./types.js"
 
 export type { FidelityOptions, FidelityResult, Side, SimSide } from "./types.js"
 
-export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => {
+/** The window and its model files: made once, shared by every run of a `--repeat`. */
+export interface Prepared {
+  readonly w: TraceWindow
+  readonly files: ModelFiles
+}
+
+export const prepareFidelity = async (o: FidelityOptions): Promise<Prepared> => {
   const w = await loadWindow(o)
   o.progress(
     `${w.loaded.name}: ${w.timeMs.length} requests over ${w.used.length} models in the first ${o.minutes} trace minutes, replayed in ${fmtS(w.atMs[w.atMs.length - 1]! / 1000)} s (×${o.compress})`
@@ -40,23 +48,35 @@ export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> =
   const instances = o.instances ?? 1
   const files = writeModelFiles(w, instances > 1 ? { ...o, maxCopies: w.loaded.cluster.maxCopies } : o)
   o.progress(`${w.used.length} models from ${files.generated} generated files (sizes ÷ ${o.sizeScale}, ${fmtS(sum(w.used.map((m) => files.fileBytes[m]!)) / MIB)} MiB of files)`)
+  return { w, files }
+}
+
+/**
+ * One real run and its simulated twin, calibrated from that run alone. `runDir`: where this
+ * run's server keeps its data (a fresh folder per run of a `--repeat`).
+ */
+export const fidelityRun = async ({ w, files }: Prepared, o: FidelityOptions, runDir = o.workDir): Promise<FidelityResult> => {
+  const instances = o.instances ?? 1
+  const ro = { ...o, workDir: runDir }
   if (instances > 1) {
-    const run = await runOnCluster(w, files, o, instances)
+    const run = await runOnCluster(w, files, ro, instances)
     const fit = calibrate(w.table.sizes, files, run)
     o.progress(calibrationLine(fit))
-    const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, instances)
+    const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, instances, run.replay.sentAtMs)
     o.progress(`simulated ${instances} instances`)
     return withCluster(resultOf(w, files, run, fit, simulated, o, run.loads), w, run, simulated)
   }
-  const run = await runOnServer(w, files, o)
+  const run = await runOnServer(w, files, ro)
   const fit = calibrate(w.table.sizes, files, run)
   o.progress(calibrationLine(fit))
-  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o)
+  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs)
   return resultOf(w, files, run, fit, simulated, o)
 }
 
+export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => fidelityRun(await prepareFidelity(o), o)
+
 const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
-  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${loadedModels.length} models), unload ${fmtS(c.unloadMs)} ms, ` +
+  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), ` +
   `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
 
 /** Step 6: both sides by the same definitions, where they part, and the goal. */
@@ -78,6 +98,9 @@ const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, 
     sendLagMsP99: real.sendLagMs.p99
   }
   const simSide = sideOf(r)
+  const simMeanLoad = simMeanLoadMs(fit.loadedModels.map((st) => [fit.simSizes[files.indexOf.get(st.id)!]!, st.loads] as const), c.loadFixedMs, c.loadBytesPerSecond)
+  const realDec = realDecomposition(run, realLoads, realSide.coldStarts, s.execMeanMs + c.requestOverheadMs)
+  const simDec = simDecomposition(r, s.out.series.latencyCdf, s.execMeanMs + c.requestOverheadMs, simMeanLoad)
   const hitRatioPoints = Math.abs(simSide.hitRatio - realSide.hitRatio) * 100
   const p99RelativeError = Math.abs(simSide.latencyUs.p99 - realSide.latencyUs.p99) / realSide.latencyUs.p99
   return {
@@ -101,17 +124,21 @@ const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, 
     series: { realCdf: real.cdf, simCdf: s.out.series.latencyCdf, simUnlimitedCdf: s.unlimited.series.latencyCdf },
     data: {
       loads: fit.loadPoints.map(([b, ms]) => [b, Math.round(ms * 100) / 100] as const),
+      isolatedLoads: fit.isolatedPoints.map(([b, ms]) => [b, Math.round(ms * 100) / 100] as const),
       sizes: fit.resident.map((st) => [fit.fileOf(st.id), st.sizeBytes] as const),
-      exec: run.exec.map((p) => ({ fileBytes: p.bytes, holdMs: p.holdMs, idleMs: p.idleMs.map((x) => Math.round(x * 1000) / 1000) }))
+      exec: run.exec.map((p) => ({ fileBytes: p.bytes, holdMs: p.holdMs, ...(p.threadCpuMs === undefined ? {} : { threadCpuMs: p.threadCpuMs }), idleMs: p.idleMs.map((x) => Math.round(x * 1000) / 1000) }))
     },
     simUnlimitedThreads: sideOf(s.unlimited.result),
     diagnostics: {
       realMeanLoadMs: realLoads > 0 ? (metricsDelta("meshkit_load_duration_seconds_sum") * 1000) / realLoads : 0,
-      simMeanLoadMs: simMeanLoadMs(fit.loadedModels.map((st) => [fit.simSizes[files.indexOf.get(st.id)!]!, st.loads] as const), c.loadFixedMs, c.loadBytesPerSecond),
+      simMeanLoadMs: simMeanLoad,
       realMeanLoadingWaitMs: ratio(metricsDelta("meshkit_model_loading_wait_seconds_sum") * 1000, metricsDelta("meshkit_model_loading_wait_seconds_count")),
       simMeanLoadingWaitMs: ratio(r.coldStartSeconds * 1000, r.coldStarts),
       realMeanUnloadMs: c.unloadMs
     },
+    ...(realDec === undefined
+      ? {}
+      : { decomposition: { real: realDec, sim: simDec, attribution: attribute(realDec, simDec, { real: ratio(realLoads, real.sent), sim: ratio(r.loads, r.requests) }) } }),
     goal: { hitRatioPoints, p99RelativeError, met: hitRatioPoints <= 2 && p99RelativeError <= 0.2 }
   }
 }

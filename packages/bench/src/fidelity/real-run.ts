@@ -1,11 +1,13 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { runLoad } from "../harness/load.js"
-import { fetchMetrics } from "../harness/prometheus.js"
+import { sumSamples } from "../harness/prometheus.js"
 import { inferBody, startMeshkit, timedInfer, type RunningServer } from "../harness/servers.js"
 import { cpuMsOf } from "../report/machine.js"
+import { parseScrape, type Scrape } from "./metrics-read.js"
 import { WARM_MODEL, type ModelFiles } from "./model-files.js"
 import { replay, sequentialLatencies, type ReplayResult } from "./replay-client.js"
+import { schedDelta, schedOf, type SchedDelta } from "./schedstat.js"
 import { fmtS } from "./stats.js"
 import type { TraceWindow } from "./trace-window.js"
 import type { FidelityOptions } from "./types.js"
@@ -31,6 +33,8 @@ export interface ExecPoint {
   readonly bytes: number
   readonly idleMs: number[]
   readonly holdMs: number
+  /** the server's main thread's CPU time per request under those connections (schedstat), when readable */
+  readonly threadCpuMs?: number
 }
 
 /** Where execution is timed: a server's address and its process (for its CPU time). */
@@ -49,6 +53,20 @@ export interface RealRun {
   /** the server's model statuses right after the replay */
   readonly statuses: ReadonlyArray<ModelStatus>
   readonly exec: ReadonlyArray<ExecPoint>
+  /**
+   * one server only: its /metrics right before and after the replay (histograms per bucket, for
+   * the latency decomposition; prom-client's event-loop gauges reset at each scrape, so `after`
+   * holds the replay's event-loop delay), and the server's CPU time over the replay
+   */
+  readonly scrapes?: { readonly before: Scrape; readonly after: Scrape }
+  /**
+   * one server only: loads timed alone after the replay, [file bytes, ms], on the calibration
+   * models (see measureLoads)
+   */
+  readonly isolatedLoads?: ReadonlyArray<IsolatedLoad>
+  readonly serverCpuMs?: number
+  /** one server only: its main thread's scheduling over the replay (the share of a core it got) */
+  readonly replaySched?: SchedDelta
 }
 
 export const serverMemoryBytes = (w: TraceWindow, o: FidelityOptions): number =>
@@ -74,14 +92,32 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
   const body = inferBody("input", 64)
   try {
     await warmUp(server, body)
-    const before = await fetchMetrics(server.baseUrl)
+    const beforeText = await metricsText(server.baseUrl)
+    const cpu0 = cpuMsOf(server.child.pid)
+    const sched0 = schedOf(server.child.pid)
     const real = await replayWindow(server, body, w, files, o)
-    const after = await fetchMetrics(server.baseUrl)
+    const sched1 = schedOf(server.child.pid)
+    const cpu1 = cpuMsOf(server.child.pid)
+    const replaySched = schedDelta(sched0, sched1)
+    const afterText = await metricsText(server.baseUrl)
+    const before = sumSamples(beforeText)
+    const after = sumSamples(afterText)
     const statuses = await listModels(server)
     o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs`)
     const self = { baseUrl: server.baseUrl, pid: server.child.pid }
     const exec = await measureExecution(self, async () => self, body, files, Math.min(20, Math.max(1, (real.seconds * 1000) / real.sent)))
-    return { memoryBytes, replay: real, metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0), statuses, exec }
+    const isolatedLoads = await measureLoads(server, body, files)
+    return {
+      isolatedLoads,
+      ...(replaySched === undefined ? {} : { replaySched }),
+      memoryBytes,
+      replay: real,
+      metricsDelta: (name) => (after.get(name) ?? 0) - (before.get(name) ?? 0),
+      statuses,
+      exec,
+      scrapes: { before: parseScrape(beforeText), after: parseScrape(afterText) },
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { serverCpuMs: cpu1 - cpu0 } : {})
+    }
   } finally {
     await server.child.stop()
   }
@@ -130,16 +166,58 @@ export const measureExecution = async (entry: ExecTarget, holderOf: (model: stri
     // CPU time the server spends per request under a few connections (the runtime thread is the
     // bottleneck): unlike 1 / throughput, not inflated when other work on the machine takes the core away
     const cpu0 = cpuMsOf(at.pid)
+    const s0 = schedOf(at.pid)
     const busy = await runLoad({ url, connections: 8, durationSeconds: 1, body })
+    const s1 = schedOf(at.pid)
     const cpu1 = cpuMsOf(at.pid)
+    const thread = schedDelta(s0, s1)
     if (busy.ok !== busy.responses || busy.errors > 0) throw new Error(`calibration model ${c.name}: ${busy.responses - busy.ok} non-2xx, ${busy.errors} errors under load`)
     const holdMs = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? (cpu1 - cpu0) / busy.responses : 1000 / busy.throughput
-    points.push({ bytes: c.bytes, idleMs: idle, holdMs })
+    points.push({ bytes: c.bytes, idleMs: idle, holdMs, ...(thread !== undefined && busy.responses > 0 ? { threadCpuMs: thread.cpuMs / busy.responses } : {}) })
+  }
+  return points
+}
+
+/**
+ * Loads timed alone: each calibration model unloaded and requested again, LOADS_PER_MODEL times,
+ * one at a time, the load time read from the server's status (its own lastLoadMs). A load in the
+ * replay is timed from its start to its end, and part of that is spent waiting for the event
+ * loop (the file's stat is asynchronous, so everything queued on the JS thread runs first); the
+ * simulator adds that wait itself when the load waits for the runtime thread, so it is given the
+ * load's cost alone.
+ */
+const LOADS_PER_MODEL = 4
+
+/** a load timed alone: its file size, its wall time (the server's lastLoadMs) and the main thread's CPU time over the request that triggered it */
+export interface IsolatedLoad {
+  readonly bytes: number
+  readonly wallMs: number
+  readonly threadCpuMs: number | undefined
+}
+
+export const measureLoads = async (server: RunningServer, body: string, files: ModelFiles): Promise<IsolatedLoad[]> => {
+  const points: IsolatedLoad[] = []
+  for (const c of files.calibration) {
+    for (let k = 0; k < LOADS_PER_MODEL; k++) {
+      await unload(server, c.name)
+      const s0 = schedOf(server.child.pid)
+      const r = await timedInfer(server.inferUrl(c.name), body)
+      const d = schedDelta(s0, schedOf(server.child.pid))
+      if (r.status !== 200) throw new Error(`calibration model ${c.name}: status ${r.status} on reload: ${r.text.slice(0, 200)}`)
+      const st = (await (await fetch(`${server.baseUrl}/v1/models/${encodeURIComponent(c.name)}`)).json()) as { lastLoadMs?: number | null }
+      if (typeof st.lastLoadMs === "number") points.push({ bytes: c.bytes, wallMs: st.lastLoadMs, threadCpuMs: d?.cpuMs })
+    }
   }
   return points
 }
 
 // ---- the server's control plane ----
+
+const metricsText = async (baseUrl: string): Promise<string> => {
+  const res = await fetch(`${baseUrl}/metrics`)
+  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`)
+  return res.text()
+}
 
 export const listModels = async (s: { readonly baseUrl: string }): Promise<ModelStatus[]> => {
   const res = await fetch(`${s.baseUrl}/v1/models`)

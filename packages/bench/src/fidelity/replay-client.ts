@@ -26,6 +26,8 @@ export interface ReplayResult {
   readonly cdf: ReadonlyArray<readonly [number, number]>
   /** the first few bodies of answers that were not 2xx (status: body), for diagnostics */
   readonly failureSamples: ReadonlyArray<string>
+  /** when each request was actually sent, ms from the start (its schedule + the client's lag) */
+  readonly sentAtMs: Float64Array
   /** how late requests were sent behind their schedule (the client's own lag), ms */
   readonly sendLagMs: { readonly p50: number; readonly p99: number; readonly max: number }
 }
@@ -54,6 +56,7 @@ export const replay = (o: {
     const headers = { "content-type": "application/json", "content-length": body.length }
     const statuses: Record<string, number> = {}
     const failureSamples: string[] = []
+    const sentAtMs = new Float64Array(n)
     let ok = 0
     let errors = 0
     let done = 0
@@ -71,6 +74,7 @@ export const replay = (o: {
         latencyUs: { p50: q(hist, 50), p90: q(hist, 90), p99: q(hist, 99), p999: q(hist, 99.9), max: hist.maxValue, mean: hist.mean },
         cdf: hist.totalCount === 0 ? [] : CDF_POINTS.map((f) => [q(hist, f * 100), f] as const),
         failureSamples,
+        sentAtMs,
         sendLagMs: { p50: q(lag, 50) / 1000, p99: q(lag, 99) / 1000, max: lag.maxValue / 1000 }
       })
     }
@@ -80,6 +84,7 @@ export const replay = (o: {
     const send = (i: number, now: number) => {
       lag.recordValue(Math.max(1, Math.round((now - atMs[i]!) * 1000)))
       const t0 = performance.now()
+      sentAtMs[i] = t0 - start
       const req = request({ host: o.host, port: ports[i % ports.length]!, method: "POST", path: paths[target[i]!], agent, headers }, (res) => {
         const failed = (res.statusCode ?? 0) >= 300 && failureSamples.length < 3
         let text = ""

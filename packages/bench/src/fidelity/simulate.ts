@@ -16,13 +16,20 @@ export interface Simulated {
   readonly runtimeThreads: number
   readonly out: RunOutput
   readonly unlimited: RunOutput
+  /** the mean of the execution times drawn for the requests, ms */
+  readonly execMeanMs: number
 }
 
 /**
  * `instances` > 1: the cluster run's twin: that many instances of `memoryBytes` each, the
  * scenario's maxCopies, placement, routing and scaling (as the real instances were given).
  */
-export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fitted, memoryBytes: number, o: FidelityOptions, instances = 1): Promise<Simulated> => {
+/**
+ * `arrivalsMs`: when each request arrives, ms from the start. The fidelity run passes the real
+ * run's send times (the schedule plus the replay client's own lag, which on a busy machine
+ * bunches requests up), so that both sides see the same arrivals.
+ */
+export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fitted, memoryBytes: number, o: FidelityOptions, instances = 1, arrivalsMs: Float64Array = w.atMs): Promise<Simulated> => {
   const sim = await import("@meshkit/sim")
   const { loaded, table } = w
   const c = fit.calibration
@@ -30,7 +37,7 @@ export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fit
   const rng = makeRng(loaded.scenario.seed)
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next())
   const execMs = Float64Array.from(w.model, (m) => fit.execAt(files.fileBytes[m]!) * Math.exp(c.execSigma * gauss()))
-  const simTrace = sim.arrayTrace(`${loaded.name} (fidelity window)`, { ids: table.ids, tenants: table.tenants, sizes: fit.simSizes }, w.atMs, w.model, execMs)
+  const simTrace = sim.arrayTrace(`${loaded.name} (fidelity window)`, { ids: table.ids, tenants: table.tenants, sizes: fit.simSizes }, arrivalsMs, w.model, execMs)
   const simulateWith = (threads: number) =>
     sim.simulate(simTrace, {
       mode: "full",
@@ -57,7 +64,9 @@ export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fit
     })
   const out = await simulateWith(runtimeThreads)
   const unlimited = runtimeThreads === 0 ? out : await simulateWith(0)
-  return { runtimeThreads, out, unlimited }
+  let execSum = 0
+  for (const x of execMs) execSum += x
+  return { runtimeThreads, out, unlimited, execMeanMs: execMs.length > 0 ? execSum / execMs.length : 0 }
 }
 
 /** The simulator's side by the definitions both sides share (hit ratio = 1 − loads triggered / requests). */

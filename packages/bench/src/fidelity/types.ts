@@ -1,4 +1,5 @@
 import type { LatencyPercentiles } from "@meshkit/sim"
+import type { Attribution, Decomposition } from "./decomposition.js"
 
 /** What `meshkit fidelity` is asked to do, and what it finds (see fidelity.ts for the method). */
 
@@ -65,11 +66,25 @@ export interface FidelityResult {
     readonly loadSamples: number
     /** lognormal σ of load times around the fit */
     readonly loadSigma: number
+    /**
+     * where the load model comes from: "isolated" (loads timed alone after the replay, one
+     * server) or "in-run" (every replayed model's last load, which includes its event-loop wait)
+     */
+    readonly loadSource: "isolated" | "in-run"
+    /** the fit to the replay's own loads, for comparison */
+    readonly inRunLoad: { readonly loadFixedMs: number; readonly loadBytesPerSecond: number; readonly loadSigma: number }
     readonly unloadMs: number
     /** how long a request holds the runtime thread, at 1 MiB of model file, and per further MiB */
     readonly execMsAt1MiB: number
     readonly execMsPerMiB: number
     readonly execSigma: number
+    /**
+     * the share of a core the server's main thread got while runnable during the replay
+     * (schedstat; 1 when unknown): CPU costs measured after the replay are divided by it
+     */
+    readonly cpuShare: number
+    /** what the load and execution costs were measured as */
+    readonly costsFrom: { readonly loads: "thread-cpu" | "wall" | "in-run-wall"; readonly exec: "thread-cpu" | "process-cpu" }
     /** latency of a request outside the runtime (network, client, HTTP): added, holds nothing */
     readonly requestOverheadMs: number
     readonly sizePerFileByte: number
@@ -80,8 +95,10 @@ export interface FidelityResult {
   /** the measurements behind the calibration: [size in memory, last load ms], [file bytes, measured size], execution samples */
   readonly data: {
     readonly loads: ReadonlyArray<readonly [number, number]>
+    /** the loads timed alone after the replay: [size in memory, cost ms as the simulator is given it] */
+    readonly isolatedLoads: ReadonlyArray<readonly [number, number]>
     readonly sizes: ReadonlyArray<readonly [number, number]>
-    readonly exec: ReadonlyArray<{ readonly fileBytes: number; readonly holdMs: number; readonly idleMs: ReadonlyArray<number> }>
+    readonly exec: ReadonlyArray<{ readonly fileBytes: number; readonly holdMs: number; readonly threadCpuMs?: number; readonly idleMs: ReadonlyArray<number> }>
   }
   /** the simulator without the runtime-thread model (runtimeThreads unlimited), for comparison */
   readonly simUnlimitedThreads: SimSide
@@ -102,6 +119,11 @@ export interface FidelityResult {
     readonly simMeanLoadingWaitMs: number
     readonly realMeanUnloadMs: number
   }
+  /**
+   * one server only: each side's latency split into load wait, load time, time in the server and
+   * time outside it (decomposition.ts), and the component the simulator gets most wrong
+   */
+  readonly decomposition?: { readonly real: Decomposition; readonly sim: Decomposition; readonly attribution: Attribution }
   /** only with instances ≥ 2: loads and copies on both sides */
   readonly cluster?: ClusterFigures
   /** goal: hit ratio within 2 points, p99 within 20 % (cluster: loads within 10 % too) */

@@ -21,6 +21,11 @@ instances round-robin. The simulator then runs N instances with the same policie
 (per instance) and the real peak copy count to the output; goal adds loads within 10 %.
 
 options:
+  --repeat N          N consecutive real runs (default 1), each with its simulator calibrated
+                      from that run: prints a row per run (real p99, sim p99, error, and for a
+                      missed run the latency component the simulator gets most wrong), the
+                      spread (min / median / max) and how many met the goal; exits 1 when fewer
+                      than 80 % did (8 of 10)
   --json              print {"sim": {...}, "real": {...}, ...} on stdout (progress on stderr)
   --instances N       real cluster of N instances (default 1: one server for the whole cluster)
   --minutes M         trace minutes to replay, from the start (default 4)
@@ -36,6 +41,7 @@ options:
   --out DIR           report folder (default reports/fidelity/<scenario>, or
                       reports/fidelity/<scenario>-<N>-instances with --instances N)
   --dump FILE         write every real request (model, scheduled/sent time, latency µs, status) as CSV
+                      (with --repeat, one file per run: FILE-run1.csv, ...)
   --no-report         do not write the report files`
 
 export const run = async (argv: string[]): Promise<number> => {
@@ -43,6 +49,7 @@ export const run = async (argv: string[]): Promise<number> => {
     argv,
     {
       json: { type: "boolean" },
+      repeat: { type: "string" },
       instances: { type: "string" },
       minutes: { type: "string" },
       compress: { type: "string" },
@@ -75,6 +82,8 @@ export const run = async (argv: string[]): Promise<number> => {
   }
   const scenarioFile = a.positionals[0] ?? "scenarios/default.yaml"
   const instances = int("instances", a.values.instances, 1)
+  const repeat = int("repeat", a.values.repeat, 1)
+  if (repeat < 1) throw new UsageError(`--repeat must be 1 or more, got "${a.values.repeat}"`)
   if (instances < 1) throw new UsageError(`--instances must be 1 or more, got "${a.values.instances}"`)
   const opts = {
     minutes: num("minutes", a.values.minutes, 4),
@@ -94,11 +103,25 @@ export const run = async (argv: string[]): Promise<number> => {
   const started = Date.now()
   const progress = (line: string) => process.stderr.write(`[fidelity ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`)
   const workDir = mkdtempSync(join(tmpdir(), "meshkit-fidelity-"))
-  const { runFidelity, writeFidelityReport, fidelityText } = await import("@meshkit/bench")
+  const { runFidelity, writeFidelityReport, fidelityText, runFidelityRepeated, writeRepeatedReport, repeatedText } = await import("@meshkit/bench")
+  const outDir = (scenario: string) => a.values.out ?? join("reports", "fidelity", instances > 1 ? `${scenario}-${instances}-instances` : scenario)
+  const command = `meshkit fidelity ${argv.join(" ")}`.trim()
   try {
+    if (repeat > 1) {
+      const rep = await runFidelityRepeated({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress, ...(a.values.dump ? { dumpFile: a.values.dump } : {}) }, repeat)
+      if (!a.values["no-report"]) {
+        const written = await writeRepeatedReport(rep, outDir(rep.runs[0]!.scenario), command, new Date(started))
+        progress(`report: ${written.html} (+ report.md, report.json)`)
+      }
+      if (a.values.json) {
+        const runs = rep.runs.map(({ series: _series, data: _data, ...rest }) => rest)
+        process.stdout.write(JSON.stringify({ spread: rep.spread, verdict: rep.verdict, runs }, null, 2) + "\n")
+      } else process.stdout.write(repeatedText(rep))
+      return rep.verdict.passed ? 0 : 1
+    }
     const r = await runFidelity({ scenarioFile, sets: a.values.set ?? [], ...opts, workDir, progress, ...(a.values.dump ? { dumpFile: a.values.dump } : {}) })
     if (!a.values["no-report"]) {
-      const written = await writeFidelityReport(r, a.values.out ?? join("reports", "fidelity", instances > 1 ? `${r.scenario}-${instances}-instances` : r.scenario), `meshkit fidelity ${argv.join(" ")}`.trim(), new Date(started))
+      const written = await writeFidelityReport(r, outDir(r.scenario), command, new Date(started))
       progress(`report: ${written.html} (+ report.md, report.json)`)
     }
     if (a.values.json) {
