@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { glibcTrim, HeapGovernor } from "../src/instance/native-heap.js"
+import { glibcTrim, HeapGovernor, TRIM_BACKOFF_BYTES } from "../src/instance/native-heap.js"
 
 describe("the heap governor", () => {
   const governed = (rssValues: number[], limitBytes: number) => {
@@ -25,14 +25,25 @@ describe("the heap governor", () => {
   })
 
   it("trims after an unload over the line and counts what it gave back", () => {
-    const { g, trims, setRss } = governed([1500, 1100], 1000)
+    const { g, trims } = governed([1500, 900], 1000)
     g.afterUnload()
     expect(g.trims).toBe(1)
-    expect(trims).toEqual([400])
-    setRss(1800)
+    expect(trims).toEqual([600])
+    expect(g.releasedBytes).toBe(600)
+  })
+
+  it("after a trim that leaves it over the line, waits for RSS to grow by the backoff before the next", () => {
+    const line = 100 * 2 ** 20
+    const left = line + 2 * 2 ** 20
+    const { g, setRss } = governed([line + 30 * 2 ** 20, left], line)
+    g.afterUnload()
+    expect(g.trims).toBe(1)
+    setRss(left + TRIM_BACKOFF_BYTES - 1)
+    g.afterUnload()
+    expect(g.trims, "memory the trim could not give back is not trimmed for again").toBe(1)
+    setRss(left + TRIM_BACKOFF_BYTES + 1)
     g.afterUnload()
     expect(g.trims).toBe(2)
-    expect(g.releasedBytes).toBe(400)
   })
 })
 

@@ -26,7 +26,7 @@ models and memory
   --heap-trim true|false       after an unload, give freed native memory back to the OS when RSS is
                                over the just-started process + --memory + --heap-slack (default true;
                                Linux/glibc)
-  --heap-slack SIZE            freed memory the process may keep before it trims (default 16MiB)
+  --heap-slack SIZE            freed memory the process may keep before it trims (default 32MiB)
 
 loading
   --max-concurrent-loads N     load pool size (default 2)

@@ -65,7 +65,7 @@ export const ServerConfig = Schema.Struct({
   eviction: Schema.optionalWith(EvictionChoice, { default: () => "lru" }),
   /** after an unload, give freed native memory back to the OS when RSS exceeds the just-started process + memory + heapSlack (glibc) */
   heapTrim: Schema.optionalWith(BooleanFrom, { default: () => true }),
-  heapSlack: Schema.optionalWith(ByteSize, { default: () => 16 * 1024 ** 2 }),
+  heapSlack: Schema.optionalWith(ByteSize, { default: () => 32 * 1024 ** 2 }),
   maxConcurrentLoads: Schema.optionalWith(IntFrom(1, 1024), { default: () => 2 }),
   loadTimeout: Schema.optionalWith(Duration, { default: () => 120_000 }),
   /** loads waiting for a pool slot; beyond it requests for cold models get 503 */

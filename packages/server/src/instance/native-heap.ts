@@ -13,12 +13,13 @@ import { createRequire } from "node:module"
  * where `free` never returns them to the OS.
  *
  * glibc's `malloc_trim(0)` gives every free page in every arena back (madvise DONTNEED), not just
- * the top of the heap. It is not free: it takes about 1 ms, and the pages it returns must be
- * faulted in again by the next load (trimming after every unload cost about 30 % of load/unload
- * throughput here, as did `MALLOC_MMAP_THRESHOLD_`, which does the same on every allocation).
- * So the governor trims only when it has to: after an unload, when resident memory has grown past
- * the just-started process + the model budget + a slack. Under that line nothing changes; over it
- * the process returns to it.
+ * the top of the heap. It is not free: the call takes about 1 ms, and the pages it returns must be
+ * faulted in again by the next loads (about 3 µs a page on this VM: 10–15 ms of CPU per trim of a
+ * few MiB). Trimming after every unload cost about 30 % of load/unload throughput, as does
+ * `MALLOC_MMAP_THRESHOLD_`, which returns every large block on free. So the governor trims only
+ * when it has to: after an unload, when resident memory has grown past the just-started process +
+ * the model budget + a slack, and not again until it has grown by TRIM_BACKOFF_BYTES over what the
+ * last trim left. Under the line nothing changes; a server that never unloads never trims.
  *
  * Only on Linux with glibc (koffi calls it; no compiler at install); elsewhere, or when koffi
  * cannot load, trimming is unavailable and the server says so once at start.
@@ -51,10 +52,20 @@ export interface HeapGovernorOptions {
   readonly onTrim?: (releasedBytes: number, ms: number) => void
 }
 
+/**
+ * After a trim that leaves the process still over its line (what is left is in use: resident
+ * models' buffers, thread stacks), the next trim waits until RSS has grown this much more, so the
+ * server does not trim — and re-fault — after every unload for memory it cannot give back.
+ */
+export const TRIM_BACKOFF_BYTES = 8 * 1024 ** 2
+
 export class HeapGovernor {
   trims = 0
   releasedBytes = 0
-  constructor(private readonly o: HeapGovernorOptions) {}
+  private nextAt: number
+  constructor(private readonly o: HeapGovernorOptions) {
+    this.nextAt = o.limitBytes
+  }
 
   get limitBytes(): number {
     return this.o.limitBytes
@@ -63,11 +74,13 @@ export class HeapGovernor {
   /** A model's runtime has let go of it: give freed memory back if the process is over its line. */
   afterUnload(): void {
     const before = this.o.rss()
-    if (before <= this.o.limitBytes) return
+    if (before <= this.nextAt) return
     const t0 = performance.now()
     this.o.trim()
     const ms = performance.now() - t0
-    const released = Math.max(0, before - this.o.rss())
+    const after = this.o.rss()
+    const released = Math.max(0, before - after)
+    this.nextAt = Math.max(this.o.limitBytes, after + TRIM_BACKOFF_BYTES)
     this.trims++
     this.releasedBytes += released
     this.o.onTrim?.(released, ms)
