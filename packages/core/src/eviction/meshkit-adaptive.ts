@@ -1,354 +1,276 @@
 import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
 import type { ModelId, Resident } from "../domain.js"
-import { SlotHeap } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "../cache/slots.js"
+import { defaultAdaptiveMix } from "./adaptive-mix.js"
+import { gdsf } from "./gdsf.js"
+import { lfu } from "./lfu.js"
+import { lru } from "./lru.js"
+import { s3fifo } from "./s3fifo.js"
+import { sieve } from "./sieve.js"
 
-const Share = Schema.Number.pipe(Schema.between(0, 1))
+const Expert = Schema.Literal("mix", "lru", "gdsf", "gdsf-uniform", "s3fifo", "sieve", "lfu")
+type Expert = typeof Expert.Type
 
 export const MeshkitAdaptiveOptions = Schema.Struct({
-  /** initial share of the bytes for the probation queue (then learned, see adaptStep) */
-  probation: Schema.optionalWith(Share, { default: () => 0.05 }),
-  /** bounds of the adapted probation share */
-  minProbation: Schema.optionalWith(Share, { default: () => 0.02 }),
-  maxProbation: Schema.optionalWith(Share, { default: () => 0.5 }),
-  /** remember evicted models (id, frequency) up to this share of the capacity in bytes */
-  ghost: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 8)), { default: () => 1 }),
-  /** requests needed during probation to be promoted instead of evicted */
-  promoteAt: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 8)), { default: () => 2 }),
-  /**
-   * learning rate of the probation share (from ghost hits): each returning model moves the target
-   * by this fraction of its size, up while probation's victims come back more often than main's,
-   * down otherwise; 0 keeps the share fixed
-   */
-  adaptStep: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.2 }),
-  /** initial share of main's victims taken in recency (LRU) order; the rest in GDSF order */
-  recency: Schema.optionalWith(Share, { default: () => 0.5 }),
-  /**
-   * learning rate of that share (from ghost hits): on each returning model, the order whose
-   * victims come back more often (per victim) loses weight by a factor e^rate; 0 keeps it fixed
-   */
-  orderRate: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 4)), { default: () => 1 }),
-  /** miss cost in the main queue's priority: the model's load time, or 1 (pure miss count) */
-  cost: Schema.optionalWith(Schema.Literal("load", "uniform"), { default: () => "load" as const })
+  /** the policies it follows (the first leads until the scores say otherwise) */
+  experts: Schema.optionalWith(Schema.Array(Expert).pipe(Schema.minItems(1), Schema.maxItems(8)), {
+    default: () => ["mix", "gdsf", "lru", "s3fifo", "sieve", "lfu"] as const
+  }),
+  /** half-life of the experts' miss scores, in requests seen by this cache */
+  halfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 20_000 }),
+  /** a challenger leads once its score is this share below the leader's (no flapping on ties) */
+  hysteresis: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.02 }),
+  /** what a shadow miss costs in the scores: 1 (the miss ratio) or the model's load time */
+  cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const })
 })
 export type MeshkitAdaptiveOptions = typeof MeshkitAdaptiveOptions.Type
 
-const PROBATION = 0
-const MAIN = 1
-const GONE = 2
-const QUEUE = 3
-/** flag on a main slot: offered as a victim by the recency order (valid while its mark is the epoch) */
-const BY_RECENCY = 4
-
-/** Where an evicted model was evicted from, i.e. which decision its return proves wrong. */
-const FROM_PROBATION = 0
-const FROM_RECENCY = 1
-const FROM_FREQUENCY = 2
-
-/** An evicted model remembered by id: how often it was used and what evicted it. */
-interface Ghost {
-  readonly size: number
-  readonly freq: number
-  readonly from: number
+/** A model known to the real cache or to a shadow: which of them hold it. */
+interface Rec {
+  readonly id: ModelId
+  /** the real cache's entry, while resident */
+  real: Resident | undefined
+  /** per expert: its shadow entry, while that expert would hold the model */
+  readonly shadow: Array<ShadowEntry | undefined>
+  /** how many of the real cache and the shadows hold it (0: forgotten) */
+  held: number
+  /** chooseVictims epoch in which it was offered */
+  mark: number
 }
 
-/** the learned recency share stays inside these bounds so that either order can win back */
-const MIN_RECENCY = 0.02
-const MAX_RECENCY = 0.98
-/** per victim: the mistake-rate counters forget with a half-life of ~700 victims */
-const DECAY = 1 - 1 / 1024
+/** A shadow cache's resident: a Resident of its own (the expert keeps its state in `slot`). */
+interface ShadowEntry extends Resident {
+  readonly rec: Rec
+}
+
+/** One expert: its policy over a metadata-only cache of the same capacity, and its score. */
+interface Shadow {
+  readonly policy: EvictionPolicy
+  used: number
+  /** decayed miss cost (in units of the current increment's scale) */
+  score: number
+  /** real residents this expert has already evicted, oldest first: the leader's first victims */
+  readonly out: Set<Rec>
+}
+
+const always = (): boolean => true
+/** the increment grows by 2^(1/halfLife) per request; rescale everything before it overflows */
+const RESCALE_AT = 1e200
 
 /**
- * meshkit-adaptive: S3-FIFO's probation in front of a main queue that mixes two orders, recency
- * (LRU) and cost-aware GDSF, with both splits learned from the ids of evicted models.
- *  - New models enter a probation FIFO; those requested `promoteAt` times before reaching its
- *    tail move to main, the others are evicted cheaply (one-hit wonders never disturb main).
- *  - Main keeps each model in an LRU list and in a GDSF heap, H = L + F × C / S (frequency, load
- *    cost, size; the clock L = H of the last GDSF victim ages models that stopped being used).
- *    A share `w` of main's victims comes from the LRU tail, the rest from the lowest H, spread
- *    evenly (a deterministic credit, not a coin).
- *  - Evicted models are remembered (id, frequency, who evicted them: probation, recency or GDSF)
- *    in a ghost queue; a returning model skips probation and keeps its frequency. Each evictor's
- *    mistake rate is the share of its recent victims that came back. On every return, probation
- *    grows (by `adaptStep` × the model's size) if its rate is above main's and shrinks otherwise,
- *    and the main order with the higher rate loses weight (× e^-orderRate, LeCaR-like). Rates per
- *    victim, not raw return counts: the order used more would otherwise look worse just for
- *    evicting more. Frequency-heavy traces (Azure) drift to GDSF; on/off bursts, whose frequent
- *    models go quiet, drift to recency.
- * Victims: from probation unless main is over its share (or probation has nothing to give).
- * Promotions found while choosing enter main after the walk (the heap must not change during
- * it); they become victims of that call only when nothing else is left. Every operation is
- * O(log n); a hit allocates nothing.
+ * meshkit-adaptive: follow the best of several classic policies, as measured on this very cache's
+ * request stream. Each expert (default gdsf, lru, s3fifo, sieve, lfu) runs on a shadow cache of
+ * the same capacity that holds only metadata: every request the real cache sees (hit or insert)
+ * is replayed on every shadow, which hits or misses and evicts as that policy would. Each shadow
+ * keeps a miss score that decays with a half-life of `halfLife` requests, so the scores measure
+ * which policy would have missed least on the recent traffic — a frequency-heavy trace (Azure)
+ * crowns GDSF, on/off bursts LRU, a scan-heavy or large cache S3-FIFO or SIEVE — and the score
+ * follows the trace when its phase changes. That is why it adapts, and why it does not lose: it
+ * is a regret-style "follow the leader" over experts (cf. LeCaR/ARC's ghost learning, but the
+ * ghosts are whole simulated caches, so the comparison is exact rather than a heuristic).
+ *
+ * The real cache evicts for the leader: first the real residents the leader has already evicted
+ * in its shadow (oldest first; the leader would not hold them), then the leader's own order over
+ * the residents it still holds. A model inserted into the real cache was just requested, so it
+ * is in every shadow: after a switch, the real contents converge to the leader's within a few
+ * evictions, and while the leader stays, the real cache makes the leader's decisions (except
+ * where the cache's rules — loading, in-flight, pinned — forbid an eviction). A challenger takes
+ * the lead only when its score is `hysteresis` below the leader's.
+ *
+ * Cost: each request is one operation on each of k shadows (O(log n) for the heap-based experts,
+ * O(1) for the others), so O(k log n) per request, and a hit allocates nothing; a miss allocates
+ * one small entry per shadow that misses. Victims walk the leader's order skipping models only
+ * the shadow holds (few once converged). Memory: one record per model held by the real cache or
+ * a shadow. Deterministic: no randomness, no clock.
  */
 export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: number): EvictionPolicy => {
   if (!(capacityBytes > 0)) throw new RangeError(`meshkit-adaptive needs the cache capacity in bytes, got ${capacityBytes}`)
-  const minTarget = capacityBytes * Math.min(options.minProbation, options.maxProbation)
-  const maxTarget = capacityBytes * Math.max(options.minProbation, options.maxProbation)
-  let target = Math.min(maxTarget, Math.max(minTarget, capacityBytes * options.probation))
-  const ghostCap = capacityBytes * options.ghost
-  const { promoteAt } = options
-  const step = options.adaptStep
-  const uniform = options.cost === "uniform"
-  const boost = Math.exp(options.orderRate)
-  const learnOrder = options.orderRate > 0
-  // recency share w = wR / (wR + wF); without learning the initial share is kept exactly
-  let wR = learnOrder ? Math.min(MAX_RECENCY, Math.max(MIN_RECENCY, options.recency)) : options.recency
-  let credit = 0
-
-  // per slot: bits = queue (| BY_RECENCY), count = requests (frequency), bytes = size as counted,
-  // mark = victim epoch; prev/next = probation FIFO or main LRU list (a slot is in one of them)
-  const slots = new Slots()
-  const probation = new SlotQueue(slots)
-  let probationBytes = 0
-  const main = new SlotHeap(slots)
-  const mainLru = new SlotQueue(slots)
-  let mainBytes = 0
-  let clock = 0
-  let seq = 0
+  const make = (x: Expert): EvictionPolicy => {
+    switch (x) {
+      case "mix":
+        return defaultAdaptiveMix(capacityBytes)
+      case "lru":
+        return lru()
+      case "gdsf":
+        return gdsf({ cost: "load" })
+      case "gdsf-uniform":
+        return gdsf({ cost: "uniform" })
+      case "s3fifo":
+        return s3fifo({ smallFraction: 0.1, ghostFraction: 0.9, promoteAt: 2 }, capacityBytes)
+      case "sieve":
+        return sieve()
+      case "lfu":
+        return lfu()
+    }
+  }
+  const shadows: Shadow[] = options.experts.map((x) => ({ policy: make(x), used: 0, score: 0, out: new Set<Rec>() }))
+  const k = shadows.length
+  const growth = Math.pow(2, 1 / options.halfLife)
+  const keep = 1 - options.hysteresis
+  const loadCost = options.cost === "load"
+  const recs = new Map<ModelId, Rec>()
+  let inc = 1
+  let leader = 0
   let epoch = 1
-  const promoted: number[] = []
-  const ghosts = new Map<ModelId, Ghost>()
-  let ghostBytes = 0
 
-  const refresh = (s: number, e: Resident): void => {
-    main.key[s] = clock + (slots.count[s]! * (uniform ? 1 : e.loadCostMs)) / Math.max(1, e.size)
-    main.tie[s] = seq++
+  const forget = (rec: Rec): void => {
+    if (rec.held === 0) recs.delete(rec.id)
   }
 
-  const toMain = (s: number): void => {
-    slots.bits[s] = MAIN
-    refresh(s, slots.res[s]!)
-    main.push(s)
-    mainLru.pushHead(s)
-    mainBytes += slots.bytes[s]!
+  /** shadow j stops holding `se` (its own victim) */
+  const drop = (j: number, se: ShadowEntry): void => {
+    const sh = shadows[j]!
+    sh.policy.onRemove(se)
+    sh.used -= se.size
+    const rec = se.rec
+    rec.shadow[j] = undefined
+    rec.held--
+    if (rec.real !== undefined) sh.out.add(rec)
+    else forget(rec)
   }
 
-  const flushPromoted = (): void => {
-    for (let i = 0; i < promoted.length; i++) toMain(promoted[i]!)
-    promoted.length = 0
-  }
-
-  const remember = (e: Resident, freq: number, from: number): void => {
-    const old = ghosts.get(e.id)
-    if (old !== undefined) {
-      ghosts.delete(e.id)
-      ghostBytes -= old.size
+  /** replay one request for `e` on shadow j */
+  const request = (j: number, rec: Rec, e: Resident, now: number): void => {
+    const sh = shadows[j]!
+    const se = rec.shadow[j]
+    if (se !== undefined) {
+      if (now > se.lastUsed) se.lastUsed = now
+      se.hits++
+      sh.policy.onHit(se, now)
+      return
     }
-    ghosts.set(e.id, { size: e.size, freq, from })
-    ghostBytes += e.size
-    while (ghostBytes > ghostCap && ghosts.size > 0) {
-      const [id, g] = ghosts.entries().next().value as [ModelId, Ghost]
-      ghosts.delete(id)
-      ghostBytes -= g.size
-    }
-  }
-
-  // Mistake rates of the three evictors: decayed counts of their victims and of those victims'
-  // returns (the decay lets the splits follow a trace whose phase shifts).
-  let evR = 0
-  let evF = 0
-  let backR = 0
-  let backF = 0
-  let evP = 0
-  let backP = 0
-
-  /** who evicted a model: FROM_PROBATION, FROM_RECENCY or FROM_FREQUENCY */
-  const evictedBy = (from: number): void => {
-    evR *= DECAY
-    evF *= DECAY
-    evP *= DECAY
-    backR *= DECAY
-    backF *= DECAY
-    backP *= DECAY
-    if (from === FROM_RECENCY) evR++
-    else if (from === FROM_FREQUENCY) evF++
-    else evP++
-  }
-
-  /** A ghost came back: its evictor was wrong once more; move both splits towards the better evictor. */
-  const learn = (g: Ghost): void => {
-    if (g.from === FROM_PROBATION) backP++
-    else if (g.from === FROM_RECENCY) backR++
-    else backF++
-    if (step > 0) {
-      // probation grows while its victims come back more often than main's, and shrinks otherwise
-      const rateP = (backP + 1) / (evP + 2)
-      const rateM = (backR + backF + 1) / (evR + evF + 2)
-      if (rateP > rateM) target = Math.min(maxTarget, target + g.size * step)
-      else if (rateP < rateM) target = Math.max(minTarget, target - g.size * step)
-    }
-    if (g.from === FROM_PROBATION) return
-    if (!learnOrder) return
-    // the order with the higher share of its victims coming back loses weight
-    const rateR = (backR + 1) / (evR + 2)
-    const rateF = (backF + 1) / (evF + 2)
-    if (rateR === rateF) return
-    const wF = 1 - wR
-    wR = rateR > rateF ? wR / (wR + wF * boost) : (wR * boost) / (wR * boost + wF)
-    wR = Math.min(MAX_RECENCY, Math.max(MIN_RECENCY, wR))
-  }
-
-  // State of one chooseVictims walk (kept out here so the walk allocates no closures).
-  let cursor = -1
-  let lruCursor = -1
-  let probationLeft = 0
-  let mainLeft = 0
-
-  /** Next victim from probation's tail, promoting those requested enough on the way; -1 if none. */
-  const fromProbation = (evictable: (e: Resident) => boolean): number => {
-    const { prev, count, bytes, res } = slots
-    while (cursor >= 0) {
-      const s = cursor
-      cursor = prev[s]!
-      if (count[s]! >= promoteAt) {
-        probation.unlink(s)
-        probationBytes -= bytes[s]!
-        probationLeft -= bytes[s]!
-        mainLeft += bytes[s]!
-        promoted.push(s)
-      } else if (evictable(res[s]!)) {
-        probationLeft -= bytes[s]!
-        return s
+    sh.score += inc * (loadCost ? e.loadCostMs : 1)
+    const need = sh.used + e.size - capacityBytes
+    if (need > 0) {
+      const victims = sh.policy.chooseVictims(need, now, always)
+      let freed = 0
+      for (let i = 0; i < victims.length && freed < need; i++) {
+        const v = victims[i] as ShadowEntry
+        freed += v.size
+        drop(j, v)
       }
     }
-    return -1
+    const entry: ShadowEntry = {
+      lastUsed: now,
+      hits: 1,
+      slot: undefined,
+      size: e.size,
+      inFlight: 0,
+      loading: false,
+      pinned: false,
+      id: rec.id,
+      tenant: e.tenant,
+      loadCostMs: e.loadCostMs,
+      insertedAt: now,
+      nextUse: Infinity,
+      rec
+    }
+    rec.shadow[j] = entry
+    rec.held++
+    sh.used += e.size
+    sh.out.delete(rec)
+    sh.policy.onInsert(entry, now)
   }
 
-  /** Next victim in main's GDSF order not yet offered in this call; -1 if none. */
-  const byFrequency = (evictable: (e: Resident) => boolean): number => {
-    const { bytes, mark, res } = slots
-    for (let s = main.nextInWalk(); s >= 0; s = main.nextInWalk()) {
-      if (mark[s] !== epoch && evictable(res[s]!)) {
-        mainLeft -= bytes[s]!
-        slots.bits[s] = MAIN
-        return s
+  /** one request seen by the real cache: replay it everywhere, age the scores, re-elect */
+  const observe = (rec: Rec, e: Resident, now: number): void => {
+    inc *= growth
+    if (inc > RESCALE_AT) {
+      for (const sh of shadows) sh.score /= inc
+      inc = 1
+    }
+    for (let j = 0; j < k; j++) request(j, rec, e, now)
+    let best = leader
+    let bestScore = shadows[leader]!.score * keep
+    for (let j = 0; j < k; j++) {
+      if (shadows[j]!.score < bestScore) {
+        best = j
+        bestScore = shadows[j]!.score
       }
     }
-    return -1
+    leader = best
   }
 
-  /** Next victim from main's LRU tail not yet offered in this call; -1 if none. */
-  const byRecency = (evictable: (e: Resident) => boolean): number => {
-    const { prev, bytes, mark, res } = slots
-    while (lruCursor >= 0) {
-      const s = lruCursor
-      lruCursor = prev[s]!
-      if (mark[s] !== epoch && evictable(res[s]!)) {
-        mainLeft -= bytes[s]!
-        slots.bits[s] = MAIN | BY_RECENCY
-        return s
-      }
-    }
-    return -1
-  }
-
-  /** Next victim from main, in the order the credit picks (the other if that one has none). */
-  const fromMain = (evictable: (e: Resident) => boolean): number => {
-    credit += wR
-    if (credit >= 1) {
-      credit -= 1
-      const s = byRecency(evictable)
-      return s >= 0 ? s : byFrequency(evictable)
-    }
-    const s = byFrequency(evictable)
-    return s >= 0 ? s : byRecency(evictable)
+  // the current chooseVictims call's state (kept out here so the filter allocates no closure)
+  let walkEvictable: (e: Resident) => boolean = always
+  const leaderMay = (se: Resident): boolean => {
+    const rec = (se as ShadowEntry).rec
+    return rec.real !== undefined && rec.mark !== epoch && walkEvictable(rec.real)
   }
 
   return {
     name: "meshkit-adaptive",
-    onInsert(e) {
-      epoch++
-      const s = slots.alloc(e)
-      const g = ghosts.get(e.id)
-      if (g === undefined) {
-        slots.count[s] = 1
-        slots.bits[s] = PROBATION
-        probation.pushHead(s)
-        probationBytes += e.size
-        return
+    onInsert(e, now) {
+      let rec = recs.get(e.id)
+      if (rec === undefined) {
+        rec = { id: e.id, real: undefined, shadow: new Array<ShadowEntry | undefined>(k).fill(undefined), held: 0, mark: 0 }
+        recs.set(e.id, rec)
       }
-      ghosts.delete(e.id)
-      ghostBytes -= g.size
-      slots.count[s] = g.freq + 1
-      learn(g)
-      toMain(s)
+      rec.real = e
+      rec.held++
+      e.slot = rec
+      observe(rec, e, now)
     },
-    onHit(e) {
-      epoch++
-      const s = e.slot as number
-      slots.count[s] = slots.count[s]! + 1
-      if ((slots.bits[s]! & QUEUE) === MAIN) {
-        refresh(s, e)
-        main.update(s)
-        mainLru.moveToHead(s)
+    onHit(e, now) {
+      observe(e.slot as Rec, e, now)
+    },
+    onResize(e, oldSize) {
+      const rec = e.slot as Rec
+      for (let j = 0; j < k; j++) {
+        const se = rec.shadow[j]
+        if (se === undefined) continue
+        shadows[j]!.used += e.size - se.size
+        se.size = e.size
+        shadows[j]!.policy.onResize?.(se, oldSize)
       }
-    },
-    onResize(e) {
-      const s = e.slot as number
-      const delta = e.size - slots.bytes[s]!
-      const q = slots.bits[s]! & QUEUE
-      if (q === MAIN) mainBytes += delta
-      else if (q === PROBATION) probationBytes += delta
-      slots.bytes[s] = e.size
     },
     onRemove(e) {
-      const s = e.slot as number
-      const evicted = slots.mark[s] === epoch
-      const bits = slots.bits[s]!
-      if ((bits & QUEUE) === PROBATION) {
-        probation.unlink(s)
-        probationBytes -= slots.bytes[s]!
-        if (evicted) {
-          remember(e, slots.count[s]!, FROM_PROBATION)
-          evictedBy(FROM_PROBATION)
-        }
-      } else if ((bits & QUEUE) === MAIN) {
-        main.remove(s)
-        mainLru.unlink(s)
-        mainBytes -= slots.bytes[s]!
-        if (evicted) {
-          const recency = (bits & BY_RECENCY) !== 0
-          // the clock follows GDSF's own victims only: a recency victim's H says nothing about
-          // how far the cheapest resident has aged
-          if (!recency && main.key[s]! > clock) clock = main.key[s]!
-          remember(e, slots.count[s]!, recency ? FROM_RECENCY : FROM_FREQUENCY)
-          evictedBy(recency ? FROM_RECENCY : FROM_FREQUENCY)
-        }
-      }
-      slots.bits[s] = GONE
-      slots.release(s)
+      const rec = e.slot as Rec
+      rec.real = undefined
+      rec.held--
+      for (let j = 0; j < k; j++) shadows[j]!.out.delete(rec)
+      forget(rec)
     },
-    chooseVictims(need, _now, evictable) {
+    chooseVictims(need, now, evictable) {
       epoch++
       const out: Resident[] = []
       let freed = 0
-      // Walk the queues without taking anything out: the cache may evict none of these.
-      cursor = probation.tail
-      lruCursor = mainLru.tail
-      probationLeft = probationBytes
-      mainLeft = mainBytes
-      main.beginWalk()
-      while (freed < need) {
-        const mainFirst = mainLeft > capacityBytes - target || probationLeft <= 0
-        let v = mainFirst ? fromMain(evictable) : fromProbation(evictable)
-        if (v < 0) v = mainFirst ? fromProbation(evictable) : fromMain(evictable)
-        if (v < 0 && promoted.length > 0) {
-          // Only models promoted during this call are left: let them into main and walk again
-          // (victims already offered carry this epoch's mark and are skipped).
-          flushPromoted()
-          main.beginWalk()
-          lruCursor = mainLru.tail
-          v = fromMain(evictable)
+      const lead = shadows[leader]!
+      // 1. what the leader has already evicted
+      for (const rec of lead.out) {
+        if (freed >= need) break
+        const e = rec.real!
+        if (evictable(e)) {
+          rec.mark = epoch
+          out.push(e)
+          freed += e.size
         }
-        if (v < 0) break
-        slots.mark[v] = epoch
-        const e = slots.res[v]!
-        out.push(e)
-        freed += e.size
       }
-      flushPromoted()
+      // 2. the leader's own order over the residents it still holds
+      if (freed < need) {
+        walkEvictable = evictable
+        const more = lead.policy.chooseVictims(need - freed, now, leaderMay)
+        walkEvictable = always
+        for (let i = 0; i < more.length && freed < need; i++) {
+          const rec = (more[i] as ShadowEntry).rec
+          rec.mark = epoch
+          out.push(rec.real!)
+          freed += rec.real!.size
+        }
+      }
+      // 3. shadows and the real cache disagree on sizes or rules: any evictable resident
+      if (freed < need) {
+        for (const rec of recs.values()) {
+          if (freed >= need) break
+          const e = rec.real
+          if (e !== undefined && rec.mark !== epoch && evictable(e)) {
+            rec.mark = epoch
+            out.push(e)
+            freed += e.size
+          }
+        }
+      }
       return out
     }
   }
@@ -358,7 +280,7 @@ export const meshkitAdaptivePolicy = definePolicy({
   name: "meshkit-adaptive",
   family: "eviction",
   description:
-    "meshkit's own: probation FIFO filters one-hit models; main evicts a learned mix of LRU order and GDSF priority (frequency × load cost / size, aged); ghost ids adapt both splits (ARC/LeCaR-style).",
+    "meshkit's own: replays every request on shadow caches of gdsf, lru, s3fifo, sieve and lfu and evicts as the one with the fewest recent misses would (follow the leader).",
   options: MeshkitAdaptiveOptions,
   make: (o, ctx: BuildContext) => meshkitAdaptive(o, ctx.capacityBytes ?? NaN)
 })
