@@ -15,7 +15,7 @@ type Expert = typeof Expert.Type
 export const MeshkitAdaptiveOptions = Schema.Struct({
   /** the policies it follows (the first leads until the scores say otherwise) */
   experts: Schema.optionalWith(Schema.Array(Expert).pipe(Schema.minItems(1), Schema.maxItems(8)), {
-    default: () => ["mix", "gdsf", "lru", "s3fifo", "sieve", "lfu"] as const
+    default: () => ["mix", "gdsf", "lru", "s3fifo", "sieve"] as const
   }),
   /** half-life of the experts' miss scores, in requests seen by this cache */
   halfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 20_000 }),
@@ -37,6 +37,8 @@ interface Rec {
   held: number
   /** chooseVictims epoch in which it was offered */
   mark: number
+  /** epoch in which it was offered from the leader's own order (step 2 of chooseVictims) */
+  pick: number
 }
 
 /** A shadow cache's resident: a Resident of its own (the expert keeps its state in `slot`). */
@@ -60,7 +62,9 @@ const RESCALE_AT = 1e200
 
 /**
  * meshkit-adaptive: follow the best of several classic policies, as measured on this very cache's
- * request stream. Each expert (default gdsf, lru, s3fifo, sieve, lfu) runs on a shadow cache of
+ * request stream. Each expert (default: "mix" — ./adaptive-mix.ts, S3-FIFO's probation in front
+ * of a learned blend of LRU and GDSF orders, which was meshkit-adaptive before — gdsf, lru, s3fifo
+ * and sieve; lfu and gdsf with uniform cost on request) runs on a shadow cache of
  * the same capacity that holds only metadata: every request the real cache sees (hit or insert)
  * is replayed on every shadow, which hits or misses and evicts as that policy would. Each shadow
  * keeps a miss score that decays with a half-life of `halfLife` requests, so the scores measure
@@ -204,7 +208,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     onInsert(e, now) {
       let rec = recs.get(e.id)
       if (rec === undefined) {
-        rec = { id: e.id, real: undefined, shadow: new Array<ShadowEntry | undefined>(k).fill(undefined), held: 0, mark: 0 }
+        rec = { id: e.id, real: undefined, shadow: new Array<ShadowEntry | undefined>(k).fill(undefined), held: 0, mark: 0, pick: 0 }
         recs.set(e.id, rec)
       }
       rec.real = e
@@ -230,7 +234,12 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       rec.real = undefined
       rec.held--
       for (let j = 0; j < k; j++) shadows[j]!.out.delete(rec)
-      forget(rec)
+      // a victim from the leader's own order: the leader evicts it too, now (its shadow has not
+      // seen the request yet; asking it again then would move stateful orders such as SIEVE's
+      // hand twice and make it diverge from the real cache)
+      const se = rec.pick === epoch ? rec.shadow[leader] : undefined
+      if (se !== undefined) drop(leader, se)
+      else forget(rec)
     },
     chooseVictims(need, now, evictable) {
       epoch++
@@ -255,6 +264,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
         for (let i = 0; i < more.length && freed < need; i++) {
           const rec = (more[i] as ShadowEntry).rec
           rec.mark = epoch
+          rec.pick = epoch
           out.push(rec.real!)
           freed += rec.real!.size
         }
@@ -280,7 +290,7 @@ export const meshkitAdaptivePolicy = definePolicy({
   name: "meshkit-adaptive",
   family: "eviction",
   description:
-    "meshkit's own: replays every request on shadow caches of gdsf, lru, s3fifo, sieve and lfu and evicts as the one with the fewest recent misses would (follow the leader).",
+    "meshkit's own: replays every request on shadow caches of its experts (an LRU/GDSF/probation mix, gdsf, lru, s3fifo, sieve) and evicts as the one with the fewest recent misses would.",
   options: MeshkitAdaptiveOptions,
   make: (o, ctx: BuildContext) => meshkitAdaptive(o, ctx.capacityBytes ?? NaN)
 })
