@@ -21,6 +21,11 @@ export const MeshkitAdaptiveOptions = Schema.Struct({
   halfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 20_000 }),
   /** a challenger leads once its score is this share below the leader's (no flapping on ties) */
   hysteresis: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.02 }),
+  /**
+   * requests before the first switch away from the first expert: the scores settle (every shadow
+   * is filling at first) and, in a cluster, the incumbent keeps the traffic it attracted
+   */
+  warmup: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)), { default: () => 1000 }),
   /** what a shadow miss costs in the scores: 1 (the miss ratio) or the model's load time */
   cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const })
 })
@@ -116,6 +121,8 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   const recs = new Map<ModelId, Rec>()
   let inc = 1
   let leader = 0
+  let seen = 0
+  const warmup = options.warmup
   let epoch = 1
 
   const forget = (rec: Rec): void => {
@@ -185,6 +192,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       inc = 1
     }
     for (let j = 0; j < k; j++) request(j, rec, e, now)
+    if (++seen <= warmup) return
     let best = leader
     let bestScore = shadows[leader]!.score * keep
     for (let j = 0; j < k; j++) {
@@ -213,6 +221,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       }
       rec.real = e
       rec.held++
+
       e.slot = rec
       observe(rec, e, now)
     },
