@@ -22,76 +22,102 @@ export const MeshkitAdaptiveOptions = Schema.Struct({
   /** a challenger leads once its score is this share below the leader's (no flapping on ties) */
   hysteresis: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.02 }),
   /**
-   * requests before the first switch away from the first expert: the scores settle (every shadow
-   * is filling at first) and, in a cluster, the incumbent keeps the traffic it attracted
+   * ... and, when the scores are sampled (small counts), its lead in misses is this many standard
+   * deviations of the noise: √(requests on which exactly one of the two missed), a sign test
+   */
+  confidence: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)), { default: () => 3 }),
+  /**
+   * requests before the first switch away from the first expert: every scoring cache is filling
+   * at first, and in a cluster whoever leads early keeps the traffic it attracted (see below)
    */
   warmup: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)), { default: () => 1000 }),
-  /** what a shadow miss costs in the scores: 1 (the miss ratio) or the model's load time */
+  /** models a scoring cache should hold: above twice that many residents, they follow a hashed sample */
+  sample: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(16)), { default: () => 512 }),
+  /** what a scoring miss costs: 1 (the miss ratio) or the model's load time */
   cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const })
 })
 export type MeshkitAdaptiveOptions = typeof MeshkitAdaptiveOptions.Type
 
-/** A model known to the real cache or to a shadow: which of them hold it. */
+/** A model held by some scoring cache: which of them hold it. */
 interface Rec {
   readonly id: ModelId
-  /** the real cache's entry, while resident */
-  real: Resident | undefined
-  /** per expert: its shadow entry, while that expert would hold the model */
+  /** per expert: its scoring cache's entry, while that expert would hold the model */
   readonly shadow: Array<ShadowEntry | undefined>
-  /** how many of the real cache and the shadows hold it (0: forgotten) */
+  /** how many scoring caches hold it (0: forgotten) */
   held: number
-  /** chooseVictims epoch in which it was offered */
-  mark: number
-  /** epoch in which it was offered from the leader's own order (step 2 of chooseVictims) */
-  pick: number
 }
 
-/** A shadow cache's resident: a Resident of its own (the expert keeps its state in `slot`). */
+/** A scoring cache's resident: a Resident of its own (the expert keeps its state in `slot`). */
 interface ShadowEntry extends Resident {
   readonly rec: Rec
 }
 
-/** One expert: its policy over a metadata-only cache of the same capacity, and its score. */
+/** One expert's scoring cache (metadata only) and its decayed miss score. */
 interface Shadow {
   readonly policy: EvictionPolicy
   used: number
-  /** decayed miss cost (in units of the current increment's scale) */
   score: number
-  /** real residents this expert has already evicted, oldest first: the leader's first victims */
-  readonly out: Set<Rec>
+  /** decayed misses (= score unless a miss costs the load time) */
+  misses: number
+  /** decayed requests on which exactly one of this expert and the leader missed */
+  split: number
+  /** whether it missed the current request */
+  missed: boolean
 }
 
 const always = (): boolean => true
 /** the increment grows by 2^(1/halfLife) per request; rescale everything before it overflows */
 const RESCALE_AT = 1e200
 
+/** 32-bit hash of an id (FNV-1a, then murmur3's finaliser so that the low bits are mixed) */
+const hashId = (id: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
 /**
  * meshkit-adaptive: follow the best of several classic policies, as measured on this very cache's
- * request stream. Each expert (default: "mix" — ./adaptive-mix.ts, S3-FIFO's probation in front
- * of a learned blend of LRU and GDSF orders, which was meshkit-adaptive before — gdsf, lru, s3fifo
- * and sieve; lfu and gdsf with uniform cost on request) runs on a shadow cache of
- * the same capacity that holds only metadata: every request the real cache sees (hit or insert)
- * is replayed on every shadow, which hits or misses and evicts as that policy would. Each shadow
- * keeps a miss score that decays with a half-life of `halfLife` requests, so the scores measure
- * which policy would have missed least on the recent traffic — a frequency-heavy trace (Azure)
- * crowns GDSF, on/off bursts LRU, a scan-heavy or large cache S3-FIFO or SIEVE — and the score
- * follows the trace when its phase changes. That is why it adapts, and why it does not lose: it
- * is a regret-style "follow the leader" over experts (cf. LeCaR/ARC's ghost learning, but the
- * ghosts are whole simulated caches, so the comparison is exact rather than a heuristic).
+ * request stream. The real cache is run by one expert, the leader (at first the first one,
+ * "mix" — ./adaptive-mix.ts, S3-FIFO's probation in front of a learned blend of LRU and GDSF
+ * orders, which was meshkit-adaptive before); the others by default are gdsf, lru, s3fifo and
+ * sieve (lfu and gdsf with uniform cost on request). Each expert, the leader included, also runs
+ * a scoring cache that holds only metadata: every request the real cache sees (hit or insert) is
+ * replayed on it, and it hits or misses and evicts as that policy would. Each keeps a miss score
+ * that decays with a half-life of `halfLife` requests, so the scores say which policy would have
+ * missed least on the recent traffic — a frequency-heavy trace (Azure) crowns GDSF or S3-FIFO,
+ * on/off bursts LRU, a large cache SIEVE — and they follow the trace when its phase changes: a
+ * regret-style "follow the leader" over experts (cf. LeCaR/ARC's ghosts, but the ghosts are
+ * whole simulated caches, so the comparison is exact rather than a heuristic). A challenger takes
+ * the lead when its score is `hysteresis` below the leader's and its lead in misses exceeds
+ * `confidence` standard deviations of the noise — √(requests on which exactly one of the two
+ * missed), a sign test: sampled scores are small counts, and near-ties must not make it flap
+ * (each switch costs a rebuild and the leader's learnt state). The real cache is then handed to a
+ * fresh instance of the new leader, which is told about every resident in order of last use
+ * (with up to 15 of its hits replayed, so frequency-based experts keep a memory).
  *
- * The real cache evicts for the leader: first the real residents the leader has already evicted
- * in its shadow (oldest first; the leader would not hold them), then the leader's own order over
- * the residents it still holds. A model inserted into the real cache was just requested, so it
- * is in every shadow: after a switch, the real contents converge to the leader's within a few
- * evictions, and while the leader stays, the real cache makes the leader's decisions (except
- * where the cache's rules — loading, in-flight, pinned — forbid an eviction). A challenger takes
- * the lead only when its score is `hysteresis` below the leader's.
+ * Miniature simulation (Waldspurger et al., ATC '17, as in SHARDS): once the real cache is full
+ * with more than 2 × `sample` models, the scoring caches follow only the models whose id hash
+ * falls in a 1 / 2^s sample (2^s the largest power of two that keeps ≥ `sample` models), with
+ * 1 / 2^s of the capacity. Their miss ratios estimate the full caches' ones, and a request outside
+ * the sample costs one hash beyond the leader's own work — that is what makes it cheap on large
+ * caches. Small caches (the simulator's scenarios) are scored exactly.
  *
- * Cost: each request is one operation on each of k shadows (O(log n) for the heap-based experts,
- * O(1) for the others), so O(k log n) per request, and a hit allocates nothing; a miss allocates
- * one small entry per shadow that misses. Victims walk the leader's order skipping models only
- * the shadow holds (few once converged). Memory: one record per model held by the real cache or
- * a shadow. Deterministic: no randomness, no clock.
+ * In a cluster, a cache sees the requests routed to it because of what it holds, so the scores
+ * favour whoever leads (its scoring cache holds what the real one holds): they are unbiased only
+ * where the cache sees all of its models' traffic (one cache, ideal mode). Hence `warmup`: no
+ * switch before the scores have settled, so the early noise of filling caches does not hand the
+ * lead to an expert that then keeps it only by that bias; a challenger that wins later does so
+ * despite the leader's advantage.
+ *
+ * Cost: a request is the leader's own operation, one hash and, for sampled models, one operation
+ * on each of the k scoring caches (O(log n) for the heap-based experts): O(k log n) at worst; a
+ * switch is O(n log n) and rare (hysteresis). Memory: one record per sampled model a scoring
+ * cache holds. Deterministic: no randomness, no clock.
  */
 export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: number): EvictionPolicy => {
   if (!(capacityBytes > 0)) throw new RangeError(`meshkit-adaptive needs the cache capacity in bytes, got ${capacityBytes}`)
@@ -113,46 +139,53 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
         return lfu()
     }
   }
-  const shadows: Shadow[] = options.experts.map((x) => ({ policy: make(x), used: 0, score: 0, out: new Set<Rec>() }))
-  const k = shadows.length
-  const growth = Math.pow(2, 1 / options.halfLife)
+  const experts = options.experts
+  const k = experts.length
+  const scoring = k > 1
+  const shadows: Shadow[] = scoring ? experts.map((x) => ({ policy: make(x), used: 0, score: 0, misses: 0, split: 0, missed: false })) : []
   const keep = 1 - options.hysteresis
+  const z2 = options.confidence * options.confidence
   const loadCost = options.cost === "load"
+  const warmup = options.warmup
+  /** the real cache's residents, handed to a new leader on a switch */
+  const residents = new Set<Resident>()
   const recs = new Map<ModelId, Rec>()
-  let inc = 1
+  let real = make(experts[0]!)
   let leader = 0
   let seen = 0
-  const warmup = options.warmup
-  let epoch = 1
+  let inc = 1
+  let growth = Math.pow(2, 1 / options.halfLife)
+  // sampling: decided when the real cache first fills (mask 0: every model is scored)
+  let decided = !scoring
+  let mask = 0
+  let shadowCap = capacityBytes
 
-  const forget = (rec: Rec): void => {
-    if (rec.held === 0) recs.delete(rec.id)
-  }
-
-  /** shadow j stops holding `se` (its own victim) */
+  /** scoring cache j stops holding `se` (its own victim, or outside the sample) */
   const drop = (j: number, se: ShadowEntry): void => {
     const sh = shadows[j]!
     sh.policy.onRemove(se)
     sh.used -= se.size
     const rec = se.rec
     rec.shadow[j] = undefined
-    rec.held--
-    if (rec.real !== undefined) sh.out.add(rec)
-    else forget(rec)
+    if (--rec.held === 0) recs.delete(rec.id)
   }
 
-  /** replay one request for `e` on shadow j */
+  /** replay one request for `e` on scoring cache j */
   const request = (j: number, rec: Rec, e: Resident, now: number): void => {
     const sh = shadows[j]!
     const se = rec.shadow[j]
     if (se !== undefined) {
+      sh.missed = false
       if (now > se.lastUsed) se.lastUsed = now
       se.hits++
       sh.policy.onHit(se, now)
       return
     }
-    sh.score += inc * (loadCost ? e.loadCostMs : 1)
-    const need = sh.used + e.size - capacityBytes
+    sh.missed = true
+    sh.misses += inc
+    sh.score += loadCost ? inc * e.loadCostMs : inc
+    if (e.size > shadowCap) return // never fits: a miss every time
+    const need = sh.used + e.size - shadowCap
     if (need > 0) {
       const victims = sh.policy.chooseVictims(need, now, always)
       let freed = 0
@@ -180,117 +213,112 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     rec.shadow[j] = entry
     rec.held++
     sh.used += e.size
-    sh.out.delete(rec)
     sh.policy.onInsert(entry, now)
   }
 
-  /** one request seen by the real cache: replay it everywhere, age the scores, re-elect */
-  const observe = (rec: Rec, e: Resident, now: number): void => {
+  /** the real cache is full: from now on score a hashed sample if it holds many models */
+  const decideSampling = (): void => {
+    decided = true
+    let s = 0
+    while (residents.size >> (s + 1) >= options.sample) s++
+    if (s === 0) return
+    mask = (1 << s) - 1
+    shadowCap = capacityBytes / (1 << s)
+    growth = Math.pow(2, (1 << s) / options.halfLife)
+    for (const rec of recs.values()) {
+      if ((hashId(rec.id) & mask) === 0) continue
+      for (let j = 0; j < k; j++) {
+        const se = rec.shadow[j]
+        if (se !== undefined) drop(j, se)
+      }
+    }
+  }
+
+  /** hand the real cache to a fresh instance of expert j */
+  const switchTo = (j: number): void => {
+    // disagreements are counted against the leader: the old one's with the new one are the new
+    // one's with it; for the others, the larger of the two stands in for theirs
+    const between = shadows[j]!.split
+    for (let m = 0; m < k; m++) shadows[m]!.split = m === leader ? between : Math.max(shadows[m]!.split, between)
+    shadows[j]!.split = 0
+    leader = j
+    real = make(experts[j]!)
+    const order = [...residents].sort((a, b) => a.lastUsed - b.lastUsed || a.insertedAt - b.insertedAt)
+    for (const e of order) {
+      real.onInsert(e, e.lastUsed)
+      for (let h = Math.min(e.hits, 16); h > 1; h--) real.onHit(e, e.lastUsed)
+    }
+  }
+
+  /** one request seen by the real cache: score it (if sampled), re-elect */
+  const observe = (e: Resident, now: number): void => {
+    seen++
+    if (mask !== 0 && (hashId(e.id) & mask) !== 0) return
+    let rec = recs.get(e.id)
+    if (rec === undefined) {
+      rec = { id: e.id, shadow: new Array<ShadowEntry | undefined>(k).fill(undefined), held: 0 }
+      recs.set(e.id, rec)
+    }
     inc *= growth
     if (inc > RESCALE_AT) {
-      for (const sh of shadows) sh.score /= inc
+      for (const sh of shadows) {
+        sh.score /= inc
+        sh.misses /= inc
+        sh.split /= inc
+      }
       inc = 1
     }
     for (let j = 0; j < k; j++) request(j, rec, e, now)
-    if (++seen <= warmup) return
+    if (rec.held === 0) recs.delete(rec.id) // fits in no scoring cache
+    const lead = shadows[leader]!
+    for (let j = 0; j < k; j++) if (shadows[j]!.missed !== lead.missed) shadows[j]!.split += inc
+    // only the leader's misses can make a challenger better than it
+    if (seen <= warmup || !lead.missed) return
     let best = leader
-    let bestScore = shadows[leader]!.score * keep
+    let bestScore = lead.score * keep
     for (let j = 0; j < k; j++) {
-      if (shadows[j]!.score < bestScore) {
+      const sh = shadows[j]!
+      const ahead = lead.misses - sh.misses
+      if (sh.score < bestScore && ahead > 0 && (mask === 0 || ahead * ahead > z2 * sh.split * inc)) {
         best = j
-        bestScore = shadows[j]!.score
+        bestScore = sh.score
       }
     }
-    leader = best
-  }
-
-  // the current chooseVictims call's state (kept out here so the filter allocates no closure)
-  let walkEvictable: (e: Resident) => boolean = always
-  const leaderMay = (se: Resident): boolean => {
-    const rec = (se as ShadowEntry).rec
-    return rec.real !== undefined && rec.mark !== epoch && walkEvictable(rec.real)
+    if (best !== leader) switchTo(best)
   }
 
   return {
     name: "meshkit-adaptive",
     onInsert(e, now) {
-      let rec = recs.get(e.id)
-      if (rec === undefined) {
-        rec = { id: e.id, real: undefined, shadow: new Array<ShadowEntry | undefined>(k).fill(undefined), held: 0, mark: 0, pick: 0 }
-        recs.set(e.id, rec)
-      }
-      rec.real = e
-      rec.held++
-
-      e.slot = rec
-      observe(rec, e, now)
+      real.onInsert(e, now)
+      if (!scoring) return
+      residents.add(e)
+      observe(e, now)
     },
     onHit(e, now) {
-      observe(e.slot as Rec, e, now)
+      real.onHit(e, now)
+      if (scoring) observe(e, now)
     },
     onResize(e, oldSize) {
-      const rec = e.slot as Rec
+      real.onResize?.(e, oldSize)
+      const rec = scoring ? recs.get(e.id) : undefined
+      if (rec === undefined) return
       for (let j = 0; j < k; j++) {
         const se = rec.shadow[j]
         if (se === undefined) continue
-        shadows[j]!.used += e.size - se.size
+        const before = se.size
+        shadows[j]!.used += e.size - before
         se.size = e.size
-        shadows[j]!.policy.onResize?.(se, oldSize)
+        shadows[j]!.policy.onResize?.(se, before)
       }
     },
     onRemove(e) {
-      const rec = e.slot as Rec
-      rec.real = undefined
-      rec.held--
-      for (let j = 0; j < k; j++) shadows[j]!.out.delete(rec)
-      // a victim from the leader's own order: the leader evicts it too, now (its shadow has not
-      // seen the request yet; asking it again then would move stateful orders such as SIEVE's
-      // hand twice and make it diverge from the real cache)
-      const se = rec.pick === epoch ? rec.shadow[leader] : undefined
-      if (se !== undefined) drop(leader, se)
-      else forget(rec)
+      real.onRemove(e)
+      if (scoring) residents.delete(e)
     },
     chooseVictims(need, now, evictable) {
-      epoch++
-      const out: Resident[] = []
-      let freed = 0
-      const lead = shadows[leader]!
-      // 1. what the leader has already evicted
-      for (const rec of lead.out) {
-        if (freed >= need) break
-        const e = rec.real!
-        if (evictable(e)) {
-          rec.mark = epoch
-          out.push(e)
-          freed += e.size
-        }
-      }
-      // 2. the leader's own order over the residents it still holds
-      if (freed < need) {
-        walkEvictable = evictable
-        const more = lead.policy.chooseVictims(need - freed, now, leaderMay)
-        walkEvictable = always
-        for (let i = 0; i < more.length && freed < need; i++) {
-          const rec = (more[i] as ShadowEntry).rec
-          rec.mark = epoch
-          rec.pick = epoch
-          out.push(rec.real!)
-          freed += rec.real!.size
-        }
-      }
-      // 3. shadows and the real cache disagree on sizes or rules: any evictable resident
-      if (freed < need) {
-        for (const rec of recs.values()) {
-          if (freed >= need) break
-          const e = rec.real
-          if (e !== undefined && rec.mark !== epoch && evictable(e)) {
-            rec.mark = epoch
-            out.push(e)
-            freed += e.size
-          }
-        }
-      }
-      return out
+      if (!decided) decideSampling()
+      return real.chooseVictims(need, now, evictable)
     }
   }
 }
@@ -299,7 +327,7 @@ export const meshkitAdaptivePolicy = definePolicy({
   name: "meshkit-adaptive",
   family: "eviction",
   description:
-    "meshkit's own: replays every request on shadow caches of its experts (an LRU/GDSF/probation mix, gdsf, lru, s3fifo, sieve) and evicts as the one with the fewest recent misses would.",
+    "meshkit's own: scores its experts (an LRU/GDSF/probation mix, gdsf, lru, s3fifo, sieve) on miniature caches replaying its requests and runs the cache by the one with the fewest recent misses.",
   options: MeshkitAdaptiveOptions,
   make: (o, ctx: BuildContext) => meshkitAdaptive(o, ctx.capacityBytes ?? NaN)
 })
