@@ -140,6 +140,52 @@ describe("meshkit-adaptive follows the best expert", () => {
     expect(follower).toBeLessThanOrEqual(lru + 3)
   })
 
+  it("does not switch where requests find their models still loading (a cluster's cache): it stays the mix", () => {
+    const reqs = stream(6000, 11)
+    // each request for a resident finds it loading (busy) or loaded
+    const run = (c: ModelCache, busy: boolean): string[] => {
+      const log: string[] = []
+      reqs.forEach(([id, size], t) => {
+        const e = c.get(id)
+        if (e === undefined) return void log.push(...load(c, id, size, t))
+        e.loading = busy
+        c.hit(e, t)
+        e.loading = false
+      })
+      return log
+    }
+    const mix = run(mixCache({}, 20), false)
+    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(mix)
+    // the same stream with loads done: it switches away from the mix
+    expect(run(cacheOf("meshkit-adaptive", 20), false)).not.toEqual(mix)
+  })
+
+  it("scores a hashed sample once the cache holds many models, and still follows the better expert", () => {
+    // 4,000 models of size 1 fit (sampled 1/4: 2 × 512 ≤ 4,000 / 4); a scan of 6,000 one-off models
+    // between rounds over a 3,000-model core: recency (lru) keeps the core, the mix's
+    // probation filters the scan too; the follower must do no worse than the better of the two
+    const reqs: Array<readonly [string, number]> = []
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 3000; i++) reqs.push([`core-${i}`, 1])
+      for (let i = 0; i < 3000; i++) reqs.push([`core-${i}`, 1])
+      for (let i = 0; i < 1500; i++) reqs.push([`scan-${round}-${i}`, 1])
+    }
+    const missesOf = (policy: Parameters<typeof cacheOf>[0]) => {
+      const c = cacheOf(policy, 4000)
+      let m = 0
+      reqs.forEach(([id, size], t) => {
+        if (c.has(id)) hit(c, id, t)
+        else {
+          m++
+          load(c, id, size, t)
+        }
+      })
+      return m
+    }
+    const best = Math.min(missesOf("lru"), missesOf({ name: "meshkit-adaptive", options: { experts: ["mix"] } }))
+    expect(missesOf("meshkit-adaptive")).toBeLessThanOrEqual(best * 1.01)
+  })
+
   it("is deterministic and rejects an unknown expert naming the option", () => {
     const reqs = stream(2000, 9)
     expect(evictions("meshkit-adaptive", reqs, 15)).toEqual(evictions("meshkit-adaptive", reqs, 15))
