@@ -1,12 +1,15 @@
-import type { ModelCache } from "@meshkit/core"
+import { buildPolicy, makeRng, ModelCache } from "@meshkit/core"
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
+import { adaptiveMix, AdaptiveMixOptions } from "../src/eviction/adaptive-mix.js"
 import { cacheOf, hit, load } from "./eviction-harness.js"
 
+/** a cache run by the adaptive-mix expert alone (what meshkit-adaptive was before it followed experts) */
+const mixCache = (options: Record<string, unknown>, capacity: number): ModelCache =>
+  new ModelCache(capacity, adaptiveMix(Schema.decodeUnknownSync(AdaptiveMixOptions)(options), capacity))
+
 /** probation share fixed; main's victims by GDSF only (recency share 0) unless told otherwise */
-const fixedSplit = (share: number, recency = 0) => ({
-  name: "meshkit-adaptive",
-  options: { probation: share, minProbation: share, maxProbation: share, adaptStep: 0, recency, orderRate: 0 }
-})
+const fixedSplit = (share: number, recency = 0) => ({ probation: share, minProbation: share, maxProbation: share, adaptStep: 0, recency, orderRate: 0 })
 
 /** One request of size 1: a hit if resident, else a load. Returns whether it hit. */
 const request = (c: ModelCache, id: string, t: number): boolean => {
@@ -22,8 +25,8 @@ const request = (c: ModelCache, id: string, t: number): boolean => {
  * On/off traffic: each round a new model bursts (60 requests) and then goes quiet for good,
  * while 7 steady models are requested 3 times each. 10 fit. Returns the steady models' misses.
  */
-const burstsThenIdle = (options: Record<string, unknown>): number => {
-  const c = cacheOf({ name: "meshkit-adaptive", options }, 10)
+const burstsThenIdle = (options: Record<string, unknown>, policy?: string): number => {
+  const c = policy ? cacheOf(policy, 10) : mixCache(options, 10)
   let t = 0
   let misses = 0
   for (let round = 0; round < 40; round++) {
@@ -33,9 +36,9 @@ const burstsThenIdle = (options: Record<string, unknown>): number => {
   return misses
 }
 
-describe("meshkit-adaptive eviction", () => {
+describe("adaptive-mix, one of meshkit-adaptive's experts", () => {
   it("filters one-hit models in probation and orders main by GDSF priority", () => {
-    const c = cacheOf(fixedSplit(0.5), 40) // probation 20, main 20
+    const c = mixCache(fixedSplit(0.5), 40) // probation 20, main 20
     load(c, "a", 10, 0, { loadCostMs: 100 })
     load(c, "b", 10, 1, { loadCostMs: 10 })
     load(c, "c", 10, 2, { loadCostMs: 50 })
@@ -56,10 +59,7 @@ describe("meshkit-adaptive eviction", () => {
 
   it("grows probation when its victims come back more often than main's", () => {
     const run = (adaptStep: number) => {
-      const c = cacheOf(
-        { name: "meshkit-adaptive", options: { probation: 0.25, minProbation: 0.25, maxProbation: 0.75, adaptStep, recency: 0, orderRate: 0 } },
-        40
-      )
+      const c = mixCache({ probation: 0.25, minProbation: 0.25, maxProbation: 0.75, adaptStep, recency: 0, orderRate: 0 }, 40)
       ;["a", "b", "c", "d"].forEach((id, t) => load(c, id, 10, t))
       hit(c, "a", 4)
       hit(c, "b", 4)
@@ -74,7 +74,7 @@ describe("meshkit-adaptive eviction", () => {
   })
   it("evicts a finished burst first in recency order, the steadily used model in GDSF order", () => {
     const run = (recency: number) => {
-      const c = cacheOf(fixedSplit(1 / 3, recency), 30) // probation 10, main 20
+      const c = mixCache(fixedSplit(1 / 3, recency), 30) // probation 10, main 20
       load(c, "burst", 10, 0)
       for (let t = 1; t <= 50; t++) hit(c, "burst", t) // 51 requests, then silence
       load(c, "steady", 10, 60)
@@ -102,5 +102,93 @@ describe("meshkit-adaptive eviction", () => {
     expect(gdsfOnly).toBeGreaterThan(30)
     // learning costs a few misses, then it behaves like recency
     expect(learned).toBeLessThanOrEqual(lruOnly + 5)
+  })
+})
+
+/** a seeded stream of (model, size) over 30 models, Zipf-ish, for the follower tests */
+const stream = (n: number, seed: number): Array<readonly [string, number]> => {
+  const rng = makeRng(seed)
+  return Array.from({ length: n }, () => {
+    const m = Math.floor(30 * rng.next() * rng.next())
+    return [`m${m}`, 1 + (m % 4)] as const
+  })
+}
+
+/** replay, logging every eviction */
+const evictions = (policy: Parameters<typeof cacheOf>[0], reqs: ReadonlyArray<readonly [string, number]>, capacity: number): string[] => {
+  const c = cacheOf(policy, capacity)
+  const log: string[] = []
+  reqs.forEach(([id, size], t) => {
+    if (c.has(id)) hit(c, id, t)
+    else log.push(...load(c, id, size, t))
+  })
+  return log
+}
+
+describe("meshkit-adaptive follows the best expert", () => {
+  it("with one expert it makes exactly that expert's evictions", () => {
+    const reqs = stream(3000, 7)
+    for (const expert of ["lru", "sieve", "s3fifo", "gdsf"]) {
+      expect(evictions({ name: "meshkit-adaptive", options: { experts: [expert] } }, reqs, 20), expert).toEqual(evictions(expert, reqs, 20))
+    }
+  })
+
+  it("on on/off bursts it ends up evicting as the better expert (lru) does, not as the mix", () => {
+    const follower = burstsThenIdle({}, "meshkit-adaptive")
+    const lru = burstsThenIdle({}, "lru")
+    expect(lru).toBe(7)
+    expect(follower).toBeLessThanOrEqual(lru + 3)
+  })
+
+  it("does not switch where requests find their models still loading (a cluster's cache): it stays the mix", () => {
+    const reqs = stream(6000, 11)
+    // each request for a resident finds it loading (busy) or loaded
+    const run = (c: ModelCache, busy: boolean): string[] => {
+      const log: string[] = []
+      reqs.forEach(([id, size], t) => {
+        const e = c.get(id)
+        if (e === undefined) return void log.push(...load(c, id, size, t))
+        e.loading = busy
+        c.hit(e, t)
+        e.loading = false
+      })
+      return log
+    }
+    const mix = run(mixCache({}, 20), false)
+    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(mix)
+    // the same stream with loads done: it switches away from the mix
+    expect(run(cacheOf("meshkit-adaptive", 20), false)).not.toEqual(mix)
+  })
+
+  it("scores a hashed sample once the cache holds many models, and still follows the better expert", () => {
+    // 4,000 models of size 1 fit (sampled 1/4: 2 × 512 ≤ 4,000 / 4); a scan of 6,000 one-off models
+    // between rounds over a 3,000-model core: recency (lru) keeps the core, the mix's
+    // probation filters the scan too; the follower must do no worse than the better of the two
+    const reqs: Array<readonly [string, number]> = []
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 3000; i++) reqs.push([`core-${i}`, 1])
+      for (let i = 0; i < 3000; i++) reqs.push([`core-${i}`, 1])
+      for (let i = 0; i < 1500; i++) reqs.push([`scan-${round}-${i}`, 1])
+    }
+    const missesOf = (policy: Parameters<typeof cacheOf>[0]) => {
+      const c = cacheOf(policy, 4000)
+      let m = 0
+      reqs.forEach(([id, size], t) => {
+        if (c.has(id)) hit(c, id, t)
+        else {
+          m++
+          load(c, id, size, t)
+        }
+      })
+      return m
+    }
+    const best = Math.min(missesOf("lru"), missesOf({ name: "meshkit-adaptive", options: { experts: ["mix"] } }))
+    expect(missesOf("meshkit-adaptive")).toBeLessThanOrEqual(best * 1.01)
+  })
+
+  it("is deterministic and rejects an unknown expert naming the option", () => {
+    const reqs = stream(2000, 9)
+    expect(evictions("meshkit-adaptive", reqs, 15)).toEqual(evictions("meshkit-adaptive", reqs, 15))
+    expect(() => buildPolicy("eviction", { name: "meshkit-adaptive", options: { experts: ["nope"] } }, { rng: makeRng(1), capacityBytes: 10 })).toThrow(/experts/)
   })
 })

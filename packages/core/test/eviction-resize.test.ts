@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { ModelCache, type EvictionPolicy, type Resident } from "@meshkit/core"
+import { Schema } from "effect"
+import { adaptiveMix, AdaptiveMixOptions } from "../src/eviction/adaptive-mix.js"
 import { cacheOf, hit, load } from "./eviction-harness.js"
 
 /** An lru-like policy that records what the cache tells it about sizes. */
@@ -70,8 +72,8 @@ describe("per-queue byte counts follow a resize at once", () => {
     expect(load(c, "e", 10, 7)).toEqual(["a"]) // main is over its share; d stays
   })
 
-  it("meshkit-adaptive: a main model grown over main's share is evicted before probation", () => {
-    const c = cacheOf({ name: "meshkit-adaptive", options: { adaptStep: 0 } }, 100) // probation 5, main 95
+  it("adaptive-mix (meshkit-adaptive's expert): a main model grown over main's share is evicted before probation", () => {
+    const c = new ModelCache(100, adaptiveMix(Schema.decodeUnknownSync(AdaptiveMixOptions)({ adaptStep: 0 }), 100)) // probation 5, main 95
     load(c, "a", 40, 0)
     hit(c, "a", 1) // 2 requests: promoted when probation's tail is next walked
     load(c, "b", 40, 2)

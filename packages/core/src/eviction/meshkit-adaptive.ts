@@ -1,355 +1,334 @@
 import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
 import type { ModelId, Resident } from "../domain.js"
-import { SlotHeap } from "../cache/heap.js"
 import type { EvictionPolicy } from "./policy.js"
-import { SlotQueue, Slots } from "../cache/slots.js"
+import { defaultAdaptiveMix } from "./adaptive-mix.js"
+import { gdsf } from "./gdsf.js"
+import { lfu } from "./lfu.js"
+import { lru } from "./lru.js"
+import { s3fifo } from "./s3fifo.js"
+import { sieve } from "./sieve.js"
 
-const Share = Schema.Number.pipe(Schema.between(0, 1))
+const Expert = Schema.Literal("mix", "lru", "gdsf", "gdsf-uniform", "s3fifo", "sieve", "lfu")
+type Expert = typeof Expert.Type
 
 export const MeshkitAdaptiveOptions = Schema.Struct({
-  /** initial share of the bytes for the probation queue (then learned, see adaptStep) */
-  probation: Schema.optionalWith(Share, { default: () => 0.05 }),
-  /** bounds of the adapted probation share */
-  minProbation: Schema.optionalWith(Share, { default: () => 0.02 }),
-  maxProbation: Schema.optionalWith(Share, { default: () => 0.5 }),
-  /** remember evicted models (id, frequency) up to this share of the capacity in bytes */
-  ghost: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 8)), { default: () => 1 }),
-  /** requests needed during probation to be promoted instead of evicted */
-  promoteAt: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 8)), { default: () => 2 }),
+  /** the policies it follows (the first leads until the scores say otherwise) */
+  experts: Schema.optionalWith(Schema.Array(Expert).pipe(Schema.minItems(1), Schema.maxItems(8)), {
+    default: () => ["mix", "gdsf", "lru", "s3fifo", "sieve"] as const
+  }),
+  /** half-life of the experts' miss scores, in requests seen by this cache */
+  halfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 20_000 }),
+  /** a challenger leads once its score is this share below the leader's (no flapping on ties) */
+  hysteresis: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.02 }),
   /**
-   * learning rate of the probation share (from ghost hits): each returning model moves the target
-   * by this fraction of its size, up while probation's victims come back more often than main's,
-   * down otherwise; 0 keeps the share fixed
+   * ... and, when the scores are sampled (small counts), its lead in misses is this many standard
+   * deviations of the noise: √(requests on which exactly one of the two missed), a sign test
    */
-  adaptStep: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { default: () => 0.2 }),
-  /** initial share of main's victims taken in recency (LRU) order; the rest in GDSF order */
-  recency: Schema.optionalWith(Share, { default: () => 0.5 }),
+  confidence: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)), { default: () => 3 }),
   /**
-   * learning rate of that share (from ghost hits): on each returning model, the order whose
-   * victims come back more often (per victim) loses weight by a factor e^rate; 0 keeps it fixed
+   * requests before the first switch away from the first expert: every scoring cache is filling
+   * at first, and in a cluster whoever leads early keeps the traffic it attracted (see below)
    */
-  orderRate: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 4)), { default: () => 1 }),
-  /** miss cost in the main queue's priority: the model's load time, or 1 (pure miss count) */
-  cost: Schema.optionalWith(Schema.Literal("load", "uniform"), { default: () => "load" as const })
+  warmup: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)), { default: () => 1000 }),
+  /** models a scoring cache should hold: above twice that many residents, they follow a hashed sample */
+  sample: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(16)), { default: () => 512 }),
+  /** what a scoring miss costs: 1 (the miss ratio) or the model's load time */
+  cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const })
 })
 export type MeshkitAdaptiveOptions = typeof MeshkitAdaptiveOptions.Type
 
-const PROBATION = 0
-const MAIN = 1
-const GONE = 2
-const QUEUE = 3
-/** flag on a main slot: offered as a victim by the recency order (valid while its mark is the epoch) */
-const BY_RECENCY = 4
-
-/** Where an evicted model was evicted from, i.e. which decision its return proves wrong. */
-const FROM_PROBATION = 0
-const FROM_RECENCY = 1
-const FROM_FREQUENCY = 2
-
-/** An evicted model remembered by id: how often it was used and what evicted it. */
-interface Ghost {
-  readonly size: number
-  readonly freq: number
-  readonly from: number
+/** A model held by some scoring cache: which of them hold it. */
+interface Rec {
+  readonly id: ModelId
+  /** per expert: its scoring cache's entry, while that expert would hold the model */
+  readonly shadow: Array<ShadowEntry | undefined>
+  /** how many scoring caches hold it (0: forgotten) */
+  held: number
 }
 
-/** the learned recency share stays inside these bounds so that either order can win back */
-const MIN_RECENCY = 0.02
-const MAX_RECENCY = 0.98
-/** per victim: the mistake-rate counters forget with a half-life of ~700 victims */
-const DECAY = 1 - 1 / 1024
+/** A scoring cache's resident: a Resident of its own (the expert keeps its state in `slot`). */
+interface ShadowEntry extends Resident {
+  readonly rec: Rec
+}
+
+/** One expert's scoring cache (metadata only) and its decayed miss score. */
+interface Shadow {
+  readonly policy: EvictionPolicy
+  used: number
+  score: number
+  /** decayed misses (= score unless a miss costs the load time) */
+  misses: number
+  /** decayed requests on which exactly one of this expert and the leader missed */
+  split: number
+  /** whether it missed the current request */
+  missed: boolean
+}
+
+const always = (): boolean => true
+/** the increment grows by 2^(1/halfLife) per request; rescale everything before it overflows */
+const RESCALE_AT = 1e200
+/** no switch once more than 1 / BUSY_LIMIT of the requests found their model loading */
+const BUSY_LIMIT = 1000
+
+/** 32-bit hash of an id (FNV-1a, then murmur3's finaliser so that the low bits are mixed) */
+const hashId = (id: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
 
 /**
- * meshkit-adaptive: S3-FIFO's probation in front of a main queue that mixes two orders, recency
- * (LRU) and cost-aware GDSF, with both splits learned from the ids of evicted models.
- *  - New models enter a probation FIFO; those requested `promoteAt` times before reaching its
- *    tail move to main, the others are evicted cheaply (one-hit wonders never disturb main).
- *  - Main keeps each model in an LRU list and in a GDSF heap, H = L + F × C / S (frequency, load
- *    cost, size; the clock L = H of the last GDSF victim ages models that stopped being used).
- *    A share `w` of main's victims comes from the LRU tail, the rest from the lowest H, spread
- *    evenly (a deterministic credit, not a coin).
- *  - Evicted models are remembered (id, frequency, who evicted them: probation, recency or GDSF)
- *    in a ghost queue; a returning model skips probation and keeps its frequency. Each evictor's
- *    mistake rate is the share of its recent victims that came back. On every return, probation
- *    grows (by `adaptStep` × the model's size) if its rate is above main's and shrinks otherwise,
- *    and the main order with the higher rate loses weight (× e^-orderRate, LeCaR-like). Rates per
- *    victim, not raw return counts: the order used more would otherwise look worse just for
- *    evicting more. Frequency-heavy traces (Azure) drift to GDSF; on/off bursts, whose frequent
- *    models go quiet, drift to recency.
- * Victims: from probation unless main is over its share (or probation has nothing to give).
- * Promotions found while choosing enter main after the walk (the heap must not change during
- * it); they become victims of that call only when nothing else is left. Every operation is
- * O(log n); a hit allocates nothing.
+ * meshkit-adaptive: follow the best of several classic policies, as measured on this very cache's
+ * request stream. The real cache is run by one expert, the leader (at first the first one,
+ * "mix" — ./adaptive-mix.ts, S3-FIFO's probation in front of a learned blend of LRU and GDSF
+ * orders, which was meshkit-adaptive before); the others by default are gdsf, lru, s3fifo and
+ * sieve (lfu and gdsf with uniform cost on request). Each expert, the leader included, also runs
+ * a scoring cache that holds only metadata: every request the real cache sees (hit or insert) is
+ * replayed on it, and it hits or misses and evicts as that policy would. Each keeps a miss score
+ * that decays with a half-life of `halfLife` requests, so the scores say which policy would have
+ * missed least on the recent traffic — a frequency-heavy trace (Azure) crowns GDSF or S3-FIFO,
+ * on/off bursts LRU, a large cache SIEVE — and they follow the trace when its phase changes: a
+ * regret-style "follow the leader" over experts (cf. LeCaR/ARC's ghosts, but the ghosts are
+ * whole simulated caches, so the comparison is exact rather than a heuristic). A challenger takes
+ * the lead when its score is `hysteresis` below the leader's and its lead in misses exceeds
+ * `confidence` standard deviations of the noise — √(requests on which exactly one of the two
+ * missed), a sign test: sampled scores are small counts, and near-ties must not make it flap
+ * (each switch costs a rebuild and the leader's learnt state). The real cache is then handed to a
+ * fresh instance of the new leader, which is told about every resident in order of last use
+ * (with up to 15 of its hits replayed, so frequency-based experts keep a memory).
+ *
+ * Miniature simulation (Waldspurger et al., ATC '17, as in SHARDS): once the real cache is full
+ * with more than 2 × `sample` models, the scoring caches follow only the models whose id hash
+ * falls in a 1 / 2^s sample (2^s the largest power of two that keeps ≥ `sample` models), with
+ * 1 / 2^s of the capacity. Their miss ratios estimate the full caches' ones, and a request outside
+ * the sample costs one hash beyond the leader's own work — that is what makes it cheap on large
+ * caches. Small caches (the simulator's scenarios) are scored exactly.
+ *
+ * When it does not switch: the scoring caches model a cache that sees all of its models' traffic
+ * and loads at once (one cache, the simulator's ideal mode). In a cluster with real loads neither
+ * holds: a cache sees the requests routed to it because of what it holds, so the scores favour
+ * whoever leads, and they know nothing of loading or busy models. Measured on the shipped
+ * scenarios' full mode, switches there cost up to +17 % misses (a switch also throws away the
+ * leader's learnt state), and an expert that led early kept the lead by that bias alone (+93 %
+ * cold-start seconds on the default scenario at 4 × 4 GiB). So it switches only while at most
+ * 1 in BUSY_LIMIT requests found its model still loading, and never in its first `warmup`
+ * requests (while every scoring cache is filling); otherwise it stays with the first expert,
+ * which is the previous meshkit-adaptive exactly.
+ *
+ * Cost: a request is the leader's own operation, one hash and, for sampled models, one operation
+ * on each of the k scoring caches (O(log n) for the heap-based experts): O(k log n) at worst; a
+ * switch is O(n log n) and rare (hysteresis). Memory: one record per sampled model a scoring
+ * cache holds. Deterministic: no randomness, no clock.
  */
 export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: number): EvictionPolicy => {
   if (!(capacityBytes > 0)) throw new RangeError(`meshkit-adaptive needs the cache capacity in bytes, got ${capacityBytes}`)
-  const minTarget = capacityBytes * Math.min(options.minProbation, options.maxProbation)
-  const maxTarget = capacityBytes * Math.max(options.minProbation, options.maxProbation)
-  let target = Math.min(maxTarget, Math.max(minTarget, capacityBytes * options.probation))
-  const ghostCap = capacityBytes * options.ghost
-  const { promoteAt } = options
-  const step = options.adaptStep
-  const uniform = options.cost === "uniform"
-  const boost = Math.exp(options.orderRate)
-  const learnOrder = options.orderRate > 0
-  // recency share w = wR / (wR + wF); without learning the initial share is kept exactly
-  let wR = learnOrder ? Math.min(MAX_RECENCY, Math.max(MIN_RECENCY, options.recency)) : options.recency
-  let credit = 0
-
-  // per slot: bits = queue (| BY_RECENCY), count = requests (frequency), bytes = size as counted,
-  // mark = victim epoch; prev/next = probation FIFO or main LRU list (a slot is in one of them)
-  const slots = new Slots()
-  const probation = new SlotQueue(slots)
-  let probationBytes = 0
-  const main = new SlotHeap(slots)
-  const mainLru = new SlotQueue(slots)
-  let mainBytes = 0
-  let clock = 0
-  let seq = 0
-  let epoch = 1
-  const promoted: number[] = []
-  const ghosts = new Map<ModelId, Ghost>()
-  let ghostBytes = 0
-
-  const refresh = (s: number, e: Resident): void => {
-    main.key[s] = clock + (slots.count[s]! * (uniform ? 1 : e.loadCostMs)) / Math.max(1, e.size)
-    main.tie[s] = seq++
-  }
-
-  const toMain = (s: number): void => {
-    slots.bits[s] = MAIN
-    refresh(s, slots.res[s]!)
-    main.push(s)
-    mainLru.pushHead(s)
-    mainBytes += slots.bytes[s]!
-  }
-
-  const flushPromoted = (): void => {
-    for (let i = 0; i < promoted.length; i++) toMain(promoted[i]!)
-    promoted.length = 0
-  }
-
-  const remember = (e: Resident, freq: number, from: number): void => {
-    const old = ghosts.get(e.id)
-    if (old !== undefined) {
-      ghosts.delete(e.id)
-      ghostBytes -= old.size
-    }
-    ghosts.set(e.id, { size: e.size, freq, from })
-    ghostBytes += e.size
-    while (ghostBytes > ghostCap && ghosts.size > 0) {
-      const [id, g] = ghosts.entries().next().value as [ModelId, Ghost]
-      ghosts.delete(id)
-      ghostBytes -= g.size
+  const make = (x: Expert): EvictionPolicy => {
+    switch (x) {
+      case "mix":
+        return defaultAdaptiveMix(capacityBytes)
+      case "lru":
+        return lru()
+      case "gdsf":
+        return gdsf({ cost: "load" })
+      case "gdsf-uniform":
+        return gdsf({ cost: "uniform" })
+      case "s3fifo":
+        return s3fifo({ smallFraction: 0.1, ghostFraction: 0.9, promoteAt: 2 }, capacityBytes)
+      case "sieve":
+        return sieve()
+      case "lfu":
+        return lfu()
     }
   }
+  const experts = options.experts
+  const k = experts.length
+  const scoring = k > 1
+  const shadows: Shadow[] = scoring ? experts.map((x) => ({ policy: make(x), used: 0, score: 0, misses: 0, split: 0, missed: false })) : []
+  const keep = 1 - options.hysteresis
+  const z2 = options.confidence * options.confidence
+  const loadCost = options.cost === "load"
+  const warmup = options.warmup
+  /** the real cache's residents, handed to a new leader on a switch */
+  const residents = new Set<Resident>()
+  const recs = new Map<ModelId, Rec>()
+  let real = make(experts[0]!)
+  let leader = 0
+  let seen = 0
+  /** requests that found their model still loading (see the header: no switch while they are frequent) */
+  let busyHits = 0
+  let inc = 1
+  let growth = Math.pow(2, 1 / options.halfLife)
+  // sampling: decided when the real cache first fills (mask 0: every model is scored)
+  let decided = !scoring
+  let mask = 0
+  let shadowCap = capacityBytes
 
-  // Mistake rates of the three evictors: decayed counts of their victims and of those victims'
-  // returns (the decay lets the splits follow a trace whose phase shifts).
-  let evR = 0
-  let evF = 0
-  let backR = 0
-  let backF = 0
-  let evP = 0
-  let backP = 0
-
-  /** who evicted a model: FROM_PROBATION, FROM_RECENCY or FROM_FREQUENCY */
-  const evictedBy = (from: number): void => {
-    evR *= DECAY
-    evF *= DECAY
-    evP *= DECAY
-    backR *= DECAY
-    backF *= DECAY
-    backP *= DECAY
-    if (from === FROM_RECENCY) evR++
-    else if (from === FROM_FREQUENCY) evF++
-    else evP++
+  /** scoring cache j stops holding `se` (its own victim, or outside the sample) */
+  const drop = (j: number, se: ShadowEntry): void => {
+    const sh = shadows[j]!
+    sh.policy.onRemove(se)
+    sh.used -= se.size
+    const rec = se.rec
+    rec.shadow[j] = undefined
+    if (--rec.held === 0) recs.delete(rec.id)
   }
 
-  /** A ghost came back: its evictor was wrong once more; move both splits towards the better evictor. */
-  const learn = (g: Ghost): void => {
-    if (g.from === FROM_PROBATION) backP++
-    else if (g.from === FROM_RECENCY) backR++
-    else backF++
-    if (step > 0) {
-      // probation grows while its victims come back more often than main's, and shrinks otherwise
-      const rateP = (backP + 1) / (evP + 2)
-      const rateM = (backR + backF + 1) / (evR + evF + 2)
-      if (rateP > rateM) target = Math.min(maxTarget, target + g.size * step)
-      else if (rateP < rateM) target = Math.max(minTarget, target - g.size * step)
+  /** replay one request for `e` on scoring cache j */
+  const request = (j: number, rec: Rec, e: Resident, now: number): void => {
+    const sh = shadows[j]!
+    const se = rec.shadow[j]
+    if (se !== undefined) {
+      sh.missed = false
+      if (now > se.lastUsed) se.lastUsed = now
+      se.hits++
+      sh.policy.onHit(se, now)
+      return
     }
-    if (g.from === FROM_PROBATION) return
-    if (!learnOrder) return
-    // the order with the higher share of its victims coming back loses weight
-    const rateR = (backR + 1) / (evR + 2)
-    const rateF = (backF + 1) / (evF + 2)
-    if (rateR === rateF) return
-    const wF = 1 - wR
-    wR = rateR > rateF ? wR / (wR + wF * boost) : (wR * boost) / (wR * boost + wF)
-    wR = Math.min(MAX_RECENCY, Math.max(MIN_RECENCY, wR))
-  }
-
-  // State of one chooseVictims walk (kept out here so the walk allocates no closures).
-  let cursor = -1
-  let lruCursor = -1
-  let probationLeft = 0
-  let mainLeft = 0
-
-  /** Next victim from probation's tail, promoting those requested enough on the way; -1 if none. */
-  const fromProbation = (evictable: (e: Resident) => boolean): number => {
-    const { prev, count, bytes, res } = slots
-    while (cursor >= 0) {
-      const s = cursor
-      cursor = prev[s]!
-      if (count[s]! >= promoteAt) {
-        probation.unlink(s)
-        probationBytes -= bytes[s]!
-        probationLeft -= bytes[s]!
-        mainLeft += bytes[s]!
-        promoted.push(s)
-      } else if (evictable(res[s]!)) {
-        probationLeft -= bytes[s]!
-        return s
+    sh.missed = true
+    sh.misses += inc
+    sh.score += loadCost ? inc * e.loadCostMs : inc
+    if (e.size > shadowCap) return // never fits: a miss every time
+    const need = sh.used + e.size - shadowCap
+    if (need > 0) {
+      const victims = sh.policy.chooseVictims(need, now, always)
+      let freed = 0
+      for (let i = 0; i < victims.length && freed < need; i++) {
+        const v = victims[i] as ShadowEntry
+        freed += v.size
+        drop(j, v)
       }
     }
-    return -1
+    const entry: ShadowEntry = {
+      lastUsed: now,
+      hits: 1,
+      slot: undefined,
+      size: e.size,
+      inFlight: 0,
+      loading: false,
+      pinned: false,
+      id: rec.id,
+      tenant: e.tenant,
+      loadCostMs: e.loadCostMs,
+      insertedAt: now,
+      nextUse: Infinity,
+      rec
+    }
+    rec.shadow[j] = entry
+    rec.held++
+    sh.used += e.size
+    sh.policy.onInsert(entry, now)
   }
 
-  /** Next victim in main's GDSF order not yet offered in this call; -1 if none. */
-  const byFrequency = (evictable: (e: Resident) => boolean): number => {
-    const { bytes, mark, res } = slots
-    for (let s = main.nextInWalk(); s >= 0; s = main.nextInWalk()) {
-      if (mark[s] !== epoch && evictable(res[s]!)) {
-        mainLeft -= bytes[s]!
-        slots.bits[s] = MAIN
-        return s
+  /** the real cache is full: from now on score a hashed sample if it holds many models */
+  const decideSampling = (): void => {
+    decided = true
+    let s = 0
+    while (residents.size >> (s + 1) >= options.sample) s++
+    if (s === 0) return
+    mask = (1 << s) - 1
+    shadowCap = capacityBytes / (1 << s)
+    growth = Math.pow(2, (1 << s) / options.halfLife)
+    for (const rec of recs.values()) {
+      if ((hashId(rec.id) & mask) === 0) continue
+      for (let j = 0; j < k; j++) {
+        const se = rec.shadow[j]
+        if (se !== undefined) drop(j, se)
       }
     }
-    return -1
   }
 
-  /** Next victim from main's LRU tail not yet offered in this call; -1 if none. */
-  const byRecency = (evictable: (e: Resident) => boolean): number => {
-    const { prev, bytes, mark, res } = slots
-    while (lruCursor >= 0) {
-      const s = lruCursor
-      lruCursor = prev[s]!
-      if (mark[s] !== epoch && evictable(res[s]!)) {
-        mainLeft -= bytes[s]!
-        slots.bits[s] = MAIN | BY_RECENCY
-        return s
+  /** hand the real cache to a fresh instance of expert j */
+  const switchTo = (j: number): void => {
+    // disagreements are counted against the leader: the old one's with the new one are the new
+    // one's with it; for the others, the larger of the two stands in for theirs
+    const between = shadows[j]!.split
+    for (let m = 0; m < k; m++) shadows[m]!.split = m === leader ? between : Math.max(shadows[m]!.split, between)
+    shadows[j]!.split = 0
+    leader = j
+    real = make(experts[j]!)
+    const order = [...residents].sort((a, b) => a.lastUsed - b.lastUsed || a.insertedAt - b.insertedAt)
+    for (const e of order) {
+      real.onInsert(e, e.lastUsed)
+      for (let h = Math.min(e.hits, 16); h > 1; h--) real.onHit(e, e.lastUsed)
+    }
+  }
+
+  /** one request seen by the real cache: score it (if sampled), re-elect */
+  const observe = (e: Resident, now: number): void => {
+    seen++
+    if (mask !== 0 && (hashId(e.id) & mask) !== 0) return
+    let rec = recs.get(e.id)
+    if (rec === undefined) {
+      rec = { id: e.id, shadow: new Array<ShadowEntry | undefined>(k).fill(undefined), held: 0 }
+      recs.set(e.id, rec)
+    }
+    inc *= growth
+    if (inc > RESCALE_AT) {
+      for (const sh of shadows) {
+        sh.score /= inc
+        sh.misses /= inc
+        sh.split /= inc
+      }
+      inc = 1
+    }
+    for (let j = 0; j < k; j++) request(j, rec, e, now)
+    if (rec.held === 0) recs.delete(rec.id) // fits in no scoring cache
+    const lead = shadows[leader]!
+    for (let j = 0; j < k; j++) if (shadows[j]!.missed !== lead.missed) shadows[j]!.split += inc
+    // only the leader's misses can make a challenger better than it
+    if (seen <= warmup || !lead.missed || busyHits * BUSY_LIMIT > seen) return
+    let best = leader
+    let bestScore = lead.score * keep
+    for (let j = 0; j < k; j++) {
+      const sh = shadows[j]!
+      const ahead = lead.misses - sh.misses
+      if (sh.score < bestScore && ahead > 0 && (mask === 0 || ahead * ahead > z2 * sh.split * inc)) {
+        best = j
+        bestScore = sh.score
       }
     }
-    return -1
-  }
-
-  /** Next victim from main, in the order the credit picks (the other if that one has none). */
-  const fromMain = (evictable: (e: Resident) => boolean): number => {
-    credit += wR
-    if (credit >= 1) {
-      credit -= 1
-      const s = byRecency(evictable)
-      return s >= 0 ? s : byFrequency(evictable)
-    }
-    const s = byFrequency(evictable)
-    return s >= 0 ? s : byRecency(evictable)
+    if (best !== leader) switchTo(best)
   }
 
   return {
     name: "meshkit-adaptive",
-    onInsert(e) {
-      epoch++
-      const s = slots.alloc(e)
-      const g = ghosts.get(e.id)
-      if (g === undefined) {
-        slots.count[s] = 1
-        slots.bits[s] = PROBATION
-        probation.pushHead(s)
-        probationBytes += e.size
-        return
-      }
-      ghosts.delete(e.id)
-      ghostBytes -= g.size
-      slots.count[s] = g.freq + 1
-      learn(g)
-      toMain(s)
+    onInsert(e, now) {
+      real.onInsert(e, now)
+      if (!scoring) return
+      residents.add(e)
+      observe(e, now)
     },
-    onHit(e) {
-      epoch++
-      const s = e.slot as number
-      slots.count[s] = slots.count[s]! + 1
-      if ((slots.bits[s]! & QUEUE) === MAIN) {
-        refresh(s, e)
-        main.update(s)
-        mainLru.moveToHead(s)
-      }
+    onHit(e, now) {
+      real.onHit(e, now)
+      if (!scoring) return
+      if (e.loading) busyHits++
+      observe(e, now)
     },
-    onResize(e) {
-      const s = e.slot as number
-      const delta = e.size - slots.bytes[s]!
-      const q = slots.bits[s]! & QUEUE
-      if (q === MAIN) mainBytes += delta
-      else if (q === PROBATION) probationBytes += delta
-      slots.bytes[s] = e.size
+    onResize(e, oldSize) {
+      real.onResize?.(e, oldSize)
+      const rec = scoring ? recs.get(e.id) : undefined
+      if (rec === undefined) return
+      for (let j = 0; j < k; j++) {
+        const se = rec.shadow[j]
+        if (se === undefined) continue
+        const before = se.size
+        shadows[j]!.used += e.size - before
+        se.size = e.size
+        shadows[j]!.policy.onResize?.(se, before)
+      }
     },
     onRemove(e) {
-      const s = e.slot as number
-      const evicted = slots.mark[s] === epoch
-      const bits = slots.bits[s]!
-      if ((bits & QUEUE) === PROBATION) {
-        probation.unlink(s)
-        probationBytes -= slots.bytes[s]!
-        if (evicted) {
-          remember(e, slots.count[s]!, FROM_PROBATION)
-          evictedBy(FROM_PROBATION)
-        }
-      } else if ((bits & QUEUE) === MAIN) {
-        main.remove(s)
-        mainLru.unlink(s)
-        mainBytes -= slots.bytes[s]!
-        if (evicted) {
-          const recency = (bits & BY_RECENCY) !== 0
-          // the clock follows GDSF's own victims only: a recency victim's H says nothing about
-          // how far the cheapest resident has aged
-          if (!recency && main.key[s]! > clock) clock = main.key[s]!
-          remember(e, slots.count[s]!, recency ? FROM_RECENCY : FROM_FREQUENCY)
-          evictedBy(recency ? FROM_RECENCY : FROM_FREQUENCY)
-        }
-      }
-      slots.bits[s] = GONE
-      slots.release(s)
+      real.onRemove(e)
+      if (scoring) residents.delete(e)
     },
-    chooseVictims(need, _now, evictable) {
-      epoch++
-      const out: Resident[] = []
-      let freed = 0
-      // Walk the queues without taking anything out: the cache may evict none of these.
-      cursor = probation.tail
-      lruCursor = mainLru.tail
-      probationLeft = probationBytes
-      mainLeft = mainBytes
-      main.beginWalk()
-      while (freed < need) {
-        const mainFirst = mainLeft > capacityBytes - target || probationLeft <= 0
-        let v = mainFirst ? fromMain(evictable) : fromProbation(evictable)
-        if (v < 0) v = mainFirst ? fromProbation(evictable) : fromMain(evictable)
-        if (v < 0 && promoted.length > 0) {
-          // Only models promoted during this call are left: let them into main and walk again
-          // (victims already offered carry this epoch's mark and are skipped).
-          flushPromoted()
-          main.beginWalk()
-          lruCursor = mainLru.tail
-          v = fromMain(evictable)
-        }
-        if (v < 0) break
-        slots.mark[v] = epoch
-        const e = slots.res[v]!
-        out.push(e)
-        freed += e.size
-      }
-      flushPromoted()
-      return out
+    chooseVictims(need, now, evictable) {
+      if (!decided) decideSampling()
+      return real.chooseVictims(need, now, evictable)
     }
   }
 }
@@ -358,7 +337,7 @@ export const meshkitAdaptivePolicy = definePolicy({
   name: "meshkit-adaptive",
   family: "eviction",
   description:
-    "meshkit's own: probation FIFO filters one-hit models; main evicts a learned mix of LRU order and GDSF priority (frequency × load cost / size, aged); ghost ids adapt both splits (ARC/LeCaR-style).",
+    "meshkit's own: scores its experts (an LRU/GDSF/probation mix, gdsf, lru, s3fifo, sieve) on miniature caches replaying its requests and runs the cache by the one with the fewest recent misses.",
   options: MeshkitAdaptiveOptions,
   make: (o, ctx: BuildContext) => meshkitAdaptive(o, ctx.capacityBytes ?? NaN)
 })

@@ -38,7 +38,7 @@ const withDefault = <A, I>(schema: Schema.Schema<A, I>, value: A, description: s
  * - "gamma": a renewal process with Gamma inter-arrivals of coefficient of variation `cv`
  *   (the first arrival is a uniform fraction of one inter-arrival draw, a cheap warm start).
  * - "poisson": exponential inter-arrivals.
- * Diurnal modulation multiplies the rate by 1 + amplitude·sin(2πt/period) (by thinning, so a
+ * Diurnal modulation multiplies the rate by 1 + amplitude·sin(2π(t − phase)/period) (by thinning, so a
  * gamma process's CV is exactly `cv` only at amplitude 0). Sizes are lognormal (median, sigma),
  * drawn once per model; execution times lognormal per request when `execMedianMs` is given,
  * NaN otherwise. Times are rounded to whole microseconds. The trace ends at `durationMs` or
@@ -56,6 +56,7 @@ export const GeneratorOptions = Schema.Struct({
   cv: withDefault(positive, 4, "gamma: coefficient of variation of inter-arrival times"),
   diurnalAmplitude: withDefault(Schema.Number.pipe(Schema.between(0, 1)), 0, "rate × (1 + a·sin(2πt/period)), a in [0, 1]"),
   diurnalPeriodMs: withDefault(positive, 86_400_000, "period of the diurnal modulation, ms"),
+  diurnalPhaseMs: withDefault(Schema.Number.pipe(Schema.finite()), 0, "shift of the diurnal modulation, ms (a mix part in another time zone)"),
   sizeMedian: withDefault(Bytes, 256 * 1024 ** 2, "median model size: bytes or e.g. 256MiB"),
   sizeSigma: withDefault(Schema.NonNegative, 1, "sigma of the lognormal model sizes"),
   execMedianMs: Schema.optionalWith(positive, { exact: true }).annotations({
@@ -131,7 +132,8 @@ async function* generate(o: GeneratorOptions, table: ModelTableBuilder): AsyncGe
     }
   }
   /** thinning for the diurnal modulation: keep a candidate at t with probability rate(t)/peak */
-  const accept = (t: number): boolean => amp === 0 || t >= end || rng.next() * peak < 1 + amp * Math.sin(omega * t)
+  const phase = o.diurnalPhaseMs
+  const accept = (t: number): boolean => amp === 0 || t >= end || rng.next() * peak < 1 + amp * Math.sin(omega * (t - phase))
   /** next accepted arrival after t */
   const arrival = (k: number, t: number): number => {
     for (;;) {
