@@ -30,7 +30,7 @@ export { writeSimReport, reportJson, type WrittenSimReport } from "./report/writ
 export { comparisonText } from "./report/text-table.js"
 export { traceStatsReport, traceStatsRows } from "./report/trace-stats-report.js"
 export { Cost, Sweep } from "./scenario/schema.js"
-export { sweepGrid } from "./run/scenario-run.js"
+export { scenarioConfig, sweepGrid } from "./run/scenario-run.js"
 export { jobPool, type JobPool, type JobPoolOptions } from "./run/pool.js"
 export { RunTracker } from "./run/tracker.js"
 export { planCapacity, planJson, DEFAULT_RESOLUTION, CHECK_BELOW, CHECK_ABOVE, type PlanOptions, type PlanResult, type PlanEntry, type PlanCheck } from "./plan/plan-run.js"

@@ -21,7 +21,7 @@ import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { policiesOf, type PolicyChoice } from "@meshkit/core"
-import { loadScenario, runJobs, sharesConfig, type Job, type LoadedScenario, type Mode, type PolicyResult, type SimConfig } from "@meshkit/sim"
+import { loadScenario, runJobs, scenarioConfig, type Job, type LoadedScenario, type Mode, type PolicyResult, type SimConfig } from "@meshkit/sim"
 
 const GiB = 1024 ** 3
 const ADAPTIVE = "meshkit-adaptive"
@@ -121,20 +121,7 @@ const main = async (): Promise<void> => {
   const savedOf = (p: Plan): SavedRow | undefined => reused.get(cellKey(p.loaded.name, p.mode, p.memoryBytes))
   const jobs: Job[] = []
   const labels: string[] = []
-  const configFor = (p: Plan, eviction: PolicyChoice | string): SimConfig => {
-    const s = p.loaded.scenario
-    return {
-      mode: p.mode,
-      cluster: { ...p.loaded.cluster, memoryBytes: p.memoryBytes },
-      eviction,
-      placement: s.policies.placement,
-      routing: s.policies.routing,
-      scaling: s.policies.scaling,
-      seed: s.seed,
-      sloMs: s.slo.latencyMs,
-      ...(s.tenants.length > 0 ? { shares: sharesConfig(s) } : {})
-    }
-  }
+  const configFor = (p: Plan, eviction: PolicyChoice | string): SimConfig => scenarioConfig(p.loaded, p.mode, eviction, { memoryBytes: p.memoryBytes })
   for (const p of plans) {
     const evs = savedOf(p) ? [adaptive] : p.withBelady ? [...choices, "belady-size"] : choices
     for (const e of evs) {

@@ -39,14 +39,12 @@ export interface RunScenarioOptions {
   readonly onProgress?: (s: ProgressState) => void
 }
 
-/** Every eviction policy at the scenario's memory and instances, plus each policy at each sweep point. */
-export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptions = {}): Promise<ScenarioRun> => {
+/** The simulator's configuration for one run of a scenario: its cluster at `at`, its policies with `eviction`. */
+export const scenarioConfig = (loaded: LoadedScenario, mode: Mode, eviction: PolicyChoice | string, at: { readonly memoryBytes: number; readonly instances?: number }): SimConfig => {
   const s = loaded.scenario
-  const mode = opts.mode ?? s.mode
-  const evictions = opts.evictions ?? loaded.evictions
-  const configFor = (eviction: PolicyChoice | string, at: GridPoint): SimConfig => ({
+  return {
     mode,
-    cluster: { ...loaded.cluster, memoryBytes: at.memoryBytes, ...(mode === "full" ? { instances: at.instances } : {}) },
+    cluster: { ...loaded.cluster, memoryBytes: at.memoryBytes, ...(mode === "full" && at.instances !== undefined ? { instances: at.instances } : {}) },
     eviction,
     placement: s.policies.placement,
     routing: s.policies.routing,
@@ -54,7 +52,15 @@ export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptio
     seed: s.seed,
     sloMs: s.slo.latencyMs,
     ...(s.tenants.length > 0 ? { shares: sharesConfig(s) } : {})
-  })
+  }
+}
+
+/** Every eviction policy at the scenario's memory and instances, plus each policy at each sweep point. */
+export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptions = {}): Promise<ScenarioRun> => {
+  const s = loaded.scenario
+  const mode = opts.mode ?? s.mode
+  const evictions = opts.evictions ?? loaded.evictions
+  const configFor = (eviction: PolicyChoice | string, at: GridPoint): SimConfig => scenarioConfig(loaded, mode, eviction, at)
   const main = { memoryBytes: loaded.cluster.memoryBytes, instances: mode === "ideal" ? 1 : loaded.cluster.instances }
   const grid = opts.noSweep ? [] : sweepGrid(s.sweep, main, mode)
   const jobs: Job[] = []
