@@ -31,10 +31,9 @@ export type HeapTrim = () => boolean
 /** glibc's malloc_trim through koffi, or the reason there is none on this platform. */
 export const glibcTrim = (): HeapTrim | string => {
   if (process.platform !== "linux") return `heap trimming needs Linux with glibc (this is ${process.platform})`
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
-  if (!header?.glibcVersionRuntime) return "heap trimming needs glibc (this Linux uses another C library)"
   try {
     const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi")
+    // libc.so.6 and malloc_trim are glibc's: on musl or without koffi's binary this throws
     const trim = koffi.load("libc.so.6").func("int malloc_trim(size_t pad)") as (pad: number) => number
     return () => trim(0) === 1
   } catch (e) {

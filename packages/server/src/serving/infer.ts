@@ -149,7 +149,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
    * (a request the limiter refuses must not load anything).
    */
   loadOnArrival(e: ModelEntry, p: Principal): void {
-    if (e.phase !== "idle" || this.cluster !== undefined || p.tenant?.limited === true || p.forwarded) return
+    if (this.cluster !== undefined || p.tenant?.limited === true || p.forwarded) return
     this.manager.loadOnArrival(e)
   }
 
