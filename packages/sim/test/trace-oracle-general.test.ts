@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it, vi } from "vitest"
 import {
   type Trace,
   csvTrace,
@@ -105,8 +105,8 @@ describe("writing oracleGeneral (meshkit trace convert)", () => {
     expect(b.length).toBe(96)
     const rec = (i: number) => [b.readUInt32LE(i * 24), b.readBigUInt64LE(i * 24 + 4), b.readUInt32LE(i * 24 + 12), b.readBigInt64LE(i * 24 + 16)]
     expect([0, 1, 2, 3].map(rec)).toEqual([
-      [0, 5n, 100, 2n],
-      [1, 9n, 200, 3n],
+      [0, 5n, 100, 3n],
+      [1, 9n, 200, 4n],
       [2, 5n, 100, -1n],
       [9, 9n, 200, -1n]
     ])
@@ -143,11 +143,67 @@ describe("simulating an oracleGeneral trace", () => {
     const csvPath = join(dir, "same.csv")
     await writeCsvTrace(og, csvPath)
     const cfg = (eviction: string): SimConfig => ({ mode: "ideal", cluster: { ...defaultCluster, memoryBytes: 40_000 }, eviction, placement: "modelmesh", routing: "least-in-flight", scaling: "none", seed: 1, sloMs: 100 })
+    // these records' next-access fields are unset (-1): belady computes next uses (and warns)
+    vi.spyOn(process, "emitWarning").mockImplementation(() => undefined)
     for (const policy of ["lru", "fifo", "belady"]) {
       const a = (await simulate(oracleGeneralTrace({ path: og.name.replace(/^oracleGeneral /, "") }), cfg(policy))).result
       const b = (await simulate(csvTrace({ path: csvPath }), cfg(policy))).result
       expect({ policy, misses: a.misses, hits: a.hits, evictions: a.evictions }).toEqual({ policy, misses: b.misses, hits: b.hits, evictions: b.evictions })
     }
+    vi.restoreAllMocks()
+  })
+})
+
+describe("offline bounds from the recorded next access (oracleGeneral's fourth field)", () => {
+  const cfg = (eviction: string, memoryBytes: number): SimConfig => ({ mode: "ideal", cluster: { ...defaultCluster, memoryBytes }, eviction, placement: "modelmesh", routing: "least-in-flight", scaling: "none", seed: 1, sloMs: 100 })
+  const counts = (r: { misses: number; hits: number; evictions: number }) => ({ misses: r.misses, hits: r.hits, evictions: r.evictions })
+
+  it("replays belady and belady-size streamed from the field, with the results of computing next uses", async () => {
+    // one request per second, so the ms clock the computed path uses orders requests as positions do
+    const gen = generatedTrace({ models: 300, requests: 30_000, zipf: 0.9, sizeMedian: 1000, sizeSigma: 1, seed: 9 })
+    const g = await materialize(gen)
+    const rows = Array.from(g.model, (m, i) => `${i * 1000},${m},${gen.models.sizes[m]}`)
+    const csvPath = file(Buffer.from(`time_ms,model,size_bytes\n${rows.join("\n")}\n`), ".csv")
+    const ogPath = join(dir, "recorded.oracleGeneral")
+    await writeOracleGeneral(csvTrace({ path: csvPath }), ogPath)
+    const warned = vi.spyOn(process, "emitWarning")
+    for (const policy of ["belady", "belady-size"]) {
+      for (const memory of [20_000, 200_000]) {
+        const og = oracleGeneralTrace({ path: ogPath })
+        expect(og.recordsNextAccess).toBe(true)
+        const a = (await simulate(og, cfg(policy, memory))).result
+        const b = (await simulate(csvTrace({ path: csvPath }), cfg(policy, memory))).result
+        expect({ policy, memory, ...counts(a) }).toEqual({ policy, memory, ...counts(b) })
+      }
+    }
+    expect(warned).not.toHaveBeenCalled()
+    warned.mockRestore()
+  })
+
+  it("takes next uses from the field, not from the requests: a field that names another time changes belady's choice", async () => {
+    // A B C A, room for two. Truthfully B never comes back, so at C belady evicts B and A hits.
+    // Here B's record claims it comes next at position 3 (C's): belady keeps B, evicts A, A misses.
+    const truthful = file(encode([[0, 1n, 100, 4n], [1, 2n, 100, -1n], [2, 3n, 100, -1n], [3, 1n, 100, -1n]]))
+    const claimed = file(encode([[0, 1n, 100, 4n], [1, 2n, 100, 3n], [2, 3n, 100, -1n], [3, 1n, 100, -1n]]))
+    expect((await simulate(oracleGeneralTrace({ path: truthful }), cfg("belady", 200))).result.misses).toBe(3)
+    expect((await simulate(oracleGeneralTrace({ path: claimed }), cfg("belady", 200))).result.misses).toBe(4)
+  })
+
+  it("computes next uses itself, with a warning, when the field contradicts the requests (unset, or 0-based)", async () => {
+    const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined)
+    const unset = file(encode([[0, 1n, 100, -1n], [1, 2n, 100, -1n], [2, 3n, 100, -1n], [3, 1n, 100, -1n]]))
+    const zeroBased = file(encode([[0, 1n, 100, 3n], [1, 2n, 100, -1n], [2, 3n, 100, -1n], [3, 1n, 100, -1n]]))
+    for (const path of [unset, zeroBased]) {
+      expect((await simulate(oracleGeneralTrace({ path }), cfg("belady", 200))).result.misses).toBe(3)
+    }
+    expect(warned).toHaveBeenCalledTimes(2)
+    expect(String(warned.mock.calls[0]![0])).toMatch(/record 4 \(its previous record said never again; positions are 1-based/)
+    expect(String(warned.mock.calls[1]![0])).toMatch(/record 4 \(its previous record said next at position 3;/)
+    warned.mockRestore()
+  })
+
+  it("offers no next accesses when the replay is cut short (`requests`): they would point past the cut", () => {
+    expect(oracleGeneralTrace({ path: "x.oracleGeneral", requests: 10 }).recordsNextAccess).toBe(false)
   })
 })
 

@@ -78,13 +78,13 @@ const zipfRanks = (o: ZipfOracleOptions): Int32Array => {
 export const writeZipfOracle = async (o: ZipfOracleOptions, paths: readonly string[]): Promise<ZipfOracleTrace> => {
   const ranks = zipfRanks(o)
   const n = ranks.length
-  // next access (vtime = request index), -1 = never: one backward pass
+  // next access as libCacheSim writes it (the next request's 1-based position), -1 = never
   const next = new Int32Array(n)
   const seen = new Int32Array(o.objects).fill(-1)
   for (let i = n - 1; i >= 0; i--) {
     const r = ranks[i]!
     next[i] = seen[r]!
-    seen[r] = i
+    seen[r] = i + 1
   }
   let objects = 0
   let uniqueBytes = 0

@@ -10,6 +10,7 @@ import { sharesFor } from "./shares.js"
 import type { RunOptions } from "./run-options.js"
 import { fastIdealPolicy, runIdealFast } from "./ideal-fast/index.js"
 
+
 /**
  * Ideal mode: one cache of `cluster.memoryBytes`, zero load and execution time — a pure cache
  * replay through the same ModelCache and policy the server uses. A hit calls `cache.hit`; a miss
@@ -33,7 +34,10 @@ export const runIdealGeneral = async (trace: Trace, cfg: SimConfig, opts: RunOpt
   // as it always was (policyRng's eviction streams are per cluster instance), so results replay.
   const policy = buildPolicy("eviction", cfg.eviction, { rng: makeRng(cfg.seed), capacityBytes: capacity })
   const nextUse = opts.nextUse
-  if (policy.offline && nextUse === undefined) throw new Error(`internal: offline policy ${policy.name} needs next-use times`)
+  // the trace's recorded next accesses: the policy's clock is then the request's position
+  const recorded = opts.recordedNextAccess === true
+  const knowsNext = recorded || nextUse !== undefined
+  if (policy.offline && nextUse === undefined && !recorded) throw new Error(`internal: offline policy ${policy.name} needs next-use times`)
   const shares = sharesFor(cfg.shares, capacity)
   const cache = new ModelCache(capacity, policy, shares ? { shares } : {})
   const tenants = new TenantStats()
@@ -67,10 +71,13 @@ export const runIdealGeneral = async (trace: Trace, cfg: SimConfig, opts: RunOpt
 
   let g = 0
   let lastT = 0
-  for await (const chunk of trace.chunks()) {
+  for await (const chunk of trace.chunks(recorded ? { nextAccess: true } : undefined)) {
     models.sync()
     while (entries.length < models.count) entries.push(undefined)
     const { timeMs, model } = chunk
+    const vtime = chunk.vtime
+    const nextVtime = chunk.nextVtime
+    if (recorded && (vtime === undefined || nextVtime === undefined)) throw new Error(`internal: ${trace.name} sent a chunk without next accesses`)
     const size = models.size
     const tenantOf = models.tenant
     const tReq = tenants.requests
@@ -84,21 +91,27 @@ export const runIdealGeneral = async (trace: Trace, cfg: SimConfig, opts: RunOpt
       requests++
       requestBytes += bytes
       tReq[tenantOf[m]!]!++
+      let clock = t
+      let next = nextUse !== undefined ? nextUse[g]! : Infinity
+      if (recorded) {
+        clock = vtime![i]!
+        next = nextVtime![i]!
+      }
       const e = entries[m]
       if (e !== undefined) {
-        if (nextUse !== undefined) e.nextUse = nextUse[g]!
-        cache.hit(e, t)
+        if (knowsNext) e.nextUse = next
+        cache.hit(e, clock)
         hits++
         if (keepAlive) refreshExpiry()
         continue
       }
-      miss(t, m, g)
+      miss(t, m, clock, next)
     }
     if (n > 0) lastT = timeMs[n - 1]!
     opts.onProgress?.(requests)
   }
 
-  function miss(t: number, m: number, g: number): void {
+  function miss(t: number, m: number, clock: number, next: number): void {
     const tn = models.tenant[m]!
     const bytes = models.size[m]!
     tot.misses++
@@ -108,8 +121,8 @@ export const runIdealGeneral = async (trace: Trace, cfg: SimConfig, opts: RunOpt
     admit.tenant = tenantNames[m]!
     admit.size = bytes
     admit.loadCostMs = models.loadCostMs[m]!
-    admit.nextUse = nextUse !== undefined ? nextUse[g]! : Infinity
-    const r = cache.admit(admit, t)
+    admit.nextUse = next
+    const r = cache.admit(admit, clock)
     if (!r.ok) {
       tot.failed++
       tenants.withinSlo[tn]!-- // counted in below with every request: this one missed the SLO

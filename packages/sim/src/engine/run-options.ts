@@ -4,6 +4,11 @@ export interface RunOptions {
    * the same model (Infinity when none). See next-use.ts.
    */
   readonly nextUse?: Float64Array
+  /**
+   * Ideal mode, offline policies, a trace that `recordsNextAccess`: take next uses from the
+   * trace's own record and run the policy's clock on its positions (vtime), streaming.
+   */
+  readonly recordedNextAccess?: boolean
   /** called after each trace chunk with the number of requests replayed so far */
   readonly onProgress?: (requests: number) => void
 }

@@ -15,6 +15,14 @@ export class TraceError extends Data.TaggedError("TraceError")<{
 }> {}
 
 /**
+ * A trace's recorded next access (oracleGeneral's fourth field) that cannot be right: it points
+ * at or before the request itself. The simulator then computes next uses itself.
+ */
+export class RecordedNextAccessError extends Data.TaggedError("RecordedNextAccessError")<{
+  readonly message: string
+}> {}
+
+/**
  * A TraceError whose message starts `file:line: column 3 (size_bytes): ` (editors link the
  * `file:line` part). The column is the 1-based field number and/or the column's header name.
  */

@@ -2,8 +2,8 @@ import { open, type FileHandle } from "node:fs/promises"
 import { Schema } from "effect"
 import { Decompress } from "fzstd"
 import { CHUNK_SIZE } from "./chunk-builder.js"
-import { decodeOptions, TraceError } from "./errors.js"
-import type { ModelTable, Trace, TraceChunk } from "./types.js"
+import { decodeOptions, RecordedNextAccessError, TraceError } from "./errors.js"
+import type { ChunkOptions, ModelTable, Trace, TraceChunk } from "./types.js"
 import { Uint64Index } from "./uint64-index.js"
 
 /**
@@ -14,8 +14,10 @@ import { Uint64Index } from "./uint64-index.js"
  * format replay as they are: each object is a "model" of its size (first size seen wins, as for
  * every other trace source), all in one tenant.
  *
- * The next-access field is not used: the offline bounds compute next uses from the replayed
- * requests themselves, as for every other source.
+ * The next-access field (1-based position of the object's next request, as libCacheSim's
+ * traceConv writes it; -1 or INT64_MAX for never) is handed to the offline bounds when they ask
+ * (`chunks({ nextAccess: true })`), so belady replays the file streamed instead of materialising
+ * it. Positions count every record, dropped ones too, so they stay the file's own.
  *
  * As libCacheSim's `cachesim` does by default, a record of size 0 is dropped (its readers'
  * `ignore_size_zero_req`), so miss ratios compare request for request; `zeroSize: one-byte`
@@ -148,6 +150,23 @@ const TWO_32 = 4294967296
 /** ids below 2^53 are exact as numbers; larger ones (rare) are written through BigInt */
 const EXACT_HI = 1 << 21
 
+const grown = (a: Float64Array, index: number): Float64Array<ArrayBuffer> => {
+  let cap = a.length * 2
+  while (cap <= index) cap *= 2
+  const b = new Float64Array(cap)
+  b.set(a)
+  return b
+}
+
+const said = (next: number): string => (next === Infinity ? "never again" : `next at position ${next}`)
+const unusableNext = (path: string, position: number, why: string): RecordedNextAccessError =>
+  new RecordedNextAccessError({
+    message: `${path}: the next-access field does not match the requests at record ${position} (${why}; positions are 1-based, as libCacheSim's traceConv writes them)`
+  })
+
+/** The int64 next-access field from its two little-endian words: negative (-1) or ≥ 2^53 (INT64_MAX) is never. */
+const nextAccessOf = (lo: number, hi: number): number => (hi >= EXACT_HI ? Infinity : hi * TWO_32 + lo)
+
 export const oracleGeneralTrace = (input: typeof OracleGeneralOptions.Encoded): Trace => {
   const o = decodeOptions("oracleGeneral trace options", OracleGeneralOptions, input)
   const table: ModelTable = { ids: [], tenants: [], sizes: [] }
@@ -157,10 +176,16 @@ export const oracleGeneralTrace = (input: typeof OracleGeneralOptions.Encoded): 
   const skipZero = o.zeroSize === "skip"
   const tenant = o.tenant
 
-  async function* chunks(): AsyncGenerator<TraceChunk> {
+  async function* chunks(options?: ChunkOptions): AsyncGenerator<TraceChunk> {
     if (!LITTLE_ENDIAN) throw new TraceError({ message: `${o.path}: oracleGeneral reading needs a little-endian host`, file: o.path })
+    const withNext = options?.nextAccess === true
     let timeMs = new Float64Array(CHUNK_SIZE)
     let model = new Int32Array(CHUNK_SIZE)
+    let vtime = withNext ? new Float64Array(CHUNK_SIZE) : undefined
+    let nextVtime = withNext ? new Float64Array(CHUNK_SIZE) : undefined
+    let position = 0
+    // where each object's last record said it comes next: checked when it does (see below)
+    let expected: Float64Array<ArrayBuffer> = new Float64Array(withNext ? 1024 : 0)
     // the format has no execution times: every chunk shares one all-NaN column (nobody writes it)
     const execMs = new Float64Array(CHUNK_SIZE).fill(NaN)
     let n = 0
@@ -168,15 +193,20 @@ export const oracleGeneralTrace = (input: typeof OracleGeneralOptions.Encoded): 
     let t0 = -1
     let lastMs = 0
     const take = (): TraceChunk => {
-      const c: TraceChunk =
-        n === CHUNK_SIZE ? { length: n, timeMs, model, execMs } : { length: n, timeMs: timeMs.slice(0, n), model: model.slice(0, n), execMs: execMs.subarray(0, n) }
-      if (n === CHUNK_SIZE) {
+      const full = n === CHUNK_SIZE
+      const c: TraceChunk = full ? { length: n, timeMs, model, execMs } : { length: n, timeMs: timeMs.slice(0, n), model: model.slice(0, n), execMs: execMs.subarray(0, n) }
+      const chunk: TraceChunk = vtime && nextVtime ? { ...c, vtime: full ? vtime : vtime.slice(0, n), nextVtime: full ? nextVtime : nextVtime.slice(0, n) } : c
+      if (full) {
         // fresh arrays: consumers may keep the chunks they receive
         timeMs = new Float64Array(CHUNK_SIZE)
         model = new Int32Array(CHUNK_SIZE)
+        if (withNext) {
+          vtime = new Float64Array(CHUNK_SIZE)
+          nextVtime = new Float64Array(CHUNK_SIZE)
+        }
       }
       n = 0
-      return c
+      return chunk
     }
     const out = { tail: 0 }
     const ids = table.ids
@@ -184,6 +214,7 @@ export const oracleGeneralTrace = (input: typeof OracleGeneralOptions.Encoded): 
       const w = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
       const words = w.length
       for (let p = 0; p < words; p += WORDS_PER_RECORD) {
+        position++
         let size = w[p + 3]!
         if (size === 0) {
           // libCacheSim's readers drop zero-size requests (ignore_size_zero_req); or one byte
@@ -208,6 +239,17 @@ export const oracleGeneralTrace = (input: typeof OracleGeneralOptions.Encoded): 
         }
         timeMs[n] = lastMs
         model[n] = m
+        if (nextVtime !== undefined) {
+          const next = nextAccessOf(w[p + 4]!, w[p + 5]!)
+          if (m >= expected.length) expected = grown(expected, m)
+          // A field that is not the object's true next position (unset, 0-based, written by a
+          // tool that sampled or filtered records) would make the offline bounds wrong: refuse it.
+          if (m !== known && expected[m] !== position) throw unusableNext(o.path, position, `its previous record said ${said(expected[m]!)}`)
+          if (next <= position) throw unusableNext(o.path, position, `it says ${said(next)}`)
+          expected[m] = next
+          vtime![n] = position
+          nextVtime[n] = next
+        }
         n++
         total++
         if (n === CHUNK_SIZE) yield take()
@@ -223,5 +265,6 @@ export const oracleGeneralTrace = (input: typeof OracleGeneralOptions.Encoded): 
     if (n > 0) yield take()
   }
 
-  return { name: `oracleGeneral ${o.path}`, models: table, chunks }
+  // `requests` cuts the trace short: next accesses past the cut would be wrong, so none is offered
+  return { name: `oracleGeneral ${o.path}`, models: table, chunks, recordsNextAccess: o.requests === undefined }
 }

@@ -45,13 +45,14 @@ export const writeOracleGeneral = async (trace: Trace, path: string, o: { readon
       throw new TraceError({ message: `model "${ids[i]}" is ${size} bytes: oracleGeneral sizes are 32-bit (at most 4 GiB − 1); write CSV instead` })
     }
   }
-  // next access (vtime = request index), -1 when never again: one backward pass
+  // next access as libCacheSim's traceConv writes it: the next request's 1-based position
+  // ("reference count starts with 1"), -1 when never again; one backward pass
   const next = new Float64Array(n)
   const seen = new Float64Array(ids.length).fill(-1)
   for (let i = n - 1; i >= 0; i--) {
     const k = m.model[i]!
     next[i] = seen[k]!
-    seen[k] = i
+    seen[k] = i + 1
   }
   const compress = o.zstd ? await zstdCompressor() : undefined
   const file = await open(path, "w")

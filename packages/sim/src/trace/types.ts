@@ -11,6 +11,13 @@ export interface TraceChunk {
   readonly model: Int32Array
   /** execution time of this request in ms; NaN when the trace does not say (the cluster config decides) */
   readonly execMs: Float64Array
+  /**
+   * Present when the trace records each request's next access (libCacheSim's oracleGeneral):
+   * the request's own position in the source (1-based, counting records the reader dropped)...
+   */
+  readonly vtime?: Float64Array
+  /** ...and the position of the next request for the same object, Infinity when none. */
+  readonly nextVtime?: Float64Array
 }
 
 /** Every model seen so far, indexed by the integers in TraceChunk.model. Grows while streaming. */
@@ -20,14 +27,24 @@ export interface ModelTable {
   readonly sizes: number[]
 }
 
+export interface ChunkOptions {
+  /** fill `vtime`/`nextVtime` (only where `recordsNextAccess`; it costs 16 bytes per request) */
+  readonly nextAccess?: boolean
+}
+
 export interface Trace {
   /** a label for reports */
   readonly name: string
+  /**
+   * True when every chunk carries `vtime` and `nextVtime`: offline policies can then replay the
+   * trace streamed (ideal mode) instead of materialising it to find next uses.
+   */
+  readonly recordsNextAccess?: boolean
   readonly models: ModelTable
   /**
    * Streams the requests. Calling it again restarts from the beginning (the engine replays the
    * same trace once per policy / memory size). Models are added to `models` before the first
    * chunk that references them is yielded.
    */
-  chunks(): AsyncIterable<TraceChunk>
+  chunks(options?: ChunkOptions): AsyncIterable<TraceChunk>
 }
