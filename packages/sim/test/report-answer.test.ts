@@ -2,7 +2,7 @@
 // comparing whole result rows (never by policy name).
 import { describe, expect, it } from "vitest"
 import type { PolicyResult } from "../src/index.js"
-import { answerSection, isKeepAlive, sweepWinners, tieGroups, tieSentences } from "../src/report/answer.js"
+import { answerSection, isKeepAlive, keepAliveSavings, sweepWinners, tieGroups, tieSentences } from "../src/report/answer.js"
 import type { SweepPoint } from "../src/run/scenario-run.js"
 
 const result = (policy: string, over: Partial<PolicyResult> = {}): PolicyResult => ({
@@ -100,12 +100,33 @@ describe("the answer", () => {
 })
 
 describe("the sweep's winners", () => {
-  const point = (policy: string, gib: number, coldStartSeconds: number): SweepPoint => ({
-    policy, memoryBytes: gib * 2 ** 30, missRatio: coldStartSeconds / 1e4, byteMissRatio: 0, coldStarts: 0, coldStartSeconds, p99Us: 0, instances: 4
+  const point = (policy: string, gib: number, coldStartSeconds: number, meanGiB = gib * 4): SweepPoint => ({
+    policy, memoryBytes: gib * 2 ** 30, missRatio: coldStartSeconds / 1e4, byteMissRatio: 0, coldStarts: Math.round(coldStartSeconds * 3), coldStartSeconds, p99Us: 0, instances: 4,
+    meanMemoryBytes: meanGiB * 2 ** 30
   })
   it("reads consecutive sizes with the same winners as one range, naming exact ties with =", () => {
     const sweep = [point("lru", 1, 90), point("gdsf", 1, 80), point("lru", 2, 50), point("gdsf", 2, 60), point("lru", 4, 20), point("gdsf", 4, 30), point("lru", 8, 5), point("gdsf", 8, 5)]
     expect(sweepWinners(sweep, "full")).toBe("Across the memory sweep (4 sizes per instance), the fewest cold-start seconds: gdsf at 1 GiB; lru at 2 GiB to 4 GiB; lru = gdsf at 8 GiB.")
     expect(sweepWinners(sweep.filter((p) => p.memoryBytes === 2 ** 30), "full")).toBeUndefined()
+  })
+})
+
+describe("what keep-alive saves across the sweep", () => {
+  const point = (policy: string, gib: number, coldStartSeconds: number, meanGiB: number): SweepPoint => ({
+    policy, memoryBytes: gib * 2 ** 30, missRatio: coldStartSeconds / 1e4, byteMissRatio: 0, coldStarts: Math.round(coldStartSeconds * 3), coldStartSeconds, p99Us: 0, instances: 4,
+    meanMemoryBytes: meanGiB * 2 ** 30
+  })
+  it("shows the memory a keep-alive policy frees where it fires, against the cold starts it adds", () => {
+    const sweep = [point("lru", 32, 938.7, 122), point("ttl", 32, 938.7, 122), point("lru", 64, 330.6, 224), point("ttl", 64, 727.5, 217)]
+    expect(keepAliveSavings(sweep, "full")).toBe(
+      "Keep-alive (idle models unloaded without memory pressure): ttl fires from 64 GiB per instance; at 64 GiB it holds 217 GiB on average against lru's 224 GiB (−3.1%), for +120.1% cold-start seconds."
+    )
+  })
+  it("says when keep-alive never fires: memory is under pressure at every swept size", () => {
+    const sweep = [point("lru", 8, 1700, 31), point("ttl", 8, 1700, 31), point("hybrid-histogram", 8, 1700, 31), point("lru", 16, 900, 63), point("ttl", 16, 900, 63), point("hybrid-histogram", 16, 900, 63)]
+    expect(keepAliveSavings(sweep, "full")).toBe(
+      "Keep-alive (idle models unloaded without memory pressure): ttl never fires at any swept size; hybrid-histogram never fires at any swept size. Up to 16 GiB per instance memory is always under pressure, so idle models are evicted before their keep-alive ends."
+    )
+    expect(keepAliveSavings(sweep.filter((p) => p.policy !== "lru"), "full")).toBeUndefined()
   })
 })

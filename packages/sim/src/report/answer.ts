@@ -1,6 +1,6 @@
 // The report's first section: which policy wins, by how much, and which policies tie. Everything is
 // computed from the results (no policy is named here by hand), so the text stays true for any trace.
-import { buildPolicy, findPolicy, makeRng } from "@meshkit/core"
+import { buildPolicy, findPolicy, formatBytes, makeRng } from "@meshkit/core"
 import { formatDuration, formatNumber, formatPercent, type Section } from "@meshkit/report"
 import type { PolicyResult } from "../metrics/result.js"
 import type { SweepPoint } from "../run/scenario-run.js"
@@ -132,6 +132,8 @@ export const answerSection = (input: AnswerInput): Answer | undefined => {
   if (ties.length > 0) paragraphs.push(`Ties: ${ties.join(" ")}`)
   const sweepLine = sweepWinners(input.sweep, mode)
   if (sweepLine) paragraphs.push(sweepLine)
+  const keepAliveLine = keepAliveSavings(input.sweep, mode)
+  if (keepAliveLine) paragraphs.push(keepAliveLine)
   const bounds = results.filter((r) => isOffline(r.policy))
   if (bounds.length > 0 && online.length > 0) {
     paragraphs.push(
@@ -202,5 +204,36 @@ export const sweepWinners = (sweep: readonly SweepPoint[], mode: Mode): string |
     `Across the memory sweep (${sizes.length} sizes per instance), the ${what}: ` +
     runs.map((r) => `${r.who} at ${r.from === r.to ? sizeLabel(r.from) : `${sizeLabel(r.from)} to ${sizeLabel(r.to)}`}`).join("; ") +
     "."
+  )
+}
+
+/**
+ * What keep-alive buys across the sweep: a keep-alive policy differs from lru only where idle
+ * models outlive their keep-alive before memory pressure evicts them. Where it fires, the memory
+ * it frees (mean held) against the cold starts it adds; where it never fires, that it does not.
+ */
+export const keepAliveSavings = (sweep: readonly SweepPoint[], mode: Mode): string | undefined => {
+  const lruAt = new Map(sweep.filter((p) => nameOf(p.policy) === "lru").map((p) => [p.memoryBytes, p]))
+  const keepers = sweep.filter((p) => isKeepAlive(p.policy) && lruAt.has(p.memoryBytes))
+  const names = [...new Set(keepers.map((p) => p.policy))]
+  const sizes = [...lruAt.keys()].sort((a, b) => a - b)
+  if (names.length === 0 || sizes.length < 2) return undefined
+  const cost = mode === "full" ? "cold-start seconds" : "misses"
+  const costOf = (p: SweepPoint) => (mode === "full" ? p.coldStartSeconds : p.missRatio)
+  const parts = names.map((name) => {
+    const fires = keepers.filter((p) => p.policy === name && (p.meanMemoryBytes !== lruAt.get(p.memoryBytes)!.meanMemoryBytes || p.coldStarts !== lruAt.get(p.memoryBytes)!.coldStarts))
+    if (fires.length === 0) return `${name} never fires at any swept size`
+    const at = fires.reduce((a, b) => (b.memoryBytes > a.memoryBytes ? b : a))
+    const lru = lruAt.get(at.memoryBytes)!
+    const from = fires.reduce((a, b) => (b.memoryBytes < a.memoryBytes ? b : a)).memoryBytes
+    return (
+      `${name} fires from ${sizeLabel(from)} per instance; at ${sizeLabel(at.memoryBytes)} it holds ${formatBytes(at.meanMemoryBytes)} on average against lru's ${formatBytes(lru.meanMemoryBytes)} ` +
+      `(${signedPercent(relative(lru.meanMemoryBytes, at.meanMemoryBytes))}), for ${signedPercent(relative(costOf(lru), costOf(at)))} ${cost}`
+    )
+  })
+  const never = parts.every((p) => p.endsWith("never fires at any swept size"))
+  return (
+    `Keep-alive (idle models unloaded without memory pressure): ${parts.join("; ")}.` +
+    (never ? ` Up to ${sizeLabel(sizes[sizes.length - 1]!)} per instance memory is always under pressure, so idle models are evicted before their keep-alive ends.` : "")
   )
 }

@@ -18,6 +18,8 @@ export interface SweepPoint {
   readonly coldStarts: number
   readonly coldStartSeconds: number
   readonly p99Us: number
+  /** time-weighted mean of the memory models hold across the cluster */
+  readonly meanMemoryBytes: number
 }
 
 export interface ScenarioRun {
@@ -89,7 +91,8 @@ export const runScenario = async (loaded: LoadedScenario, opts: RunScenarioOptio
     byteMissRatio: o.result.byteMissRatio,
     coldStarts: o.result.coldStarts,
     coldStartSeconds: o.result.coldStartSeconds,
-    p99Us: o.result.latencyUs.p99
+    p99Us: o.result.latencyUs.p99,
+    meanMemoryBytes: o.result.meanMemoryBytes
   })
   const sweep: SweepPoint[] = []
   for (const g of grid) {
