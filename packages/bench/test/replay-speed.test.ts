@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), "meshkit-replay-speed-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe("replay-speed: the Zipf oracleGeneral trace it writes", () => {
-  it("is valid oracleGeneral, plain and .zst alike: the documented fields, next access pointing at the next request for the same id", async () => {
+  it("is valid oracleGeneral, plain and .zst alike: the documented fields, next access at the next request for the same id (1-based, as libCacheSim's traceConv)", async () => {
     const plain = join(dir, "z.oracleGeneral")
     const zst = `${plain}.zst`
     const t = await writeZipfOracle({ requests: 30_000, objects: 2_000, alpha: 0.9, seed: 3, rate: 1000 }, [plain, zst])
@@ -25,7 +25,7 @@ describe("replay-speed: the Zipf oracleGeneral trace it writes", () => {
       expect(size).toBeGreaterThanOrEqual(1024)
       expect(size).toBeLessThanOrEqual(1024 * 1024)
       expect(b.readBigInt64LE(i * 24 + 16)).toBe(BigInt(lastSeen.get(ids[i]!) ?? -1))
-      lastSeen.set(ids[i]!, i)
+      lastSeen.set(ids[i]!, i + 1)
     }
     expect(lastSeen.size).toBe(t.objects)
     expect(ids.some((id) => id >= 2n ** 53n)).toBe(true)
