@@ -125,6 +125,15 @@ describe("oracleGeneral .zst: the WASM zstd decoder", () => {
     expect(js.equals(wasm)).toBe(true)
   })
 
+  it("decodes two files at once in one thread (one shared WASM instance, a context each)", async () => {
+    const a = write("a.zst", viaZstd(["-1"], plain))
+    const other = records(70_001)
+    const b = write("b.zst", viaZstd(["--long=27"], other))
+    const [da, db] = await Promise.all([decompressed(a), decompressed(b)])
+    expect(da.equals(plain)).toBe(true)
+    expect(db.equals(other)).toBe(true)
+  })
+
   it("stops early without reading on, and reads the whole file again afterwards", async () => {
     const path = write("early.oracleGeneral.zst", viaZstd(["-1"], plain))
     for (let i = 0; i < 5; i++) expect((await requests(oracleGeneralTrace({ path, requests: 10 + i }))).length).toBe(10 + i)
