@@ -8,7 +8,8 @@ import { TraceError } from "./errors.js"
  *
  * Decoder: zstd's own C decompressor compiled to WebAssembly (npm `zstddec`, its `stream` entry:
  * ZSTD_decompressStream over the whole stream, any number of frames, any window the format
- * allows). It is ~3× the pure-JS `fzstd` here (measured side by side, reports/BENCHMARKS.md). If
+ * allows). It decompresses ~3.4× as fast as the pure-JS `fzstd` here (`meshkit bench --only
+ * replay-speed` measures both side by side). If
  * the WASM cannot be instantiated (WebAssembly disabled, e.g. `--jitless`), the reader falls back
  * to `fzstd`, with the same results.
  *
@@ -53,8 +54,8 @@ const loadWasm = (): Promise<WasmDecoder | undefined> =>
 export const zstdDecoderInUse = async (): Promise<{ readonly name: ZstdDecoderName; readonly fallbackReason?: string }> =>
   (await loadWasm()) ? { name: "zstddec-wasm" } : { name: "fzstd", ...(wasmFailure !== undefined ? { fallbackReason: wasmFailure } : {}) }
 
-const corrupt = (name: string, at: number, why: string): TraceError =>
-  new TraceError({ message: `${name}: not a valid zstd stream (${why}, within compressed bytes ${at}–${at + INPUT_BYTES})`, file: name })
+const corrupt = (name: string, at: number, length: number, why: string): TraceError =>
+  new TraceError({ message: `${name}: not a valid zstd stream (${why}, within compressed bytes ${at}–${at + length})`, file: name })
 
 /**
  * The decompressed bytes of the zstd stream `read` returns. Each piece is valid until the next
@@ -110,7 +111,7 @@ export async function* zstdStream(read: ReadInto, name: string, o: { readonly de
         const msg = e instanceof Error ? e.message : String(e)
         throw /incomplete stream/i.test(msg)
           ? new TraceError({ message: `${name}: not a valid zstd stream (it ends inside a frame: truncated?)`, file: name })
-          : corrupt(name, offset, msg)
+          : corrupt(name, offset, pulledLength, msg)
       }
       if (r.done) {
         finished = true
@@ -124,7 +125,7 @@ export async function* zstdStream(read: ReadInto, name: string, o: { readonly de
         }
         if (++empties > (pulledLength >>> 2) + 16) {
           finished = true // abandoned: its WASM buffers stay allocated (only on corrupt input)
-          throw corrupt(name, offset, "the decoder makes no progress: corrupt data or not zstd")
+          throw corrupt(name, offset, pulledLength, "the decoder makes no progress: corrupt data or not zstd")
         }
         continue
       }
