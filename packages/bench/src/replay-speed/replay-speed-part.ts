@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs"
+import { open } from "node:fs/promises"
 import { join } from "node:path"
 import type { Section } from "@meshkit/report"
 import { fmt } from "../compare/compare.js"
@@ -26,6 +27,21 @@ import { writeZipfOracle } from "./zipf-oracle.js"
  */
 
 const POLICIES = ["lru", "fifo"] as const
+
+type Sim = typeof import("@meshkit/sim")
+
+/** Records per second of decompressing `path` alone with one decoder (no decoding of records). */
+const decompressRate = async (sim: Sim, path: string, decoder: "zstddec-wasm" | "fzstd"): Promise<number> => {
+  const fh = await open(path, "r")
+  try {
+    const t0 = performance.now()
+    let bytes = 0
+    for await (const p of sim.zstdStream(async (b) => (await fh.read(b, 0, b.length, null)).bytesRead, path, { decoder })) bytes += p.length
+    return bytes / 24 / ((performance.now() - t0) / 1000)
+  } finally {
+    await fh.close()
+  }
+}
 export const MIN_RATIO = 0.5
 
 interface Row {
@@ -54,7 +70,15 @@ export const replaySpeedPart: Part = async (ctx) => {
   // machine one run's neighbours can halve its speed
   const rounds = ctx.quick ? 1 : 3
   const samples = new Map<string, Row[]>()
+  // the decompressor alone, the WASM one beside the pure-JS fallback (records/s), once a round
+  const decode: { wasm: number[]; fzstd: number[] } = { wasm: [], fzstd: [] }
+  const inUse = await sim.zstdDecoderInUse()
   for (let round = 0; round < rounds; round++) {
+    if (inUse.name === "zstddec-wasm") {
+      const order = round % 2 === 0 ? (["zstddec-wasm", "fzstd"] as const) : (["fzstd", "zstddec-wasm"] as const)
+      for (const d of order) (d === "fzstd" ? decode.fzstd : decode.wasm).push(await decompressRate(sim, zst, d))
+      ctx.progress(`round ${round + 1}/${rounds} .zst decompression alone: zstddec-wasm ${fmt(decode.wasm.at(-1)! / 1e6)} M records/s, fzstd ${fmt(decode.fzstd.at(-1)! / 1e6)} M records/s`)
+    }
     for (const path of [plain, zst]) {
       for (const policy of POLICIES) {
         const cfg = { mode: "ideal", cluster: { ...sim.defaultCluster, memoryBytes: capacity }, eviction: policy, placement: "modelmesh", routing: "least-in-flight", scaling: "none", seed: 1, sloMs: 100 } as const
@@ -105,8 +129,16 @@ export const replaySpeedPart: Part = async (ctx) => {
     figureOf(
       { name: "oracleReplayVsCachesim", group, unit: "× cachesim", better: "higher", threshold: null, target: { op: ">=", value: MIN_RATIO, source: "simulator issue" }, description: "meshkit req/s ÷ libCacheSim cachesim req/s, same file, same run (the lowest of lru/fifo × plain/.zst is the one that counts)" },
       withRef.length > 0 ? [Math.min(...withRef.map((x) => x.ratio!))] : []
+    ),
+    figureOf(
+      { name: "zstdDecodeVsFzstd", group, unit: "× fzstd", better: "higher", threshold: null, description: "decompressing the .zst alone: the WASM zstd decoder's records/s ÷ pure-JS fzstd's, same run" },
+      decode.wasm.map((w, i) => w / decode.fzstd[i]!)
     )
   ].filter((f): f is Figure => f !== undefined)
+  const decodeText =
+    decode.wasm.length > 0
+      ? `Decompression alone (.zst, no record decoding, medians): zstd's decoder as WASM (zstddec) ${fmt(median(decode.wasm) / 1e6)} M records/s, pure-JS fzstd ${fmt(median(decode.fzstd) / 1e6)} M records/s (${fmt(median(decode.wasm.map((w, i) => w / decode.fzstd[i]!)))}×). `
+      : `The WASM zstd decoder could not be loaded (${inUse.fallbackReason ?? "unknown reason"}): .zst went through fzstd. `
   const section: Section = {
     heading: "Replay speed against libCacheSim",
     text:
@@ -114,7 +146,9 @@ export const replaySpeedPart: Part = async (ctx) => {
       (binary !== undefined
         ? `Reference: libCacheSim's cachesim (${binary}), run beside meshkit on the same file (${rounds} rounds alternating who goes first; medians), its own single-cache throughput. `
         : "cachesim was not given (--cachesim PATH or MESHKIT_CACHESIM): meshkit alone. ") +
-      `Requests per second: requests ÷ the replay's wall time in one thread, reading and decompression included, start-up excluded. Load average ${load0} → ${load1}.` +
+      `Requests per second: requests ÷ the replay's wall time in one thread, reading and decompression included, start-up excluded. ` +
+      decodeText +
+      `Load average ${load0} → ${load1}.` +
       (problems.length > 0 ? ` FAILED: ${problems.join("; ")}.` : ""),
     table: {
       columns: ["file", "policy", "requests", "miss ratio", "cachesim miss ratio", "equal", "M req/s", "cachesim M req/s", "ratio"],

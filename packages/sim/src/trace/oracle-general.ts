@@ -1,10 +1,10 @@
 import { open, type FileHandle } from "node:fs/promises"
 import { Schema } from "effect"
-import { Decompress } from "fzstd"
 import { CHUNK_SIZE } from "./chunk-builder.js"
 import { decodeOptions, RecordedNextAccessError, TraceError } from "./errors.js"
 import type { ChunkOptions, ModelTable, Trace, TraceChunk } from "./types.js"
 import { Uint64Index } from "./uint64-index.js"
+import { zstdStream } from "./zstd-stream.js"
 
 /**
  * libCacheSim's `oracleGeneral` binary trace: little-endian 24-byte records
@@ -27,7 +27,8 @@ import { Uint64Index } from "./uint64-index.js"
  *
  * Speed: records are decoded through a Uint32Array over one aligned, reused block (not a
  * DataView call per field), and object ids are interned by a typed-array hash (uint64-index.ts),
- * so a request costs no allocation.
+ * so a request costs no allocation. `.zst` files go through zstd's own decoder compiled to
+ * WebAssembly (./zstd-stream.ts), streamed.
  */
 
 export const ORACLE_RECORD_BYTES = 24
@@ -102,41 +103,26 @@ async function* blocksOf(path: string, zstd: boolean, out: { tail: number }): As
         }
       }
     }
-    // zstd: fzstd keeps references to the input it has not consumed, so every read is fresh
-    const pieces: Uint8Array[] = []
-    const d = new Decompress((chunk) => {
-      pieces.push(chunk)
-    })
-    for (let done = false; !done; ) {
-      let input: Uint8Array
+    // zstd: the decompressed pieces are copied into the block (the decoder reuses its buffers)
+    const read = async (buf: Uint8Array): Promise<number> => {
       try {
-        const buf = new Uint8Array(1 << 20)
-        const got = (await fh.read(buf, 0, buf.length, null)).bytesRead
-        done = got === 0
-        input = buf.subarray(0, got)
+        return (await fh.read(buf, 0, buf.length, null)).bytesRead
       } catch (e) {
         throw readError(path, e)
       }
-      try {
-        d.push(input, done)
-      } catch (e) {
-        throw new TraceError({ message: `${path}: not a valid zstd stream (${e instanceof Error ? e.message : String(e)})`, file: path })
-      }
-      // copy the decompressed pieces into the block now (fzstd may reuse its window)
-      for (const p of pieces) {
-        let at = 0
-        while (at < p.length) {
-          const n = Math.min(p.length - at, BLOCK_BYTES - filled)
-          block.set(p.subarray(at, at + n), filled)
-          filled += n
-          at += n
-          if (filled === BLOCK_BYTES) {
-            yield block
-            filled = 0
-          }
+    }
+    for await (const p of zstdStream(read, path)) {
+      let at = 0
+      while (at < p.length) {
+        const n = Math.min(p.length - at, BLOCK_BYTES - filled)
+        block.set(p.subarray(at, at + n), filled)
+        filled += n
+        at += n
+        if (filled === BLOCK_BYTES) {
+          yield block
+          filled = 0
         }
       }
-      pieces.length = 0
     }
     const whole = filled - (filled % ORACLE_RECORD_BYTES)
     if (whole > 0) yield block.subarray(0, whole)
