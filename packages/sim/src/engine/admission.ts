@@ -40,15 +40,22 @@ export class CacheAdmission implements Admission<InstanceViewState> {
 
   admit(view: InstanceViewState, now: number): boolean {
     const inst = this.instances[view.index]!
+    const size = this.request.size
+    // More than the idle residents would have to go: the cache must refuse, so it is not asked
+    // (a refused admission walks every resident; on the Azure trace's minute boundaries most are
+    // refused). The policy is not probed either: an admission that cannot succeed does nothing.
+    if (!inst.couldAdmit(size)) return this.refuse(inst, size)
     const before = inst.cache.used
     const r = inst.cache.admit(this.request, now)
-    if (!r.ok) {
-      const size = this.request.size
-      if (this.remembersRefusals && size < inst.noRoomFor) inst.noRoomFor = size
-      return false
-    }
+    if (!r.ok) return this.refuse(inst, size)
     this.result = r
     this.usedBefore = before
     return true
+  }
+
+  /** a refusal for lack of room: remembered on the instance (see the module comment) */
+  refuse(inst: Instance, size: number): false {
+    if (this.remembersRefusals && size < inst.noRoomFor) inst.noRoomFor = size
+    return false
   }
 }

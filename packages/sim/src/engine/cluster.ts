@@ -265,8 +265,10 @@ export class ClusterEngine {
 
   private enqueue(c: Copy, slot: number, t: number): void {
     this.requests.copy[slot] = c.id
+    const e = c.entry
+    // a loaded copy's first request makes it busy: the cache can no longer evict it
+    if (e.inFlight++ === 0 && !e.loading) c.inst.idleBytes -= e.size
     c.inFlight++
-    c.entry.inFlight++
     c.inst.inFlight++
     if (this.batches !== undefined) {
       this.requests.append(c.queue, slot)
@@ -345,7 +347,8 @@ export class ClusterEngine {
       this.tenants.withinSlo[tn]!++
     }
     c.inFlight--
-    c.entry.inFlight--
+    const e = c.entry
+    if (--e.inFlight === 0 && !e.loading) c.inst.idleBytes += e.size
     c.inst.inFlight--
     rq.release(s)
   }
@@ -353,6 +356,7 @@ export class ClusterEngine {
   private loadDone(c: Copy, t: number): void {
     const inst = c.inst
     c.entry.loading = false
+    if (c.entry.inFlight === 0) inst.idleBytes += c.entry.size
     c.loaded = true
     inst.activeLoads--
     inst.loadingCopies--

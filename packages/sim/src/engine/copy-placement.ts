@@ -53,9 +53,15 @@ export interface CopyPlacementDeps {
 
 export class CopyPlacement {
   private readonly d: CopyPlacementDeps
+  /** per instance: `stamp` when it holds the model being placed (see cannotPlace) */
+  private readonly holds: Int32Array
+  private stamp = 0
+  /** time at which every instance's rate window was last rolled (by a refresh or cannotPlace) */
+  private ratesRolledAt = NaN
 
   constructor(deps: CopyPlacementDeps) {
     this.d = deps
+    this.holds = new Int32Array(deps.instances.length)
   }
 
   /** Place a new copy of model m: core's Placer picks, the cache admits, the load queues. */
@@ -65,10 +71,12 @@ export class CopyPlacement {
     const size = models.size[m]!
     const instances = d.instances
     const rate = d.instanceRate
+    if (this.cannotPlace(m, size, t)) return undefined
     for (let i = 0; i < instances.length; i++) {
       const inst = instances[i]!
       inst.refreshView(rate.rpm(i, t), size >= inst.noRoomFor)
     }
+    this.ratesRolledAt = t
     // instances already holding (or loading) the model are not candidates
     const existing = d.modelState.copies[m]!
     for (let k = 0; k < existing.length; k++) d.views[existing[k]!.inst.idx]!.hasModel = true
@@ -93,6 +101,40 @@ export class CopyPlacement {
     d.work.startLoads(inst, t)
     d.scheduleExpiry?.(inst, t)
     return c
+  }
+
+  /**
+   * Whether placing model m now must fail with no decision to make: no instance that could take
+   * it (not holding it, not known full for its size) has enough idle bytes to make room, and at
+   * most one such instance exists. Core's Placer would then ask the policy to choose among at most
+   * one candidate (no policy draws from its random stream or changes state for that), be refused
+   * and give up; this does the same in a few comparisons. The one outcome kept is the refusal
+   * remembered on that instance (CacheAdmission.refuse); the instances' rate windows roll as a
+   * placement's view refresh would roll them, so later rpm figures are the same.
+   * Most placements on the Azure trace's minute boundaries end here: blocked models retried on
+   * the one instance where a copy just went idle, for which that copy frees too little.
+   */
+  private cannotPlace(m: number, size: number, t: number): boolean {
+    const d = this.d
+    const instances = d.instances
+    const holds = this.holds
+    const stamp = ++this.stamp
+    const existing = d.modelState.copies[m]!
+    for (let k = 0; k < existing.length; k++) holds[existing[k]!.inst.idx] = stamp
+    let only = -1
+    let candidates = 0
+    for (let i = 0; i < instances.length; i++) {
+      const inst = instances[i]!
+      if (size >= inst.noRoomFor || holds[i] === stamp || inst.capacity < size) continue
+      if (inst.couldAdmit(size) || ++candidates > 1) return false
+      only = i
+    }
+    if (t !== this.ratesRolledAt) {
+      for (let i = 0; i < instances.length; i++) d.instanceRate.rpm(i, t)
+      this.ratesRolledAt = t
+    }
+    if (only >= 0) d.admission.refuse(instances[only]!, size)
+    return true
   }
 
   /** Forget an evicted / removed copy (the cache has already dropped it); start its unload. */

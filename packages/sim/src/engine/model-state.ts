@@ -73,7 +73,9 @@ export class ModelState {
   /** Forget a copy its cache has dropped; its instance is busy unloading it until `unloadedAt`. */
   detach(c: Copy, unloadedAt: number): void {
     const inst = c.inst
-    inst.copies.delete(c.entry.id)
+    const e = c.entry
+    if (!e.loading && e.inFlight === 0) inst.idleBytes -= e.size
+    inst.copies.delete(e.id)
     inst.recency.unlink(c)
     this.removeCopy(c)
     this.byId[c.id] = undefined
