@@ -37,7 +37,7 @@ import { CacheAdmission } from "./admission.js"
 import { isScalingOff, loadTimeMs, policyLabel, type SimConfig } from "./config.js"
 import type { Copy } from "./copy.js"
 import { EventQueue } from "./event-queue.js"
-import { execSampler } from "./exec-time.js"
+import { ExecSampler } from "./exec-time.js"
 import { buildInstances, type Instance } from "./instance.js"
 import { ModelIndex } from "./model-index.js"
 import { ModelState } from "./model-state.js"
@@ -67,7 +67,7 @@ export class ClusterEngine {
   private readonly work: Work
   /** dynamic batching, when the cluster configures it */
   private readonly batches: Batches | undefined
-  private readonly sampleExec: () => number
+  private readonly execTimes: ExecSampler
   private readonly maxInstanceBytes: number
   private readonly sloMs: number
   /** ClusterConfig.requestOverheadMs: latency outside the instances, added to every request's */
@@ -107,7 +107,7 @@ export class ClusterEngine {
     const p0 = this.instances[0]!.policy
     this.offline = p0.offline === true
     if (this.offline && this.nextUse === undefined) throw new Error(`internal: offline policy ${p0.name} needs next-use times`)
-    this.sampleExec = execSampler(c.exec, policyRng(seed, "exec"))
+    this.execTimes = new ExecSampler(c.exec, policyRng(seed, "exec"))
     this.maxInstanceBytes = c.memoryBytes
     this.requestOverheadMs = c.requestOverheadMs ?? 0
     this.sloMs = cfg.sloMs
@@ -195,7 +195,7 @@ export class ClusterEngine {
     this.tenants.requests[tn]!++
     if (this.scaling) this.activity.record(m, t)
 
-    const slot = this.requests.alloc(t, execMs === execMs ? execMs : this.sampleExec(), m)
+    const slot = this.requests.alloc(t, execMs === execMs ? execMs : this.execTimes.next(), m)
     const ms = this.modelState
     const loaded = ms.loaded[m]!
     if (loaded.length > 0) {

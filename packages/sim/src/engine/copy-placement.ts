@@ -10,7 +10,7 @@
  * instance once: views are refreshed in one pass, the instances already holding the model are
  * marked from the model's own copy list (at most maxCopies) instead of a scan per instance.
  */
-import type { InstanceViewState, Placer, RateWindows } from "@meshkit/core"
+import type { InstanceViewState, Placer, RateWindows, Resident } from "@meshkit/core"
 import type { Totals } from "../metrics/counters.js"
 import type { Timeline } from "../metrics/timeline.js"
 import type { ModelTable } from "../trace/types.js"
@@ -91,7 +91,7 @@ export class CopyPlacement {
     admission.result = undefined
     const evicted = r.evicted
     d.tot.evictions += evicted.length
-    for (let k = 0; k < evicted.length; k++) this.detach(inst.copies.get(evicted[k]!.id)!, t)
+    for (let k = 0; k < evicted.length; k++) this.detach(this.copyOf(evicted[k]!), t)
     d.memory.changed(inst.cache.used - admission.usedBefore, t)
     const c = ms.attach(m, inst, r.entry, demand)
     d.tot.loads++
@@ -135,6 +135,17 @@ export class CopyPlacement {
     }
     if (only >= 0) d.admission.refuse(instances[only]!, size)
     return true
+  }
+
+  /**
+   * The copy a cache entry stands for (the cache hands back its entries, e.g. as victims): found
+   * among its model's copies (at most maxCopies) rather than through a map per instance, which
+   * every admission and eviction would have to update.
+   */
+  copyOf(e: Resident): Copy {
+    const all = this.d.modelState.copies[this.d.models.indexOf(e.id)]!
+    for (let k = 0; k < all.length; k++) if (all[k]!.entry === e) return all[k]!
+    throw new Error(`internal: no copy for cache entry ${e.id}`)
   }
 
   /** Forget an evicted / removed copy (the cache has already dropped it); start its unload. */

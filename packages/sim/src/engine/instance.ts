@@ -67,7 +67,6 @@ export class IntQueue {
  */
 export class Instance {
   readonly cache: ModelCache
-  readonly copies = new Map<string, Copy>()
   readonly demandLoads = new LoadQueue()
   readonly backgroundLoads = new LoadQueue()
   readonly view: InstanceViewState
