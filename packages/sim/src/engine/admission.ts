@@ -8,6 +8,7 @@
  */
 import type { AdmitRequest, AdmitResult, Admission, InstanceViewState, ModelSpec } from "@meshkit/core"
 import type { Instance } from "./instance.js"
+import type { ShortcutCheck } from "./run-options.js"
 
 export class CacheAdmission implements Admission<InstanceViewState> {
   /** what to admit, refilled before each placement (the cache does not keep it) */
@@ -25,7 +26,9 @@ export class CacheAdmission implements Admission<InstanceViewState> {
 
   constructor(
     private readonly instances: readonly Instance[],
-    private readonly remembersRefusals = true
+    private readonly remembersRefusals = true,
+    /** tests: ask the cache even when it must refuse, and check that it does (RunOptions.checkShortcuts) */
+    private readonly check?: ShortcutCheck
   ) {}
 
   /** what the next placement admits */
@@ -44,10 +47,15 @@ export class CacheAdmission implements Admission<InstanceViewState> {
     // More than the idle residents would have to go: the cache must refuse, so it is not asked
     // (a refused admission walks every resident; on the Azure trace's minute boundaries most are
     // refused). The policy is not probed either: an admission that cannot succeed does nothing.
-    if (!inst.couldAdmit(size)) return this.refuse(inst, size)
+    const mustRefuse = !inst.couldAdmit(size)
+    if (mustRefuse && this.check === undefined) return this.refuse(inst, size)
     const before = inst.cache.used
     const r = inst.cache.admit(this.request, now)
-    if (!r.ok) return this.refuse(inst, size)
+    if (!r.ok) {
+      if (mustRefuse) this.check!.refusals++
+      return this.refuse(inst, size)
+    }
+    if (mustRefuse) throw new Error(`internal: ${this.request.id} was admitted beyond the idle bytes of ${inst.id}`)
     this.result = r
     this.usedBefore = before
     return true

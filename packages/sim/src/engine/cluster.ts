@@ -103,7 +103,7 @@ export class ClusterEngine {
     const views = this.instances.map((inst) => inst.view)
     this.shares = sharesFor(cfg.shares, c.memoryBytes)
     const shared = this.shares !== undefined
-    const admission = new CacheAdmission(this.instances, !shared)
+    const admission = new CacheAdmission(this.instances, !shared, opts.checkShortcuts)
     const p0 = this.instances[0]!.policy
     this.offline = p0.offline === true
     if (this.offline && this.nextUse === undefined) throw new Error(`internal: offline policy ${p0.name} needs next-use times`)
@@ -134,6 +134,7 @@ export class ClusterEngine {
       memory: this.memory,
       maxCopies: c.maxCopies,
       unloadMs: c.unloadMs,
+      check: opts.checkShortcuts,
       scheduleExpiry: keepAlive === undefined ? undefined : (inst, t) => keepAlive.schedule(inst, t)
     })
     const enqueue = (cp: Copy, slot: number, t: number) => this.enqueue(cp, slot, t)

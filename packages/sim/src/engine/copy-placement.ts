@@ -19,6 +19,7 @@ import type { Copy } from "./copy.js"
 import type { Instance } from "./instance.js"
 import type { ModelIndex } from "./model-index.js"
 import type { ModelState } from "./model-state.js"
+import type { ShortcutCheck } from "./run-options.js"
 import type { Work } from "./work.js"
 
 /** The cluster's reserved memory (resident or loading) over time, for the timeline. */
@@ -47,9 +48,14 @@ export interface CopyPlacementDeps {
   readonly memory: MemoryLedger
   readonly maxCopies: number
   readonly unloadMs: number
+  /** tests: take no shortcut, check each one's prediction instead (RunOptions.checkShortcuts) */
+  readonly check: ShortcutCheck | undefined
   /** keep-alive policies: (re)schedule the instance's expiry check after an admission */
   readonly scheduleExpiry: ((inst: Instance, t: number) => void) | undefined
 }
+
+/** onlyCandidate: placing may succeed, or needs a choice among several instances */
+const NO_SHORTCUT = -2
 
 export class CopyPlacement {
   private readonly d: CopyPlacementDeps
@@ -71,7 +77,9 @@ export class CopyPlacement {
     const size = models.size[m]!
     const instances = d.instances
     const rate = d.instanceRate
-    if (this.cannotPlace(m, size, t)) return undefined
+    // (checking: no shortcut taken, its prediction checked against core's and the cache's answer)
+    const mustFail = d.check !== undefined && this.onlyCandidate(m, size) !== NO_SHORTCUT
+    if (d.check === undefined && this.cannotPlace(m, size, t)) return undefined
     for (let i = 0; i < instances.length; i++) {
       const inst = instances[i]!
       inst.refreshView(rate.rpm(i, t), size >= inst.noRoomFor)
@@ -85,6 +93,10 @@ export class CopyPlacement {
     const admission = d.admission
     admission.prepare(req.model, nextUse)
     const v = d.placer.place(req, d.views, t, admission)
+    if (mustFail) {
+      if (v !== undefined) throw new Error(`internal: model ${d.table.ids[m]} was placed where placement was predicted to fail`)
+      d.check!.placements++
+    }
     if (v === undefined) return undefined
     const inst = instances[v.index]!
     const r = admission.result!
@@ -115,26 +127,36 @@ export class CopyPlacement {
    * the one instance where a copy just went idle, for which that copy frees too little.
    */
   private cannotPlace(m: number, size: number, t: number): boolean {
+    const only = this.onlyCandidate(m, size)
+    if (only === NO_SHORTCUT) return false
     const d = this.d
-    const instances = d.instances
+    if (t !== this.ratesRolledAt) {
+      for (let i = 0; i < d.instances.length; i++) d.instanceRate.rpm(i, t)
+      this.ratesRolledAt = t
+    }
+    if (only >= 0) d.admission.refuse(d.instances[only]!, size)
+    return true
+  }
+
+  /**
+   * For cannotPlace, without side effects: NO_SHORTCUT when placing m may succeed or needs a
+   * choice among several instances; otherwise the one instance that could take it (and will
+   * refuse), -1 for none.
+   */
+  private onlyCandidate(m: number, size: number): number {
+    const instances = this.d.instances
     const holds = this.holds
     const stamp = ++this.stamp
-    const existing = d.modelState.copies[m]!
+    const existing = this.d.modelState.copies[m]!
     for (let k = 0; k < existing.length; k++) holds[existing[k]!.inst.idx] = stamp
     let only = -1
-    let candidates = 0
     for (let i = 0; i < instances.length; i++) {
       const inst = instances[i]!
       if (size >= inst.noRoomFor || holds[i] === stamp || inst.capacity < size) continue
-      if (inst.couldAdmit(size) || ++candidates > 1) return false
+      if (only >= 0 || inst.couldAdmit(size)) return NO_SHORTCUT
       only = i
     }
-    if (t !== this.ratesRolledAt) {
-      for (let i = 0; i < instances.length; i++) d.instanceRate.rpm(i, t)
-      this.ratesRolledAt = t
-    }
-    if (only >= 0) d.admission.refuse(instances[only]!, size)
-    return true
+    return only
   }
 
   /**
