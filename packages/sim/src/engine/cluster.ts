@@ -82,6 +82,8 @@ export class ClusterEngine {
   private now = 0
   private traceDone = false
   private requestIndex = 0
+  /** the execution times of the trace chunk being replayed (NaN: draw one) */
+  private chunkExecMs: Float64Array = new Float64Array(0)
 
   private readonly requests = new RequestPool()
   private readonly modelState: ModelState
@@ -153,10 +155,14 @@ export class ClusterEngine {
         const { timeMs, model, execMs } = chunk
         const n = chunk.length
         const events = this.events
+        this.chunkExecMs = execMs
         for (let i = 0; i < n; i++) {
           const t = timeMs[i]!
           while (events.peekTime() <= t) this.dispatch()
-          this.arrive(t, model[i]!, execMs[i]!)
+          // the time goes by field and the execution time by index: a double passed to a call
+          // that is not inlined is boxed, an allocation per request
+          this.now = t
+          this.arrive(model[i]!, i)
         }
         this.onProgress?.(this.tot.requests)
       }
@@ -180,14 +186,16 @@ export class ClusterEngine {
 
   // ---- arrivals ---------------------------------------------------------------------------
 
-  private arrive(t: number, m: number, execMs: number): void {
+  /** request i of the current chunk, for model m, at this.now */
+  private arrive(m: number, i: number): void {
+    const t = this.now
+    const execMs = this.chunkExecMs[i]!
     const tot = this.tot
     const g = this.requestIndex++
     if (tot.requests === 0) {
       this.timeline.start(t)
       if (this.scaling) this.events.push(t + this.scaling.intervalMs, SCALE_TICK, 0)
     }
-    this.now = t
     const models = this.models
     const bytes = models.size[m]!
     const tn = models.tenant[m]!
@@ -292,10 +300,10 @@ export class ClusterEngine {
     this.now = t
     switch (kind) {
       case EXEC_DONE:
-        this.execDone(ev.poppedArg, t)
+        this.execDone(ev.poppedArg)
         break
       case LOAD_DONE:
-        this.loadDone(this.modelState.byId[ev.poppedArg]!, t)
+        this.loadDone(this.modelState.byId[ev.poppedArg]!)
         break
       case SCALE_TICK:
         this.scaleTick(t)
@@ -309,7 +317,9 @@ export class ClusterEngine {
     }
   }
 
-  private execDone(slot: number, t: number): void {
+  /** (at this.now: see run) */
+  private execDone(slot: number): void {
+    const t = this.now
     if (this.batches !== undefined) return this.batchDone(slot, t)
     const rq = this.requests
     const c = this.modelState.byId[rq.copy[slot]!]!
@@ -354,7 +364,8 @@ export class ClusterEngine {
     rq.release(s)
   }
 
-  private loadDone(c: Copy, t: number): void {
+  private loadDone(c: Copy): void {
+    const t = this.now
     const inst = c.inst
     c.entry.loading = false
     if (c.entry.inFlight === 0) inst.idleBytes += c.entry.size
