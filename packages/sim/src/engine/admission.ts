@@ -5,6 +5,14 @@
  * of models at least that large skip it without asking its cache again. With tenant shares a
  * refusal says nothing about other tenants (nor about the same tenant once others have grown
  * past their shares), so it is not remembered then.
+ *
+ * An admission that would have to free more than the instance's idle residents hold
+ * (Instance.idleBytes: loaded, nothing in flight) is refused without asking the cache: no
+ * policy can free more than that. For policies whose victim search has no side effects on a
+ * refusal (lru, fifo, lfu, gdsf, ttl, hybrid-histogram, belady) results are those of asking;
+ * policies that change state while they look (SIEVE clears visited bits, S3-FIFO moves entries
+ * between its queues, meshkit-adaptive through its experts) are no longer disturbed by a probe
+ * that evicts nothing, so their figures moved slightly (reports/BENCHMARKS.md, issue 12).
  */
 import type { AdmitRequest, AdmitResult, Admission, InstanceViewState, ModelSpec } from "@meshkit/core"
 import type { Instance } from "./instance.js"

@@ -141,7 +141,9 @@ export class CopyPlacement {
   /**
    * For cannotPlace, without side effects: NO_SHORTCUT when placing m may succeed or needs a
    * choice among several instances; otherwise the one instance that could take it (and will
-   * refuse), -1 for none.
+   * refuse), -1 for none. "Could take it" is core's eligibility rule (isEligible) as it applies
+   * to the simulator's views, which carry no labels and never shut down, with the instances the
+   * view refresh marks as known full for this size.
    */
   private onlyCandidate(m: number, size: number): number {
     const instances = this.d.instances
