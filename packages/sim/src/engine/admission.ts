@@ -9,10 +9,11 @@
  * An admission that would have to free more than the instance's idle residents hold
  * (Instance.idleBytes: loaded, nothing in flight) is refused without asking the cache: no
  * policy can free more than that. For policies whose victim search has no side effects on a
- * refusal (lru, fifo, lfu, gdsf, ttl, hybrid-histogram, belady) results are those of asking;
- * policies that change state while they look (SIEVE clears visited bits, S3-FIFO moves entries
- * between its queues, meshkit-adaptive through its experts) are no longer disturbed by a probe
- * that evicts nothing, so their figures moved slightly (reports/BENCHMARKS.md, issue 12).
+ * refusal (lru, fifo, lfu, gdsf, ttl, hybrid-histogram: checked on every shipped scenario) the
+ * results are those of asking; policies that change state while they look (SIEVE clears
+ * visited bits, S3-FIFO moves entries between its queues, meshkit-adaptive through its experts)
+ * are no longer disturbed by a probe that evicts nothing, so their figures moved slightly
+ * (issue 12's report).
  */
 import type { AdmitRequest, AdmitResult, Admission, InstanceViewState, ModelSpec } from "@meshkit/core"
 import type { Instance } from "./instance.js"
