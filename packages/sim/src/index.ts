@@ -39,3 +39,4 @@ export { writePlanReport, planSummary, planReportSpec, type WrittenPlanReport } 
 export { commandLine, memoryText, reproduceArgs } from "./plan/command.js"
 export { costModel, type CostModel } from "./plan/cost.js"
 export { paretoFrontier } from "./plan/frontier.js"
+export type { RunOptions, ShortcutCheck } from "./engine/run-options.js"

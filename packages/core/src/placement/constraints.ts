@@ -32,19 +32,32 @@ export const isEligible = (req: PlacementRequest, inst: InstanceView): boolean =
  * placement call allocates nothing. Empty result = nothing can take the model.
  */
 export const candidates = (req: PlacementRequest, instances: readonly InstanceView[], out: InstanceView[]): InstanceView[] => {
-  out.length = 0
+  const n = fillCandidates(req, instances, out)
+  // setting an array's length is a runtime call even when nothing changes: only when it does
+  if (out.length !== n) out.length = n
+  return out
+}
+
+/**
+ * `candidates` into the first entries of `out`, returning how many (entries past that are stale
+ * and `out` may be longer): for the policies on the simulator's hot path, which count instead of
+ * shrinking the buffer on every call.
+ */
+export const fillCandidates = (req: PlacementRequest, instances: readonly InstanceView[], out: InstanceView[]): number => {
+  let n = 0
   let bestTier = -1
+  const preferred = req.preferred
   for (let i = 0; i < instances.length; i++) {
     const inst = instances[i]!
     if (!isEligible(req, inst)) continue
-    const tier = matchCount(inst.labels, req.preferred)
+    const tier = preferred === undefined ? 0 : matchCount(inst.labels, preferred)
     if (tier > bestTier) {
       bestTier = tier
-      out.length = 0
+      n = 0
     }
-    if (tier === bestTier) out.push(inst)
+    if (tier === bestTier) out[n++] = inst
   }
-  return out
+  return n
 }
 
 export const freeBytes = (inst: InstanceView): number => inst.capacityBytes - inst.usedBytes

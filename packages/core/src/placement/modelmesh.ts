@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import type { InstanceView } from "../domain.js"
 import { definePolicy } from "../registry.js"
 import type { Rng } from "../rng.js"
-import { candidates, freeBytes } from "./constraints.js"
+import { fillCandidates, freeBytes } from "./constraints.js"
 import type { PlacementPolicy } from "./policy.js"
 
 export const ModelMeshPlacementOptions = Schema.Struct({
@@ -65,28 +65,32 @@ export const modelmeshPlacement = (o: ModelMeshPlacementOptions, rng: Rng): Plac
   return {
     name: "modelmesh",
     choose(req, instances, now) {
-      candidates(req, instances, cands)
-      if (cands.length <= 1) return cands[0]
+      // both buffers are filled by index and counted, never shrunk (see fillCandidates)
+      const nc = fillCandidates(req, instances, cands)
+      if (nc <= 1) return nc === 1 ? cands[0] : undefined
       const size = req.sizeBytes
       let best = cands[0]!
-      for (let i = 1; i < cands.length; i++) if (placementOrder(cands[i]!, best, size) < 0) best = cands[i]!
+      for (let i = 1; i < nc; i++) if (placementOrder(cands[i]!, best, size) < 0) best = cands[i]!
 
       const bestFits = freeBytes(best) >= size
       const minFree = keep * freeBytes(best)
       const minAge = keep * (now - best.lruTime)
-      shortlist.length = 0
+      let ns = 0
       let anySlot = false
-      for (const c of cands) {
-        const fits = freeBytes(c) >= size
+      for (let i = 0; i < nc; i++) {
+        const c = cands[i]!
+        const free = freeBytes(c)
+        const fits = free >= size
         if (fits !== bestFits) continue
-        if (fits ? freeBytes(c) < minFree : now - c.lruTime < minAge) continue
-        shortlist.push(c)
+        if (fits ? free < minFree : now - c.lruTime < minAge) continue
+        shortlist[ns++] = c
         if (c.loadingCount < c.maxConcurrentLoads) anySlot = true
       }
       // The best is always on its own shortlist, so the filters below never empty it.
       let n = 0
       let minRpm = Infinity
-      for (const c of shortlist) {
+      for (let i = 0; i < ns; i++) {
+        const c = shortlist[i]!
         if (anySlot && c.loadingCount >= c.maxConcurrentLoads) continue
         shortlist[n++] = c
         if (c.rpm < minRpm) minRpm = c.rpm

@@ -37,7 +37,7 @@ import { CacheAdmission } from "./admission.js"
 import { isScalingOff, loadTimeMs, policyLabel, type SimConfig } from "./config.js"
 import type { Copy } from "./copy.js"
 import { EventQueue } from "./event-queue.js"
-import { execSampler } from "./exec-time.js"
+import { ExecSampler } from "./exec-time.js"
 import { buildInstances, type Instance } from "./instance.js"
 import { ModelIndex } from "./model-index.js"
 import { ModelState } from "./model-state.js"
@@ -67,7 +67,7 @@ export class ClusterEngine {
   private readonly work: Work
   /** dynamic batching, when the cluster configures it */
   private readonly batches: Batches | undefined
-  private readonly sampleExec: () => number
+  private readonly execTimes: ExecSampler
   private readonly maxInstanceBytes: number
   private readonly sloMs: number
   /** ClusterConfig.requestOverheadMs: latency outside the instances, added to every request's */
@@ -82,6 +82,8 @@ export class ClusterEngine {
   private now = 0
   private traceDone = false
   private requestIndex = 0
+  /** the execution times of the trace chunk being replayed (NaN: draw one) */
+  private chunkExecMs: Float64Array = new Float64Array(0)
 
   private readonly requests = new RequestPool()
   private readonly modelState: ModelState
@@ -103,11 +105,11 @@ export class ClusterEngine {
     const views = this.instances.map((inst) => inst.view)
     this.shares = sharesFor(cfg.shares, c.memoryBytes)
     const shared = this.shares !== undefined
-    const admission = new CacheAdmission(this.instances, !shared)
+    const admission = new CacheAdmission(this.instances, !shared, opts.checkShortcuts)
     const p0 = this.instances[0]!.policy
     this.offline = p0.offline === true
     if (this.offline && this.nextUse === undefined) throw new Error(`internal: offline policy ${p0.name} needs next-use times`)
-    this.sampleExec = execSampler(c.exec, policyRng(seed, "exec"))
+    this.execTimes = new ExecSampler(c.exec, policyRng(seed, "exec"))
     this.maxInstanceBytes = c.memoryBytes
     this.requestOverheadMs = c.requestOverheadMs ?? 0
     this.sloMs = cfg.sloMs
@@ -134,6 +136,7 @@ export class ClusterEngine {
       memory: this.memory,
       maxCopies: c.maxCopies,
       unloadMs: c.unloadMs,
+      check: opts.checkShortcuts,
       scheduleExpiry: keepAlive === undefined ? undefined : (inst, t) => keepAlive.schedule(inst, t)
     })
     const enqueue = (cp: Copy, slot: number, t: number) => this.enqueue(cp, slot, t)
@@ -152,10 +155,14 @@ export class ClusterEngine {
         const { timeMs, model, execMs } = chunk
         const n = chunk.length
         const events = this.events
+        this.chunkExecMs = execMs
         for (let i = 0; i < n; i++) {
           const t = timeMs[i]!
           while (events.peekTime() <= t) this.dispatch()
-          this.arrive(t, model[i]!, execMs[i]!)
+          // the time goes by field and the execution time by index: a double passed to a call
+          // that is not inlined is boxed, an allocation per request
+          this.now = t
+          this.arrive(model[i]!, i)
         }
         this.onProgress?.(this.tot.requests)
       }
@@ -179,14 +186,16 @@ export class ClusterEngine {
 
   // ---- arrivals ---------------------------------------------------------------------------
 
-  private arrive(t: number, m: number, execMs: number): void {
+  /** request i of the current chunk, for model m, at this.now */
+  private arrive(m: number, i: number): void {
+    const t = this.now
+    const execMs = this.chunkExecMs[i]!
     const tot = this.tot
     const g = this.requestIndex++
     if (tot.requests === 0) {
       this.timeline.start(t)
       if (this.scaling) this.events.push(t + this.scaling.intervalMs, SCALE_TICK, 0)
     }
-    this.now = t
     const models = this.models
     const bytes = models.size[m]!
     const tn = models.tenant[m]!
@@ -195,7 +204,7 @@ export class ClusterEngine {
     this.tenants.requests[tn]!++
     if (this.scaling) this.activity.record(m, t)
 
-    const slot = this.requests.alloc(t, execMs === execMs ? execMs : this.sampleExec(), m)
+    const slot = this.requests.alloc(t, execMs === execMs ? execMs : this.execTimes.next(), m)
     const ms = this.modelState
     const loaded = ms.loaded[m]!
     if (loaded.length > 0) {
@@ -265,8 +274,10 @@ export class ClusterEngine {
 
   private enqueue(c: Copy, slot: number, t: number): void {
     this.requests.copy[slot] = c.id
+    const e = c.entry
+    // a loaded copy's first request makes it busy: the cache can no longer evict it
+    if (e.inFlight++ === 0 && !e.loading) c.inst.idleBytes -= e.size
     c.inFlight++
-    c.entry.inFlight++
     c.inst.inFlight++
     if (this.batches !== undefined) {
       this.requests.append(c.queue, slot)
@@ -289,10 +300,10 @@ export class ClusterEngine {
     this.now = t
     switch (kind) {
       case EXEC_DONE:
-        this.execDone(ev.poppedArg, t)
+        this.execDone(ev.poppedArg)
         break
       case LOAD_DONE:
-        this.loadDone(this.modelState.byId[ev.poppedArg]!, t)
+        this.loadDone(this.modelState.byId[ev.poppedArg]!)
         break
       case SCALE_TICK:
         this.scaleTick(t)
@@ -306,7 +317,9 @@ export class ClusterEngine {
     }
   }
 
-  private execDone(slot: number, t: number): void {
+  /** (at this.now: see run) */
+  private execDone(slot: number): void {
+    const t = this.now
     if (this.batches !== undefined) return this.batchDone(slot, t)
     const rq = this.requests
     const c = this.modelState.byId[rq.copy[slot]!]!
@@ -345,14 +358,17 @@ export class ClusterEngine {
       this.tenants.withinSlo[tn]!++
     }
     c.inFlight--
-    c.entry.inFlight--
+    const e = c.entry
+    if (--e.inFlight === 0 && !e.loading) c.inst.idleBytes += e.size
     c.inst.inFlight--
     rq.release(s)
   }
 
-  private loadDone(c: Copy, t: number): void {
+  private loadDone(c: Copy): void {
+    const t = this.now
     const inst = c.inst
     c.entry.loading = false
+    if (c.entry.inFlight === 0) inst.idleBytes += c.entry.size
     c.loaded = true
     inst.activeLoads--
     inst.loadingCopies--

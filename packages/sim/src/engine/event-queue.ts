@@ -2,18 +2,22 @@
  * The simulator's timed events: a binary min-heap ordered by (time, insertion order), so events
  * at the same virtual time run in the order they were scheduled and a run is deterministic.
  *
- * Events live in typed-array slots (time, sequence, kind, one integer argument) and the heap
- * holds slot numbers only: a push or pop allocates nothing and a swap moves one integer.
+ * The heap keeps each event's fields (time, sequence number, kind, one integer argument) in
+ * typed arrays in heap order, so a comparison reads neighbouring memory instead of following a
+ * slot number, and a push or pop allocates nothing. Two properties keep the work per operation
+ * low (the queue runs once or twice per simulated request):
+ *  - a pushed event is the newest, so it goes after every event at its time: sifting it up only
+ *    compares times;
+ *  - a pop moves the hole left by the root down to a leaf along the smaller children (one
+ *    comparison per level), then sifts the last event up from there (usually a level or two:
+ *    it came from the bottom), instead of comparing it at every level on the way down.
+ * The root's time is +Infinity while the queue is empty, so `peekTime` is one read.
  */
 export class EventQueue {
-  private heap: Int32Array
   private time: Float64Array
   private seq: Float64Array
   private kinds: Uint8Array
   private args: Int32Array
-  private free: Int32Array
-  private freeCount = 0
-  private slots = 0
   private counter = 0
   size = 0
 
@@ -24,79 +28,95 @@ export class EventQueue {
 
   constructor(initialCapacity = 1024) {
     const n = Math.max(16, initialCapacity)
-    this.heap = new Int32Array(n)
     this.time = new Float64Array(n)
     this.seq = new Float64Array(n)
     this.kinds = new Uint8Array(n)
     this.args = new Int32Array(n)
-    this.free = new Int32Array(n)
+    this.time[0] = Infinity
   }
 
   /** Time of the earliest event, +Infinity when empty. */
   peekTime(): number {
-    return this.size === 0 ? Infinity : this.time[this.heap[0]!]!
+    return this.time[0]!
   }
 
   push(t: number, kind: number, arg: number): void {
     if (!(t === t)) throw new RangeError("event time is NaN")
-    const s = this.allocSlot()
-    this.time[s] = t
-    this.seq[s] = this.counter++
-    this.kinds[s] = kind
-    this.args[s] = arg
+    if (this.size === this.time.length) this.grow()
+    const time = this.time
+    const seq = this.seq
+    const kinds = this.kinds
+    const args = this.args
     let i = this.size++
-    const heap = this.heap
-    // sift up
+    // sift up: it is the newest event, so an equal time above it stays above
     while (i > 0) {
       const p = (i - 1) >> 1
-      const ps = heap[p]!
-      if (!this.before(s, ps)) break
-      heap[i] = ps
+      if (time[p]! <= t) break
+      time[i] = time[p]!
+      seq[i] = seq[p]!
+      kinds[i] = kinds[p]!
+      args[i] = args[p]!
       i = p
     }
-    heap[i] = s
+    time[i] = t
+    seq[i] = this.counter++
+    kinds[i] = kind
+    args[i] = arg
   }
 
   /** Remove the earliest event into poppedTime / poppedKind / poppedArg. Returns false when empty. */
   pop(): boolean {
     if (this.size === 0) return false
-    const heap = this.heap
-    const top = heap[0]!
-    this.poppedTime = this.time[top]!
-    this.poppedKind = this.kinds[top]!
-    this.poppedArg = this.args[top]!
-    this.free[this.freeCount++] = top
-    const last = heap[--this.size]!
-    const n = this.size
-    if (n > 0) {
-      // sift down
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        let c = l
-        if (r < n && this.before(heap[r]!, heap[l]!)) c = r
-        const cs = heap[c]!
-        if (!this.before(cs, last)) break
-        heap[i] = cs
-        i = c
-      }
-      heap[i] = last
+    const time = this.time
+    const seq = this.seq
+    const kinds = this.kinds
+    const args = this.args
+    this.poppedTime = time[0]!
+    this.poppedKind = kinds[0]!
+    this.poppedArg = args[0]!
+    const n = --this.size
+    if (n === 0) {
+      time[0] = Infinity
+      return true
     }
+    // the hole at the root goes down to a leaf, always towards the earlier child
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      let c = l
+      const r = l + 1
+      if (r < n) {
+        const tl = time[l]!
+        const tr = time[r]!
+        if (tr < tl || (tr === tl && seq[r]! < seq[l]!)) c = r
+      }
+      time[i] = time[c]!
+      seq[i] = seq[c]!
+      kinds[i] = kinds[c]!
+      args[i] = args[c]!
+      i = c
+    }
+    // then the last event (position n, now outside the heap) fills it, sifted up
+    const t = time[n]!
+    const s = seq[n]!
+    const k = kinds[n]!
+    const a = args[n]!
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      const tp = time[p]!
+      if (tp < t || (tp === t && seq[p]! < s)) break
+      time[i] = tp
+      seq[i] = seq[p]!
+      kinds[i] = kinds[p]!
+      args[i] = args[p]!
+      i = p
+    }
+    time[i] = t
+    seq[i] = s
+    kinds[i] = k
+    args[i] = a
     return true
-  }
-
-  private before(a: number, b: number): boolean {
-    const ta = this.time[a]!
-    const tb = this.time[b]!
-    return ta < tb || (ta === tb && this.seq[a]! < this.seq[b]!)
-  }
-
-  private allocSlot(): number {
-    if (this.freeCount > 0) return this.free[--this.freeCount]!
-    if (this.slots === this.time.length) this.grow()
-    return this.slots++
   }
 
   private grow(): void {
@@ -106,11 +126,9 @@ export class EventQueue {
       b.set(a)
       return b
     }
-    this.heap = g(this.heap, (k) => new Int32Array(k))
     this.time = g(this.time, (k) => new Float64Array(k))
     this.seq = g(this.seq, (k) => new Float64Array(k))
     this.kinds = g(this.kinds, (k) => new Uint8Array(k))
     this.args = g(this.args, (k) => new Int32Array(k))
-    this.free = g(this.free, (k) => new Int32Array(k))
   }
 }

@@ -67,7 +67,6 @@ export class IntQueue {
  */
 export class Instance {
   readonly cache: ModelCache
-  readonly copies = new Map<string, Copy>()
   readonly demandLoads = new LoadQueue()
   readonly backgroundLoads = new LoadQueue()
   readonly view: InstanceViewState
@@ -94,6 +93,13 @@ export class Instance {
    * models at least that large instead of asking the cache again.
    */
   noRoomFor = Infinity
+  /**
+   * Bytes of the residents the cache may evict now (loaded, no request in flight; nothing is
+   * pinned in the simulator), kept by the engine as copies load, get busy, go idle and leave. A
+   * cache cannot free more than this, so an admission needing more must be refused: placement
+   * knows that without asking the eviction policy (see admission.ts).
+   */
+  idleBytes = 0
 
   constructor(
     readonly idx: number,
@@ -124,6 +130,11 @@ export class Instance {
     if (at >= this.expiryAt) return Infinity
     this.expiryAt = at
     return at
+  }
+
+  /** whether the cache could make room for `size` more bytes now (a necessary condition) */
+  couldAdmit(size: number): boolean {
+    return this.cache.used + size - this.capacity <= this.idleBytes
   }
 
   refreshView(rpm: number, hasModel: boolean): InstanceViewState {

@@ -26,7 +26,7 @@ export class KeepAlive {
     if (gone.length > 0) {
       this.tot.evictions += gone.length
       const placement = this.placement()
-      for (const e of gone) placement.detach(inst.copies.get(e.id)!, t)
+      for (const e of gone) placement.detach(placement.copyOf(e), t)
       this.memory.changed(inst.cache.used - before, t)
       inst.noRoomFor = Infinity
     }

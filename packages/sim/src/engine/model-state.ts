@@ -64,7 +64,6 @@ export class ModelState {
     const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.byId.length
     const c = new Copy(id, m, inst, entry, this.modelConcurrency, demand)
     this.byId[id] = c
-    inst.copies.set(entry.id, c)
     inst.recency.pushFront(c)
     this.addCopy(c)
     return c
@@ -73,7 +72,8 @@ export class ModelState {
   /** Forget a copy its cache has dropped; its instance is busy unloading it until `unloadedAt`. */
   detach(c: Copy, unloadedAt: number): void {
     const inst = c.inst
-    inst.copies.delete(c.entry.id)
+    const e = c.entry
+    if (!e.loading && e.inFlight === 0) inst.idleBytes -= e.size
     inst.recency.unlink(c)
     this.removeCopy(c)
     this.byId[c.id] = undefined
@@ -108,7 +108,10 @@ export class ModelState {
   }
 }
 
+/** Remove c keeping the order (routing's ties go to the earlier copy). Not splice: it allocates. */
 const removeFrom = (a: Copy[], c: Copy): void => {
   const i = a.indexOf(c)
-  if (i >= 0) a.splice(i, 1)
+  if (i < 0) return
+  for (let j = i + 1; j < a.length; j++) a[j - 1] = a[j]!
+  a.pop()
 }
