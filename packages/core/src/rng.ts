@@ -10,9 +10,12 @@ export interface Rng {
 }
 
 export const makeRng = (seed: number): Rng => {
-  let a = seed >>> 0
+  // The state is kept as int32 (| 0), not uint32 (>>> 0): the same bits, so the same outputs,
+  // but half of the uint32 values do not fit a small integer and a closure variable holding one
+  // costs a heap number per draw.
+  let a = seed | 0
   const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
+    a = (a + 0x6d2b79f5) | 0
     let t = a
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
