@@ -243,11 +243,17 @@ describe("sessions in worker threads (workers: N)", () => {
     // onnxruntime-node creates the session synchronously: the loop stands still for most of the load.
     expect(inProcess.gap).toBeGreaterThan(inProcess.ms * 0.5)
 
-    const inWorker = await maxEventLoopGapDuring(() => w.load(path, "big"))
-    expect(inWorker.gap).toBeLessThan(inWorker.ms * 0.5)
-    const [y] = await inWorker.value.infer([{ name: "input", datatype: "FP32", shape: [1, 64], data: new Float32Array(64).fill(1) }])
-    expect(y!.shape).toEqual([1, 10])
-    await inWorker.value.unload()
+    // In a worker the loop keeps turning. A shared machine can still stall this process now and
+    // then (the in-process block happens every time, a stall by chance): the best of three loads.
+    let best = Infinity
+    for (let i = 0; i < 3 && best >= 0.5; i++) {
+      const inWorker = await maxEventLoopGapDuring(() => w.load(path, "big"))
+      best = Math.min(best, inWorker.gap / inWorker.ms)
+      const [y] = await inWorker.value.infer([{ name: "input", datatype: "FP32", shape: [1, 64], data: new Float32Array(64).fill(1) }])
+      expect(y!.shape).toEqual([1, 10])
+      await inWorker.value.unload()
+    }
+    expect(best).toBeLessThan(0.5)
   })
 
   it("a worker that dies fails its models' calls (kind infer) and the next load starts a new worker", async () => {
