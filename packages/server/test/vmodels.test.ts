@@ -14,7 +14,8 @@ let dir: string
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "meshkit-vmodels-"))
 })
-afterEach(() => rm(dir, { recursive: true, force: true }))
+// the registry may still be finishing a write (temp file + rename) when a test ends
+afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }))
 
 const record = (id: string): ModelRecord => ({
   id, format: "onnx", uri: id, path: id, source: "api", tenant: "t", labels: {}, pinned: false, minCopies: 0, maxCopies: 1, registeredAt: 0
