@@ -33,6 +33,11 @@ export const MeshkitAdaptiveOptions = Schema.Struct({
   warmup: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)), { default: () => 1000 }),
   /** models a scoring cache should hold: above twice that many residents, they follow a hashed sample */
   sample: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(16)), { default: () => 512 }),
+  /**
+   * the expert that runs the cache for good once requests find their models loading (a cluster,
+   * or a server with real loads: there the scores are biased, see below); "none": keep the leader
+   */
+  withLoads: Schema.optionalWith(Schema.Union(Expert, Schema.Literal("none")), { default: () => "lru" as const }),
   /** what a scoring miss costs: 1 (the miss ratio) or the model's load time */
   cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const })
 })
@@ -153,6 +158,9 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   const z2 = options.confidence * options.confidence
   const loadCost = options.cost === "load"
   const warmup = options.warmup
+  const withLoads = options.withLoads === "none" ? undefined : options.withLoads
+  /** true once real loads handed the cache to `withLoads` for good */
+  let settled = false
   /** the real cache's residents, handed to a new leader on a switch */
   const residents = new Set<Resident>()
   const recs = new Map<ModelId, Rec>()
@@ -250,12 +258,26 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     for (let m = 0; m < k; m++) shadows[m]!.split = m === leader ? between : Math.max(shadows[m]!.split, between)
     shadows[j]!.split = 0
     leader = j
-    real = make(experts[j]!)
+    handOver(make(experts[j]!))
+  }
+
+  /** the real cache is run by `next` from now on: it is told every resident, oldest first */
+  const handOver = (next: EvictionPolicy): void => {
+    real = next
     const order = [...residents].sort((a, b) => a.lastUsed - b.lastUsed || a.insertedAt - b.insertedAt)
     for (const e of order) {
       real.onInsert(e, e.lastUsed)
       for (let h = Math.min(e.hits, 16); h > 1; h--) real.onHit(e, e.lastUsed)
     }
+  }
+
+  /** real loads seen: hand the cache to `withLoads` for good and stop scoring (see the header) */
+  const settle = (): void => {
+    settled = true
+    decided = true
+    if (withLoads !== experts[leader]) handOver(make(withLoads!))
+    residents.clear()
+    recs.clear()
   }
 
   /** one request seen by the real cache: score it (if sampled), re-elect */
@@ -299,19 +321,19 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     name: "meshkit-adaptive",
     onInsert(e, now) {
       real.onInsert(e, now)
-      if (!scoring) return
+      if (!scoring || settled) return
       residents.add(e)
       observe(e, now)
     },
     onHit(e, now) {
       real.onHit(e, now)
-      if (!scoring) return
-      if (e.loading) busyHits++
+      if (!scoring || settled) return
+      if (e.loading && ++busyHits * BUSY_LIMIT > seen && withLoads !== undefined) return settle()
       observe(e, now)
     },
     onResize(e, oldSize) {
       real.onResize?.(e, oldSize)
-      const rec = scoring ? recs.get(e.id) : undefined
+      const rec = scoring && !settled ? recs.get(e.id) : undefined
       if (rec === undefined) return
       for (let j = 0; j < k; j++) {
         const se = rec.shadow[j]
@@ -324,7 +346,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     },
     onRemove(e) {
       real.onRemove(e)
-      if (scoring) residents.delete(e)
+      if (scoring && !settled) residents.delete(e)
     },
     chooseVictims(need, now, evictable) {
       if (!decided) decideSampling()
