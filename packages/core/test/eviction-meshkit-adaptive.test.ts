@@ -140,7 +140,7 @@ describe("meshkit-adaptive follows the best expert", () => {
     expect(follower).toBeLessThanOrEqual(lru + 3)
   })
 
-  it("does not switch where requests find their models still loading (a cluster's cache): it stays the mix", () => {
+  it("once requests find their models loading (a cluster's cache) it hands the cache to lru for good", () => {
     const reqs = stream(6000, 11)
     // each request for a resident finds it loading (busy) or loaded
     const run = (c: ModelCache, busy: boolean): string[] => {
@@ -154,9 +154,14 @@ describe("meshkit-adaptive follows the best expert", () => {
       })
       return log
     }
+    const lru = run(cacheOf("lru", 20), true)
+    // the mix leads at first: the first request that finds its model loading hands over to lru
+    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(lru)
+    // withLoads names the expert; "none" keeps the leader (no switch while loads are frequent)
+    expect(run(cacheOf({ name: "meshkit-adaptive", options: { withLoads: "gdsf" } }, 20), true)).toEqual(run(cacheOf("gdsf", 20), true))
     const mix = run(mixCache({}, 20), false)
-    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(mix)
-    // the same stream with loads done: it switches away from the mix
+    expect(run(cacheOf({ name: "meshkit-adaptive", options: { withLoads: "none" } }, 20), true)).toEqual(mix)
+    // the same stream with loads done: it follows the scores, away from the mix
     expect(run(cacheOf("meshkit-adaptive", 20), false)).not.toEqual(mix)
   })
 
