@@ -2,14 +2,14 @@ import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
 import type { ModelId, Resident } from "../domain.js"
 import type { EvictionPolicy } from "./policy.js"
-import { defaultAdaptiveMix } from "./adaptive-mix.js"
+import { adaptiveMix, AdaptiveMixOptions, defaultAdaptiveMix } from "./adaptive-mix.js"
 import { gdsf } from "./gdsf.js"
 import { lfu } from "./lfu.js"
 import { lru } from "./lru.js"
 import { s3fifo } from "./s3fifo.js"
 import { sieve } from "./sieve.js"
 
-const Expert = Schema.Literal("mix", "lru", "gdsf", "gdsf-uniform", "s3fifo", "sieve", "lfu")
+const Expert = Schema.Literal("mix", "blend", "lru", "gdsf", "gdsf-uniform", "s3fifo", "sieve", "lfu")
 type Expert = typeof Expert.Type
 
 export const MeshkitAdaptiveOptions = Schema.Struct({
@@ -70,6 +70,8 @@ interface Shadow {
   missed: boolean
 }
 
+/** the mix without its probation queue: main's learned blend of LRU and GDSF orders alone */
+const BLEND = Schema.decodeSync(AdaptiveMixOptions)({ probation: 0, minProbation: 0, maxProbation: 0, adaptStep: 0 })
 const always = (): boolean => true
 /** the increment grows by 2^(1/halfLife) per request; rescale everything before it overflows */
 const RESCALE_AT = 1e200
@@ -139,6 +141,8 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     switch (x) {
       case "mix":
         return defaultAdaptiveMix(capacityBytes)
+      case "blend":
+        return adaptiveMix(BLEND, capacityBytes)
       case "lru":
         return lru()
       case "gdsf":
