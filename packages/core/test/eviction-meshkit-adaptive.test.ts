@@ -57,6 +57,27 @@ describe("adaptive-mix, one of meshkit-adaptive's experts", () => {
     expect(load(c, "h", 10, 10)).toEqual(["b"])
   })
 
+  it("without probation (maxProbation 0, the blend expert) a new model enters main: the cheapest by GDSF goes, not probation's tail", () => {
+    const noProbation = { probation: 0, minProbation: 0, maxProbation: 0, adaptStep: 0, recency: 0, orderRate: 0 }
+    const c = mixCache(noProbation, 30)
+    load(c, "a", 10, 0, { loadCostMs: 100 })
+    load(c, "b", 10, 1, { loadCostMs: 100 })
+    load(c, "c", 10, 2, { loadCostMs: 1 })
+    hit(c, "a", 3)
+    // main holds all three and the lowest H = hits × cost / size goes: c (0.1) before b (10) and
+    // a (20); then d (H = L 0.1 + 50 / 10 = 5.1) before b
+    expect(load(c, "d", 10, 4, { loadCostMs: 50 })).toEqual(["c"])
+    expect(load(c, "e", 10, 5, { loadCostMs: 50 })).toEqual(["d"])
+    // the same with a probation share: probation's FIFO tail goes, b (a, requested twice, is
+    // promoted on the way), though c costs far less to load again
+    const p = mixCache(fixedSplit(0.5), 30)
+    load(p, "a", 10, 0, { loadCostMs: 100 })
+    load(p, "b", 10, 1, { loadCostMs: 100 })
+    load(p, "c", 10, 2, { loadCostMs: 1 })
+    hit(p, "a", 3)
+    expect(load(p, "d", 10, 4, { loadCostMs: 50 })).toEqual(["b"])
+  })
+
   it("grows probation when its victims come back more often than main's", () => {
     const run = (adaptStep: number) => {
       const c = mixCache({ probation: 0.25, minProbation: 0.25, maxProbation: 0.75, adaptStep, recency: 0, orderRate: 0 }, 40)
