@@ -57,6 +57,27 @@ describe("adaptive-mix, one of meshkit-adaptive's experts", () => {
     expect(load(c, "h", 10, 10)).toEqual(["b"])
   })
 
+  it("without probation (maxProbation 0, the blend expert) a new model enters main: the cheapest by GDSF goes, not probation's tail", () => {
+    const noProbation = { probation: 0, minProbation: 0, maxProbation: 0, adaptStep: 0, recency: 0, orderRate: 0 }
+    const c = mixCache(noProbation, 30)
+    load(c, "a", 10, 0, { loadCostMs: 100 })
+    load(c, "b", 10, 1, { loadCostMs: 100 })
+    load(c, "c", 10, 2, { loadCostMs: 1 })
+    hit(c, "a", 3)
+    // main holds all three and the lowest H = hits × cost / size goes: c (0.1) before b (10) and
+    // a (20); then d (H = L 0.1 + 50 / 10 = 5.1) before b
+    expect(load(c, "d", 10, 4, { loadCostMs: 50 })).toEqual(["c"])
+    expect(load(c, "e", 10, 5, { loadCostMs: 50 })).toEqual(["d"])
+    // the same with a probation share: probation's FIFO tail goes, b (a, requested twice, is
+    // promoted on the way), though c costs far less to load again
+    const p = mixCache(fixedSplit(0.5), 30)
+    load(p, "a", 10, 0, { loadCostMs: 100 })
+    load(p, "b", 10, 1, { loadCostMs: 100 })
+    load(p, "c", 10, 2, { loadCostMs: 1 })
+    hit(p, "a", 3)
+    expect(load(p, "d", 10, 4, { loadCostMs: 50 })).toEqual(["b"])
+  })
+
   it("grows probation when its victims come back more often than main's", () => {
     const run = (adaptStep: number) => {
       const c = mixCache({ probation: 0.25, minProbation: 0.25, maxProbation: 0.75, adaptStep, recency: 0, orderRate: 0 }, 40)
@@ -140,7 +161,7 @@ describe("meshkit-adaptive follows the best expert", () => {
     expect(follower).toBeLessThanOrEqual(lru + 3)
   })
 
-  it("does not switch where requests find their models still loading (a cluster's cache): it stays the mix", () => {
+  it("once requests find their models loading (a cluster's cache) it hands the cache to lru for good", () => {
     const reqs = stream(6000, 11)
     // each request for a resident finds it loading (busy) or loaded
     const run = (c: ModelCache, busy: boolean): string[] => {
@@ -154,9 +175,14 @@ describe("meshkit-adaptive follows the best expert", () => {
       })
       return log
     }
+    const lru = run(cacheOf("lru", 20), true)
+    // the mix leads at first: the first request that finds its model loading hands over to lru
+    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(lru)
+    // withLoads names the expert; "none" keeps the leader (no switch while loads are frequent)
+    expect(run(cacheOf({ name: "meshkit-adaptive", options: { withLoads: "gdsf" } }, 20), true)).toEqual(run(cacheOf("gdsf", 20), true))
     const mix = run(mixCache({}, 20), false)
-    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(mix)
-    // the same stream with loads done: it switches away from the mix
+    expect(run(cacheOf({ name: "meshkit-adaptive", options: { withLoads: "none" } }, 20), true)).toEqual(mix)
+    // the same stream with loads done: it follows the scores, away from the mix
     expect(run(cacheOf("meshkit-adaptive", 20), false)).not.toEqual(mix)
   })
 

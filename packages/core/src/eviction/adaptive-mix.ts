@@ -29,6 +29,9 @@ export const AdaptiveMixOptions = Schema.Struct({
    * victims come back more often (per victim) loses weight by a factor e^rate; 0 keeps it fixed
    */
   orderRate: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 4)), { default: () => 1 }),
+  /** bounds of the learned recency share, so that either order can win back */
+  minRecency: Schema.optionalWith(Share, { default: () => 0.02 }),
+  maxRecency: Schema.optionalWith(Share, { default: () => 0.98 }),
   /** miss cost in the main queue's priority: the model's load time, or 1 (pure miss count) */
   cost: Schema.optionalWith(Schema.Literal("load", "uniform"), { default: () => "load" as const })
 })
@@ -53,9 +56,6 @@ interface Ghost {
   readonly from: number
 }
 
-/** the learned recency share stays inside these bounds so that either order can win back */
-const MIN_RECENCY = 0.02
-const MAX_RECENCY = 0.98
 /** per victim: the mistake-rate counters forget with a half-life of ~700 victims */
 const DECAY = 1 - 1 / 1024
 
@@ -89,11 +89,15 @@ export const adaptiveMix = (options: AdaptiveMixOptions, capacityBytes: number):
   const maxTarget = capacityBytes * Math.max(options.minProbation, options.maxProbation)
   let target = Math.min(maxTarget, Math.max(minTarget, capacityBytes * options.probation))
   const ghostCap = capacityBytes * options.ghost
+  /** maxProbation 0: no probation queue, new models enter main (a learned LRU/GDSF blend alone) */
+  const noProbation = maxTarget === 0
   const { promoteAt } = options
   const step = options.adaptStep
   const uniform = options.cost === "uniform"
   const boost = Math.exp(options.orderRate)
   const learnOrder = options.orderRate > 0
+  const MIN_RECENCY = Math.min(options.minRecency, options.maxRecency)
+  const MAX_RECENCY = Math.max(options.minRecency, options.maxRecency)
   // recency share w = wR / (wR + wF); without learning the initial share is kept exactly
   let wR = learnOrder ? Math.min(MAX_RECENCY, Math.max(MIN_RECENCY, options.recency)) : options.recency
   let credit = 0
@@ -263,6 +267,11 @@ export const adaptiveMix = (options: AdaptiveMixOptions, capacityBytes: number):
       epoch++
       const s = slots.alloc(e)
       const g = ghosts.get(e.id)
+      if (g === undefined && noProbation) {
+        slots.count[s] = 1
+        toMain(s)
+        return
+      }
       if (g === undefined) {
         slots.count[s] = 1
         slots.bits[s] = PROBATION
