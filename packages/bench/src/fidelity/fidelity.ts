@@ -1,6 +1,7 @@
 import { calibrate } from "./calibrate.js"
 import { writeModelFiles } from "./model-files.js"
 import { runOnServer } from "./real-run.js"
+import { loadRun, saveRun } from "./recorded-run.js"
 import { runOnCluster, type ClusterRun } from "./cluster-run.js"
 import { attribute } from "./decomposition.js"
 import { realDecomposition, simDecomposition } from "./decompose-runs.js"
@@ -66,7 +67,9 @@ export const fidelityRun = async ({ w, files }: Prepared, o: FidelityOptions, ru
     o.progress(`simulated ${instances} instances`)
     return withCluster(resultOf(w, files, run, fit, simulated, o, run.loads), w, run, simulated)
   }
-  const run = await runOnServer(w, files, ro)
+  const recorded = o.fromRecords?.[0]
+  const run = recorded !== undefined ? loadRun(recorded) : await runOnServer(w, files, ro)
+  if (o.recordFile !== undefined && recorded === undefined) saveRun(run, o.recordFile)
   const fit = calibrate(w.table.sizes, files, run)
   o.progress(calibrationLine(fit))
   const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs)
@@ -134,7 +137,9 @@ const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, 
       simMeanLoadMs: simMeanLoad,
       realMeanLoadingWaitMs: ratio(metricsDelta("meshkit_model_loading_wait_seconds_sum") * 1000, metricsDelta("meshkit_model_loading_wait_seconds_count")),
       simMeanLoadingWaitMs: ratio(r.coldStartSeconds * 1000, r.coldStarts),
-      realMeanUnloadMs: c.unloadMs
+      realMeanUnloadMs: c.unloadMs,
+      realLoadHoldMs: ratio(metricsDelta("meshkit_js_thread_load_hold_seconds_total") * 1000, metricsDelta("meshkit_js_thread_load_holds_total")),
+      realUnloadHoldMs: ratio(metricsDelta("meshkit_js_thread_unload_hold_seconds_total") * 1000, metricsDelta("meshkit_js_thread_unload_holds_total"))
     },
     ...(realDec === undefined
       ? {}

@@ -59,6 +59,8 @@ export interface RealRun {
    * holds the replay's event-loop delay), and the server's CPU time over the replay
    */
   readonly scrapes?: { readonly before: Scrape; readonly after: Scrape }
+  /** one server only: those two scrapes' text, for a recorded run (recorded-run.ts) */
+  readonly metricsText?: { readonly before: string; readonly after: string }
   /**
    * one server only: loads timed alone after the replay, [file bytes, ms], on the calibration
    * models (see measureLoads)
@@ -67,6 +69,41 @@ export interface RealRun {
   readonly serverCpuMs?: number
   /** one server only: its main thread's scheduling over the replay (the share of a core it got) */
   readonly replaySched?: SchedDelta
+  /** one server only: its main thread's scheduling over the replay, every SCHED_STEP_MS */
+  readonly schedTimeline?: SchedTimeline
+}
+
+/** the main thread's CPU and run-queue wait per step of the replay, ms (step i covers [i·stepMs, (i+1)·stepMs)) */
+export interface SchedTimeline {
+  readonly stepMs: number
+  readonly cpuMs: ReadonlyArray<number>
+  readonly waitMs: ReadonlyArray<number>
+}
+
+const SCHED_STEP_MS = 250
+
+/** Sample a process's main-thread schedstat every SCHED_STEP_MS until stopped (undefined where unreadable). */
+const sampleSched = (pid: number | undefined): { stop: () => SchedTimeline | undefined } => {
+  const cpuMs: number[] = []
+  const waitMs: number[] = []
+  let last = schedOf(pid)
+  let ok = last !== undefined
+  const timer = setInterval(() => {
+    const s = schedOf(pid)
+    if (s === undefined || last === undefined) {
+      ok = false
+      return
+    }
+    cpuMs.push(Math.round((s.cpuNs - last.cpuNs) / 1e3) / 1e3)
+    waitMs.push(Math.round((s.waitNs - last.waitNs) / 1e3) / 1e3)
+    last = s
+  }, SCHED_STEP_MS)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      return ok && cpuMs.length > 0 ? { stepMs: SCHED_STEP_MS, cpuMs, waitMs } : undefined
+    }
+  }
 }
 
 export const serverMemoryBytes = (w: TraceWindow, o: FidelityOptions): number =>
@@ -95,7 +132,9 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
     const beforeText = await metricsText(server.baseUrl)
     const cpu0 = cpuMsOf(server.child.pid)
     const sched0 = schedOf(server.child.pid)
+    const timeline = sampleSched(server.child.pid)
     const real = await replayWindow(server, body, w, files, o)
+    const schedTimeline = timeline.stop()
     const sched1 = schedOf(server.child.pid)
     const cpu1 = cpuMsOf(server.child.pid)
     const replaySched = schedDelta(sched0, sched1)
@@ -116,6 +155,8 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
       statuses,
       exec,
       scrapes: { before: parseScrape(beforeText), after: parseScrape(afterText) },
+      metricsText: { before: beforeText, after: afterText },
+      ...(schedTimeline === undefined ? {} : { schedTimeline }),
       ...(cpu0 !== undefined && cpu1 !== undefined ? { serverCpuMs: cpu1 - cpu0 } : {})
     }
   } finally {

@@ -35,6 +35,10 @@ export interface FidelityOptions {
   readonly instances?: number
   /** write every real request (index, model, scheduled ms, sent ms, latency µs, status) to this CSV file */
   readonly dumpFile?: string
+  /** one server only: keep the real run in this file (recorded-run.ts); with a repeat, one file per run */
+  readonly recordFile?: string
+  /** one server only: no real run; read recorded runs from these files instead (one run each) */
+  readonly fromRecords?: ReadonlyArray<string>
 }
 
 export interface Side {
@@ -118,6 +122,13 @@ export interface FidelityResult {
     readonly realMeanLoadingWaitMs: number
     readonly simMeanLoadingWaitMs: number
     readonly realMeanUnloadMs: number
+    /**
+     * the JS thread held by the synchronous part of a load (session create) and of an unload
+     * (session release), mean per load / unload over the replay (the server's
+     * meshkit_js_thread_*_hold_seconds_total; 0 with runtime workers)
+     */
+    readonly realLoadHoldMs: number
+    readonly realUnloadHoldMs: number
   }
   /**
    * one server only: each side's latency split into load wait, load time, time in the server and

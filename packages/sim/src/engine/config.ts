@@ -37,6 +37,13 @@ export interface ClusterConfig {
    */
   readonly requestOverheadMs?: number
   /**
+   * Time an unload holds a runtime thread of its instance, from its start (a server with its
+   * ONNX runtime on the JS thread releases a session synchronously: nothing else runs there
+   * meanwhile). Needs runtimeThreads ≥ 1. 0 or absent: unloads hold no thread (they only delay
+   * the instance's next load by unloadMs).
+   */
+  readonly unloadHoldMs?: number
+  /**
    * Spread of load times: each load takes its model's load time × a lognormal factor of mean 1
    * and this σ (real loads vary with disk, CPU contention and allocation; the tail of cold-start
    * latency comes from it). 0 or absent: every load of a model takes the same time.

@@ -10,6 +10,7 @@ import type { Copy } from "./copy.js"
 import type { EventQueue } from "./event-queue.js"
 import type { Instance } from "./instance.js"
 import type { RequestPool } from "./request-pool.js"
+import { isHold, type ThreadHolds } from "./thread-hold.js"
 
 /** event kinds of the engine's queue */
 export const EXEC_DONE = 1
@@ -27,7 +28,9 @@ export class Work {
     private readonly loadCostMs: (m: number) => number,
     /** ClusterConfig.loadSigma and the random stream of load-time factors */
     private readonly loadSigma: number,
-    private readonly loadRng: Rng
+    private readonly loadRng: Rng,
+    /** unload holds (thread-hold.ts), when the cluster configures them */
+    readonly holds?: ThreadHolds
   ) {}
 
   /** request `slot` starts on copy c (which has a free concurrency slot) */
@@ -48,6 +51,7 @@ export class Work {
     }
     const w = inst.threadWaiting.shift()
     if (w >= 0) this.events.push(t + this.requests.execMs[w]!, EXEC_DONE, w)
+    else if (isHold(w)) this.holds!.start(inst, w, t)
     else this.runLoad(this.copies[~w]!, t)
   }
 
