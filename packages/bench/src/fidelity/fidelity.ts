@@ -2,6 +2,7 @@ import { calibrate } from "./calibrate.js"
 import { writeModelFiles } from "./model-files.js"
 import { runOnServer } from "./real-run.js"
 import { loadRun, saveRun } from "./recorded-run.js"
+import { slowdownOf, slowdownSummary } from "./slowdown-of.js"
 import { runOnCluster, type ClusterRun } from "./cluster-run.js"
 import { attribute } from "./decomposition.js"
 import { realDecomposition, simDecomposition } from "./decompose-runs.js"
@@ -70,16 +71,18 @@ export const fidelityRun = async ({ w, files }: Prepared, o: FidelityOptions, ru
   const recorded = o.fromRecords?.[0]
   const run = recorded !== undefined ? loadRun(recorded) : await runOnServer(w, files, ro)
   if (o.recordFile !== undefined && recorded === undefined) saveRun(run, o.recordFile)
-  const fit = calibrate(w.table.sizes, files, run)
+  const fitted = calibrate(w.table.sizes, files, run, o.simModel)
+  const slowdown = o.slowdown !== false && run.schedTimeline !== undefined ? slowdownOf(run.schedTimeline, fitted.calibration.cpuShare) : undefined
+  const fit = slowdown === undefined ? fitted : { ...fitted, calibration: { ...fitted.calibration, slowdown: slowdownSummary(slowdown) } }
   o.progress(calibrationLine(fit))
-  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs)
+  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs, slowdown)
   return resultOf(w, files, run, fit, simulated, o)
 }
 
 export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => fidelityRun(await prepareFidelity(o), o)
 
 const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
-  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), ` +
+  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)}${c.loadLevel === "in-run-hold" ? " (level: the replay's measured JS-thread hold per load)" : ""}, unload holds the thread ${fmtS(c.unloadHoldMs)} ms${c.slowdown === undefined ? "" : `, slowdown over ${c.slowdown.steps} steps of ${c.slowdown.stepMs} ms ×${fmtS(c.slowdown.min)}–${fmtS(c.slowdown.max)} (median ${fmtS(c.slowdown.median)})`} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), ` +
   `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
 
 /** Step 6: both sides by the same definitions, where they part, and the goal. */

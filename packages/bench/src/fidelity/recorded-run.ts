@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { sumSamples } from "../harness/prometheus.js"
 import { parseScrape } from "./metrics-read.js"
-import type { ExecPoint, IsolatedLoad, ModelStatus, RealRun, SchedTimeline } from "./real-run.js"
+import type { CounterTimeline, ExecPoint, IsolatedLoad, ModelStatus, RealRun, SchedTimeline } from "./real-run.js"
 import type { ReplayResult } from "./replay-client.js"
 import type { SchedDelta } from "./schedstat.js"
 
@@ -25,6 +25,7 @@ interface RecordFile {
   readonly serverCpuMs?: number
   readonly replaySched?: SchedDelta
   readonly schedTimeline?: SchedTimeline
+  readonly counterTimeline?: CounterTimeline
   readonly metrics: { readonly before: string; readonly after: string }
 }
 
@@ -41,6 +42,7 @@ export const saveRun = (run: RealRun, file: string): void => {
     ...(run.serverCpuMs === undefined ? {} : { serverCpuMs: run.serverCpuMs }),
     ...(run.replaySched === undefined ? {} : { replaySched: run.replaySched }),
     ...(run.schedTimeline === undefined ? {} : { schedTimeline: run.schedTimeline }),
+    ...(run.counterTimeline === undefined ? {} : { counterTimeline: run.counterTimeline }),
     metrics: run.metricsText
   }
   writeFileSync(file, JSON.stringify(rec))
@@ -69,6 +71,7 @@ export const loadRun = (file: string): RealRun => {
     ...(rec.isolatedLoads === undefined ? {} : { isolatedLoads: rec.isolatedLoads }),
     ...(rec.serverCpuMs === undefined ? {} : { serverCpuMs: rec.serverCpuMs }),
     ...(rec.replaySched === undefined ? {} : { replaySched: rec.replaySched }),
-    ...(rec.schedTimeline === undefined ? {} : { schedTimeline: rec.schedTimeline })
+    ...(rec.schedTimeline === undefined ? {} : { schedTimeline: rec.schedTimeline }),
+    ...(rec.counterTimeline === undefined ? {} : { counterTimeline: rec.counterTimeline })
   }
 }

@@ -26,6 +26,18 @@ export interface FidelityOptions {
    * or 1 (the JS thread) without workers. 0 = unlimited (loads and inferences never wait for each other)
    */
   readonly simRuntimeThreads?: number
+  /**
+   * "holds" (default): the load model's level from the replay's measured JS-thread hold per load,
+   * and unloads hold the runtime thread for their measured hold; "legacy": as before (the fit's
+   * own level, unloads hold nothing), for comparison
+   */
+  readonly simModel?: "holds" | "legacy"
+  /**
+   * replay the server thread's core share over time in the simulator (its schedstat, every
+   * 250 ms of the replay): work starting in a step is stretched by the run's mean share ÷ that
+   * step's (ClusterConfig.slowdown). Default true when the run has the timeline.
+   */
+  readonly slowdown?: boolean
   readonly workDir: string
   readonly progress: (line: string) => void
   /**
@@ -75,6 +87,17 @@ export interface FidelityResult {
      * server) or "in-run" (every replayed model's last load, which includes its event-loop wait)
      */
     readonly loadSource: "isolated" | "in-run"
+    /**
+     * where the load model's level comes from: "in-run-hold" (scaled so that its mean over the
+     * replay's loads is the JS thread's measured hold per load in that replay, the server's
+     * meshkit_js_thread_load_hold_seconds_total) or "fit" (the fit as it is: no hold measured,
+     * e.g. with runtime workers)
+     */
+    readonly loadLevel: "in-run-hold" | "fit"
+    /** what an unload holds the runtime thread for (the replay's measured session release), ms; 0 = not measured */
+    readonly unloadHoldMs: number
+    /** the slowdown replayed (see FidelityOptions.slowdown): steps and min / median / max factor; absent when off */
+    readonly slowdown?: { readonly stepMs: number; readonly steps: number; readonly min: number; readonly median: number; readonly max: number }
     /** the fit to the replay's own loads, for comparison */
     readonly inRunLoad: { readonly loadFixedMs: number; readonly loadBytesPerSecond: number; readonly loadSigma: number }
     readonly unloadMs: number

@@ -37,6 +37,11 @@ options:
   --sim-runtime-threads N
                       the simulator's runtime threads (default: the server's workers, or 1
                       for the JS thread; 0 = unlimited, loads and inferences independent)
+  --sim-model M       holds (default): loads hold the simulator's runtime thread for the replay's
+                      measured JS-thread hold per load, unloads for theirs; legacy: the load fit's
+                      own level, unloads hold nothing (the model before the hold measurements)
+  --no-slowdown       do not replay the server thread's measured core share over time in the
+                      simulator (default: replay it, one factor per 250 ms of the replay)
   --set key=value     override a scenario field, as in meshkit sim
   --out DIR           report folder (default reports/fidelity/<scenario>, or
                       reports/fidelity/<scenario>-<N>-instances with --instances N)
@@ -48,6 +53,12 @@ options:
                       act as a --repeat over them) and simulate each again, on the same scenario
                       and options they were recorded with
   --no-report         do not write the report files`
+
+const simModelOf = (v: string | undefined): { simModel?: "holds" | "legacy" } => {
+  if (v === undefined) return {}
+  if (v !== "holds" && v !== "legacy") throw new UsageError(`--sim-model must be holds or legacy, got "${v}"`)
+  return { simModel: v }
+}
 
 export const run = async (argv: string[]): Promise<number> => {
   const a = parse(
@@ -63,6 +74,8 @@ export const run = async (argv: string[]): Promise<number> => {
       policy: { type: "string" },
       "runtime-workers": { type: "string" },
       "sim-runtime-threads": { type: "string" },
+      "sim-model": { type: "string" },
+      "no-slowdown": { type: "boolean" },
       set: { type: "string", multiple: true },
       out: { type: "string" },
       dump: { type: "string" },
@@ -104,6 +117,8 @@ export const run = async (argv: string[]): Promise<number> => {
     policy: a.values.policy ?? "lru",
     runtimeWorkers: int("runtime-workers", a.values["runtime-workers"], 0),
     ...(instances > 1 ? { instances } : {}),
+    ...(simModelOf(a.values["sim-model"])),
+    ...(a.values["no-slowdown"] ? { slowdown: false } : {}),
     ...(a.values.record !== undefined ? { recordFile: a.values.record } : {}),
     ...(fromRecords !== undefined ? { fromRecords } : {}),
     ...(a.values["sim-runtime-threads"] !== undefined ? { simRuntimeThreads: int("sim-runtime-threads", a.values["sim-runtime-threads"], 0) } : {})

@@ -1,5 +1,6 @@
 import type { PolicyChoice } from "@meshkit/core"
 import type { BatchingConfig } from "./batches.js"
+import type { SlowdownConfig } from "./slowdown.js"
 
 /** Execution time of a request whose trace does not give one. */
 export type ExecTimeConfig =
@@ -43,6 +44,11 @@ export interface ClusterConfig {
    * the instance's next load by unloadMs).
    */
   readonly unloadHoldMs?: number
+  /**
+   * The runtime's speed over time (slowdown.ts): work starting in a step takes its cost × that
+   * step's factor, on every instance (a machine shared with other work). Absent: costs as given.
+   */
+  readonly slowdown?: SlowdownConfig
   /**
    * Spread of load times: each load takes its model's load time × a lognormal factor of mean 1
    * and this σ (real loads vary with disk, CPU contention and allocation; the tail of cold-start

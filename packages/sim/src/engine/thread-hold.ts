@@ -30,7 +30,9 @@ export class ThreadHolds {
   constructor(
     private readonly events: EventQueue,
     /** ClusterConfig.unloadHoldMs */
-    readonly unloadHoldMs: number
+    readonly unloadHoldMs: number,
+    /** ClusterConfig.slowdown (slowdown.ts) */
+    private readonly stretch: (t: number, ms: number) => number = (_t, ms) => ms
   ) {}
 
   /** An unload of a copy on `inst` starts at `t`: it holds a thread there for unloadHoldMs. */
@@ -43,7 +45,7 @@ export class ThreadHolds {
     if (!(ms > 0) || inst.threadsFree === Infinity) return
     if (inst.threadsFree > 0) {
       inst.threadsFree--
-      this.events.push(t + ms, HOLD_DONE, inst.idx)
+      this.events.push(t + this.stretch(t, ms), HOLD_DONE, inst.idx)
       return
     }
     const k = this.free.pop() ?? this.next++
@@ -60,6 +62,6 @@ export class ThreadHolds {
   start(inst: Instance, code: number, t: number): void {
     const k = HOLD_BASE - code
     this.free.push(k)
-    this.events.push(t + this.ms[k]!, HOLD_DONE, inst.idx)
+    this.events.push(t + this.stretch(t, this.ms[k]!), HOLD_DONE, inst.idx)
   }
 }
