@@ -3,6 +3,7 @@ import { writeModelFiles } from "./model-files.js"
 import { runOnServer } from "./real-run.js"
 import { loadRun, saveRun } from "./recorded-run.js"
 import { slowdownOf, slowdownSummary } from "./slowdown-of.js"
+import { sameRunLevels } from "./same-run-levels.js"
 import { runOnCluster, type ClusterRun } from "./cluster-run.js"
 import { attribute } from "./decomposition.js"
 import { realDecomposition, simDecomposition } from "./decompose-runs.js"
@@ -73,16 +74,19 @@ export const fidelityRun = async ({ w, files }: Prepared, o: FidelityOptions, ru
   if (o.recordFile !== undefined && recorded === undefined) saveRun(run, o.recordFile)
   const fitted = calibrate(w.table.sizes, files, run, o.simModel)
   const slowdown = o.slowdown !== false && run.schedTimeline !== undefined ? slowdownOf(run.schedTimeline, fitted.calibration.cpuShare) : undefined
-  const fit = slowdown === undefined ? fitted : { ...fitted, calibration: { ...fitted.calibration, slowdown: slowdownSummary(slowdown) } }
+  const measured = o.simModel === "legacy" ? undefined : sameRunLevels(fitted, run, w, files, slowdown)
+  const leveled = measured?.fit ?? fitted
+  const slowdownUsed = measured === undefined ? slowdown : measured.slowdown
+  const fit = slowdownUsed === undefined ? leveled : { ...leveled, calibration: { ...leveled.calibration, slowdown: slowdownSummary(slowdownUsed) } }
   o.progress(calibrationLine(fit))
-  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs, slowdown)
+  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs, slowdownUsed)
   return resultOf(w, files, run, fit, simulated, o)
 }
 
 export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => fidelityRun(await prepareFidelity(o), o)
 
 const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
-  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)}${c.loadLevel === "in-run-hold" ? " (level: the replay's measured JS-thread hold per load)" : ""}, unload holds the thread ${fmtS(c.unloadHoldMs)} ms${c.slowdown === undefined ? "" : `, slowdown over ${c.slowdown.steps} steps of ${c.slowdown.stepMs} ms ×${fmtS(c.slowdown.min)}–${fmtS(c.slowdown.max)} (median ${fmtS(c.slowdown.median)})`} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), ` +
+  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)}${c.loadLevel === "in-run-hold" ? " (level: the replay's measured JS-thread hold per load)" : ""}, unload holds the thread ${fmtS(c.unloadHoldMs)} ms${c.slowdown === undefined ? "" : `, slowdown over ${c.slowdown.steps} steps of ${c.slowdown.stepMs} ms ×${fmtS(c.slowdown.min)}–${fmtS(c.slowdown.max)} (median ${fmtS(c.slowdown.median)})`} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), levels from the replay: exec ×${fmtS(c.execLevel ?? 1)}, holds ×${fmtS(c.holdLevel ?? 1)}${c.backgroundCpuMsPerSecond === undefined ? "" : `, main-thread background ${fmtS(c.backgroundCpuMsPerSecond)} ms CPU/s (${fmtS((c.backgroundShare ?? 0) * 100)} % of its time)`}, ` +
   `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
 
 /** Step 6: both sides by the same definitions, where they part, and the goal. */

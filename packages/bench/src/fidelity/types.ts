@@ -96,6 +96,19 @@ export interface FidelityResult {
     readonly loadLevel: "in-run-hold" | "fit"
     /** what an unload holds the runtime thread for (the replay's measured session release), ms; 0 = not measured */
     readonly unloadHoldMs: number
+    /**
+     * same-run-levels.ts: the factor the execution fit was scaled by so that the requests cost
+     * the main thread what it spent in the replay, and the factor on the hold levels for the
+     * slowdown; absent: 1 (legacy model)
+     */
+    readonly execLevel?: number
+    readonly holdLevel?: number
+    /**
+     * the main thread's CPU per second whatever the traffic (same-run-levels.ts, backgroundOf),
+     * and the share of its wall time that takes (folded into the slowdown); absent: not fitted
+     */
+    readonly backgroundCpuMsPerSecond?: number
+    readonly backgroundShare?: number
     /** the slowdown replayed (see FidelityOptions.slowdown): steps and min / median / max factor; absent when off */
     readonly slowdown?: { readonly stepMs: number; readonly steps: number; readonly min: number; readonly median: number; readonly max: number }
     /** the fit to the replay's own loads, for comparison */

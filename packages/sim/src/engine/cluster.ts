@@ -117,8 +117,8 @@ export class ClusterEngine {
     this.instanceRate = new RateWindows(c.instances)
     this.onProgress = opts.onProgress
     this.modelState = new ModelState(c.modelConcurrency)
-    const stretch = stretcher(c.slowdown)
-    const holds = (c.unloadHoldMs ?? 0) > 0 ? new ThreadHolds(this.events, c.unloadHoldMs!, stretch) : undefined
+    const stretch = c.slowdown === undefined ? undefined : stretcher(c.slowdown)
+    const holds = (c.unloadHoldMs ?? 0) > 0 ? new ThreadHolds(this.events, c.unloadHoldMs!, stretch ?? ((_t, ms) => ms)) : undefined
     this.work = new Work(this.events, this.requests, this.modelState.byId, (m) => this.models.loadCostMs[m]!, c.loadSigma ?? 0, policyRng(seed, "load"), holds, stretch)
     this.batches = c.batching === undefined ? undefined : new Batches(c.batching, this.events, this.requests, this.work)
     this.memory = new MemoryLedger(this.timeline)

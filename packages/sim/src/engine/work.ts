@@ -31,8 +31,8 @@ export class Work {
     private readonly loadRng: Rng,
     /** unload holds (thread-hold.ts), when the cluster configures them */
     readonly holds?: ThreadHolds,
-    /** ClusterConfig.slowdown (slowdown.ts): a cost starting at t as it is run */
-    readonly stretch: (t: number, ms: number) => number = (_t, ms) => ms
+    /** ClusterConfig.slowdown (slowdown.ts): a cost starting at t as it is run; absent: as given */
+    private readonly stretch?: (t: number, ms: number) => number
   ) {}
 
   /** request `slot` starts on copy c (which has a free concurrency slot) */
@@ -41,7 +41,8 @@ export class Work {
     const inst = c.inst
     if (inst.threadsFree > 0) {
       inst.threadsFree--
-      this.events.push(t + this.stretch(t, this.requests.execMs[slot]!), EXEC_DONE, slot)
+      const ms = this.requests.execMs[slot]!
+      this.events.push(t + (this.stretch === undefined ? ms : this.stretch(t, ms)), EXEC_DONE, slot)
     } else inst.threadWaiting.push(slot)
   }
 
@@ -52,7 +53,10 @@ export class Work {
       return
     }
     const w = inst.threadWaiting.shift()
-    if (w >= 0) this.events.push(t + this.stretch(t, this.requests.execMs[w]!), EXEC_DONE, w)
+    if (w >= 0) {
+      const ms = this.requests.execMs[w]!
+      this.events.push(t + (this.stretch === undefined ? ms : this.stretch(t, ms)), EXEC_DONE, w)
+    }
     else if (isHold(w)) this.holds!.start(inst, w, t)
     else this.runLoad(this.copies[~w]!, t)
   }
@@ -82,7 +86,7 @@ export class Work {
   private runLoad(c: Copy, t: number): void {
     const inst = c.inst
     const start = t > inst.unloadingUntil ? t : inst.unloadingUntil
-    const cost = this.stretch(start, this.loadCostMs(c.model))
+    const cost = this.stretch === undefined ? this.loadCostMs(c.model) : this.stretch(start, this.loadCostMs(c.model))
     this.events.push(start + (this.loadSigma > 0 ? cost * this.loadFactor() : cost), LOAD_DONE, c.id)
   }
 
