@@ -1,7 +1,7 @@
 import type { SlowdownConfig } from "@meshkit/sim"
 import type { Fitted } from "./calibrate.js"
 import type { ModelFiles } from "./model-files.js"
-import type { RealRun } from "./real-run.js"
+import type { RealRun, SchedTimeline } from "./real-run.js"
 import type { TraceWindow } from "./trace-window.js"
 
 /**
@@ -38,7 +38,7 @@ export const sameRunLevels = (fit: Fitted, run: RealRun, w: TraceWindow, files: 
   const holdsWallMs = (run.metricsDelta("meshkit_js_thread_load_hold_seconds_total") + run.metricsDelta("meshkit_js_thread_unload_hold_seconds_total")) * 1000
   let execCpuMs = 0
   for (let i = 0; i < w.model.length; i++) execCpuMs += fit.execAt(files.fileBytes[w.model[i]!]!) * share
-  const bg = slowdown !== undefined && run.schedTimeline !== undefined && c.loadLevel === "in-run-hold" ? backgroundOf(run, w) : undefined
+  const bg = slowdown !== undefined && run.schedTimeline !== undefined && c.loadLevel === "in-run-hold" ? backgroundOf(run.schedTimeline, run.replay.sentAtMs, w.model) : undefined
   const raw =
     bg !== undefined && execCpuMs > 0
       ? (bg.perRequestCpuMs * w.model.length) / execCpuMs
@@ -72,8 +72,12 @@ export const sameRunLevels = (fit: Fitted, run: RealRun, w: TraceWindow, files: 
  * metrics, GC), the per-request figure what a request costs it in the replay. Undefined when
  * the fit is degenerate (a negative term, too few steps).
  */
-export const backgroundOf = (run: RealRun, w: TraceWindow): { readonly cpuMsPerSecond: number; readonly perRequestCpuMs: number; readonly perFirstLoadCpuMs: number } | undefined => {
-  const t = run.schedTimeline!
+export const backgroundOf = (
+  t: SchedTimeline,
+  /** when each request was sent, ms from the replay's start, and its model */
+  at: ArrayLike<number>,
+  model: ArrayLike<number>
+): { readonly cpuMsPerSecond: number; readonly perRequestCpuMs: number; readonly perFirstLoadCpuMs: number } | undefined => {
   const per = Math.max(1, Math.round(1000 / t.stepMs))
   const n = Math.floor(t.cpuMs.length / per)
   if (n < 10) return undefined
@@ -81,13 +85,12 @@ export const backgroundOf = (run: RealRun, w: TraceWindow): { readonly cpuMsPerS
   const first = new Float64Array(n)
   const cpu = new Float64Array(n)
   const seen = new Set<number>()
-  const at = run.replay.sentAtMs
-  for (let i = 0; i < w.model.length; i++) {
+  for (let i = 0; i < model.length; i++) {
     const j = Math.floor(at[i]! / (t.stepMs * per))
     if (j < 0 || j >= n) continue
     req[j]!++
-    if (!seen.has(w.model[i]!)) {
-      seen.add(w.model[i]!)
+    if (!seen.has(model[i]!)) {
+      seen.add(model[i]!)
       first[j]!++
     }
   }
