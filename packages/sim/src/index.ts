@@ -4,6 +4,7 @@
  */
 export * from "./trace/index.js"
 export { defaultCluster, loadTimeMs, policyLabel, type ClusterConfig, type ExecTimeConfig, type Mode, type SimConfig } from "./engine/config.js"
+export type { SlowdownConfig } from "./engine/slowdown.js"
 export { EventQueue } from "./engine/event-queue.js"
 export { arrayTrace, tinyTrace } from "./engine/array-trace.js"
 export { runIdeal } from "./engine/ideal.js"

@@ -30,7 +30,7 @@ export interface Fitted {
   readonly fileOf: (id: string) => number
 }
 
-export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: RealRun): Fitted => {
+export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: RealRun, simModel: "holds" | "legacy" = "holds"): Fitted => {
   const replayed = run.statuses.filter((s) => !s.id.startsWith(AUX_PREFIX))
   // sizes in memory
   const resident = replayed.filter((s) => s.status === "LOADED")
@@ -54,7 +54,20 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
   const loadsByCpu = isolated.length > 0 && isolated.every((l) => l.threadCpuMs !== undefined && l.threadCpuMs > 0)
   const isolatedPoints = isolated.map((l) => [Math.round(l.bytes * sizePerFileByte + sessionOverheadBytes), loadsByCpu ? l.threadCpuMs! / cpuShare : l.wallMs] as const)
   const useIsolated = isolatedPoints.length >= 10
-  const { loadFixedMs, loadBytesPerSecond, loadSigma } = useIsolated ? loadModel(isolatedPoints) : inRun
+  const shape = useIsolated ? loadModel(isolatedPoints) : inRun
+  // The level from the replay itself: the server's own measure of how long the synchronous part
+  // of its loads held the JS thread (meshkit_js_thread_load_hold_seconds_total), which is what a
+  // load holds the simulator's runtime thread for. The shape (fixed + size / bandwidth) comes
+  // from the fit above, scaled so that its mean over the replay's loads is the measured one.
+  const loadHolds = run.metricsDelta("meshkit_js_thread_load_holds_total")
+  const holdMeanMs = loadHolds > 0 ? (run.metricsDelta("meshkit_js_thread_load_hold_seconds_total") * 1000) / loadHolds : 0
+  const shapeMeanMs = meanOverLoads(loadedModels.map((st) => [simSizes[files.indexOf.get(st.id)!]!, st.loads] as const), shape.loadFixedMs, shape.loadBytesPerSecond)
+  const byHold = simModel === "holds" && holdMeanMs > 0 && shapeMeanMs > 0
+  const k = byHold ? holdMeanMs / shapeMeanMs : 1
+  const { loadFixedMs, loadBytesPerSecond, loadSigma } = { loadFixedMs: shape.loadFixedMs * k, loadBytesPerSecond: shape.loadBytesPerSecond / k, loadSigma: shape.loadSigma }
+  // what an unload holds the JS thread for (session release), from the same replay
+  const unloadHolds = run.metricsDelta("meshkit_js_thread_unload_holds_total")
+  const unloadHoldMs = simModel === "holds" && unloadHolds > 0 ? (run.metricsDelta("meshkit_js_thread_unload_hold_seconds_total") * 1000) / unloadHolds : 0
   const unloads = run.metricsDelta("meshkit_unload_duration_seconds_count")
   const unloadMs = unloads > 0 ? (run.metricsDelta("meshkit_unload_duration_seconds_sum") * 1000) / unloads : 0
   // execution
@@ -82,6 +95,8 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
       loadSamples: useIsolated ? isolatedPoints.length : loadedModels.length,
       loadSigma,
       loadSource: useIsolated ? "isolated" : "in-run",
+      loadLevel: byHold ? "in-run-hold" : "fit",
+      unloadHoldMs,
       inRunLoad: inRun,
       unloadMs,
       execMsAt1MiB: execAt(MIB),
@@ -101,6 +116,17 @@ export const calibrate = (sizes: ReadonlyArray<number>, files: ModelFiles, run: 
     resident,
     fileOf
   }
+}
+
+/** mean of fixed + size / bandwidth over loads: [size in memory, number of loads] per model */
+export const meanOverLoads = (models: ReadonlyArray<readonly [number, number]>, fixedMs: number, bytesPerSecond: number): number => {
+  let s = 0
+  let n = 0
+  for (const [size, loads] of models) {
+    s += loads * (fixedMs + (size * 1000) / bytesPerSecond)
+    n += loads
+  }
+  return n > 0 ? s / n : 0
 }
 
 /**

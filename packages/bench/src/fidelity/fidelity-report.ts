@@ -77,7 +77,7 @@ const diagnosticsText = (r: FidelityResult): string => {
   return (
     `Where they part: mean load ${fmt(d.realMeanLoadMs)} ms real vs ${fmt(d.simMeanLoadMs)} ms calibrated; ` +
     `a cold-start request waits ${fmt(d.realMeanLoadingWaitMs)} ms for its load on average, real, vs ${fmt(d.simMeanLoadingWaitMs)} ms simulated; ` +
-    `mean unload ${fmt(d.realMeanUnloadMs)} ms; replay client send lag p99 ${fmt(r.real.sendLagMsP99)} ms.`
+    `mean unload ${fmt(d.realMeanUnloadMs)} ms; the JS thread held ${fmt(d.realLoadHoldMs)} ms per load and ${fmt(d.realUnloadHoldMs)} ms per unload (session create / release); replay client send lag p99 ${fmt(r.real.sendLagMsP99)} ms.`
   )
 }
 

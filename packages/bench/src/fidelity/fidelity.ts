@@ -1,6 +1,9 @@
 import { calibrate } from "./calibrate.js"
 import { writeModelFiles } from "./model-files.js"
 import { runOnServer } from "./real-run.js"
+import { loadRun, saveRun } from "./recorded-run.js"
+import { slowdownOf, slowdownSummary } from "./slowdown-of.js"
+import { sameRunLevels } from "./same-run-levels.js"
 import { runOnCluster, type ClusterRun } from "./cluster-run.js"
 import { attribute } from "./decomposition.js"
 import { realDecomposition, simDecomposition } from "./decompose-runs.js"
@@ -66,17 +69,24 @@ export const fidelityRun = async ({ w, files }: Prepared, o: FidelityOptions, ru
     o.progress(`simulated ${instances} instances`)
     return withCluster(resultOf(w, files, run, fit, simulated, o, run.loads), w, run, simulated)
   }
-  const run = await runOnServer(w, files, ro)
-  const fit = calibrate(w.table.sizes, files, run)
+  const recorded = o.fromRecords?.[0]
+  const run = recorded !== undefined ? loadRun(recorded) : await runOnServer(w, files, ro)
+  if (o.recordFile !== undefined && recorded === undefined) saveRun(run, o.recordFile)
+  const fitted = calibrate(w.table.sizes, files, run, o.simModel)
+  const slowdown = o.slowdown !== false && run.schedTimeline !== undefined ? slowdownOf(run.schedTimeline, fitted.calibration.cpuShare) : undefined
+  const measured = o.simModel === "legacy" ? undefined : sameRunLevels(fitted, run, w, files, slowdown)
+  const leveled = measured?.fit ?? fitted
+  const slowdownUsed = measured === undefined ? slowdown : measured.slowdown
+  const fit = slowdownUsed === undefined ? leveled : { ...leveled, calibration: { ...leveled.calibration, slowdown: slowdownSummary(slowdownUsed) } }
   o.progress(calibrationLine(fit))
-  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs)
+  const simulated = await simulateWindow(w, files, fit, run.memoryBytes, o, 1, run.replay.sentAtMs, slowdownUsed)
   return resultOf(w, files, run, fit, simulated, o)
 }
 
 export const runFidelity = async (o: FidelityOptions): Promise<FidelityResult> => fidelityRun(await prepareFidelity(o), o)
 
 const calibrationLine = ({ calibration: c, loadedModels }: Fitted): string =>
-  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), ` +
+  `calibration: load ${fmtS(c.loadFixedMs)} ms + size / ${fmtS(c.loadBytesPerSecond / MIB)} MiB/s, σ ${fmtS(c.loadSigma)}${c.loadLevel === "in-run-hold" ? " (level: the replay's measured JS-thread hold per load)" : ""}, unload holds the thread ${fmtS(c.unloadHoldMs)} ms${c.slowdown === undefined ? "" : `, slowdown over ${c.slowdown.steps} steps of ${c.slowdown.stepMs} ms ×${fmtS(c.slowdown.min)}–${fmtS(c.slowdown.max)} (median ${fmtS(c.slowdown.median)})`} (${c.loadSource === "isolated" ? `${c.loadSamples} loads timed alone; the replay's ${loadedModels.length} models' loads: ${fmtS(c.inRunLoad.loadFixedMs)} ms + size / ${fmtS(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s` : `${loadedModels.length} models`}), unload ${fmtS(c.unloadMs)} ms, main thread's core share in the replay ${fmtS(c.cpuShare)} (costs from ${c.costsFrom.loads} / ${c.costsFrom.exec}), levels from the replay: exec ×${fmtS(c.execLevel ?? 1)}, holds ×${fmtS(c.holdLevel ?? 1)}${c.backgroundCpuMsPerSecond === undefined ? "" : `, main-thread background ${fmtS(c.backgroundCpuMsPerSecond)} ms CPU/s (${fmtS((c.backgroundShare ?? 0) * 100)} % of its time)`}, ` +
   `exec ${fmtS(c.execMsAt1MiB)} ms at 1 MiB + ${fmtS(c.execMsPerMiB)} ms/MiB (σ ${fmtS(c.execSigma)}) + ${fmtS(c.requestOverheadMs)} ms outside, size = ${fmtS(c.sizePerFileByte)} × file + ${fmtS(c.sessionOverheadBytes / KIB)} KiB`
 
 /** Step 6: both sides by the same definitions, where they part, and the goal. */
@@ -134,7 +144,9 @@ const resultOf = (w: TraceWindow, files: ModelFiles, run: RealRun, fit: Fitted, 
       simMeanLoadMs: simMeanLoad,
       realMeanLoadingWaitMs: ratio(metricsDelta("meshkit_model_loading_wait_seconds_sum") * 1000, metricsDelta("meshkit_model_loading_wait_seconds_count")),
       simMeanLoadingWaitMs: ratio(r.coldStartSeconds * 1000, r.coldStarts),
-      realMeanUnloadMs: c.unloadMs
+      realMeanUnloadMs: c.unloadMs,
+      realLoadHoldMs: ratio(metricsDelta("meshkit_js_thread_load_hold_seconds_total") * 1000, metricsDelta("meshkit_js_thread_load_holds_total")),
+      realUnloadHoldMs: ratio(metricsDelta("meshkit_js_thread_unload_hold_seconds_total") * 1000, metricsDelta("meshkit_js_thread_unload_holds_total"))
     },
     ...(realDec === undefined
       ? {}

@@ -59,6 +59,8 @@ export interface RealRun {
    * holds the replay's event-loop delay), and the server's CPU time over the replay
    */
   readonly scrapes?: { readonly before: Scrape; readonly after: Scrape }
+  /** one server only: those two scrapes' text, for a recorded run (recorded-run.ts) */
+  readonly metricsText?: { readonly before: string; readonly after: string }
   /**
    * one server only: loads timed alone after the replay, [file bytes, ms], on the calibration
    * models (see measureLoads)
@@ -67,6 +69,93 @@ export interface RealRun {
   readonly serverCpuMs?: number
   /** one server only: its main thread's scheduling over the replay (the share of a core it got) */
   readonly replaySched?: SchedDelta
+  /** one server only: its main thread's scheduling over the replay, every SCHED_STEP_MS */
+  readonly schedTimeline?: SchedTimeline
+  /**
+   * recorded runs only (--record): a few of the server's counters every COUNTER_STEP_MS of the
+   * replay (cumulative values), to see where the JS thread's time went over the run
+   */
+  readonly counterTimeline?: CounterTimeline
+}
+
+export interface CounterTimeline {
+  /** ms from the replay's start of each sample */
+  readonly atMs: ReadonlyArray<number>
+  /** counter name → its cumulative value at each sample */
+  readonly values: Readonly<Record<string, ReadonlyArray<number>>>
+}
+
+const COUNTER_STEP_MS = 1000
+const COUNTERS = [
+  "meshkit_js_thread_load_hold_seconds_total",
+  "meshkit_js_thread_load_holds_total",
+  "meshkit_js_thread_unload_hold_seconds_total",
+  "meshkit_load_duration_seconds_sum",
+  "meshkit_load_duration_seconds_count",
+  "meshkit_request_duration_seconds_count",
+  "meshkit_process_cpu_seconds_total",
+  "meshkit_nodejs_gc_duration_seconds_sum"
+]
+
+/** Scrape /metrics every COUNTER_STEP_MS (one at a time) until stopped. */
+const sampleCounters = (baseUrl: string): { stop: () => Promise<CounterTimeline> } => {
+  const t0 = performance.now()
+  const atMs: number[] = []
+  const values: Record<string, number[]> = Object.fromEntries(COUNTERS.map((c) => [c, []]))
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, COUNTER_STEP_MS))
+      try {
+        const at = performance.now() - t0
+        const sums = sumSamples(await metricsText(baseUrl))
+        atMs.push(Math.round(at))
+        for (const c of COUNTERS) values[c]!.push(sums.get(c) ?? 0)
+      } catch {
+        return
+      }
+    }
+  })()
+  return {
+    stop: async () => {
+      stopped = true
+      await loop
+      return { atMs, values }
+    }
+  }
+}
+
+/** the main thread's CPU and run-queue wait per step of the replay, ms (step i covers [i·stepMs, (i+1)·stepMs)) */
+export interface SchedTimeline {
+  readonly stepMs: number
+  readonly cpuMs: ReadonlyArray<number>
+  readonly waitMs: ReadonlyArray<number>
+}
+
+const SCHED_STEP_MS = 250
+
+/** Sample a process's main-thread schedstat every SCHED_STEP_MS until stopped (undefined where unreadable). */
+const sampleSched = (pid: number | undefined): { stop: () => SchedTimeline | undefined } => {
+  const cpuMs: number[] = []
+  const waitMs: number[] = []
+  let last = schedOf(pid)
+  let ok = last !== undefined
+  const timer = setInterval(() => {
+    const s = schedOf(pid)
+    if (s === undefined || last === undefined) {
+      ok = false
+      return
+    }
+    cpuMs.push(Math.round((s.cpuNs - last.cpuNs) / 1e3) / 1e3)
+    waitMs.push(Math.round((s.waitNs - last.waitNs) / 1e3) / 1e3)
+    last = s
+  }, SCHED_STEP_MS)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      return ok && cpuMs.length > 0 ? { stepMs: SCHED_STEP_MS, cpuMs, waitMs } : undefined
+    }
+  }
 }
 
 export const serverMemoryBytes = (w: TraceWindow, o: FidelityOptions): number =>
@@ -95,7 +184,11 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
     const beforeText = await metricsText(server.baseUrl)
     const cpu0 = cpuMsOf(server.child.pid)
     const sched0 = schedOf(server.child.pid)
+    const timeline = sampleSched(server.child.pid)
+    const counters = o.recordFile === undefined ? undefined : sampleCounters(server.baseUrl)
     const real = await replayWindow(server, body, w, files, o)
+    const schedTimeline = timeline.stop()
+    const counterTimeline = await counters?.stop()
     const sched1 = schedOf(server.child.pid)
     const cpu1 = cpuMsOf(server.child.pid)
     const replaySched = schedDelta(sched0, sched1)
@@ -116,6 +209,9 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
       statuses,
       exec,
       scrapes: { before: parseScrape(beforeText), after: parseScrape(afterText) },
+      metricsText: { before: beforeText, after: afterText },
+      ...(schedTimeline === undefined ? {} : { schedTimeline }),
+      ...(counterTimeline === undefined ? {} : { counterTimeline }),
       ...(cpu0 !== undefined && cpu1 !== undefined ? { serverCpuMs: cpu1 - cpu0 } : {})
     }
   } finally {

@@ -82,7 +82,9 @@ export const runFidelityRepeated = async (o: FidelityOptions, repeat: number): P
     const runDir = join(o.workDir, `run-${i + 1}`)
     mkdirSync(runDir, { recursive: true })
     const dump = o.dumpFile === undefined ? {} : { dumpFile: o.dumpFile.replace(/(\.csv)?$/, `-run${i + 1}$1`) }
-    const r = await fidelityRun(prepared, { ...o, progress, ...dump }, runDir)
+    const record = o.recordFile === undefined ? {} : { recordFile: o.recordFile.replace(/(\.json)?$/, `-run${i + 1}$1`) }
+    const from = o.fromRecords === undefined ? {} : { fromRecords: [o.fromRecords[i]!] }
+    const r = await fidelityRun(prepared, { ...o, progress, ...dump, ...record, ...from }, runDir)
     runs.push(r)
     const e = (r.sim.latencyUs.p99 - r.real.latencyUs.p99) / r.real.latencyUs.p99
     progress(

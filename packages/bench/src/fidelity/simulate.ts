@@ -1,5 +1,5 @@
 import { makeRng } from "@meshkit/core"
-import type { PolicyResult, RunOutput } from "@meshkit/sim"
+import type { PolicyResult, RunOutput, SlowdownConfig } from "@meshkit/sim"
 import type { Fitted } from "./calibrate.js"
 import type { ModelFiles } from "./model-files.js"
 import type { TraceWindow } from "./trace-window.js"
@@ -29,7 +29,7 @@ export interface Simulated {
  * run's send times (the schedule plus the replay client's own lag, which on a busy machine
  * bunches requests up), so that both sides see the same arrivals.
  */
-export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fitted, memoryBytes: number, o: FidelityOptions, instances = 1, arrivalsMs: Float64Array = w.atMs): Promise<Simulated> => {
+export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fitted, memoryBytes: number, o: FidelityOptions, instances = 1, arrivalsMs: Float64Array = w.atMs, slowdown?: SlowdownConfig): Promise<Simulated> => {
   const sim = await import("@meshkit/sim")
   const { loaded, table } = w
   const c = fit.calibration
@@ -53,7 +53,9 @@ export const simulateWindow = async (w: TraceWindow, files: ModelFiles, fit: Fit
         maxCopies: instances > 1 ? loaded.cluster.maxCopies : 1,
         runtimeThreads: threads,
         requestOverheadMs: c.requestOverheadMs,
-        loadSigma: c.loadSigma
+        ...(o.simModel === "legacy" ? {} : { unloadHoldMs: c.unloadHoldMs }),
+        loadSigma: c.loadSigma,
+        ...(slowdown === undefined ? {} : { slowdown })
       },
       eviction: o.policy,
       placement: instances > 1 ? loaded.scenario.policies.placement : "modelmesh",

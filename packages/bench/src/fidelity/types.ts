@@ -26,6 +26,18 @@ export interface FidelityOptions {
    * or 1 (the JS thread) without workers. 0 = unlimited (loads and inferences never wait for each other)
    */
   readonly simRuntimeThreads?: number
+  /**
+   * "holds" (default): the load model's level from the replay's measured JS-thread hold per load,
+   * and unloads hold the runtime thread for their measured hold; "legacy": as before (the fit's
+   * own level, unloads hold nothing), for comparison
+   */
+  readonly simModel?: "holds" | "legacy"
+  /**
+   * replay the server thread's core share over time in the simulator (its schedstat, every
+   * 250 ms of the replay): work starting in a step is stretched by the run's mean share ÷ that
+   * step's (ClusterConfig.slowdown). Default true when the run has the timeline.
+   */
+  readonly slowdown?: boolean
   readonly workDir: string
   readonly progress: (line: string) => void
   /**
@@ -35,6 +47,10 @@ export interface FidelityOptions {
   readonly instances?: number
   /** write every real request (index, model, scheduled ms, sent ms, latency µs, status) to this CSV file */
   readonly dumpFile?: string
+  /** one server only: keep the real run in this file (recorded-run.ts); with a repeat, one file per run */
+  readonly recordFile?: string
+  /** one server only: no real run; read recorded runs from these files instead (one run each) */
+  readonly fromRecords?: ReadonlyArray<string>
 }
 
 export interface Side {
@@ -71,6 +87,30 @@ export interface FidelityResult {
      * server) or "in-run" (every replayed model's last load, which includes its event-loop wait)
      */
     readonly loadSource: "isolated" | "in-run"
+    /**
+     * where the load model's level comes from: "in-run-hold" (scaled so that its mean over the
+     * replay's loads is the JS thread's measured hold per load in that replay, the server's
+     * meshkit_js_thread_load_hold_seconds_total) or "fit" (the fit as it is: no hold measured,
+     * e.g. with runtime workers)
+     */
+    readonly loadLevel: "in-run-hold" | "fit"
+    /** what an unload holds the runtime thread for (the replay's measured session release), ms; 0 = not measured */
+    readonly unloadHoldMs: number
+    /**
+     * same-run-levels.ts: the factor the execution fit was scaled by so that the requests cost
+     * the main thread what it spent in the replay, and the factor on the hold levels for the
+     * slowdown; absent: 1 (legacy model)
+     */
+    readonly execLevel?: number
+    readonly holdLevel?: number
+    /**
+     * the main thread's CPU per second whatever the traffic (same-run-levels.ts, backgroundOf),
+     * and the share of its wall time that takes (folded into the slowdown); absent: not fitted
+     */
+    readonly backgroundCpuMsPerSecond?: number
+    readonly backgroundShare?: number
+    /** the slowdown replayed (see FidelityOptions.slowdown): steps and min / median / max factor; absent when off */
+    readonly slowdown?: { readonly stepMs: number; readonly steps: number; readonly min: number; readonly median: number; readonly max: number }
     /** the fit to the replay's own loads, for comparison */
     readonly inRunLoad: { readonly loadFixedMs: number; readonly loadBytesPerSecond: number; readonly loadSigma: number }
     readonly unloadMs: number
@@ -118,6 +158,13 @@ export interface FidelityResult {
     readonly realMeanLoadingWaitMs: number
     readonly simMeanLoadingWaitMs: number
     readonly realMeanUnloadMs: number
+    /**
+     * the JS thread held by the synchronous part of a load (session create) and of an unload
+     * (session release), mean per load / unload over the replay (the server's
+     * meshkit_js_thread_*_hold_seconds_total; 0 with runtime workers)
+     */
+    readonly realLoadHoldMs: number
+    readonly realUnloadHoldMs: number
   }
   /**
    * one server only: each side's latency split into load wait, load time, time in the server and

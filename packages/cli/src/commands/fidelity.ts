@@ -37,12 +37,28 @@ options:
   --sim-runtime-threads N
                       the simulator's runtime threads (default: the server's workers, or 1
                       for the JS thread; 0 = unlimited, loads and inferences independent)
+  --sim-model M       holds (default): loads hold the simulator's runtime thread for the replay's
+                      measured JS-thread hold per load, unloads for theirs; legacy: the load fit's
+                      own level, unloads hold nothing (the model before the hold measurements)
+  --no-slowdown       do not replay the server thread's measured core share over time in the
+                      simulator (default: replay it, one factor per 250 ms of the replay)
   --set key=value     override a scenario field, as in meshkit sim
   --out DIR           report folder (default reports/fidelity/<scenario>, or
                       reports/fidelity/<scenario>-<N>-instances with --instances N)
   --dump FILE         write every real request (model, scheduled/sent time, latency µs, status) as CSV
                       (with --repeat, one file per run: FILE-run1.csv, ...)
+  --record FILE       keep the real run (its measurements and /metrics) in FILE, to compare the
+                      simulator against it again later (with --repeat: FILE-run1.json, ...)
+  --from-record FILES no real run: read recorded runs (comma-separated, one run each; several
+                      act as a --repeat over them) and simulate each again, on the same scenario
+                      and options they were recorded with
   --no-report         do not write the report files`
+
+const simModelOf = (v: string | undefined): { simModel?: "holds" | "legacy" } => {
+  if (v === undefined) return {}
+  if (v !== "holds" && v !== "legacy") throw new UsageError(`--sim-model must be holds or legacy, got "${v}"`)
+  return { simModel: v }
+}
 
 export const run = async (argv: string[]): Promise<number> => {
   const a = parse(
@@ -58,9 +74,13 @@ export const run = async (argv: string[]): Promise<number> => {
       policy: { type: "string" },
       "runtime-workers": { type: "string" },
       "sim-runtime-threads": { type: "string" },
+      "sim-model": { type: "string" },
+      "no-slowdown": { type: "boolean" },
       set: { type: "string", multiple: true },
       out: { type: "string" },
       dump: { type: "string" },
+      record: { type: "string" },
+      "from-record": { type: "string" },
       "no-report": { type: "boolean" }
     },
     help,
@@ -82,9 +102,13 @@ export const run = async (argv: string[]): Promise<number> => {
   }
   const scenarioFile = a.positionals[0] ?? "scenarios/default.yaml"
   const instances = int("instances", a.values.instances, 1)
-  const repeat = int("repeat", a.values.repeat, 1)
+  const fromRecords = a.values["from-record"] === undefined ? undefined : a.values["from-record"].split(",").filter((f) => f !== "")
+  if (fromRecords !== undefined && fromRecords.length === 0) throw new UsageError(`--from-record needs at least one file`)
+  if (fromRecords !== undefined && a.values.repeat !== undefined) throw new UsageError(`--from-record replaces --repeat: give one recorded file per run`)
+  const repeat = fromRecords?.length ?? int("repeat", a.values.repeat, 1)
   if (repeat < 1) throw new UsageError(`--repeat must be 1 or more, got "${a.values.repeat}"`)
   if (instances < 1) throw new UsageError(`--instances must be 1 or more, got "${a.values.instances}"`)
+  if (instances > 1 && (fromRecords !== undefined || a.values.record !== undefined)) throw new UsageError(`--record and --from-record work with one server only (not with --instances)`)
   const opts = {
     minutes: num("minutes", a.values.minutes, 4),
     compress: num("compress", a.values.compress, 2),
@@ -93,6 +117,10 @@ export const run = async (argv: string[]): Promise<number> => {
     policy: a.values.policy ?? "lru",
     runtimeWorkers: int("runtime-workers", a.values["runtime-workers"], 0),
     ...(instances > 1 ? { instances } : {}),
+    ...(simModelOf(a.values["sim-model"])),
+    ...(a.values["no-slowdown"] ? { slowdown: false } : {}),
+    ...(a.values.record !== undefined ? { recordFile: a.values.record } : {}),
+    ...(fromRecords !== undefined ? { fromRecords } : {}),
     ...(a.values["sim-runtime-threads"] !== undefined ? { simRuntimeThreads: int("sim-runtime-threads", a.values["sim-runtime-threads"], 0) } : {})
   }
   const { findPolicy } = await import("@meshkit/core")

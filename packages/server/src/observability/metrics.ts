@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
 import { ServiceTag } from "../service-tag.js"
+import { jsThreadHolds } from "../runtimes/onnx/js-thread-hold.js"
 
 /**
  * Prometheus metrics (prom-client), ModelMesh's set under meshkit_* names in base units
@@ -237,6 +238,12 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
     this.downloadDuration = new Histogram({ name: "meshkit_download_duration_seconds", help: "Model download time (URL sources)", buckets: SLOW, registers })
     this.heapTrims = new Counter({ name: "meshkit_heap_trims_total", help: "Times freed native memory was given back to the OS after an unload (RSS over the start + budget + slack line)", registers })
     this.heapTrimmedBytes = new Counter({ name: "meshkit_heap_trimmed_bytes_total", help: "Resident bytes those trims gave back", registers })
+    // the JS thread held by in-process session create / release (runtimes/onnx/js-thread-hold.ts)
+    for (const op of ["load", "unload"] as const) {
+      const what = op === "load" ? "create" : "release"
+      plainCounter(`meshkit_js_thread_${op}_hold_seconds_total`, `Seconds the JS thread was held by the synchronous part of in-process ONNX session ${what}s`, () => jsThreadHolds[op].ms / 1000)
+      plainCounter(`meshkit_js_thread_${op}_holds_total`, `In-process ONNX session ${what}s timed for meshkit_js_thread_${op}_hold_seconds_total`, () => jsThreadHolds[op].count)
+    }
     gauge("meshkit_capacity_bytes", "Memory budget for models", (g) => g.capacityBytes())
     gauge("meshkit_used_bytes", "Bytes held by loaded and loading models (and models still unloading)", (g) => g.usedBytes())
     gauge("meshkit_models_loaded", "Models loaded and ready", (g) => g.loaded())

@@ -45,6 +45,8 @@ import { RequestPool } from "./request-pool.js"
 import type { RunOptions } from "./run-options.js"
 import { Batches } from "./batches.js"
 import { BATCH_TICK, EXEC_DONE, EXPIRE, LOAD_DONE, SCALE_TICK, Work } from "./work.js"
+import { HOLD_DONE, ThreadHolds } from "./thread-hold.js"
+import { stretcher } from "./slowdown.js"
 
 export class ClusterEngine {
   private readonly cfg: SimConfig
@@ -117,7 +119,9 @@ export class ClusterEngine {
     this.instanceRate = new RateWindows(c.instances)
     this.onProgress = opts.onProgress
     this.modelState = new ModelState(c.modelConcurrency)
-    this.work = new Work(this.events, this.requests, this.modelState.byId, (m) => this.models.loadCostMs[m]!, c.loadSigma ?? 0, policyRng(seed, "load"))
+    const stretch = c.slowdown === undefined ? undefined : stretcher(c.slowdown)
+    const holds = (c.unloadHoldMs ?? 0) > 0 ? new ThreadHolds(this.events, c.unloadHoldMs!, stretch ?? ((_t, ms) => ms)) : undefined
+    this.work = new Work(this.events, this.requests, this.modelState.byId, (m) => this.models.loadCostMs[m]!, c.loadSigma ?? 0, policyRng(seed, "load"), holds, stretch)
     this.batches = c.batching === undefined ? undefined : new Batches(c.batching, this.events, this.requests, this.work)
     this.memory = new MemoryLedger(this.timeline)
     const keepAlive = typeof p0.expired === "function" ? new KeepAlive(this.events, this.tot, this.memory, () => this.placement) : undefined
@@ -313,6 +317,9 @@ export class ClusterEngine {
         break
       case BATCH_TICK:
         this.batches!.tick(this.modelState.byId[ev.poppedArg], t)
+        break
+      case HOLD_DONE:
+        this.work.releaseThread(this.instances[ev.poppedArg]!, t)
         break
     }
   }

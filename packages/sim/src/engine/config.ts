@@ -1,5 +1,6 @@
 import type { PolicyChoice } from "@meshkit/core"
 import type { BatchingConfig } from "./batches.js"
+import type { SlowdownConfig } from "./slowdown.js"
 
 /** Execution time of a request whose trace does not give one. */
 export type ExecTimeConfig =
@@ -36,6 +37,18 @@ export interface ClusterConfig {
    * its latency; it holds no resource. 0 or absent: none.
    */
   readonly requestOverheadMs?: number
+  /**
+   * Time an unload holds a runtime thread of its instance, from its start (a server with its
+   * ONNX runtime on the JS thread releases a session synchronously: nothing else runs there
+   * meanwhile). Needs runtimeThreads ≥ 1. 0 or absent: unloads hold no thread (they only delay
+   * the instance's next load by unloadMs).
+   */
+  readonly unloadHoldMs?: number
+  /**
+   * The runtime's speed over time (slowdown.ts): work starting in a step takes its cost × that
+   * step's factor, on every instance (a machine shared with other work). Absent: costs as given.
+   */
+  readonly slowdown?: SlowdownConfig
   /**
    * Spread of load times: each load takes its model's load time × a lognormal factor of mean 1
    * and this σ (real loads vary with disk, CPU contention and allocation; the tail of cold-start

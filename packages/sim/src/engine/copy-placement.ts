@@ -175,5 +175,6 @@ export class CopyPlacement {
   /** Forget an evicted / removed copy (the cache has already dropped it); start its unload. */
   detach(c: Copy, t: number): void {
     this.d.modelState.detach(c, t + this.d.unloadMs)
+    this.d.work.holds?.unload(c.inst, t)
   }
 }

@@ -10,6 +10,7 @@ import type { Copy } from "./copy.js"
 import type { EventQueue } from "./event-queue.js"
 import type { Instance } from "./instance.js"
 import type { RequestPool } from "./request-pool.js"
+import { isHold, type ThreadHolds } from "./thread-hold.js"
 
 /** event kinds of the engine's queue */
 export const EXEC_DONE = 1
@@ -27,7 +28,11 @@ export class Work {
     private readonly loadCostMs: (m: number) => number,
     /** ClusterConfig.loadSigma and the random stream of load-time factors */
     private readonly loadSigma: number,
-    private readonly loadRng: Rng
+    private readonly loadRng: Rng,
+    /** unload holds (thread-hold.ts), when the cluster configures them */
+    readonly holds?: ThreadHolds,
+    /** ClusterConfig.slowdown (slowdown.ts): a cost starting at t as it is run; absent: as given */
+    private readonly stretch?: (t: number, ms: number) => number
   ) {}
 
   /** request `slot` starts on copy c (which has a free concurrency slot) */
@@ -36,7 +41,8 @@ export class Work {
     const inst = c.inst
     if (inst.threadsFree > 0) {
       inst.threadsFree--
-      this.events.push(t + this.requests.execMs[slot]!, EXEC_DONE, slot)
+      const ms = this.requests.execMs[slot]!
+      this.events.push(t + (this.stretch === undefined ? ms : this.stretch(t, ms)), EXEC_DONE, slot)
     } else inst.threadWaiting.push(slot)
   }
 
@@ -47,7 +53,11 @@ export class Work {
       return
     }
     const w = inst.threadWaiting.shift()
-    if (w >= 0) this.events.push(t + this.requests.execMs[w]!, EXEC_DONE, w)
+    if (w >= 0) {
+      const ms = this.requests.execMs[w]!
+      this.events.push(t + (this.stretch === undefined ? ms : this.stretch(t, ms)), EXEC_DONE, w)
+    }
+    else if (isHold(w)) this.holds!.start(inst, w, t)
     else this.runLoad(this.copies[~w]!, t)
   }
 
@@ -76,7 +86,7 @@ export class Work {
   private runLoad(c: Copy, t: number): void {
     const inst = c.inst
     const start = t > inst.unloadingUntil ? t : inst.unloadingUntil
-    const cost = this.loadCostMs(c.model)
+    const cost = this.stretch === undefined ? this.loadCostMs(c.model) : this.stretch(start, this.loadCostMs(c.model))
     this.events.push(start + (this.loadSigma > 0 ? cost * this.loadFactor() : cost), LOAD_DONE, c.id)
   }
 

@@ -167,6 +167,7 @@ export const clusterConfig = (c: Cluster): ClusterConfig => ({
   maxCopies: c.maxCopies,
   runtimeThreads: c.runtimeThreads,
   requestOverheadMs: c.requestOverheadMs,
+  unloadHoldMs: c.unloadHoldMs,
   loadSigma: c.load.sigma,
   ...(c.batching !== undefined ? { batching: { policy: c.batching.policy, rowCost: c.batching.rowCost } } : {})
 })

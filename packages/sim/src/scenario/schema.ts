@@ -68,6 +68,8 @@ export const Cluster = Schema.Struct({
   runtimeThreads: opt(Schema.Int.pipe(Schema.nonNegative()), () => 0),
   /** latency outside the instance added to every request (network, client), ms; holds nothing */
   requestOverheadMs: opt(NonNegativeMs, () => 0),
+  /** time an unload holds a runtime thread of its instance (needs runtimeThreads ≥ 1), ms; 0 = none (see ClusterConfig) */
+  unloadHoldMs: opt(NonNegativeMs, () => 0),
   batching: Schema.optionalWith(Batching, { exact: true })
 })
 export type Cluster = typeof Cluster.Type

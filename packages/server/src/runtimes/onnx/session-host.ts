@@ -2,6 +2,7 @@ import type * as ort from "onnxruntime-node"
 import { Worker } from "node:worker_threads"
 import type { OnnxRuntimeConfig } from "./options.js"
 import { openSession, runSession } from "./session.js"
+import { timedCreate, timedRelease } from "./js-thread-hold.js"
 import type { FromWorker, LoadReply, ToWorker } from "./worker-protocol.js"
 import { RuntimeError, type Tensor, type TensorMeta } from "../runtime.js"
 
@@ -24,12 +25,12 @@ export interface HostedSession {
 export const inProcessHost = (options: ort.InferenceSession.SessionOptions): SessionHost => ({
   start: async () => undefined,
   open: async (path, modelId) => {
-    const s = await openSession(path, modelId, options)
+    const s = await timedCreate(() => openSession(path, modelId, options))
     return {
       inputs: s.inputs,
       outputs: s.outputs,
       run: (inputs, outputNames) => runSession(s, modelId, inputs, outputNames),
-      release: () => s.session.release()
+      release: () => timedRelease(() => s.session.release())
     }
   },
   close: async () => undefined
