@@ -1,23 +1,17 @@
-import { execFile } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { meshkit } from "./support/meshkit-cli.js"
 
 // `meshkit fidelity --record FILE` keeps a real run; `--from-record FILE` simulates it again
 // without a server. The run's own measurements calibrate the simulator: the JS thread's hold per
 // load and per unload (the server's meshkit_js_thread_* counters), and its core share over time.
 
-const root = join(import.meta.dirname, "..")
 const dir = mkdtempSync(join(tmpdir(), "fidelity-record-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const run = (args: string[]) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ["bin/meshkit.js", "fidelity", ...args], { cwd: root, maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr })
-    )
-  })
+const run = (args: string[]) => meshkit(["fidelity", ...args])
 
 const scenario = `
 name: tiny-record

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import { fullMode, handCluster } from "./support/hand-worked.js"
 import { policiesOf } from "@meshkit/core"
 import {
   defaultCluster,
@@ -17,31 +18,9 @@ import {
  * Full mode, hand-worked. Bandwidth is 1000 bytes/s so that a model of N bytes loads in
  * N ms (plus loadFixedMs); every request's execution time comes from the trace.
  */
-const cluster = (over: Partial<ClusterConfig> = {}): ClusterConfig => ({
-  ...defaultCluster,
-  instances: 1,
-  memoryBytes: 100,
-  maxConcurrentLoads: 2,
-  loadFixedMs: 0,
-  loadBytesPerSecond: 1000,
-  unloadMs: 0,
-  exec: { kind: "constant", ms: 0 },
-  modelConcurrency: 4,
-  maxCopies: 1,
-  ...over
-})
+const cluster = handCluster
 
-const full = (c: ClusterConfig, over: Partial<SimConfig> = {}): SimConfig => ({
-  mode: "full",
-  cluster: c,
-  eviction: "lru",
-  placement: "modelmesh",
-  routing: "least-in-flight",
-  scaling: "none",
-  seed: 1,
-  sloMs: 1000,
-  ...over
-})
+const full = fullMode
 
 const run = async (trace: Trace, cfg: SimConfig): Promise<PolicyResult> => (await simulate(trace, cfg)).result
 

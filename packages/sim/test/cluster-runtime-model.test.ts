@@ -1,35 +1,15 @@
 import { describe, expect, it } from "vitest"
-import { defaultCluster, scenarioFrom, simulate, tinyTrace, type ClusterConfig, type PolicyResult, type SimConfig, type Trace } from "@meshkit/sim"
+import { fullMode, handCluster } from "./support/hand-worked.js"
+import { scenarioFrom, simulate, tinyTrace, type ClusterConfig, type PolicyResult, type Trace } from "@meshkit/sim"
 
 /**
  * cluster.runtimeThreads: loads and inferences of an instance share its runtime threads, each
  * doing one thing at a time (a server whose ONNX runtime runs on the JS thread has one). Bandwidth
  * 1000 bytes/s: a model of N bytes loads in N ms; execution times come from the trace.
  */
-const cluster = (over: Partial<ClusterConfig> = {}): ClusterConfig => ({
-  ...defaultCluster,
-  instances: 1,
-  memoryBytes: 1000,
-  maxConcurrentLoads: 2,
-  loadFixedMs: 0,
-  loadBytesPerSecond: 1000,
-  unloadMs: 0,
-  exec: { kind: "constant", ms: 0 },
-  modelConcurrency: 4,
-  maxCopies: 1,
-  ...over
-})
+const cluster = (over: Partial<ClusterConfig> = {}): ClusterConfig => handCluster({ memoryBytes: 1000, ...over })
 
-const full = (c: ClusterConfig): SimConfig => ({
-  mode: "full",
-  cluster: c,
-  eviction: "lru",
-  placement: "modelmesh",
-  routing: "least-in-flight",
-  scaling: "none",
-  seed: 1,
-  sloMs: 1000
-})
+const full = fullMode
 
 const run = async (trace: Trace, c: ClusterConfig): Promise<PolicyResult> => (await simulate(trace, full(c))).result
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { defaultCluster, scenarioFrom, simulate, tinyTrace, type ClusterConfig, type PolicyResult, type SimConfig, type Trace } from "@meshkit/sim"
+import { fullMode, handCluster } from "./support/hand-worked.js"
+import { scenarioFrom, simulate, tinyTrace, type ClusterConfig, type PolicyResult, type Trace } from "@meshkit/sim"
 
 /**
  * What holds an instance's runtime thread besides inferences: a load (for its load time; every
@@ -8,31 +9,9 @@ import { defaultCluster, scenarioFrom, simulate, tinyTrace, type ClusterConfig, 
  * (cluster.slowdown: a machine shared with other work). Bandwidth 1000 bytes/s: a model of N
  * bytes loads in N ms; execution times come from the trace.
  */
-const cluster = (over: Partial<ClusterConfig> = {}): ClusterConfig => ({
-  ...defaultCluster,
-  instances: 1,
-  memoryBytes: 100,
-  maxConcurrentLoads: 2,
-  loadFixedMs: 0,
-  loadBytesPerSecond: 1000,
-  unloadMs: 0,
-  exec: { kind: "constant", ms: 0 },
-  modelConcurrency: 4,
-  maxCopies: 1,
-  runtimeThreads: 1,
-  ...over
-})
+const cluster = (over: Partial<ClusterConfig> = {}): ClusterConfig => handCluster({ runtimeThreads: 1, ...over })
 
-const full = (c: ClusterConfig): SimConfig => ({
-  mode: "full",
-  cluster: c,
-  eviction: "lru",
-  placement: "modelmesh",
-  routing: "least-in-flight",
-  scaling: "none",
-  seed: 1,
-  sloMs: 1000
-})
+const full = fullMode
 
 /** the run's distinct request latencies, ms (one decimal: the recorder keeps 3 significant digits) */
 const latencies = async (trace: Trace, c: ClusterConfig): Promise<{ r: PolicyResult; ms: number[] }> => {
