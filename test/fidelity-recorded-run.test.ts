@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { tinyFidelityScenario } from "./support/fidelity-scenario.js"
 import { meshkit } from "./support/meshkit-cli.js"
 
 // `meshkit fidelity --record FILE` keeps a real run; `--from-record FILE` simulates it again
@@ -13,17 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const run = (args: string[]) => meshkit(["fidelity", ...args])
 
-const scenario = `
-name: tiny-record
-seed: 3
-trace:
-  generate: { seed: 5, models: 12, tenants: 2, zipf: 1.0, rate: 30, arrival: poisson, sizeMedian: 32MiB, sizeSigma: 0.4, durationMs: 10000 }
-cluster:
-  instances: 1
-  memory: 160MiB
-  maxConcurrentLoads: 2
-  modelConcurrency: 4
-`
+const scenario = tinyFidelityScenario("tiny-record")
 
 interface Result {
   real: { requests: number; loads: number; latencyUs: { p99: number } }

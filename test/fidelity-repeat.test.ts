@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { tinyFidelityScenario } from "./support/fidelity-scenario.js"
 
 // `meshkit fidelity --repeat 2` end to end on a tiny scenario: two real runs (a fresh server
 // each), each with its own calibrated simulator. Checks the shape of the runs, the spread and
@@ -19,17 +20,7 @@ const run = (args: string[]) =>
     )
   })
 
-const scenario = `
-name: tiny-repeat
-seed: 3
-trace:
-  generate: { seed: 5, models: 12, tenants: 2, zipf: 1.0, rate: 30, arrival: poisson, sizeMedian: 32MiB, sizeSigma: 0.4, durationMs: 10000 }
-cluster:
-  instances: 1
-  memory: 160MiB
-  maxConcurrentLoads: 2
-  modelConcurrency: 4
-`
+const scenario = tinyFidelityScenario("tiny-repeat")
 
 interface Spread {
   min: number
