@@ -76,13 +76,14 @@ export const waitExit = (child: ChildProcess): Promise<void> =>
 
 export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCluster> => {
   const etcd = o.etcd ?? (await startEtcd(o.etcdBin === undefined ? {} : { bin: o.etcdBin }))
-  const slots: { port: number; grpcPort: number | undefined; id: string }[] = []
-  for (let i = 0; i < o.instances; i++) {
+  const slotFor = async (i: number): Promise<{ port: number; grpcPort: number | undefined; id: string }> => {
     const port = await freePort()
     const grpcOn = typeof o.grpc === "function" ? o.grpc(i) : o.grpc === true
     const grpcPort = grpcOn ? await freePort() : undefined
-    slots.push({ port, grpcPort, id: `i${i}-${port}` })
+    return { port, grpcPort, id: `i${i}-${port}` }
   }
+  const slots: { port: number; grpcPort: number | undefined; id: string }[] = []
+  for (let i = 0; i < o.instances; i++) slots.push(await slotFor(i))
   const instances: LocalInstance[] = []
   // Each instance keeps its own data dir (downloads, its file of record); the registry is etcd's.
   const dataRoot = await mkdtemp(join(tmpdir(), "meshkit-cluster-"))
@@ -116,9 +117,23 @@ export const startLocalCluster = async (o: LocalClusterOptions): Promise<LocalCl
     return { index, id: s.id, url: `http://127.0.0.1:${s.port}`, port: s.port, grpcPort: s.grpcPort, child, output }
   }
 
+  // Ports are picked free just before the launch, so another process can take one in between: an
+  // instance that exits for a port in use gets fresh ports and starts again (twice at most).
+  const start = async (i: number): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const x = launch(i)
+      instances[i] = x
+      try {
+        await waitReady(x.url, x.child, o.readyTimeoutMs ?? 60_000, x.output)
+        return
+      } catch (e) {
+        if (attempt >= 3 || !x.output.some((line) => line.includes("EADDRINUSE"))) throw e
+        slots[i] = await slotFor(i)
+      }
+    }
+  }
   try {
-    for (let i = 0; i < o.instances; i++) instances.push(launch(i))
-    await Promise.all(instances.map((x) => waitReady(x.url, x.child, o.readyTimeoutMs ?? 60_000, x.output)))
+    await Promise.all(slots.map((_, i) => start(i)))
   } catch (e) {
     for (const x of instances) x.child.kill("SIGKILL")
     if (o.etcd === undefined) await etcd.dispose()
