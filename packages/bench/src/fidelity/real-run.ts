@@ -97,8 +97,8 @@ const COUNTERS = [
   "meshkit_nodejs_gc_duration_seconds_sum"
 ]
 
-/** Scrape /metrics every COUNTER_STEP_MS (one at a time) until stopped. */
-const sampleCounters = (baseUrl: string): { stop: () => Promise<CounterTimeline> } => {
+/** Scrape /metrics every COUNTER_STEP_MS (one at a time) until stopped; `stop(startMs)`: times from the replay's start. */
+const sampleCounters = (baseUrl: string): { stop: (startMs: number) => Promise<CounterTimeline> } => {
   const t0 = performance.now()
   const atMs: number[] = []
   const values: Record<string, number[]> = Object.fromEntries(COUNTERS.map((c) => [c, []]))
@@ -109,7 +109,7 @@ const sampleCounters = (baseUrl: string): { stop: () => Promise<CounterTimeline>
       try {
         const at = performance.now() - t0
         const sums = sumSamples(await metricsText(baseUrl))
-        atMs.push(Math.round(at))
+        atMs.push(at)
         for (const c of COUNTERS) values[c]!.push(sums.get(c) ?? 0)
       } catch {
         return
@@ -117,10 +117,10 @@ const sampleCounters = (baseUrl: string): { stop: () => Promise<CounterTimeline>
     }
   })()
   return {
-    stop: async () => {
+    stop: async (startMs) => {
       stopped = true
       await loop
-      return { atMs, values }
+      return { atMs: atMs.map((t) => Math.round(t + t0 - startMs)), values }
     }
   }
 }
@@ -132,30 +132,73 @@ export interface SchedTimeline {
   readonly waitMs: ReadonlyArray<number>
 }
 
-const SCHED_STEP_MS = 250
+/**
+ * 50 ms: the run-queue waits that stretch a request's latency come in stalls of tens of ms (a
+ * 97 ms wait in one 250 ms step landed on a single 12 ms load, measured); at 250 ms the
+ * simulator spread such a stall over the whole step and put it beside the work it held up.
+ */
+const SCHED_STEP_MS = 50
+/** how often the thread's counters are read; steps are interpolated between reads */
+const SCHED_SAMPLE_MS = 25
 
-/** Sample a process's main-thread schedstat every SCHED_STEP_MS until stopped (undefined where unreadable). */
-const sampleSched = (pid: number | undefined): { stop: () => SchedTimeline | undefined } => {
-  const cpuMs: number[] = []
-  const waitMs: number[] = []
-  let last = schedOf(pid)
-  let ok = last !== undefined
-  const timer = setInterval(() => {
+/**
+ * Sample a process's main-thread schedstat every SCHED_SAMPLE_MS until stopped; `stop(startMs)`
+ * turns the samples into steps of SCHED_STEP_MS from `startMs` (performance.now() of the replay's
+ * first scheduled instant), interpolating the cumulative counters at each step's edges, so that
+ * step i is the replay's [i·step, (i+1)·step) whatever the timer's jitter. Undefined where unreadable.
+ */
+const sampleSched = (pid: number | undefined): { stop: (startMs: number) => SchedTimeline | undefined } => {
+  const at: number[] = []
+  const cpu: number[] = []
+  const wait: number[] = []
+  let ok = true
+  const read = () => {
     const s = schedOf(pid)
-    if (s === undefined || last === undefined) {
+    if (s === undefined) {
       ok = false
       return
     }
-    cpuMs.push(Math.round((s.cpuNs - last.cpuNs) / 1e3) / 1e3)
-    waitMs.push(Math.round((s.waitNs - last.waitNs) / 1e3) / 1e3)
-    last = s
-  }, SCHED_STEP_MS)
+    at.push(performance.now())
+    cpu.push(s.cpuNs / 1e6)
+    wait.push(s.waitNs / 1e6)
+  }
+  read()
+  const timer = setInterval(read, SCHED_SAMPLE_MS)
   return {
-    stop: () => {
+    stop: (startMs) => {
       clearInterval(timer)
-      return ok && cpuMs.length > 0 ? { stepMs: SCHED_STEP_MS, cpuMs, waitMs } : undefined
+      read()
+      return ok ? stepsOf(at, cpu, wait, startMs, SCHED_STEP_MS) : undefined
     }
   }
+}
+
+/** per-step deltas of cumulative counters sampled at times `at` (increasing), steps of `stepMs` from `startMs` */
+export const stepsOf = (at: ReadonlyArray<number>, cpu: ReadonlyArray<number>, wait: ReadonlyArray<number>, startMs: number, stepMs: number): SchedTimeline | undefined => {
+  const n = at.length === 0 ? 0 : Math.floor((at[at.length - 1]! - startMs) / stepMs)
+  if (n < 1 || at[0]! > startMs) return undefined
+  // the counters at time t, linear between the two samples around it
+  const valueAt = (v: ReadonlyArray<number>, t: number): number => {
+    let lo = 0
+    let hi = at.length - 1
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1
+      if (at[mid]! <= t) lo = mid
+      else hi = mid
+    }
+    const span = at[hi]! - at[lo]!
+    const f = span > 0 ? Math.min(1, Math.max(0, (t - at[lo]!) / span)) : 0
+    return v[lo]! + f * (v[hi]! - v[lo]!)
+  }
+  const cpuMs: number[] = []
+  const waitMs: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = startMs + i * stepMs
+    const t1 = t0 + stepMs
+    cpuMs.push(Math.round((valueAt(cpu, t1) - valueAt(cpu, t0)) * 1000) / 1000)
+    waitMs.push(Math.round((valueAt(wait, t1) - valueAt(wait, t0)) * 1000) / 1000)
+  }
+  return { stepMs, cpuMs, waitMs }
 }
 
 export const serverMemoryBytes = (w: TraceWindow, o: FidelityOptions): number =>
@@ -187,8 +230,8 @@ export const runOnServer = async (w: TraceWindow, files: ModelFiles, o: Fidelity
     const timeline = sampleSched(server.child.pid)
     const counters = o.recordFile === undefined ? undefined : sampleCounters(server.baseUrl)
     const real = await replayWindow(server, body, w, files, o)
-    const schedTimeline = timeline.stop()
-    const counterTimeline = await counters?.stop()
+    const schedTimeline = timeline.stop(real.startedAtMs)
+    const counterTimeline = await counters?.stop(real.startedAtMs)
     const sched1 = schedOf(server.child.pid)
     const cpu1 = cpuMsOf(server.child.pid)
     const replaySched = schedDelta(sched0, sched1)

@@ -28,6 +28,8 @@ export interface ReplayResult {
   readonly failureSamples: ReadonlyArray<string>
   /** when each request was actually sent, ms from the start (its schedule + the client's lag) */
   readonly sentAtMs: Float64Array
+  /** performance.now() (this process's clock) of the schedule's instant 0, after the warm-up */
+  readonly startedAtMs: number
   /** how late requests were sent behind their schedule (the client's own lag), ms */
   readonly sendLagMs: { readonly p50: number; readonly p99: number; readonly max: number }
 }
@@ -82,6 +84,7 @@ export const replay = (o: {
         cdf: hist.totalCount === 0 ? [] : CDF_POINTS.map((f) => [q(hist, f * 100), f] as const),
         failureSamples,
         sentAtMs,
+        startedAtMs: start,
         sendLagMs: { p50: q(lag, 50) / 1000, p99: q(lag, 99) / 1000, max: lag.maxValue / 1000 }
       })
     }
