@@ -64,12 +64,22 @@ const clusterText = (r: FidelityResult): string => {
 const calibrationText = (r: FidelityResult): string => {
   const c = r.calibration
   return (
-    `Calibrated from the real run: load = ${fmt(c.loadFixedMs)} ms + size ÷ ${fmt(c.loadBytesPerSecond / MIB)} MiB/s (least squares over ${c.loadSource === "isolated" ? `${c.loadSamples} loads of the calibration models timed one at a time after the replay; the replay's own loads, which include their wait for the event loop, fit ${fmt(c.inRunLoad.loadFixedMs)} ms + size ÷ ${fmt(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s, σ ${fmt(c.inRunLoad.loadSigma)}` : `${c.loadSamples} models' last measured load`}), ` +
+    `Calibrated from the real run: load = ${fmt(c.loadFixedMs)} ms + size ÷ ${fmt(c.loadBytesPerSecond / MIB)} MiB/s (${loadSourceText(r)}), ` +
     `each load × a lognormal factor of mean 1 and σ ${fmt(c.loadSigma)} (the spread of the real loads around the fit); requests arrive in the simulator when the replay client actually sent them; the server's main thread got ${fmt(c.cpuShare * 100)} % of a core while runnable during the replay (schedstat), so CPU costs measured after it (loads as ${c.costsFrom.loads}, execution as ${c.costsFrom.exec}) are divided by that share; ` +
     `unload ${fmt(c.unloadMs)} ms (mean, /metrics); model size in memory = ${fmt(c.sizePerFileByte)} × file size + ${fmt(c.sessionOverheadBytes / 1024)} KiB (sizes the server measured); ` +
     `execution holds the runtime ${fmt(c.execMsAt1MiB)} ms at 1 MiB + ${fmt(c.execMsPerMiB)} ms per MiB (the server's CPU time per request with 8 connections, after the replay), lognormal σ ${fmt(c.execSigma)}; ` +
     `plus ${fmt(c.requestOverheadMs)} ms per request outside the runtime (single-request latency − the above: network, client, HTTP).`
   )
+}
+
+const loadSourceText = (r: FidelityResult): string => {
+  const c = r.calibration
+  const inRun = `${fmt(c.inRunLoad.loadFixedMs)} ms + size ÷ ${fmt(c.inRunLoad.loadBytesPerSecond / MIB)} MiB/s, σ ${fmt(c.inRunLoad.loadSigma)}`
+  const alone = c.isolatedLoad === undefined ? "" : `; ${c.isolatedSamples} loads of the calibration models timed one at a time after the replay fit ${fmt(c.isolatedLoad.loadFixedMs)} ms + size ÷ ${fmt(c.isolatedLoad.loadBytesPerSecond / MIB)} MiB/s, σ ${fmt(c.isolatedLoad.loadSigma)}`
+  if (c.loadSource === "isolated") return `least squares over ${c.loadSamples} loads of the calibration models timed one at a time after the replay; the replay's own loads, which include their wait for the event loop, fit ${inRun}`
+  return c.loadLevel === "in-run-hold"
+    ? `the shape of the replay's own loads, least squares over ${c.loadSamples} models' last load (${inRun}, their wait for the event loop included), with the fixed part set so that the mean over the replay's loads is the JS thread's measured hold per load${alone}`
+    : `least squares over ${c.loadSamples} models' last measured load${alone}`
 }
 
 const diagnosticsText = (r: FidelityResult): string => {

@@ -83,8 +83,9 @@ export interface FidelityResult {
     /** lognormal σ of load times around the fit */
     readonly loadSigma: number
     /**
-     * where the load model comes from: "isolated" (loads timed alone after the replay, one
-     * server) or "in-run" (every replayed model's last load, which includes its event-loop wait)
+     * where the load model's shape comes from: "in-run" (every replayed model's last load, with
+     * the fixed part lowered to the measured hold when there is one: the default) or "isolated"
+     * (loads timed alone after the replay: only without a measured hold, e.g. --sim-model legacy)
      */
     readonly loadSource: "isolated" | "in-run"
     /**
@@ -111,8 +112,11 @@ export interface FidelityResult {
     readonly backgroundShare?: number
     /** the slowdown replayed (see FidelityOptions.slowdown): steps and min / median / max factor; absent when off */
     readonly slowdown?: { readonly stepMs: number; readonly steps: number; readonly min: number; readonly median: number; readonly max: number }
-    /** the fit to the replay's own loads, for comparison */
+    /** the fit to the replay's own loads (their wall time, wait for the event loop included) */
     readonly inRunLoad: { readonly loadFixedMs: number; readonly loadBytesPerSecond: number; readonly loadSigma: number }
+    /** the fit to the loads timed alone after the replay, and how many (absent: fewer than 10) */
+    readonly isolatedLoad?: { readonly loadFixedMs: number; readonly loadBytesPerSecond: number; readonly loadSigma: number }
+    readonly isolatedSamples?: number
     readonly unloadMs: number
     /** how long a request holds the runtime thread, at 1 MiB of model file, and per further MiB */
     readonly execMsAt1MiB: number
