@@ -48,7 +48,9 @@ export const MeshkitAdaptiveOptions = Schema.Struct({
    */
   cluster: Schema.optionalWith(Schema.Literal("follow", "off"), { default: () => "follow" as const }),
   /** ... gdsf is chosen there when its cluster-wide misses are this share below lru's */
-  clusterMargin: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.05 })
+  clusterMargin: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.07 }),
+  /** half-life of the cluster-wide scores, in requests the cluster receives per instance */
+  clusterHalfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 80_000 })
 })
 export type MeshkitAdaptiveOptions = typeof MeshkitAdaptiveOptions.Type
 
@@ -88,25 +90,42 @@ const BUSY_LIMIT = 1000
  *
  * With real loads (a cluster, or a server): the scoring caches model a cache that sees all of its
  * models' traffic and loads at once (one cache, the simulator's ideal mode). In a cluster neither
- * holds: a cache sees the requests routed to it because of what it holds, so the scores favour
- * whoever leads (measured: with switching left on there, the first expert kept the lead in
- * nearly every cell, and weighting challengers' unseen hits up made it switch to worse experts),
- * and they know nothing of loading or busy models. And the shipped scenarios' full mode says
- * which expert to want there: with N instances the cluster holds N caches' worth, where recency
- * wins (lru was within 1 % of the best online policy in 24 of their 37 full-mode cells, no other
- * policy in more than 15; the mix in 15). So once more than 1 in BUSY_LIMIT requests found its
- * model still loading, it hands the cache to `withLoads` (lru) for good and stops scoring, which
- * also makes it cost what that expert costs. `withLoads: "blend"` (the mix without probation:
- * LRU and GDSF orders only, the share learnt from returning victims) was measured as the
- * alternative: within 1 % in 21 cells instead of 24, but never more than 8 % behind outside
- * few-big-models (lru: up to 17 % behind gdsf on the Azure trace at 8 × 32 GiB, where frequency
- * wins); "none" keeps the leader. No switch in the first `warmup` requests either
- * (while every scoring cache is filling). The simulator's ideal mode never sees a load.
+ * holds: a cache sees the requests routed to it because of what it holds, so its own scores
+ * favour whoever leads (measured: with switching left on there, the first expert kept the lead in
+ * nearly every cell, and weighting challengers' unseen hits up made it switch to worse experts).
+ * So once more than 1 in BUSY_LIMIT requests found its model still loading, it stops scoring its
+ * own stream and:
+ *  - given the cluster's request stream (BuildContext.cluster, a ClusterSignal: the simulator's
+ *    full mode feeds it every arrival before routing; a real cluster could from per-model counts
+ *    shared through the registry), follows the cluster's choice, made once for all instances on
+ *    unbiased scores: lru and gdsf (load cost) scoring caches as large as the whole cluster
+ *    (instances × capacity) replay every request the cluster receives (sampled as above, with
+ *    a half-life of `clusterHalfLife` requests per instance). The choice is lru unless gdsf
+ *    misses `clusterMargin` fewer (and passes the sign test above: a cluster's first minutes are
+ *    few requests and unlike the rest; half the margin keeps it), or unless lru's cluster-wide
+ *    cache never had to evict in ten warm-ups (no memory pressure: the cluster holds every model
+ *    asked for, and the cost-aware order keeps the expensive ones through the replicas' churn).
+ *    Why only these two, and why lru by default: in a cluster the N caches hold N caches' worth,
+ *    where recency wins (lru was within 1 % of the best online policy in 25 of the shipped
+ *    scenarios' 38 full-mode cells, gdsf next, no other policy in more than 15), and where it
+ *    does not, frequency with load cost (gdsf) was the one that won; the scan-resistant experts
+ *    (s3fifo, sieve, the mix) that win one big cache lose in a cluster, whose replicas and
+ *    scale-downs are a churn of their own. Why a margin: a cluster gives recency an edge the
+ *    big cache cannot see (a model's copies and loads follow its recent traffic), measured as
+ *    about 7 %: where gdsf's cluster-wide misses were 7 % or more below lru's, gdsf won in full
+ *    mode, and lru where they were less (the shipped scenarios' ratios: 0.54–0.92 against
+ *    0.94–21). Each instance hands its cache over (as on a switch) when the choice changes.
+ *  - without one (a single server, or `cluster: "off"`), hands the cache to `withLoads` (lru) for
+ *    good, which also makes it cost what that expert costs; "none" keeps the leader.
+ * No switch in the first `warmup` requests either (while every scoring cache is filling). The
+ * simulator's ideal mode never sees a load.
  *
  * Cost: a request is the leader's own operation, one hash and, for sampled models, one operation
  * on each of the k scoring caches (O(log n) for the heap-based experts): O(k log n) at worst; a
- * switch is O(n log n) and rare (hysteresis). Memory: one record per sampled model a scoring
- * cache holds. Deterministic: no randomness, no clock.
+ * switch is O(n log n) and rare (hysteresis). The cluster's choice: per cluster request, one
+ * hash and an operation on each of its two scoring caches (O(log n)); per instance request, one
+ * comparison. Memory: one record per sampled model a scoring cache holds. Deterministic: no
+ * randomness, no clock.
  */
 export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: number, cluster?: ClusterSignal): EvictionPolicy => {
   if (!(capacityBytes > 0)) throw new RangeError(`meshkit-adaptive needs the cache capacity in bytes, got ${capacityBytes}`)
@@ -276,11 +295,12 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
   cluster.shared("meshkit-adaptive/cluster-choice", () => {
     const n = cluster.instances
     const total = n * cluster.capacityBytes
-    const sc = new ScoringCaches([lru(), gdsf({ cost: "load" })], total, options.halfLife * n, false, options.sample)
+    const sc = new ScoringCaches([lru(), gdsf({ cost: "load" })], total, options.clusterHalfLife * n, false, options.sample)
     const [byLru, byGdsf] = sc.shadows as [Shadow, Shadow]
     const choice: ClusterChoice = { expert: "lru", version: 0 }
 
     const margin = options.clusterMargin
+    const z2 = options.confidence * options.confidence
     const warmup = options.warmup * n
     let seen = 0
     cluster.listen((id, tenant, size, loadCostMs, now) => {
@@ -288,14 +308,18 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
       if (!sc.decided && sc.full(size)) sc.decideSampling(sc.held)
       if (!sc.observe(id, tenant, size, loadCostMs, now) || seen <= warmup) return
       // no pressure (lru never had to evict over ten warm-ups: the cluster holds every model it
-      // was asked for): gdsf; else gdsf only while it misses clearly less than lru (half the
-      // margin to stay)
+      // was asked for): gdsf; else gdsf only while it misses clearly less than lru (by the
+      // margin, half of it to stay; to switch, also by a sign test as for a local switch: a
+      // cluster's first minutes are few requests, and unlike the rest)
+      const stay = choice.expert === "gdsf"
+      const ahead = byLru.misses - byGdsf.misses
       const want =
         (byLru.evictions === 0 && seen > NO_PRESSURE_WARMUPS * warmup) ||
-        byGdsf.score < byLru.score * (1 - (choice.expert === "gdsf" ? margin / 2 : margin))
+        (byGdsf.score < byLru.score * (1 - (stay ? margin / 2 : margin)) && (stay || ahead * ahead > z2 * byGdsf.split * sc.inc))
           ? "gdsf"
           : "lru"
       if (want !== choice.expert) {
+        if (process.env.MK_DBG) console.error(`choice ${want} at ${seen} t=${(now / 1000).toFixed(0)} lru=${byLru.score.toExponential(3)} gdsf=${byGdsf.score.toExponential(3)} ratio=${(byGdsf.score / byLru.score).toFixed(3)}`)
         choice.expert = want
         choice.version++
       }
