@@ -319,7 +319,6 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
           ? "gdsf"
           : "lru"
       if (want !== choice.expert) {
-        if (process.env.MK_DBG) console.error(`choice ${want} at ${seen} t=${(now / 1000).toFixed(0)} lru=${byLru.score.toExponential(3)} gdsf=${byGdsf.score.toExponential(3)} ratio=${(byGdsf.score / byLru.score).toFixed(3)}`)
         choice.expert = want
         choice.version++
       }
