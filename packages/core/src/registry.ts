@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import type { Rng } from "./rng.js"
 import type { EvictionPolicy } from "./eviction/policy.js"
+import type { ClusterSignal } from "./eviction/cluster-signal.js"
 import type { PlacementPolicy } from "./placement/policy.js"
 import type { RoutingPolicy } from "./routing/policy.js"
 import type { ScalingPolicy } from "./scaling/policy.js"
@@ -22,6 +23,8 @@ export interface BuildContext {
   readonly rng: Rng
   /** eviction policies: the byte capacity of the cache they will order (s3fifo sizes its queues) */
   readonly capacityBytes?: number
+  /** eviction policies in a cluster: the cluster-wide request stream (meshkit-adaptive scores on it) */
+  readonly cluster?: ClusterSignal
 }
 
 /**

@@ -1,7 +1,9 @@
 import { Schema } from "effect"
 import { definePolicy, type BuildContext } from "../registry.js"
-import type { ModelId, Resident } from "../domain.js"
+import type { Resident } from "../domain.js"
 import type { EvictionPolicy } from "./policy.js"
+import { ScoringCaches, type Shadow } from "./adaptive-scores.js"
+import type { ClusterSignal } from "./cluster-signal.js"
 import { adaptiveMix, AdaptiveMixOptions, defaultAdaptiveMix } from "./adaptive-mix.js"
 import { gdsf } from "./gdsf.js"
 import { lfu } from "./lfu.js"
@@ -39,55 +41,23 @@ export const MeshkitAdaptiveOptions = Schema.Struct({
    */
   withLoads: Schema.optionalWith(Schema.Union(Expert, Schema.Literal("none")), { default: () => "lru" as const }),
   /** what a scoring miss costs: 1 (the miss ratio) or the model's load time */
-  cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const })
+  cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const }),
+  /**
+   * with a cluster signal (the simulator's full mode): once real loads are seen, follow the
+   * expert the cluster-wide scores choose (lru or gdsf, see the header) instead of `withLoads`
+   */
+  cluster: Schema.optionalWith(Schema.Literal("follow", "off"), { default: () => "follow" as const }),
+  /** ... gdsf is chosen there when its cluster-wide misses are this share below lru's */
+  clusterMargin: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.07 }),
+  /** half-life of the cluster-wide scores, in requests the cluster receives per instance */
+  clusterHalfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 80_000 })
 })
 export type MeshkitAdaptiveOptions = typeof MeshkitAdaptiveOptions.Type
 
-/** A model held by some scoring cache: which of them hold it. */
-interface Rec {
-  readonly id: ModelId
-  /** per expert: its scoring cache's entry, while that expert would hold the model */
-  readonly shadow: Array<ShadowEntry | undefined>
-  /** how many scoring caches hold it (0: forgotten) */
-  held: number
-}
-
-/** A scoring cache's resident: a Resident of its own (the expert keeps its state in `slot`). */
-interface ShadowEntry extends Resident {
-  readonly rec: Rec
-}
-
-/** One expert's scoring cache (metadata only) and its decayed miss score. */
-interface Shadow {
-  readonly policy: EvictionPolicy
-  used: number
-  score: number
-  /** decayed misses (= score unless a miss costs the load time) */
-  misses: number
-  /** decayed requests on which exactly one of this expert and the leader missed */
-  split: number
-  /** whether it missed the current request */
-  missed: boolean
-}
-
 /** the mix without its probation queue: main's learned blend of LRU and GDSF orders alone */
 const BLEND = Schema.decodeSync(AdaptiveMixOptions)({ probation: 0, minProbation: 0, maxProbation: 0, adaptStep: 0 })
-const always = (): boolean => true
-/** the increment grows by 2^(1/halfLife) per request; rescale everything before it overflows */
-const RESCALE_AT = 1e200
 /** real loads: more than 1 / BUSY_LIMIT of the requests found their model loading (see `withLoads`) */
 const BUSY_LIMIT = 1000
-
-/** 32-bit hash of an id (FNV-1a, then murmur3's finaliser so that the low bits are mixed) */
-const hashId = (id: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  return (h ^ (h >>> 16)) >>> 0
-}
 
 /**
  * meshkit-adaptive: follow the best of several classic policies, as measured on this very cache's
@@ -120,29 +90,176 @@ const hashId = (id: string): number => {
  *
  * With real loads (a cluster, or a server): the scoring caches model a cache that sees all of its
  * models' traffic and loads at once (one cache, the simulator's ideal mode). In a cluster neither
- * holds: a cache sees the requests routed to it because of what it holds, so the scores favour
- * whoever leads (measured: with switching left on there, the first expert kept the lead in
- * nearly every cell, and weighting challengers' unseen hits up made it switch to worse experts),
- * and they know nothing of loading or busy models. And the shipped scenarios' full mode says
- * which expert to want there: with N instances the cluster holds N caches' worth, where recency
- * wins (lru was within 1 % of the best online policy in 24 of their 37 full-mode cells, no other
- * policy in more than 15; the mix in 15). So once more than 1 in BUSY_LIMIT requests found its
- * model still loading, it hands the cache to `withLoads` (lru) for good and stops scoring, which
- * also makes it cost what that expert costs. `withLoads: "blend"` (the mix without probation:
- * LRU and GDSF orders only, the share learnt from returning victims) was measured as the
- * alternative: within 1 % in 21 cells instead of 24, but never more than 8 % behind outside
- * few-big-models (lru: up to 17 % behind gdsf on the Azure trace at 8 × 32 GiB, where frequency
- * wins); "none" keeps the leader. No switch in the first `warmup` requests either
- * (while every scoring cache is filling). The simulator's ideal mode never sees a load.
+ * holds: a cache sees the requests routed to it because of what it holds, so its own scores
+ * favour whoever leads (measured: with switching left on there, the first expert kept the lead in
+ * nearly every cell, and weighting challengers' unseen hits up made it switch to worse experts).
+ * So once more than 1 in BUSY_LIMIT requests found its model still loading, it stops scoring its
+ * own stream and:
+ *  - given the cluster's request stream (BuildContext.cluster, a ClusterSignal: the simulator's
+ *    full mode feeds it every arrival before routing; a real cluster could from per-model counts
+ *    shared through the registry), follows the cluster's choice, made once for all instances on
+ *    unbiased scores: lru and gdsf (load cost) scoring caches as large as the whole cluster
+ *    (instances × capacity) replay every request the cluster receives (sampled as above, with
+ *    a half-life of `clusterHalfLife` requests per instance). The choice is lru unless gdsf
+ *    misses `clusterMargin` fewer (and passes the sign test above: a cluster's first minutes are
+ *    few requests and unlike the rest; half the margin keeps it), or unless lru's cluster-wide
+ *    cache never had to evict in ten warm-ups (no memory pressure: the cluster holds every model
+ *    asked for, and the cost-aware order keeps the expensive ones through the replicas' churn).
+ *    Why only these two, and why lru by default: in a cluster the N caches hold N caches' worth,
+ *    where recency wins (lru was within 1 % of the best online policy in 25 of the shipped
+ *    scenarios' 38 full-mode cells, gdsf next, no other policy in more than 15), and where it
+ *    does not, frequency with load cost (gdsf) was the one that won; the scan-resistant experts
+ *    (s3fifo, sieve, the mix) that win one big cache lose in a cluster, whose replicas and
+ *    scale-downs are a churn of their own. Why a margin: a cluster gives recency an edge the
+ *    big cache cannot see (a model's copies and loads follow its recent traffic), measured as
+ *    about 7 %: where gdsf's cluster-wide misses were 7 % or more below lru's, gdsf won in full
+ *    mode, and lru where they were less (the shipped scenarios' ratios: 0.54–0.92 against
+ *    0.94–21). Each instance hands its cache over (as on a switch) when the choice changes.
+ *  - without one (a single server, or `cluster: "off"`), hands the cache to `withLoads` (lru) for
+ *    good, which also makes it cost what that expert costs; "none" keeps the leader.
+ * No switch in the first `warmup` requests either (while every scoring cache is filling). The
+ * simulator's ideal mode never sees a load.
  *
  * Cost: a request is the leader's own operation, one hash and, for sampled models, one operation
  * on each of the k scoring caches (O(log n) for the heap-based experts): O(k log n) at worst; a
- * switch is O(n log n) and rare (hysteresis). Memory: one record per sampled model a scoring
- * cache holds. Deterministic: no randomness, no clock.
+ * switch is O(n log n) and rare (hysteresis). The cluster's choice: per cluster request, one
+ * hash and an operation on each of its two scoring caches (O(log n)); per instance request, one
+ * comparison. Memory: one record per sampled model a scoring cache holds. Deterministic: no
+ * randomness, no clock.
  */
-export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: number): EvictionPolicy => {
+export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: number, cluster?: ClusterSignal): EvictionPolicy => {
   if (!(capacityBytes > 0)) throw new RangeError(`meshkit-adaptive needs the cache capacity in bytes, got ${capacityBytes}`)
-  const make = (x: Expert): EvictionPolicy => {
+  const make = expertMaker(capacityBytes)
+  const experts = options.experts
+  const k = experts.length
+  const scoring = k > 1
+  const sc = scoring ? new ScoringCaches(experts.map(make), capacityBytes, options.halfLife, options.cost === "load", options.sample) : undefined
+  const shadows = sc?.shadows ?? []
+  const keep = 1 - options.hysteresis
+  const z2 = options.confidence * options.confidence
+  const warmup = options.warmup
+  const withLoads = options.withLoads === "none" ? undefined : options.withLoads
+  /** the cluster's choice, followed once real loads are seen (see the header) */
+  const choice = cluster !== undefined && options.cluster === "follow" ? clusterChoice(cluster, options) : undefined
+  /** true once real loads handed the cache to `withLoads` (or the cluster's choice) */
+  let settled = false
+  /** the cluster choice's version the real cache runs (-1: not following it) */
+  let following = -1
+  /** the real cache's residents, handed to a new leader on a switch */
+  const residents = new Set<Resident>()
+  let real = make(experts[0]!)
+  let leader = 0
+  let seen = 0
+  /** requests that found their model still loading (see the header: no switch while they are frequent) */
+  let busyHits = 0
+  // sampling: decided when the real cache first fills (mask 0: every model is scored)
+  let decided = !scoring
+
+  /** hand the real cache to a fresh instance of expert j */
+  const switchTo = (j: number): void => {
+    // disagreements are counted against the leader: the old one's with the new one are the new
+    // one's with it; for the others, the larger of the two stands in for theirs
+    const between = shadows[j]!.split
+    for (let m = 0; m < k; m++) shadows[m]!.split = m === leader ? between : Math.max(shadows[m]!.split, between)
+    shadows[j]!.split = 0
+    leader = j
+    sc!.leader = j
+    handOver(make(experts[j]!))
+  }
+
+  /** the real cache is run by `next` from now on: it is told every resident, oldest first */
+  const handOver = (next: EvictionPolicy): void => {
+    real = next
+    const order = [...residents].sort((a, b) => a.lastUsed - b.lastUsed || a.insertedAt - b.insertedAt)
+    for (const e of order) {
+      real.onInsert(e, e.lastUsed)
+      for (let h = Math.min(e.hits, 16); h > 1; h--) real.onHit(e, e.lastUsed)
+    }
+  }
+
+  /** real loads seen: hand the cache to the cluster's choice, else `withLoads`, and stop scoring */
+  const settle = (): void => {
+    settled = true
+    decided = true
+    sc!.clear()
+    if (choice !== undefined) return follow()
+    if (withLoads !== experts[leader]) handOver(make(withLoads!))
+    residents.clear()
+  }
+
+  /** run the real cache by the cluster's current choice */
+  const follow = (): void => {
+    following = choice!.version
+    handOver(make(choice!.expert))
+  }
+
+  /** one request seen by the real cache: score it (if sampled), re-elect */
+  const observe = (e: Resident, now: number): void => {
+    seen++
+    if (!sc!.observe(e.id, e.tenant, e.size, e.loadCostMs, now)) return
+    const lead = shadows[leader]!
+    // only the leader's misses can make a challenger better than it
+    if (seen <= warmup || !lead.missed || busyHits * BUSY_LIMIT > seen) return
+    let best = leader
+    let bestScore = lead.score * keep
+    const inc = sc!.inc
+    for (let j = 0; j < k; j++) {
+      const sh = shadows[j]!
+      const ahead = lead.misses - sh.misses
+      if (sh.score < bestScore && ahead > 0 && (sc!.mask === 0 || ahead * ahead > z2 * sh.split * inc)) {
+        best = j
+        bestScore = sh.score
+      }
+    }
+    if (best !== leader) switchTo(best)
+  }
+
+  return {
+    name: "meshkit-adaptive",
+    onInsert(e, now) {
+      real.onInsert(e, now)
+      if (!scoring) return
+      if (settled) {
+        if (following < 0) return
+        residents.add(e)
+        if (following !== choice!.version) follow()
+        return
+      }
+      residents.add(e)
+      observe(e, now)
+    },
+    onHit(e, now) {
+      real.onHit(e, now)
+      if (!scoring) return
+      if (settled) {
+        if (following >= 0 && following !== choice!.version) follow()
+        return
+      }
+      if (e.loading && ++busyHits * BUSY_LIMIT > seen && (withLoads !== undefined || choice !== undefined)) return settle()
+      observe(e, now)
+    },
+    onResize(e, oldSize) {
+      real.onResize?.(e, oldSize)
+      if (scoring && !settled) sc!.resize(e.id, e.size)
+    },
+    onRemove(e) {
+      real.onRemove(e)
+      if (scoring && (!settled || following >= 0)) residents.delete(e)
+    },
+    chooseVictims(need, now, evictable) {
+      if (!decided) {
+        decided = true
+        sc!.decideSampling(residents.size)
+      }
+      return real.chooseVictims(need, now, evictable)
+    }
+  }
+}
+
+/** builds a fresh instance of an expert for a cache of `capacityBytes` */
+const expertMaker =
+  (capacityBytes: number) =>
+  (x: Expert): EvictionPolicy => {
     switch (x) {
       case "mix":
         return defaultAdaptiveMix(capacityBytes)
@@ -162,210 +279,55 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
         return lfu()
     }
   }
-  const experts = options.experts
-  const k = experts.length
-  const scoring = k > 1
-  const shadows: Shadow[] = scoring ? experts.map((x) => ({ policy: make(x), used: 0, score: 0, misses: 0, split: 0, missed: false })) : []
-  const keep = 1 - options.hysteresis
-  const z2 = options.confidence * options.confidence
-  const loadCost = options.cost === "load"
-  const warmup = options.warmup
-  const withLoads = options.withLoads === "none" ? undefined : options.withLoads
-  /** true once real loads handed the cache to `withLoads` for good */
-  let settled = false
-  /** the real cache's residents, handed to a new leader on a switch */
-  const residents = new Set<Resident>()
-  const recs = new Map<ModelId, Rec>()
-  let real = make(experts[0]!)
-  let leader = 0
-  let seen = 0
-  /** requests that found their model still loading (see the header: no switch while they are frequent) */
-  let busyHits = 0
-  let inc = 1
-  let growth = Math.pow(2, 1 / options.halfLife)
-  // sampling: decided when the real cache first fills (mask 0: every model is scored)
-  let decided = !scoring
-  let mask = 0
-  let shadowCap = capacityBytes
 
-  /** scoring cache j stops holding `se` (its own victim, or outside the sample) */
-  const drop = (j: number, se: ShadowEntry): void => {
-    const sh = shadows[j]!
-    sh.policy.onRemove(se)
-    sh.used -= se.size
-    const rec = se.rec
-    rec.shadow[j] = undefined
-    if (--rec.held === 0) recs.delete(rec.id)
-  }
-
-  /** replay one request for `e` on scoring cache j */
-  const request = (j: number, rec: Rec, e: Resident, now: number): void => {
-    const sh = shadows[j]!
-    const se = rec.shadow[j]
-    if (se !== undefined) {
-      sh.missed = false
-      if (now > se.lastUsed) se.lastUsed = now
-      se.hits++
-      sh.policy.onHit(se, now)
-      return
-    }
-    sh.missed = true
-    sh.misses += inc
-    sh.score += loadCost ? inc * e.loadCostMs : inc
-    if (e.size > shadowCap) return // never fits: a miss every time
-    const need = sh.used + e.size - shadowCap
-    if (need > 0) {
-      const victims = sh.policy.chooseVictims(need, now, always)
-      let freed = 0
-      for (let i = 0; i < victims.length && freed < need; i++) {
-        const v = victims[i] as ShadowEntry
-        freed += v.size
-        drop(j, v)
-      }
-    }
-    const entry: ShadowEntry = {
-      lastUsed: now,
-      hits: 1,
-      slot: undefined,
-      size: e.size,
-      inFlight: 0,
-      loading: false,
-      pinned: false,
-      id: rec.id,
-      tenant: e.tenant,
-      loadCostMs: e.loadCostMs,
-      insertedAt: now,
-      nextUse: Infinity,
-      rec
-    }
-    rec.shadow[j] = entry
-    rec.held++
-    sh.used += e.size
-    sh.policy.onInsert(entry, now)
-  }
-
-  /** the real cache is full: from now on score a hashed sample if it holds many models */
-  const decideSampling = (): void => {
-    decided = true
-    let s = 0
-    while (residents.size >> (s + 1) >= options.sample) s++
-    if (s === 0) return
-    mask = (1 << s) - 1
-    shadowCap = capacityBytes / (1 << s)
-    growth = Math.pow(2, (1 << s) / options.halfLife)
-    for (const rec of recs.values()) {
-      if ((hashId(rec.id) & mask) === 0) continue
-      for (let j = 0; j < k; j++) {
-        const se = rec.shadow[j]
-        if (se !== undefined) drop(j, se)
-      }
-    }
-  }
-
-  /** hand the real cache to a fresh instance of expert j */
-  const switchTo = (j: number): void => {
-    // disagreements are counted against the leader: the old one's with the new one are the new
-    // one's with it; for the others, the larger of the two stands in for theirs
-    const between = shadows[j]!.split
-    for (let m = 0; m < k; m++) shadows[m]!.split = m === leader ? between : Math.max(shadows[m]!.split, between)
-    shadows[j]!.split = 0
-    leader = j
-    handOver(make(experts[j]!))
-  }
-
-  /** the real cache is run by `next` from now on: it is told every resident, oldest first */
-  const handOver = (next: EvictionPolicy): void => {
-    real = next
-    const order = [...residents].sort((a, b) => a.lastUsed - b.lastUsed || a.insertedAt - b.insertedAt)
-    for (const e of order) {
-      real.onInsert(e, e.lastUsed)
-      for (let h = Math.min(e.hits, 16); h > 1; h--) real.onHit(e, e.lastUsed)
-    }
-  }
-
-  /** real loads seen: hand the cache to `withLoads` for good and stop scoring (see the header) */
-  const settle = (): void => {
-    settled = true
-    decided = true
-    if (withLoads !== experts[leader]) handOver(make(withLoads!))
-    residents.clear()
-    recs.clear()
-  }
-
-  /** one request seen by the real cache: score it (if sampled), re-elect */
-  const observe = (e: Resident, now: number): void => {
-    seen++
-    if (mask !== 0 && (hashId(e.id) & mask) !== 0) return
-    let rec = recs.get(e.id)
-    if (rec === undefined) {
-      rec = { id: e.id, shadow: new Array<ShadowEntry | undefined>(k).fill(undefined), held: 0 }
-      recs.set(e.id, rec)
-    }
-    inc *= growth
-    if (inc > RESCALE_AT) {
-      for (const sh of shadows) {
-        sh.score /= inc
-        sh.misses /= inc
-        sh.split /= inc
-      }
-      inc = 1
-    }
-    for (let j = 0; j < k; j++) request(j, rec, e, now)
-    if (rec.held === 0) recs.delete(rec.id) // fits in no scoring cache
-    const lead = shadows[leader]!
-    for (let j = 0; j < k; j++) if (shadows[j]!.missed !== lead.missed) shadows[j]!.split += inc
-    // only the leader's misses can make a challenger better than it
-    if (seen <= warmup || !lead.missed || busyHits * BUSY_LIMIT > seen) return
-    let best = leader
-    let bestScore = lead.score * keep
-    for (let j = 0; j < k; j++) {
-      const sh = shadows[j]!
-      const ahead = lead.misses - sh.misses
-      if (sh.score < bestScore && ahead > 0 && (mask === 0 || ahead * ahead > z2 * sh.split * inc)) {
-        best = j
-        bestScore = sh.score
-      }
-    }
-    if (best !== leader) switchTo(best)
-  }
-
-  return {
-    name: "meshkit-adaptive",
-    onInsert(e, now) {
-      real.onInsert(e, now)
-      if (!scoring || settled) return
-      residents.add(e)
-      observe(e, now)
-    },
-    onHit(e, now) {
-      real.onHit(e, now)
-      if (!scoring || settled) return
-      if (e.loading && ++busyHits * BUSY_LIMIT > seen && withLoads !== undefined) return settle()
-      observe(e, now)
-    },
-    onResize(e, oldSize) {
-      real.onResize?.(e, oldSize)
-      const rec = scoring && !settled ? recs.get(e.id) : undefined
-      if (rec === undefined) return
-      for (let j = 0; j < k; j++) {
-        const se = rec.shadow[j]
-        if (se === undefined) continue
-        const before = se.size
-        shadows[j]!.used += e.size - before
-        se.size = e.size
-        shadows[j]!.policy.onResize?.(se, before)
-      }
-    },
-    onRemove(e) {
-      real.onRemove(e)
-      if (scoring && !settled) residents.delete(e)
-    },
-    chooseVictims(need, now, evictable) {
-      if (!decided) decideSampling()
-      return real.chooseVictims(need, now, evictable)
-    }
-  }
+/** The expert the cluster's scores choose for its instances' caches (shared by all of them). */
+interface ClusterChoice {
+  expert: "lru" | "gdsf"
+  /** bumped on every change of `expert` */
+  version: number
 }
+
+/**
+ * One per cluster (ClusterSignal.shared): lru and gdsf scored on every request the cluster
+ * receives, on scoring caches as large as the whole cluster (instances × capacity): see the header.
+ */
+const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions): ClusterChoice =>
+  cluster.shared("meshkit-adaptive/cluster-choice", () => {
+    const n = cluster.instances
+    const total = n * cluster.capacityBytes
+    const sc = new ScoringCaches([lru(), gdsf({ cost: "load" })], total, options.clusterHalfLife * n, false, options.sample)
+    const [byLru, byGdsf] = sc.shadows as [Shadow, Shadow]
+    const choice: ClusterChoice = { expert: "lru", version: 0 }
+
+    const margin = options.clusterMargin
+    const z2 = options.confidence * options.confidence
+    const warmup = options.warmup * n
+    let seen = 0
+    cluster.listen((id, tenant, size, loadCostMs, now) => {
+      seen++
+      if (!sc.decided && sc.full(size)) sc.decideSampling(sc.held)
+      if (!sc.observe(id, tenant, size, loadCostMs, now) || seen <= warmup) return
+      // no pressure (lru never had to evict over ten warm-ups: the cluster holds every model it
+      // was asked for): gdsf; else gdsf only while it misses clearly less than lru (by the
+      // margin, half of it to stay; to switch, also by a sign test as for a local switch: a
+      // cluster's first minutes are few requests, and unlike the rest)
+      const stay = choice.expert === "gdsf"
+      const ahead = byLru.misses - byGdsf.misses
+      const want =
+        (byLru.evictions === 0 && seen > NO_PRESSURE_WARMUPS * warmup) ||
+        (byGdsf.score < byLru.score * (1 - (stay ? margin / 2 : margin)) && (stay || ahead * ahead > z2 * byGdsf.split * sc.inc))
+          ? "gdsf"
+          : "lru"
+      if (want !== choice.expert) {
+        choice.expert = want
+        choice.version++
+      }
+    })
+    return choice
+  })
+
+/** no memory pressure in the cluster: its lru scoring cache never evicted in this many warm-ups */
+const NO_PRESSURE_WARMUPS = 10
 
 export const meshkitAdaptivePolicy = definePolicy({
   name: "meshkit-adaptive",
@@ -373,5 +335,5 @@ export const meshkitAdaptivePolicy = definePolicy({
   description:
     "meshkit's own: scores its experts (an LRU/GDSF/probation mix, gdsf, lru, s3fifo, sieve) on miniature caches replaying its requests and runs the cache by the one with the fewest recent misses.",
   options: MeshkitAdaptiveOptions,
-  make: (o, ctx: BuildContext) => meshkitAdaptive(o, ctx.capacityBytes ?? NaN)
+  make: (o, ctx: BuildContext) => meshkitAdaptive(o, ctx.capacityBytes ?? NaN, ctx.cluster)
 })

@@ -21,7 +21,7 @@
  * copy-placement.ts (placing a copy, forgetting one, the memory figure), blocked.ts (retrying
  * blocked models), scaling-tick.ts, keep-alive.ts, work.ts (executions and loads on an instance).
  */
-import { buildPolicy, ModelActivity, Placer, policyRng, RateWindows, route, type InstanceViewState, type RoutingPolicy, type ScalingPolicy } from "@meshkit/core"
+import { buildPolicy, ClusterSignal, ModelActivity, Placer, policyRng, RateWindows, route, type InstanceViewState, type RoutingPolicy, type ScalingPolicy } from "@meshkit/core"
 import { emptyTotals, toResult, type Totals } from "../metrics/counters.js"
 import { LatencyRecorder } from "../metrics/latency.js"
 import type { RunOutput } from "../metrics/result.js"
@@ -92,6 +92,8 @@ export class ClusterEngine {
   /** per model: what scaling reads (rate, last use, start of the current use window) */
   private readonly activity = new ModelActivity()
   private readonly instanceRate: RateWindows
+  /** the cluster-wide request stream, when an instance's eviction policy listens to it */
+  private readonly signal: ClusterSignal | undefined
 
   constructor(trace: Trace, cfg: SimConfig, opts: RunOptions = {}) {
     this.cfg = cfg
@@ -103,7 +105,10 @@ export class ClusterEngine {
     const placer = new Placer<InstanceViewState>(buildPolicy("placement", cfg.placement, { rng: policyRng(seed, "placement") }))
     this.routing = buildPolicy("routing", cfg.routing, { rng: policyRng(seed, "routing") })
     this.scaling = isScalingOff(cfg.scaling) ? undefined : buildPolicy("scaling", cfg.scaling, { rng: policyRng(seed, "scaling") })
-    this.instances = buildInstances(cfg)
+    // the cluster-wide request stream, for eviction policies that learn from the traffic
+    const signal = new ClusterSignal(c.instances, c.memoryBytes)
+    this.instances = buildInstances(cfg, signal)
+    this.signal = signal.listening ? signal : undefined
     const views = this.instances.map((inst) => inst.view)
     this.shares = sharesFor(cfg.shares, c.memoryBytes)
     const shared = this.shares !== undefined
@@ -207,6 +212,7 @@ export class ClusterEngine {
     tot.requestBytes += bytes
     this.tenants.requests[tn]!++
     if (this.scaling) this.activity.record(m, t)
+    if (this.signal !== undefined) this.signal.request(this.modelIds[m]!, this.trace.models.tenants[m]!, bytes, models.loadCostMs[m]!, t)
 
     const slot = this.requests.alloc(t, execMs === execMs ? execMs : this.execTimes.next(), m)
     const ms = this.modelState

@@ -1,4 +1,4 @@
-import { buildPolicy, InstanceViewState, ModelCache, policyRng, RecencyList, type EvictionPolicy, type TenantShares } from "@meshkit/core"
+import { buildPolicy, type ClusterSignal, InstanceViewState, ModelCache, policyRng, RecencyList, type EvictionPolicy, type TenantShares } from "@meshkit/core"
 import type { SimConfig } from "./config.js"
 import type { Copy } from "./copy.js"
 import { sharesFor } from "./shares.js"
@@ -152,12 +152,12 @@ export class Instance {
 }
 
 /** The run's instances, each with its own eviction policy seeded by policyRng(seed, "eviction", i). */
-export const buildInstances = (cfg: SimConfig): Instance[] => {
+export const buildInstances = (cfg: SimConfig, cluster?: ClusterSignal): Instance[] => {
   const c = cfg.cluster
   const out: Instance[] = []
   const shares = sharesFor(cfg.shares, c.memoryBytes)
   for (let i = 0; i < c.instances; i++) {
-    const policy = buildPolicy("eviction", cfg.eviction, { rng: policyRng(cfg.seed, "eviction", i), capacityBytes: c.memoryBytes })
+    const policy = buildPolicy("eviction", cfg.eviction, { rng: policyRng(cfg.seed, "eviction", i), capacityBytes: c.memoryBytes, ...(cluster ? { cluster } : {}) })
     const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy, shares)
     if (c.runtimeThreads !== undefined && c.runtimeThreads > 0) inst.threadsFree = c.runtimeThreads
     out.push(inst)
