@@ -25,10 +25,9 @@ export type ModelMeshPlacementOptions = typeof ModelMeshPlacementOptions.Type
  * ModelMesh's PLACEMENT_ORDER, best first, for a model of `size` bytes. Negative = `a` is better.
  * ("fewer copies of this model" is always equal here: instances holding it are not candidates.)
  */
-export const placementOrder = (a: InstanceView, b: InstanceView, size: number): number => orderWithFree(a, freeBytes(a), b, freeBytes(b), size)
-
-/** placementOrder with both instances' free bytes already computed (choose reads them again) */
-const orderWithFree = (a: InstanceView, freeA: number, b: InstanceView, freeB: number, size: number): number => {
+export const placementOrder = (a: InstanceView, b: InstanceView, size: number): number => {
+  const freeA = freeBytes(a)
+  const freeB = freeBytes(b)
   const fitsA = freeA >= size
   const fitsB = freeB >= size
   if (fitsA !== fitsB) return fitsA ? -1 : 1
@@ -62,11 +61,7 @@ const orderWithFree = (a: InstanceView, freeA: number, b: InstanceView, freeB: n
 export const modelmeshPlacement = (o: ModelMeshPlacementOptions, rng: Rng): PlacementPolicy => {
   const cands: InstanceView[] = []
   const shortlist: InstanceView[] = []
-  /** free bytes of cands[i], computed once per decision (the order and the shortlist read it) */
-  let free = new Float64Array(16)
   const keep = 1 - o.shortlistTolerance
-  const overloadFactor = o.overloadFactor
-  const overloadSlackRpm = o.overloadSlackRpm
   return {
     name: "modelmesh",
     choose(req, instances, now) {
@@ -74,24 +69,20 @@ export const modelmeshPlacement = (o: ModelMeshPlacementOptions, rng: Rng): Plac
       const nc = fillCandidates(req, instances, cands)
       if (nc <= 1) return nc === 1 ? cands[0] : undefined
       const size = req.sizeBytes
-      if (free.length < nc) free = new Float64Array(Math.max(nc, 2 * free.length))
-      for (let i = 0; i < nc; i++) free[i] = freeBytes(cands[i]!)
-      let b = 0
-      for (let i = 1; i < nc; i++) if (orderWithFree(cands[i]!, free[i]!, cands[b]!, free[b]!, size) < 0) b = i
-      const best = cands[b]!
+      let best = cands[0]!
+      for (let i = 1; i < nc; i++) if (placementOrder(cands[i]!, best, size) < 0) best = cands[i]!
 
-      const bestFree = free[b]!
-      const bestFits = bestFree >= size
-      const minFree = keep * bestFree
+      const bestFits = freeBytes(best) >= size
+      const minFree = keep * freeBytes(best)
       const minAge = keep * (now - best.lruTime)
       let ns = 0
       let anySlot = false
       for (let i = 0; i < nc; i++) {
         const c = cands[i]!
-        const f = free[i]!
-        const fits = f >= size
+        const free = freeBytes(c)
+        const fits = free >= size
         if (fits !== bestFits) continue
-        if (fits ? f < minFree : now - c.lruTime < minAge) continue
+        if (fits ? free < minFree : now - c.lruTime < minAge) continue
         shortlist[ns++] = c
         if (c.loadingCount < c.maxConcurrentLoads) anySlot = true
       }
@@ -104,7 +95,7 @@ export const modelmeshPlacement = (o: ModelMeshPlacementOptions, rng: Rng): Plac
         shortlist[n++] = c
         if (c.rpm < minRpm) minRpm = c.rpm
       }
-      const maxRpm = minRpm * overloadFactor + overloadSlackRpm
+      const maxRpm = minRpm * o.overloadFactor + o.overloadSlackRpm
       let m = 0
       for (let i = 0; i < n; i++) {
         const c = shortlist[i]!
