@@ -48,6 +48,20 @@ describe("event queue", () => {
     )
   })
 
+  it("gives back every kind (a byte) and argument (an int32) as pushed, whatever the heap moved", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1e9, noNaN: true }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })), { maxLength: 200 }),
+        (events) => {
+          const q = new EventQueue(2)
+          for (const [t, kind, arg] of events) q.push(t, kind, arg)
+          const want = events.map((e, i) => ({ e, i })).sort((a, b) => a.e[0] - b.e[0] || a.i - b.i).map(({ e }) => e)
+          expect(drain(q)).toEqual(want)
+        }
+      )
+    )
+  })
+
   it("refuses a NaN time", () => {
     expect(() => new EventQueue().push(NaN, 1, 0)).toThrow(/NaN/)
   })

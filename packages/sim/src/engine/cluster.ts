@@ -219,7 +219,8 @@ export class ClusterEngine {
     const loaded = ms.loaded[m]!
     if (loaded.length > 0) {
       tot.hits++
-      const c = loaded[route(this.routing, loaded, this.modelIds[m]!, t)]!
+      // (one copy, the common case, needs no choice: the model's id is not even looked up)
+      const c = loaded.length === 1 ? loaded[0]! : loaded[route(this.routing, loaded, this.modelIds[m]!, t)]!
       this.serveOn(c, t, g)
       this.enqueue(c, slot, t)
       return

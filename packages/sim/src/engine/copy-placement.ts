@@ -103,7 +103,7 @@ export class CopyPlacement {
     admission.result = undefined
     const evicted = r.evicted
     d.tot.evictions += evicted.length
-    for (let k = 0; k < evicted.length; k++) this.detach(this.copyOf(evicted[k]!), t)
+    for (let k = 0; k < evicted.length; k++) this.detach(this.copyOn(inst, evicted[k]!), t)
     d.memory.changed(inst.cache.used - admission.usedBefore, t)
     const c = ms.attach(m, inst, r.entry, demand)
     d.tot.loads++
@@ -159,6 +159,17 @@ export class CopyPlacement {
       only = i
     }
     return only
+  }
+
+  /**
+   * copyOf for a victim of `inst`'s cache: recency-ordered policies (lru and its kin) evict the
+   * instance's least recently requested idle copies, so its recency list is looked at first, from
+   * the oldest end (a few links), before the model-id lookup copyOf does (a string-keyed map).
+   */
+  private copyOn(inst: Instance, e: Resident): Copy {
+    let c = inst.recency.oldest()
+    for (let k = 0; k < 8 && c !== null; k++, c = c.recencyPrev) if (c.entry === e) return c
+    return this.copyOf(e)
   }
 
   /**
