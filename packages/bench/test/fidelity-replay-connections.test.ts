@@ -42,10 +42,16 @@ const startServer = async (holdMs: number, readyMs = 0): Promise<{ port: number;
 /** `n` requests all due at once on one path */
 const burst = (n: number) => ({ atMs: new Float64Array(n), target: new Int32Array(n), paths: ["/v2/models/m/infer"] })
 
+/** a burst of 20 against a server that holds each answer 30 ms, after `warmConnections` */
+const burstOf20 = async (warmConnections: number) => {
+  const { port, seen } = await startServer(30)
+  const r = await replay({ host: "127.0.0.1", port, body: "{}", schedule: burst(20), warmConnections })
+  return { r, seen }
+}
+
 describe("the fidelity replay client's connections", () => {
   it("opens its pool before the first request, so a burst at the start opens no new connection", async () => {
-    const { port, seen } = await startServer(30)
-    const r = await replay({ host: "127.0.0.1", port, body: "{}", schedule: burst(20), warmConnections: 24 })
+    const { r, seen } = await burstOf20(24)
     expect(r.ok).toBe(20)
     expect(seen.readiness).toBe(24)
     expect(seen.connectionsAt.length).toBe(24)
@@ -54,8 +60,7 @@ describe("the fidelity replay client's connections", () => {
   })
 
   it("without a warm pool, each concurrent request of the burst opens its own connection", async () => {
-    const { port, seen } = await startServer(30)
-    const r = await replay({ host: "127.0.0.1", port, body: "{}", schedule: burst(20), warmConnections: 0 })
+    const { r, seen } = await burstOf20(0)
     expect(r.ok).toBe(20)
     expect(seen.readiness).toBe(0)
     expect(seen.connectionsAt.length).toBe(20)
