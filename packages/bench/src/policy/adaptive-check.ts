@@ -12,7 +12,8 @@
  *     [--reuse FILE]
  *
  * --reuse takes the other policies' results (and belady-size's) from an earlier --json file and
- * runs only meshkit-adaptive: they do not change while meshkit-adaptive is tuned.
+ * runs only meshkit-adaptive (and any online policy that file does not have yet, e.g. a new one):
+ * they do not change while meshkit-adaptive is tuned.
  * --adaptive runs meshkit-adaptive with those options (to try settings without editing the file).
  * The Azure scenario reads MESHKIT_AZURE_DIR, else ../shared/traces/azure-functions-2019-sample.
  */
@@ -123,7 +124,9 @@ const main = async (): Promise<void> => {
   const labels: string[] = []
   const configFor = (p: Plan, eviction: PolicyChoice | string): SimConfig => scenarioConfig(p.loaded, p.mode, eviction, { memoryBytes: p.memoryBytes })
   for (const p of plans) {
-    const evs = savedOf(p) ? [adaptive] : p.withBelady ? [...choices, "belady-size"] : choices
+    const saved = savedOf(p)
+    // reusing: meshkit-adaptive, and any online policy the saved row does not have (a new one)
+    const evs = saved ? choices.filter((e) => e === adaptive || !((typeof e === "string" ? e : e.name) in saved.results)) : p.withBelady ? [...choices, "belady-size"] : choices
     for (const e of evs) {
       jobs.push({ source: p.loaded.source, config: configFor(p, e) })
       labels.push(`${p.loaded.name}/${p.mode}/${fmtBytes(p.memoryBytes)}/${typeof e === "string" ? e : e.name}`)
@@ -147,8 +150,11 @@ const main = async (): Promise<void> => {
     const saved = savedOf(p)
     let belady: PolicyResult | undefined
     if (saved) {
-      for (const [name, r] of Object.entries(saved.results)) if (name !== ADAPTIVE) results.set(name, r as PolicyResult)
-      results.set(ADAPTIVE, outputs[k++]!.result)
+      for (const e of choices) {
+        const name = typeof e === "string" ? e : e.name
+        const kept = saved.results[name]
+        results.set(name, e !== adaptive && kept !== undefined ? (kept as PolicyResult) : outputs[k++]!.result)
+      }
       if (saved.beladySize) belady = saved.beladySize as PolicyResult
     } else {
       for (const e of choices) results.set(typeof e === "string" ? e : e.name, outputs[k++]!.result)

@@ -7,6 +7,7 @@ import { hybridHistogramPolicy } from "./hybrid-histogram.js"
 import { lfuPolicy } from "./lfu.js"
 import { lruPolicy } from "./lru.js"
 import { meshkitAdaptivePolicy } from "./meshkit-adaptive.js"
+import { nextArrivalPolicy } from "./next-arrival.js"
 import { s3fifoPolicy } from "./s3fifo.js"
 import { sievePolicy } from "./sieve.js"
 import { ttlPolicy } from "./ttl.js"
@@ -19,6 +20,7 @@ export const evictionPolicies: ReadonlyArray<PolicyDescriptor<"eviction">> = [
   gdsfPolicy,
   sievePolicy,
   s3fifoPolicy,
+  nextArrivalPolicy,
   ttlPolicy,
   hybridHistogramPolicy,
   meshkitAdaptivePolicy,

@@ -8,16 +8,18 @@ import { adaptiveMix, AdaptiveMixOptions, defaultAdaptiveMix } from "./adaptive-
 import { gdsf } from "./gdsf.js"
 import { lfu } from "./lfu.js"
 import { lru } from "./lru.js"
+import { nextArrival, NextArrivalOptions } from "./next-arrival.js"
+import { makeRng } from "../rng.js"
 import { s3fifo } from "./s3fifo.js"
 import { sieve } from "./sieve.js"
 
-const Expert = Schema.Literal("mix", "blend", "lru", "gdsf", "gdsf-uniform", "s3fifo", "sieve", "lfu")
+const Expert = Schema.Literal("mix", "blend", "lru", "gdsf", "gdsf-uniform", "s3fifo", "sieve", "lfu", "next-arrival")
 type Expert = typeof Expert.Type
 
 export const MeshkitAdaptiveOptions = Schema.Struct({
   /** the policies it follows (the first leads until the scores say otherwise) */
   experts: Schema.optionalWith(Schema.Array(Expert).pipe(Schema.minItems(1), Schema.maxItems(8)), {
-    default: () => ["mix", "gdsf", "lru", "s3fifo", "sieve"] as const
+    default: () => ["mix", "gdsf", "lru", "s3fifo", "sieve", "next-arrival"] as const
   }),
   /** half-life of the experts' miss scores, in requests seen by this cache */
   halfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 20_000 }),
@@ -256,11 +258,18 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   }
 }
 
-/** builds a fresh instance of an expert for a cache of `capacityBytes` */
-const expertMaker =
-  (capacityBytes: number) =>
-  (x: Expert): EvictionPolicy => {
+const NEXT_ARRIVAL = Schema.decodeSync(NextArrivalOptions)({})
+
+/**
+ * builds a fresh instance of an expert for a cache of `capacityBytes` (next-arrival samples its
+ * victims: each instance gets its own random stream, seeded by the order they are made in)
+ */
+const expertMaker = (capacityBytes: number) => {
+  let made = 0
+  return (x: Expert): EvictionPolicy => {
     switch (x) {
+      case "next-arrival":
+        return nextArrival(NEXT_ARRIVAL, makeRng(0x5eed + made++))
       case "mix":
         return defaultAdaptiveMix(capacityBytes)
       case "blend":
@@ -279,6 +288,7 @@ const expertMaker =
         return lfu()
     }
   }
+}
 
 /** The expert the cluster's scores choose for its instances' caches (shared by all of them). */
 interface ClusterChoice {
