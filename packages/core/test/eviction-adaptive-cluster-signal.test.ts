@@ -55,6 +55,38 @@ const victimAfterLoads = (c: ModelCache, t0: number, p = ""): string[] => {
   return load(c, `${p}k`, 1, t++)
 }
 
+/** a loop over 25 models, larger than the cluster's 20: lru misses every request, next-arrival few */
+const loop = (rounds: number): string[] => {
+  const out: string[] = []
+  for (let r = 0; r < rounds; r++) for (let i = 0; i < 25; i++) out.push(`loop-${i}`)
+  return out
+}
+
+/**
+ * Which of lru, gdsf and next-arrival runs the instance's cache, by the victim each would choose:
+ * after real loads are seen (a request finds "z" loading; z is then unloaded), "slow" is requested
+ * at t and t + 30 (due again at t + 60), "p" every 10 ms up to t + 25 (due at t + 35), then 8
+ * models once each, filling the cache; at
+ * t + 34 lru evicts p (the least recent), gdsf f0 (the fewest hits, oldest), next-arrival slow
+ * (due furthest away).
+ */
+const victimOfThree = (c: ModelCache, t0: number): string[] => {
+  load(c, "z", 1, t0)
+  const z = c.get("z")!
+  z.loading = true
+  c.hit(z, t0 + 0.5)
+  z.loading = false
+  c.remove("z")
+  const t = t0 + 1
+  load(c, "slow", 1, t)
+  load(c, "p", 1, t + 5)
+  hit(c, "p", t + 15)
+  hit(c, "p", t + 25)
+  hit(c, "slow", t + 30)
+  for (let i = 0; i < 8; i++) load(c, `f${i}`, 1, t + 31 + i * 0.1)
+  return load(c, "new", 1, t + 34)
+}
+
 describe("ClusterSignal: the cluster-wide request stream", () => {
   it("tells every listener each request, shares one object per key, and rejects a bad cluster", () => {
     const s = new ClusterSignal(2, 10)
@@ -92,6 +124,16 @@ describe("meshkit-adaptive in a cluster follows the cluster-wide scores", () => 
     const c = instanceCache(s)
     const t = feed(s, hotAndOneOffs(200), 0)
     expect(victimAfterLoads(c, t)).not.toEqual(["a"])
+  })
+
+  it("hands its cache to next-arrival where the cluster's models come back at steady intervals", () => {
+    const s = new ClusterSignal(2, 10)
+    const c = instanceCache(s)
+    const t = feed(s, loop(200), 0)
+    expect(victimOfThree(c, t)).toEqual(["slow"])
+    // the probe tells the three apart: run by lru or gdsf from the start, the victims differ
+    expect(victimOfThree(new ModelCache(10, buildPolicy("eviction", "lru", { rng: makeRng(1) })), t)).toEqual(["p"])
+    expect(victimOfThree(new ModelCache(10, buildPolicy("eviction", "gdsf", { rng: makeRng(1) })), t)).toEqual(["f0"])
   })
 
   it("keeps lru where recency wins (on/off bursts), as without the signal", () => {

@@ -28,7 +28,7 @@ export interface Shadow {
   readonly policy: EvictionPolicy
   used: number
   score: number
-  /** decayed misses (= score unless a miss costs the load time) */
+  /** decayed misses (= score when a miss costs 1) */
   misses: number
   /** decayed evictions (0: it never had to make room, everything it saw fits) */
   evictions: number
@@ -72,7 +72,8 @@ export class ScoringCaches {
     policies: EvictionPolicy[],
     private readonly capacityBytes: number,
     private readonly halfLife: number,
-    private readonly loadCost: boolean,
+    /** what a scoring miss adds to `score`: 1, the model's load time, or its size */
+    private readonly cost: "misses" | "load" | "bytes",
     private readonly sample: number
   ) {
     this.shadows = policies.map((policy) => ({ policy, used: 0, score: 0, misses: 0, evictions: 0, split: 0, missed: false }))
@@ -177,7 +178,7 @@ export class ScoringCaches {
     }
     sh.missed = true
     sh.misses += inc
-    sh.score += this.loadCost ? inc * loadCostMs : inc
+    sh.score += this.cost === "misses" ? inc : this.cost === "load" ? inc * loadCostMs : inc * size
     if (size > this.shadowCap) return // never fits: a miss every time
     const need = sh.used + size - this.shadowCap
     if (need > 0) {
