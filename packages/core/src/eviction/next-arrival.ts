@@ -27,6 +27,9 @@ interface Arrivals {
   last: number
   /** mean gap between its requests (ms), NaN until it has had two */
   gap: number
+  resident: boolean
+  /** the chooseVictims call that last took it (so one call takes it once) */
+  taken: number
 }
 
 /**
@@ -46,94 +49,114 @@ interface Arrivals {
  * O(1) per request, O(samples) per victim; memory: one record per model in the history.
  */
 export const nextArrival = (options: NextArrivalOptions, rng: Rng): EvictionPolicy => {
+  // e.slot: the resident's index here (swapped with the last one on removal); its arrivals beside
   const residents: Resident[] = []
+  const arrivals: Arrivals[] = []
   const history = new Map<ModelId, Arrivals>()
   const w = options.gapWeight
   const k = options.samples
   const byLoad = options.cost === "load"
+  let call = 0
 
-  const arrived = (id: ModelId, now: number): void => {
-    let a = history.get(id)
-    if (a === undefined) {
-      a = { last: now, gap: NaN }
-      const limit = Math.max(1024, options.history * residents.length)
-      // forget the models requested longest ago (a Map iterates in insertion order, and an
-      // arrival re-inserts its model at the end)
-      if (history.size >= limit) for (const old of history.keys()) if (history.delete(old) && history.size < limit) break
-    } else {
-      history.delete(id)
-      const g = now - a.last
-      if (g > 0) a.gap = a.gap !== a.gap ? g : g > JUMP * a.gap ? 2 * a.gap : w * g + (1 - w) * a.gap
-      a.last = now
-    }
-    history.set(id, a)
+  const arrived = (a: Arrivals, now: number): void => {
+    const g = now - a.last
+    if (g > 0) a.gap = a.gap !== a.gap ? g : g > JUMP * a.gap ? 2 * a.gap : w * g + (1 - w) * a.gap
+    if (now > a.last) a.last = now
   }
 
-  /** expected ms until e's next request × its size: the byte-time keeping it costs */
-  const cost = (e: Resident, now: number): number => {
-    const a = history.get(e.id)
-    const idle = now - e.lastUsed
+  /**
+   * Past its limit, the history forgets the half of its non-resident models requested longest
+   * ago: a sort every (limit / 2) new models, O(log n) per new model on average.
+   */
+  const prune = (): void => {
+    const limit = Math.max(1024, options.history * residents.length)
+    if (history.size <= limit) return
+    const lasts: number[] = []
+    for (const a of history.values()) if (!a.resident) lasts.push(a.last)
+    lasts.sort((x, y) => x - y)
+    const cut = lasts[Math.min(lasts.length - 1, Math.floor(lasts.length / 2))]!
+    for (const [id, a] of history) if (!a.resident && a.last <= cut) history.delete(id)
+  }
+
+  /** expected ms until the next request × size (or per ms of load): what keeping it costs */
+  const cost = (i: number, now: number): number => {
+    const e = residents[i]!
+    const a = arrivals[i]!
+    const idle = now - a.last
     let wait = idle
-    if (a !== undefined && a.gap === a.gap) {
+    if (a.gap === a.gap) {
       const ahead = a.last + a.gap - now
       wait = ahead > 0 ? ahead : Math.max(a.gap, idle)
     }
     return byLoad ? ((wait + 1) * e.size) / Math.max(1, e.loadCostMs) : (wait + 1) * e.size
   }
 
-  /** e.slot: its index in `residents` (swapped with the last one on removal) */
-  const drop = (e: Resident): void => {
-    const i = e.slot as number
-    const last = residents.pop()!
-    if (last !== e) {
-      residents[i] = last
-      last.slot = i
-    }
-  }
-
   return {
     name: "next-arrival",
     onInsert(e, now) {
+      let a = history.get(e.id)
+      if (a === undefined) {
+        a = { last: now, gap: NaN, resident: true, taken: 0 }
+        history.set(e.id, a)
+        prune()
+      } else {
+        arrived(a, now)
+        a.resident = true
+      }
       e.slot = residents.length
       residents.push(e)
-      arrived(e.id, now)
+      arrivals.push(a)
     },
     onHit(e, now) {
-      arrived(e.id, now)
+      arrived(arrivals[e.slot as number]!, now)
     },
     onRemove(e) {
-      drop(e)
+      const i = e.slot as number
+      arrivals[i]!.resident = false
+      const last = residents.pop()!
+      const la = arrivals.pop()!
+      if (last !== e) {
+        residents[i] = last
+        arrivals[i] = la
+        last.slot = i
+      }
     },
     chooseVictims(need, now, evictable) {
       const out: Resident[] = []
-      const taken = new Set<Resident>()
+      const id = ++call
+      const n = residents.length
       let freed = 0
-      // every resident once, in the worst case (all sampled ones busy or taken)
-      let budget = residents.length * 4
-      while (freed < need && taken.size < residents.length && budget > 0) {
-        let worst: Resident | undefined
+      let taken = 0
+      // about every resident once before giving up on sampling (most of them busy or taken)
+      let budget = n * 4
+      while (freed < need && taken < n && budget > 0) {
+        let worst = -1
         let worstCost = -1
         for (let j = 0; j < k && budget > 0; j++, budget--) {
-          const e = residents[rng.int(residents.length)]!
-          if (taken.has(e) || !evictable(e)) continue
-          const c = cost(e, now)
+          const i = rng.int(n)
+          if (arrivals[i]!.taken === id || !evictable(residents[i]!)) continue
+          const c = cost(i, now)
           if (c > worstCost) {
             worstCost = c
-            worst = e
+            worst = i
           }
         }
-        if (worst === undefined) continue
-        taken.add(worst)
-        out.push(worst)
-        freed += worst.size
+        if (worst < 0) continue
+        arrivals[worst]!.taken = id
+        taken++
+        out.push(residents[worst]!)
+        freed += residents[worst]!.size
       }
       if (freed < need) {
         // sampling missed some: finish with a full pass, worst first
-        const rest = residents.filter((e) => !taken.has(e) && evictable(e))
-        rest.sort((a, b) => cost(b, now) - cost(a, now))
-        for (let i = 0; i < rest.length && freed < need; i++) {
-          out.push(rest[i]!)
-          freed += rest[i]!.size
+        const rest: number[] = []
+        for (let i = 0; i < n; i++) if (arrivals[i]!.taken !== id && evictable(residents[i]!)) rest.push(i)
+        const costs = rest.map((i) => cost(i, now))
+        const order = rest.map((_, j) => j).sort((x, y) => costs[y]! - costs[x]!)
+        for (let j = 0; j < order.length && freed < need; j++) {
+          const e = residents[rest[order[j]!]!]!
+          out.push(e)
+          freed += e.size
         }
       }
       return out
