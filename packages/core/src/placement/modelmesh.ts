@@ -65,21 +65,39 @@ export const modelmeshPlacement = (o: ModelMeshPlacementOptions, rng: Rng): Plac
   let free = new Float64Array(16)
   /** shortlist, as candidate positions */
   let shortlist = new Int32Array(16)
+  const grow = (n: number): void => {
+    free = new Float64Array(n * 2)
+    shortlist = new Int32Array(n * 2)
+  }
   const keep = 1 - o.shortlistTolerance
   return {
     name: "modelmesh",
     choose(req, instances, now) {
-      // the buffers are filled by index and counted, never shrunk (see fillCandidates)
-      const nc = fillCandidates(req, instances, cands)
-      if (nc <= 1) return nc === 1 ? cands[0] : undefined
-      if (free.length < nc) {
-        free = new Float64Array(nc * 2)
-        shortlist = new Int32Array(nc * 2)
-      }
       const size = req.sizeBytes
-      for (let i = 0; i < nc; i++) free[i] = freeBytes(cands[i]!)
+      let nc = 0
       let b = 0
-      for (let i = 1; i < nc; i++) if (orderByFree(cands[i]!, free[i]!, cands[b]!, free[b]!, size) < 0) b = i
+      if (req.required === undefined && req.preferred === undefined) {
+        // no label rules (the simulator's case): the candidates (isEligible without labels),
+        // their free bytes and the best in one pass, in input order as fillCandidates lists them
+        if (free.length < instances.length) grow(instances.length)
+        for (let i = 0; i < instances.length; i++) {
+          const c = instances[i]!
+          if (c.hasModel || c.shuttingDown || !(c.capacityBytes >= size)) continue
+          const f = c.capacityBytes - c.usedBytes
+          cands[nc] = c
+          free[nc] = f
+          if (nc > 0 && orderByFree(c, f, cands[b]!, free[b]!, size) < 0) b = nc
+          nc++
+        }
+        if (nc <= 1) return nc === 1 ? cands[0] : undefined
+      } else {
+        // the buffers are filled by index and counted, never shrunk (see fillCandidates)
+        nc = fillCandidates(req, instances, cands)
+        if (nc <= 1) return nc === 1 ? cands[0] : undefined
+        if (free.length < nc) grow(nc)
+        for (let i = 0; i < nc; i++) free[i] = freeBytes(cands[i]!)
+        for (let i = 1; i < nc; i++) if (orderByFree(cands[i]!, free[i]!, cands[b]!, free[b]!, size) < 0) b = i
+      }
       const best = cands[b]!
 
       const bestFits = free[b]! >= size
