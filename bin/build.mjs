@@ -44,9 +44,9 @@ export const build = async () => {
   const tmp = `${distDir}.tmp-${process.pid}`
   rmSync(tmp, { recursive: true, force: true })
   await esbuild.build({
-    // the benchmark's per-policy (and per-simulation) worker threads load their own entry: bundled
-    // too, so 11 of them start in well under a second instead of ~2 s each through tsx
-    entryPoints: { meshkit: join(root, "packages/cli/src/main.ts"), "bench-policy-worker": join(root, "packages/bench/src/policy/policy-worker.ts"), "bench-sim-worker": join(root, "packages/bench/src/sim/sim-worker.ts") },
+    // the benchmark's per-policy worker threads load their own entry: bundled too, so 11 of them
+    // start in well under a second instead of ~2 s each through tsx
+    entryPoints: { meshkit: join(root, "packages/cli/src/main.ts"), "bench-policy-worker": join(root, "packages/bench/src/policy/policy-worker.ts") },
     outdir: tmp,
     bundle: true,
     splitting: true,

@@ -3,7 +3,6 @@ import { fmt } from "../compare/compare.js"
 import { figureOf, median, type Figure } from "../report/figures.js"
 import { cpuNowMs } from "../report/machine.js"
 import type { Part } from "../report/parts.js"
-import type { IsolatedSim } from "./sim-isolate.js"
 
 /**
  * Simulator throughput (simulated requests per CPU-second) on a pre-materialised trace, so trace
@@ -17,12 +16,11 @@ import type { IsolatedSim } from "./sim-isolate.js"
  * does (8 × 8 GiB, lru, 120 minutes): its minute boundaries start with a burst of loads, so misses,
  * placements and retries of blocked models weigh far more than on the generated trace. Its rate
  * is divided by the generated trace's full-mode rate of the same round too.
- * The simulations run in worker threads of their own (sim-workloads.ts, sim-isolate.ts), one at a
- * time; the core lru reference runs here.
  */
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 
+const GIB = 1024 ** 3
 
 /** the Azure sample's folder, or undefined when it is not on this machine */
 const azureDir = (): string | undefined => {
@@ -31,39 +29,38 @@ const azureDir = (): string | undefined => {
 }
 
 export const simPart: Part = async (ctx) => {
+  const sim = await import("@meshkit/sim")
   const { makeStream, makeReplay } = await import("../policy/eviction-bench.js")
-  const { startIsolatedSim } = await import("./sim-isolate.js")
   const rounds = ctx.quick ? 4 : 6
   const requests = ctx.quick ? 500_000 : 2_000_000
-  const azDir = azureDir()
-  // Each simulation in a worker thread of its own (a fresh V8 isolate), as `meshkit sim` runs each
-  // policy's: in one isolate the three share their call sites' type feedback and one heap, and
-  // the one timed after the others ran measurably slower (the Azure replay ~10-25 %) than alone.
-  ctx.progress(`starting ${azDir === undefined ? 2 : 3} worker threads, one per simulation (each materialises its trace and warms up)`)
-  const [idealSim, fullSim, azureSim] = await Promise.all([
-    startIsolatedSim({ workload: "ideal", requests }),
-    startIsolatedSim({ workload: "full", requests }),
-    azDir === undefined ? Promise.resolve(undefined) : startIsolatedSim({ workload: "azure", requests, azureDir: azDir })
-  ])
-  const stops = () => Promise.all([idealSim.stop(), fullSim.stop(), azureSim?.stop()])
-  try {
-    return await measure(ctx, rounds, makeStream, makeReplay, idealSim, fullSim, azureSim)
-  } finally {
-    await stops()
-  }
-}
+  // the default scenario's traffic shape: 2,000 models, 40 tenants, Zipf 0.9, on/off bursts, ~200 MiB models
+  const generated = sim.generatedTrace({
+    seed: 7, models: 2000, tenants: 40, zipf: 0.9, rate: 150, arrival: "onoff", onMs: 60_000, offMs: 600_000,
+    sizeMedian: 200 * 1024 ** 2, sizeSigma: 0.8, execMedianMs: 8, execSigma: 0.6, requests
+  })
+  const m = await sim.materialize(generated)
+  const trace = sim.arrayTrace("bench", generated.models, m.timeMs, m.model, m.execMs)
+  ctx.progress(`trace: ${m.model.length} requests over ${generated.models.ids.length} models (materialised)`)
 
-const measure = async (
-  ctx: Parameters<Part>[0],
-  rounds: number,
-  makeStream: typeof import("../policy/eviction-bench.js").makeStream,
-  makeReplay: typeof import("../policy/eviction-bench.js").makeReplay,
-  idealSim: IsolatedSim,
-  fullSim: IsolatedSim,
-  azureSim: IsolatedSim | undefined
-): ReturnType<Part> => {
-  ctx.progress(fullSim.describe)
-  if (azureSim !== undefined) ctx.progress(azureSim.describe)
+  const base = { placement: "modelmesh", routing: "least-in-flight", scaling: "modelmesh", seed: 1, sloMs: 250 } as const
+  const cluster = { ...sim.defaultCluster, maxConcurrentLoads: 2, loadFixedMs: 150, loadBytesPerSecond: 2 * GIB, unloadMs: 20, modelConcurrency: 8, maxCopies: 3 }
+  const ideal = () => sim.simulate(trace, { ...base, mode: "ideal", eviction: "lru", cluster: { ...cluster, instances: 1, memoryBytes: 64 * GIB } })
+  const full = () => sim.simulate(trace, { ...base, mode: "full", eviction: "lru", cluster: { ...cluster, instances: 8, memoryBytes: 8 * GIB } })
+
+  // the Azure sample as scenarios/azure-functions.yaml replays it
+  const azDir = azureDir()
+  let azure: (() => ReturnType<typeof sim.simulate>) | undefined
+  if (azDir !== undefined) {
+    const az = sim.azureTrace({ dir: azDir, minutes: 120, exec: "none" })
+    const am = await sim.materialize(az)
+    const azTrace = sim.arrayTrace("azure", az.models, am.timeMs, am.model, am.execMs)
+    ctx.progress(`azure trace: ${am.model.length} requests over ${az.models.ids.length} models (materialised)`)
+    const azCluster = {
+      ...sim.defaultCluster, instances: 8, memoryBytes: 8 * GIB, maxConcurrentLoads: 4, loadFixedMs: 100, loadBytesPerSecond: 4 * GIB,
+      unloadMs: 20, exec: { kind: "lognormal", medianMs: 20, sigma: 0.8 } as const, modelConcurrency: 16, maxCopies: 4
+    }
+    azure = () => sim.simulate(azTrace, { ...base, sloMs: 1000, mode: "full", eviction: "lru", cluster: azCluster })
+  }
 
   // the reference: lru through ModelCache with nothing around it (bench-core's replay, residents
   // found by model index as the simulator does, not by a Map lookup)
@@ -76,7 +73,21 @@ const measure = async (
     replay.step(n)
     return n / ((cpuNowMs() - t0) / 1000)
   }
-  for (let w = 0; w < 3; w++) coreLru()
+  /** simulated requests per CPU-second of this process */
+  const rate = async (run: () => Promise<{ result: { requests: number } }>, times: number): Promise<number> => {
+    const t0 = cpuNowMs()
+    let n = 0
+    for (let k = 0; k < times; k++) n += (await run()).result.requests
+    return n / ((cpuNowMs() - t0) / 1000)
+  }
+
+  // warm the JIT of every path before timing (ideal mode needs a few runs to reach its top tier)
+  for (let w = 0; w < 3; w++) {
+    coreLru()
+    await ideal()
+  }
+  await full()
+  if (azure !== undefined) await azure()
   const idealRps: number[] = []
   const fullRps: number[] = []
   const coreRps: number[] = []
@@ -84,13 +95,13 @@ const measure = async (
   for (let r = 0; r < rounds; r++) {
     const c = coreLru()
     // ideal mode is fast: several back-to-back replays per sample, so a sample is not a few ms
-    const i = await idealSim.round(4)
-    const f = await fullSim.round(1)
+    const i = await rate(ideal, 4)
+    const f = await rate(full, 1)
     coreRps.push(c)
     idealRps.push(i)
     fullRps.push(f)
     // the Azure replay is long (1.4 M requests, most of them around misses): half the rounds
-    const a = azureSim !== undefined && r % 2 === 0 ? await azureSim.round(1) : undefined
+    const a = azure !== undefined && r % 2 === 0 ? await rate(azure, 1) : undefined
     if (a !== undefined) azureRps.push(a, f)
     ctx.progress(`round ${r + 1}/${rounds}: core lru ${fmt(c / 1e6)}, ideal lru ${fmt(i / 1e6)}, full (8 instances) ${fmt(f / 1e6)}${a !== undefined ? `, full on azure ${fmt(a / 1e6)}` : ""} M req/s`)
   }
@@ -112,7 +123,7 @@ const measure = async (
   const section: Section = {
     heading: "Simulator",
     text:
-      `Simulated requests per CPU-second on one core, trace pre-materialised (${fullSim.describe}: the default scenario's shape, on/off bursts), each simulation in a worker thread of its own, one at a time. ` +
+      `Simulated requests per CPU-second on one core, trace pre-materialised (${m.model.length} requests, the default scenario's shape: 2,000 models, on/off bursts). ` +
       `Ideal: one 64 GiB cache, lru, zero load/exec time. Full: 8 instances × 8 GiB, lru, modelmesh placement and scaling, least-in-flight routing. ` +
       `Reference: lru through ModelCache alone (bench-core's replay), timed in the same round. ${rounds} rounds, median. ` +
       (azureRps.length === 0
