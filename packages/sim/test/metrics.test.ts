@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { LogHistogram } from "../src/metrics/log-histogram.js"
+import { LogHistogram, LogHistogramSet } from "../src/metrics/log-histogram.js"
 import { Timeline } from "../src/metrics/timeline.js"
 
 describe("timeline of memory and cold starts", () => {
@@ -58,5 +58,20 @@ describe("per-tenant log histogram", () => {
     for (const v of [1, 2, 3, 4, 63]) h.record(v)
     expect(h.percentile(50)).toBe(3)
     expect(h.percentile(100)).toBe(63)
+  })
+
+  it("as a set (one per tenant in one array) answers as one LogHistogram per tenant does", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: -5, max: 2 ** 32 })), { maxLength: 400 }), (records) => {
+        const set = new LogHistogramSet()
+        const one = new Map<number, LogHistogram>()
+        for (const [i, v] of records) {
+          set.record(i, v)
+          if (!one.has(i)) one.set(i, new LogHistogram())
+          one.get(i)!.record(v)
+        }
+        for (let i = 0; i <= 45; i++) for (const p of [0, 50, 99, 99.9, 100]) expect(set.percentile(i, p)).toBe(one.get(i)?.percentile(p) ?? 0)
+      })
+    )
   })
 })

@@ -25,9 +25,10 @@ export type ModelMeshPlacementOptions = typeof ModelMeshPlacementOptions.Type
  * ModelMesh's PLACEMENT_ORDER, best first, for a model of `size` bytes. Negative = `a` is better.
  * ("fewer copies of this model" is always equal here: instances holding it are not candidates.)
  */
-export const placementOrder = (a: InstanceView, b: InstanceView, size: number): number => {
-  const freeA = freeBytes(a)
-  const freeB = freeBytes(b)
+export const placementOrder = (a: InstanceView, b: InstanceView, size: number): number => orderByFree(a, freeBytes(a), b, freeBytes(b), size)
+
+/** placementOrder with each instance's free bytes already computed (the hot path computes them once per choice) */
+const orderByFree = (a: InstanceView, freeA: number, b: InstanceView, freeB: number, size: number): number => {
   const fitsA = freeA >= size
   const fitsB = freeB >= size
   if (fitsA !== fitsB) return fitsA ? -1 : 1
@@ -60,48 +61,76 @@ export const placementOrder = (a: InstanceView, b: InstanceView, size: number): 
  */
 export const modelmeshPlacement = (o: ModelMeshPlacementOptions, rng: Rng): PlacementPolicy => {
   const cands: InstanceView[] = []
-  const shortlist: InstanceView[] = []
+  /** each candidate's free bytes, by candidate position (computed once per choice) */
+  let free = new Float64Array(16)
+  /** shortlist, as candidate positions */
+  let shortlist = new Int32Array(16)
+  const grow = (n: number): void => {
+    free = new Float64Array(n * 2)
+    shortlist = new Int32Array(n * 2)
+  }
   const keep = 1 - o.shortlistTolerance
   return {
     name: "modelmesh",
     choose(req, instances, now) {
-      // both buffers are filled by index and counted, never shrunk (see fillCandidates)
-      const nc = fillCandidates(req, instances, cands)
-      if (nc <= 1) return nc === 1 ? cands[0] : undefined
       const size = req.sizeBytes
-      let best = cands[0]!
-      for (let i = 1; i < nc; i++) if (placementOrder(cands[i]!, best, size) < 0) best = cands[i]!
+      let nc = 0
+      let b = 0
+      if (req.required === undefined && req.preferred === undefined) {
+        // no label rules (the simulator's case): the candidates (isEligible without labels),
+        // their free bytes and the best in one pass, in input order as fillCandidates lists them
+        if (free.length < instances.length) grow(instances.length)
+        for (let i = 0; i < instances.length; i++) {
+          const c = instances[i]!
+          if (c.hasModel || c.shuttingDown || !(c.capacityBytes >= size)) continue
+          const f = c.capacityBytes - c.usedBytes
+          cands[nc] = c
+          free[nc] = f
+          if (nc > 0 && orderByFree(c, f, cands[b]!, free[b]!, size) < 0) b = nc
+          nc++
+        }
+        if (nc <= 1) return nc === 1 ? cands[0] : undefined
+      } else {
+        // the buffers are filled by index and counted, never shrunk (see fillCandidates)
+        nc = fillCandidates(req, instances, cands)
+        if (nc <= 1) return nc === 1 ? cands[0] : undefined
+        if (free.length < nc) grow(nc)
+        for (let i = 0; i < nc; i++) free[i] = freeBytes(cands[i]!)
+        for (let i = 1; i < nc; i++) if (orderByFree(cands[i]!, free[i]!, cands[b]!, free[b]!, size) < 0) b = i
+      }
+      const best = cands[b]!
 
-      const bestFits = freeBytes(best) >= size
-      const minFree = keep * freeBytes(best)
+      const bestFits = free[b]! >= size
+      const minFree = keep * free[b]!
       const minAge = keep * (now - best.lruTime)
       let ns = 0
       let anySlot = false
       for (let i = 0; i < nc; i++) {
         const c = cands[i]!
-        const free = freeBytes(c)
-        const fits = free >= size
+        const f = free[i]!
+        const fits = f >= size
         if (fits !== bestFits) continue
-        if (fits ? free < minFree : now - c.lruTime < minAge) continue
-        shortlist[ns++] = c
+        if (fits ? f < minFree : now - c.lruTime < minAge) continue
+        shortlist[ns++] = i
         if (c.loadingCount < c.maxConcurrentLoads) anySlot = true
       }
       // The best is always on its own shortlist, so the filters below never empty it.
       let n = 0
       let minRpm = Infinity
       for (let i = 0; i < ns; i++) {
-        const c = shortlist[i]!
+        const k = shortlist[i]!
+        const c = cands[k]!
         if (anySlot && c.loadingCount >= c.maxConcurrentLoads) continue
-        shortlist[n++] = c
+        shortlist[n++] = k
         if (c.rpm < minRpm) minRpm = c.rpm
       }
       const maxRpm = minRpm * o.overloadFactor + o.overloadSlackRpm
       let m = 0
       for (let i = 0; i < n; i++) {
-        const c = shortlist[i]!
-        if (c.rpm <= maxRpm) shortlist[m++] = c
+        const k = shortlist[i]!
+        if (cands[k]!.rpm <= maxRpm) shortlist[m++] = k
       }
-      return shortlist[m === 1 ? 0 : rng.int(m)]
+      return cands[shortlist[m === 1 ? 0 : rng.int(m)]!]
     }
   }
 }

@@ -47,3 +47,43 @@ export class LogHistogram {
     return upperOf(BUCKETS - 1)
   }
 }
+
+/**
+ * One LogHistogram per index (tenant) in one flat array: a record is one increment at
+ * index × BUCKETS + bucket, without loading a histogram object and its array first (the request
+ * path records into it once per completed request). Same buckets and percentiles as LogHistogram.
+ */
+export class LogHistogramSet {
+  private counts = new Uint32Array(0)
+  private totals = new Float64Array(0)
+
+  record(i: number, v: number): void {
+    if (i >= this.totals.length) this.grow(i + 1)
+    this.counts[i * BUCKETS + indexOf(v)]!++
+    this.totals[i]!++
+  }
+
+  /** value at percentile p (0..100) of histogram i; 0 when it is empty */
+  percentile(i: number, p: number): number {
+    const total = i < this.totals.length ? this.totals[i]! : 0
+    if (total === 0) return 0
+    const rank = Math.max(1, Math.ceil((p / 100) * total))
+    const at = i * BUCKETS
+    let seen = 0
+    for (let k = 0; k < BUCKETS; k++) {
+      seen += this.counts[at + k]!
+      if (seen >= rank) return upperOf(k)
+    }
+    return upperOf(BUCKETS - 1)
+  }
+
+  private grow(n: number): void {
+    const cap = Math.max(n, this.totals.length * 2, 16)
+    const counts = new Uint32Array(cap * BUCKETS)
+    counts.set(this.counts)
+    this.counts = counts
+    const totals = new Float64Array(cap)
+    totals.set(this.totals)
+    this.totals = totals
+  }
+}

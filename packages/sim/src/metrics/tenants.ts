@@ -1,4 +1,4 @@
-import { LogHistogram } from "./log-histogram.js"
+import { LogHistogramSet } from "./log-histogram.js"
 
 export interface TenantResult {
   readonly tenant: string
@@ -35,7 +35,8 @@ export class TenantStats {
   misses = new Float64Array(16)
   coldStarts = new Float64Array(16)
   withinSlo = new Float64Array(16)
-  private readonly latency: Array<LogHistogram | undefined> = []
+  /** per-tenant latency histograms (µs) */
+  private readonly latency = new LogHistogramSet()
 
   /** the tenant's index, creating it on first sight */
   idOf(name: string): number {
@@ -60,9 +61,7 @@ export class TenantStats {
   }
 
   recordLatency(tenant: number, us: number): void {
-    let h = this.latency[tenant]
-    if (h === undefined) this.latency[tenant] = h = new LogHistogram()
-    h.record(us)
+    this.latency.record(tenant, us)
   }
 
   /** busiest tenants first; ties by name so the order is stable */
@@ -73,7 +72,7 @@ export class TenantStats {
         requests: this.requests[i]!,
         misses: this.misses[i]!,
         coldStarts: this.coldStarts[i]!,
-        p99Us: this.latency[i]?.percentile(99) ?? 0,
+        p99Us: this.latency.percentile(i, 99),
         sloAttainment: this.requests[i]! > 0 ? this.withinSlo[i]! / this.requests[i]! : 1,
         shareBytes: shares?.get(tenant) ?? 0
       }))
