@@ -46,7 +46,8 @@ export const MeshkitAdaptiveOptions = Schema.Struct({
   cost: Schema.optionalWith(Schema.Literal("uniform", "load"), { default: () => "uniform" as const }),
   /**
    * with a cluster signal (the simulator's full mode): once real loads are seen, follow the
-   * expert the cluster-wide scores choose (lru or gdsf, see the header) instead of `withLoads`
+   * expert the cluster-wide scores choose (lru, gdsf or next-arrival, see the header) instead
+   * of `withLoads`
    */
   cluster: Schema.optionalWith(Schema.Literal("follow", "off"), { default: () => "follow" as const }),
   /** ... gdsf is chosen there when its cluster-wide misses are this share below lru's (see the header) */

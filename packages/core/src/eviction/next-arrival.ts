@@ -37,16 +37,20 @@ interface Arrivals {
  * size — Belady-size's rule with the future replaced by a forecast. Functions and models serving
  * timers, polls and batch jobs are requested at steady intervals (the Azure Functions trace is
  * dominated by them: Shahrad et al., ATC '20), so a model's mean gap between requests, kept per
- * model across evictions, predicts its next request well. A gap over JUMP times the mean is the
- * start of a new burst, not the new normal (on/off traffic: the off time would otherwise predict
- * the next request of a burst that has just begun far away, and evict it first): it only doubles
- * the mean, so a model that really slowed down is followed within a few requests. The expected
- * wait is `last + gap − now` while that is ahead; once a model is overdue, the longer of its gap and its idle time (a model
- * that stopped ages out as under LRU; one never requested twice is judged by its idle time alone).
- * A victim is the resident with the largest expected wait × size among `samples` residents drawn
- * with the seeded rng (sampled eviction, as in Redis, LHD and LRB: the score depends on the time,
- * so no ordered structure could hold it); the next victims of the same call are drawn afresh.
- * O(1) per request, O(samples) per victim; memory: one record per model in the history.
+ * model across evictions, predicts its next request well.
+ *
+ * A gap over JUMP times the mean is the start of a new burst, not the new normal (on/off traffic:
+ * the off time would otherwise predict the next request of a burst that has just begun far away,
+ * and evict it first): it only doubles the mean, so a model that really slowed down is followed
+ * within a few requests. The expected wait is `last + gap − now` while that is ahead; once a
+ * model is overdue, the longer of its gap and its idle time (a model that stopped ages out as
+ * under LRU; one never requested twice is judged by its idle time alone).
+ *
+ * A victim is the resident with the largest expected wait × size (÷ load time with cost "load")
+ * among `samples` residents drawn with the seeded rng — sampled eviction, as in Redis, LHD and
+ * LRB: the score moves with the time, so no ordered structure could hold it; the next victims of
+ * the same call are drawn afresh. O(1) per request, O(samples) per victim (a full pass only when
+ * sampling keeps finding busy residents); memory: one record per model in the history.
  */
 export const nextArrival = (options: NextArrivalOptions, rng: Rng): EvictionPolicy => {
   // e.slot: the resident's index here (swapped with the last one on removal); its arrivals beside
