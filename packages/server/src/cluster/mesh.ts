@@ -158,8 +158,10 @@ export class Mesh {
         case "refuse":
           // A "hit only" request for a model listed here but not held (evicted meanwhile): drop
           // the stale entry now rather than at the next sweep, so others stop routing here.
-          if (decision.refusal === "not-here" && record.instanceIds[d.selfId] !== undefined && !this.claimed.has(modelId) && !this.claiming.has(modelId)) {
-            void run(d.registry.releaseCopy(modelId, d.selfId))
+          // Only that entry: a claim made here meanwhile rewrites it and must stay listed.
+          const stale = record.instanceIds[d.selfId]
+          if (decision.refusal === "not-here" && stale !== undefined && !this.claimed.has(modelId) && !this.claiming.has(modelId)) {
+            void run(d.registry.releaseCopy(modelId, d.selfId, { onlyIfSince: stale }))
           }
           return { kind: "refuse", refusal: decision.refusal, message: `instance ${d.selfId} ${decision.refusal === "draining" ? "is shutting down" : `holds no copy of "${modelId}"`}` }
         case "fail":

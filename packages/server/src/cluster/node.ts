@@ -259,7 +259,7 @@ export const ClusterNodeLive = Layer.scoped(
       for (const m of [...registry.allModels()]) {
         const since = m.instanceIds[selfId]
         const here = localCopy(m.id)
-        if (since !== undefined && here === "absent" && now - since > STALE_CLAIM_MS) await run(registry.releaseCopy(m.id, selfId))
+        if (since !== undefined && here === "absent" && now - since > STALE_CLAIM_MS) await run(registry.releaseCopy(m.id, selfId, { onlyIfSince: since }))
         else if (since === undefined && here === "loaded" && !leaving) await run(registry.claimCopy(m.id, selfId, now))
       }
     })
