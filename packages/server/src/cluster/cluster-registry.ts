@@ -159,8 +159,12 @@ export class ClusterRegistry extends Effect.Service<ClusterRegistry>()("meshkit/
         loadStartMs: number,
         opts: {
           readonly whenFewerThan?: number
-          /** count only the copies of instances this says are alive (a dead holder's entry lingers until pruned) */
-          readonly isAlive?: (instanceId: string) => boolean
+          /**
+           * count only the copies this says are alive (a dead holder's entry lingers until
+           * pruned); `since` is the entry's start time, which a claim rewrites, so a caller can
+           * tell a stale entry it saw from a claim made since
+           */
+          readonly isAlive?: (instanceId: string, since: number) => boolean
         } = {}
       ): Effect.Effect<{ readonly claimed: boolean; readonly record: ClusterModelRecord }, StoreError | ModelNotFound> => {
         let claimed = false
@@ -176,7 +180,7 @@ export class ClusterRegistry extends Effect.Service<ClusterRegistry>()("meshkit/
             return { ...m, instanceIds: { ...m.instanceIds, [instanceId]: Math.max(loadStartMs, held + 1) } }
           }
           const alive = opts.isAlive
-          const holders = alive === undefined ? Object.keys(m.instanceIds).length : Object.keys(m.instanceIds).filter(alive).length
+          const holders = alive === undefined ? Object.keys(m.instanceIds).length : Object.entries(m.instanceIds).filter(([i, since]) => alive(i, since)).length
           if (holders >= (opts.whenFewerThan ?? Number.POSITIVE_INFINITY)) return undefined
           claimed = true
           const { [instanceId]: _, ...failedIn } = m.failedIn

@@ -87,12 +87,22 @@ export class Mesh {
     // Peers that failed this request upstream count as failed here too.
     const excluded = new Set<string>(ctx0.failed)
     const notHolders = new Set<string>()
+    // the entry each of those had when it refused: a different one is a claim it made since (a
+    // load under way there), which the first-copy claim below must count
+    const staleSince = new Map<string, number | undefined>()
     // set while this instance stands aside because another claimed the copy first
     let lostClaim = false
     const reasons: string[] = []
     let record: ClusterModelRecord | undefined = d.registry.model(modelId)
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (record === undefined) return { kind: "unavailable", message: `model "${modelId}" is not registered in the cluster` }
+      // A peer whose entry changed since it refused has claimed the model again: a holder again.
+      for (const [id, since] of staleSince) {
+        if (record.instanceIds[id] !== since) {
+          notHolders.delete(id)
+          staleSince.delete(id)
+        }
+      }
       const local = excluded.has(d.selfId) ? "absent" : this.localCopy(modelId, ctx.mode === "hit")
       const decision = d.decider.decide({ model: record, local, ctx, excluded, notHolders, shuttingDown: d.shuttingDown(), now: Date.now() })
       switch (decision.kind) {
@@ -111,7 +121,7 @@ export class Mesh {
           let r: LocalResult
           let won = false
           try {
-            const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1, isAlive: (id) => d.isAlive(id) && !excluded.has(id) && !notHolders.has(id) } : {}))
+            const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1, isAlive: (id, since) => d.isAlive(id) && !excluded.has(id) && !(notHolders.has(id) && staleSince.get(id) === since) } : {}))
             if (!claim.ok) return { kind: "unavailable", message: `cannot record a new copy of "${modelId}": ${messageOf(claim.error)}` }
             record = claim.value.record
             if (!claim.value.claimed) {
@@ -144,6 +154,7 @@ export class Mesh {
           // "Not here" to a hit: a stale copy entry (evicted meanwhile); that peer may still load it.
           if (r.refusal === "not-here" && decision.mode === "hit" && !notHolders.has(to.id)) {
             notHolders.add(to.id)
+            staleSince.set(to.id, record.instanceIds[to.id])
             // The claim this instance lost was to a copy entry that turned out stale: claim again.
             if (lostClaim) {
               excluded.delete(d.selfId)
