@@ -169,6 +169,8 @@ export class ClusterRegistry extends Effect.Service<ClusterRegistry>()("meshkit/
       ): Effect.Effect<{ readonly claimed: boolean; readonly record: ClusterModelRecord }, StoreError | ModelNotFound> => {
         let claimed = false
         return updateModel(id, (m) => {
+          // set again on every attempt: a compare-and-set retry re-reads the record
+          claimed = false
           const held = m.instanceIds[instanceId]
           if (held !== undefined) {
             // Already listed (often a stale entry: the copy was evicted and its entry not yet

@@ -79,6 +79,22 @@ export class Mesh {
     return this.claimed.has(id) || (hitOnly && this.claiming.has(id)) ? "loading" : "absent"
   }
 
+  /**
+   * Run a copy claim and its load made outside the request loop (a peer asked for a copy: scale
+   * up, minCopies, a drain). Meanwhile a "hit only" request joins that load, and a "not here"
+   * refusal leaves the fresh entry alone: without this, a hit arriving between the claim and the
+   * load's start was refused, the new entry released as stale, and the sender placed another
+   * copy beside the load under way.
+   */
+  async whileClaiming<A>(modelId: string, f: () => Promise<A>): Promise<A> {
+    this.count(this.claiming, modelId, +1)
+    try {
+      return await f()
+    } finally {
+      this.count(this.claiming, modelId, -1)
+    }
+  }
+
   /** Serve one request for `modelId` (a registered model, vmodels already resolved). */
   async serve(modelId: string, ctx0: ForwardContext, io: MeshIo): Promise<MeshOutcome> {
     const d = this.d
@@ -197,8 +213,11 @@ export class Mesh {
     const d = this.d
     if (r.kind === "load-failed") {
       await run(d.registry.recordLoadFailure(modelId, d.selfId, r.message, Date.now()))
-    } else {
-      await run(d.registry.releaseCopy(modelId, d.selfId))
+    } else if (d.localCopy(modelId) === "absent" && !this.claimed.has(modelId) && !this.claiming.has(modelId)) {
+      // No room for this request; but another request's load here may have won room meanwhile:
+      // its entry stays (only the entry seen now, with nothing loading here, is dropped).
+      const since = d.registry.model(modelId)?.instanceIds[d.selfId]
+      await run(d.registry.releaseCopy(modelId, d.selfId, since === undefined ? {} : { onlyIfSince: since }))
     }
     reasons.push(`${d.selfId}: ${r.message}`)
     if (ctx.mode !== undefined) return { kind: "refuse", refusal: r.kind, message: r.message }
