@@ -145,6 +145,26 @@ describe("the mesh request loop", () => {
     expect(calls).toEqual(["claim a"])
   })
 
+  it("a hit arriving while a peer-requested copy is claimed here joins that load and keeps its entry", async () => {
+    // a scale-up asked a for a copy: its claim is written (entry since 5), its load not started yet
+    const { mesh, calls } = world("a", [rec("a"), rec("b")], model({ instanceIds: { b: 1, a: 5 } }))
+    let served = 0
+    const hit = await mesh.whileClaiming("m", () =>
+      mesh.serve("m", { hops: 1, tried: ["b"], failed: [], mode: "hit", from: "b" }, {
+        local: async (): Promise<LocalResult> => {
+          served++
+          return { kind: "served" }
+        },
+        forward: async () => {
+          throw new Error("a hit is never forwarded on")
+        }
+      })
+    )
+    expect(hit).toEqual({ kind: "done" })
+    expect(served).toBe(1)
+    expect(calls).toEqual([])
+  })
+
   it("records a load that fails here and has the model loaded on another instance", async () => {
     const { mesh, calls, models } = world("a", [rec("a"), rec("b", { inFlight: 5 })], model())
     const forwardedCtx: ForwardContext[] = []

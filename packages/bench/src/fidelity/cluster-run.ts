@@ -209,8 +209,7 @@ const sampleCopies = (urls: ReadonlyArray<string>) => {
   const done = (async () => {
     while (!stopped) {
       try {
-        const timed = await Promise.all(urls.map(async (u) => { const t0 = Date.now(); const a = await get(u); return { t0, t1: Date.now(), a } }))
-        const answers = timed.map((x) => x.a)
+        const answers = await Promise.all(urls.map(get))
         const held = new Map<string, number>()
         for (const models of answers)
           for (const m of models) {
@@ -221,10 +220,6 @@ const sampleCopies = (urls: ReadonlyArray<string>) => {
         for (const [id, c] of held) {
           total += c
           if (c > peak.copies) Object.assign(peak, { copies: c, model: id })
-          if (c > 2 && process.env.MESHKIT_COPY_TRACE) {
-            const { appendFileSync } = await import("node:fs")
-            appendFileSync(process.env.MESHKIT_COPY_TRACE, JSON.stringify({ model: id, per: timed.map((x) => ({ t0: x.t0, t1: x.t1, m: x.a.find((m) => m.id === id) && (({ status, loadedAt, lastUsed, copies }: any) => ({ status, loadedAt, lastUsed, copies }))(x.a.find((m) => m.id === id)) })) }) + "\n")
-          }
         }
         peak.total = Math.max(peak.total, total)
         for (const m of answers[0]!) if (!m.id.startsWith(AUX_PREFIX)) peak.listed = Math.max(peak.listed, m.copies?.length ?? 0)

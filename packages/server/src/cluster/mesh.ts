@@ -182,7 +182,7 @@ export class Mesh {
           record = d.registry.model(modelId)
           continue
         }
-        case "refuse":
+        case "refuse": {
           // A "hit only" request for a model listed here but not held (evicted meanwhile): drop
           // the stale entry now rather than at the next sweep, so others stop routing here.
           // Only that entry: a claim made here meanwhile rewrites it and must stay listed.
@@ -191,6 +191,7 @@ export class Mesh {
             void run(d.registry.releaseCopy(modelId, d.selfId, { onlyIfSince: stale }))
           }
           return { kind: "refuse", refusal: decision.refusal, message: `instance ${d.selfId} ${decision.refusal === "draining" ? "is shutting down" : `holds no copy of "${modelId}"`}` }
+        }
         case "fail":
           reasons.push(decision.reason)
           return { kind: "unavailable", message: reasons.join("; ") }
