@@ -28,7 +28,7 @@ export interface ClusterRun extends RealRun {
   readonly loads: number
   /** the same per instance */
   readonly loadsPerInstance: ReadonlyArray<number>
-  /** most copies one model had at once (sampled: instances saying LOADED or LOADING), and which model */
+  /** most copies one model had at once (sampled: instances that held it loaded when a sample began), and which model */
   readonly peakCopies: number
   readonly peakCopiesModel: string | null
   /** most copies (loaded or loading) in the whole cluster at once (sampled) */
@@ -192,29 +192,31 @@ const replayOnCluster = async (xs: ReadonlyArray<LocalClusterInstance>, body: st
 }
 
 /**
- * Samples the copies of every model, by asking each instance, all at once, for its own
- * GET /v1/models: a copy counts where that instance says LOADED or LOADING. The shared copy map
- * (the `copies` GET /v1/models lists) is not that count: an evicted copy keeps its entry until
- * its instance drops it (its next sweep, or a request it refuses as "not here"), and a first copy
- * placed beside such stale entries is listed with them, so under eviction churn it lists more
- * instances than hold the model. Its peak is kept apart (`peakListed`) as the registry's lag.
- * The answers of one sample are not one instant: a copy evicted on one instance and loaded on
- * another between two answers can be counted twice.
+ * Samples the copies of every model by asking each instance, all at once, for its own
+ * GET /v1/models. The answers of one sample are not one instant (on a busy machine they spread
+ * over tens of milliseconds, while a copy is evicted on one instance and loaded on another), so
+ * a copy counts only if its instance says LOADED with `loadedAt` before the sample began: all
+ * those were held at that instant. The shared copy map (the `copies` GET /v1/models lists) is no
+ * such count either: an evicted copy keeps its entry until its instance drops it (its next sweep,
+ * or a request it refuses as "not here"), and a copy placed meanwhile is listed beside it. Its
+ * peak is reported apart (`peakListedCopies`), as the registry's lag.
  */
 const sampleCopies = (urls: ReadonlyArray<string>) => {
   const peak = { copies: 0, model: null as string | null, total: 0, listed: 0 }
   let samples = 0
   let stopped = false
-  const get = async (url: string) => (await (await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(2000) })).json()) as { id: string; status: string; copies?: unknown[] }[]
+  const get = async (url: string) =>
+    (await (await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(2000) })).json()) as { id: string; status: string; loadedAt: number | null; copies?: unknown[] }[]
   const done = (async () => {
     while (!stopped) {
       try {
+        const at = Date.now()
         const answers = await Promise.all(urls.map(get))
         const held = new Map<string, number>()
         for (const models of answers)
           for (const m of models) {
             if (m.id.startsWith(AUX_PREFIX)) continue
-            if (m.status === "LOADED" || m.status === "LOADING") held.set(m.id, (held.get(m.id) ?? 0) + 1)
+            if (m.status === "LOADED" && m.loadedAt !== null && m.loadedAt <= at) held.set(m.id, (held.get(m.id) ?? 0) + 1)
           }
         let total = 0
         for (const [id, c] of held) {

@@ -190,7 +190,7 @@ export interface ClusterFigures {
     /** successful loads, all instances (/metrics, outcome="success") */
     readonly loads: number
     readonly loadsPerInstance: ReadonlyArray<number>
-    /** most copies one model had at once, sampled from every instance's GET /v1/models (LOADED or LOADING there) */
+    /** most copies one model had at once, sampled from every instance's GET /v1/models (loaded there when the sample began) */
     readonly peakCopies: number
     readonly peakCopiesModel: string | null
     readonly peakTotalCopies: number
