@@ -94,7 +94,7 @@ describe("meshkit fidelity", () => {
       sim: Side
       real: Side & { statuses: Record<string, number> }
       settings: { requests: number; models: number }
-      cluster: { instances: number; real: { loads: number; loadsPerInstance: number[]; peakCopies: number; copySamples: number }; sim: { loads: number; peakCopies: null }; loadsRelativeError: number }
+      cluster: { instances: number; real: { loads: number; loadsPerInstance: number[]; peakCopies: number; peakListedCopies: number; copySamples: number }; sim: { loads: number; peakCopies: null }; loadsRelativeError: number }
       goal: { met: boolean }
     }
     expect(j.cluster.instances).toBe(3)
@@ -110,10 +110,15 @@ describe("meshkit fidelity", () => {
     expect(j.cluster.real.loadsPerInstance.filter((n) => n > 0)).toHaveLength(3)
     expect(j.cluster.sim.loads).toBe(j.sim.loads)
     expect(j.cluster.loadsRelativeError).toBeCloseTo(Math.abs(j.sim.loads - j.real.loads) / j.real.loads, 6)
-    // copies, sampled from /v1/cluster: at least one, never above the models' maxCopies
+    // copies, sampled from every instance's own GET /v1/models (held loaded there when a sample
+    // began): at least one, never above the models' maxCopies. The shared copy map's entries are
+    // not bounded so: an evicted copy's entry lingers until its instance drops it, beside the
+    // copy placed meanwhile (peakCopies was that count once, and read 3 on a machine at load 20),
+    // so only that it was sampled is checked.
     expect(j.cluster.real.copySamples).toBeGreaterThan(0)
     expect(j.cluster.real.peakCopies).toBeGreaterThanOrEqual(1)
     expect(j.cluster.real.peakCopies).toBeLessThanOrEqual(2)
+    expect(j.cluster.real.peakListedCopies).toBeGreaterThanOrEqual(1)
     expect(j.cluster.sim.peakCopies).toBeNull()
     expect(j.real.statuses["200"] ?? 0).toBe(j.settings.requests)
     expect(typeof j.goal.met).toBe("boolean")

@@ -21,11 +21,12 @@ const world = (selfId: string, instances: InstanceRecord[], model: ClusterModelR
   const calls: string[] = []
   const registry = {
     model: (id: string) => models.get(id),
-    claimCopy: (id: string, iid: string, at: number, opts: { whenFewerThan?: number; isAlive?: (i: string) => boolean } = {}) =>
+    claimCopy: (id: string, iid: string, at: number, opts: { whenFewerThan?: number; isAlive?: (i: string, since: number) => boolean } = {}) =>
       Effect.sync(() => {
         const m = models.get(id)!
         if (iid in m.instanceIds) return { claimed: true, record: m }
-        const holders = Object.keys(m.instanceIds).filter(opts.isAlive ?? (() => true)).length
+        const alive = opts.isAlive ?? (() => true)
+        const holders = Object.entries(m.instanceIds).filter(([i, since]) => alive(i, since)).length
         if (holders >= (opts.whenFewerThan ?? Infinity)) return { claimed: false, record: m }
         const next = { ...m, instanceIds: { ...m.instanceIds, [iid]: at } }
         models.set(id, next)
@@ -106,6 +107,62 @@ describe("the mesh request loop", () => {
     expect(out).toEqual({ kind: "done" })
     // b is dead: the request goes to c with "load here" (a is busier), and c is told b failed.
     expect(sent).toEqual(["hit b", "load c"])
+  })
+
+  it("counts a copy that a peer claimed after refusing a hit as not here: no second first copy", async () => {
+    // b's entry (since 1) is stale: b evicted m and refuses the hit; while that refusal travels,
+    // b claims m again for a load of its own (its entry gets a new start time). a must see that
+    // claim as b's copy and send the request there, not load a second copy (maxCopies 1).
+    const { mesh, calls, models } = world("a", [rec("a"), rec("b", { inFlight: 50 })], model({ instanceIds: { b: 1 } }))
+    const sent: string[] = []
+    const out = await mesh.serve("m", CLIENT, {
+      local: async (): Promise<LocalResult> => ({ kind: "served" }),
+      forward: async (to: InstanceRecord, mode: ForwardMode): Promise<ForwardResult> => {
+        sent.push(`${mode} ${to.id}`)
+        if (sent.length > 1) return { kind: "answered", status: 200 }
+        models.set("m", { ...models.get("m")!, instanceIds: { b: 2 } })
+        return { kind: "failed", refusal: "not-here", reason: "peer b refused: not-here" }
+      }
+    })
+    expect(out).toEqual({ kind: "done" })
+    expect(calls).not.toContain("claim a")
+    expect(sent).toEqual(["hit b", "hit b"])
+    expect(Object.keys(models.get("m")!.instanceIds)).toEqual(["b"])
+  })
+
+  it("still loads here when the peer that refused keeps only its stale entry", async () => {
+    const { mesh, calls } = world("a", [rec("a"), rec("b", { inFlight: 50 })], model({ instanceIds: { b: 1 } }))
+    const sent: string[] = []
+    const out = await mesh.serve("m", CLIENT, {
+      local: async (): Promise<LocalResult> => ({ kind: "served" }),
+      forward: async (to: InstanceRecord, mode: ForwardMode): Promise<ForwardResult> => {
+        sent.push(`${mode} ${to.id}`)
+        return { kind: "failed", refusal: "not-here", reason: "peer b refused: not-here" }
+      }
+    })
+    expect(out).toEqual({ kind: "done" })
+    expect(sent).toEqual(["hit b"])
+    expect(calls).toEqual(["claim a"])
+  })
+
+  it("a hit arriving while a peer-requested copy is claimed here joins that load and keeps its entry", async () => {
+    // a scale-up asked a for a copy: its claim is written (entry since 5), its load not started yet
+    const { mesh, calls } = world("a", [rec("a"), rec("b")], model({ instanceIds: { b: 1, a: 5 } }))
+    let served = 0
+    const hit = await mesh.whileClaiming("m", () =>
+      mesh.serve("m", { hops: 1, tried: ["b"], failed: [], mode: "hit", from: "b" }, {
+        local: async (): Promise<LocalResult> => {
+          served++
+          return { kind: "served" }
+        },
+        forward: async () => {
+          throw new Error("a hit is never forwarded on")
+        }
+      })
+    )
+    expect(hit).toEqual({ kind: "done" })
+    expect(served).toBe(1)
+    expect(calls).toEqual([])
   })
 
   it("records a load that fails here and has the model loaded on another instance", async () => {

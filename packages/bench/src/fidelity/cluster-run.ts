@@ -28,11 +28,13 @@ export interface ClusterRun extends RealRun {
   readonly loads: number
   /** the same per instance */
   readonly loadsPerInstance: ReadonlyArray<number>
-  /** most copies one model had at once (sampled), and which model */
+  /** most copies one model had at once (sampled: instances that held it loaded when a sample began), and which model */
   readonly peakCopies: number
   readonly peakCopiesModel: string | null
   /** most copies (loaded or loading) in the whole cluster at once (sampled) */
   readonly peakTotalCopies: number
+  /** most entries one model's shared copy map listed (stale entries of evicted copies included) */
+  readonly peakListedCopies: number
   readonly copySamples: number
 }
 
@@ -98,7 +100,7 @@ export const runOnCluster = async (w: TraceWindow, files: ModelFiles, o: Fidelit
     o.progress(`cluster: ${xs.length} instances up (etcd ${lc.etcd.endpoint}), ${fmtS(memoryBytes / 1024 ** 2)} MiB each`)
     await warmUp(xs, body)
     const before = await Promise.all(xs.map((x) => metricsOf(x.url)))
-    const sampler = sampleCopies(xs[0]!.url)
+    const sampler = sampleCopies(xs.map((x) => x.url))
     let real: ReplayResult
     try {
       real = await replayOnCluster(xs, body, w, files, o)
@@ -112,7 +114,7 @@ export const runOnCluster = async (w: TraceWindow, files: ModelFiles, o: Fidelit
     const metricsDelta = (name: string) => xs.reduce((a, _, i) => a + delta(i, name), 0)
     // each instance's own view of the models it loaded: the calibration fits per-instance loads
     const statuses = (await Promise.all(xs.map((x) => listModels({ baseUrl: x.url })))).flat()
-    o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs; peak copies of one model ${sampler.peak.copies} (${sampler.samples} samples)`)
+    o.progress(`real: ${real.ok}/${real.sent} ok in ${fmtS(real.seconds)} s, p50 ${real.latencyUs.p50} µs, p99 ${real.latencyUs.p99} µs; peak copies of one model ${sampler.peak.copies}, most listed in its copy map ${sampler.peak.listed} (${sampler.samples} samples)`)
     if (real.failureSamples.length > 0) o.progress(`real: ${real.sent - real.ok} answers not 2xx, e.g.:\n  ${real.failureSamples.join("\n  ")}`)
     if (warningCount > 0)
       o.progress(`cluster: ${warningCount} warning/error log lines from the instances, by message (one example each):\n  ${[...byMessage].map(([m, n]) => `${n} × ${warnings.get(m)}`).join("\n  ")}`)
@@ -130,6 +132,7 @@ export const runOnCluster = async (w: TraceWindow, files: ModelFiles, o: Fidelit
       peakCopies: sampler.peak.copies,
       peakCopiesModel: sampler.peak.model,
       peakTotalCopies: sampler.peak.total,
+      peakListedCopies: sampler.peak.listed,
       copySamples: sampler.samples
     }
   } finally {
@@ -189,27 +192,39 @@ const replayOnCluster = async (xs: ReadonlyArray<LocalClusterInstance>, body: st
 }
 
 /**
- * Samples GET /v1/models: per model, the copies its shared record holds (loaded or loading). That
- * copy map is the one the copy claims are compare-and-set against; the instances' published model
- * lists (GET /v1/cluster) trail it by their publish interval, so they can show an evicted copy
- * beside the ones that replaced it.
+ * Samples the copies of every model by asking each instance, all at once, for its own
+ * GET /v1/models. The answers of one sample are not one instant (on a busy machine they spread
+ * over tens of milliseconds, while a copy is evicted on one instance and loaded on another), so
+ * a copy counts only if its instance says LOADED with `loadedAt` before the sample began: all
+ * those were held at that instant. The shared copy map (the `copies` GET /v1/models lists) is no
+ * such count either: an evicted copy keeps its entry until its instance drops it (its next sweep,
+ * or a request it refuses as "not here"), and a copy placed meanwhile is listed beside it. Its
+ * peak is reported apart (`peakListedCopies`), as the registry's lag.
  */
-const sampleCopies = (url: string) => {
-  const peak = { copies: 0, model: null as string | null, total: 0 }
+const sampleCopies = (urls: ReadonlyArray<string>) => {
+  const peak = { copies: 0, model: null as string | null, total: 0, listed: 0 }
   let samples = 0
   let stopped = false
+  const get = async (url: string) =>
+    (await (await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(2000) })).json()) as { id: string; status: string; loadedAt: number | null; copies?: unknown[] }[]
   const done = (async () => {
     while (!stopped) {
       try {
-        const models = (await (await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(2000) })).json()) as { id: string; copies?: unknown[] }[]
+        const at = Date.now()
+        const answers = await Promise.all(urls.map(get))
+        const held = new Map<string, number>()
+        for (const models of answers)
+          for (const m of models) {
+            if (m.id.startsWith(AUX_PREFIX)) continue
+            if (m.status === "LOADED" && m.loadedAt !== null && m.loadedAt <= at) held.set(m.id, (held.get(m.id) ?? 0) + 1)
+          }
         let total = 0
-        for (const m of models) {
-          if (m.id.startsWith(AUX_PREFIX)) continue
-          const c = m.copies?.length ?? 0
+        for (const [id, c] of held) {
           total += c
-          if (c > peak.copies) Object.assign(peak, { copies: c, model: m.id })
+          if (c > peak.copies) Object.assign(peak, { copies: c, model: id })
         }
         peak.total = Math.max(peak.total, total)
+        for (const m of answers[0]!) if (!m.id.startsWith(AUX_PREFIX)) peak.listed = Math.max(peak.listed, m.copies?.length ?? 0)
         samples++
       } catch {
         // a sample lost on a busy machine: the next one counts

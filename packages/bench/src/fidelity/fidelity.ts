@@ -180,11 +180,12 @@ const withCluster = (r: FidelityResult, w: TraceWindow, run: ClusterRun, s: Simu
         peakCopies: run.peakCopies,
         peakCopiesModel: run.peakCopiesModel,
         peakTotalCopies: run.peakTotalCopies,
+        peakListedCopies: run.peakListedCopies,
         copySamples: run.copySamples
       },
       sim: { loads: simLoads, peakCopies: null },
       loadsRelativeError,
-      note: "the simulator's result exposes no copy counts: copies are compared by loads only; real copies are sampled from GET /v1/cluster"
+      note: "the simulator's result exposes no copy counts: copies are compared by loads only; real copies are sampled from every instance's GET /v1/models (loaded there when the sample began)"
     },
     goal: { ...r.goal, met: r.goal.met && loadsRelativeError <= 0.1 }
   }

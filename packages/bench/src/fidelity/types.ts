@@ -190,10 +190,12 @@ export interface ClusterFigures {
     /** successful loads, all instances (/metrics, outcome="success") */
     readonly loads: number
     readonly loadsPerInstance: ReadonlyArray<number>
-    /** most copies one model had at once, sampled from GET /v1/cluster */
+    /** most copies one model had at once, sampled from every instance's GET /v1/models (loaded there when the sample began) */
     readonly peakCopies: number
     readonly peakCopiesModel: string | null
     readonly peakTotalCopies: number
+    /** most entries one model's shared copy map listed: stale entries of evicted copies included, so it may exceed maxCopies */
+    readonly peakListedCopies: number
     readonly copySamples: number
   }
   /** the simulator's result has no copy counts: loads only */

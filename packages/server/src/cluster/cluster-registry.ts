@@ -159,16 +159,30 @@ export class ClusterRegistry extends Effect.Service<ClusterRegistry>()("meshkit/
         loadStartMs: number,
         opts: {
           readonly whenFewerThan?: number
-          /** count only the copies of instances this says are alive (a dead holder's entry lingers until pruned) */
-          readonly isAlive?: (instanceId: string) => boolean
+          /**
+           * count only the copies this says are alive (a dead holder's entry lingers until
+           * pruned); `since` is the entry's start time, which a claim rewrites, so a caller can
+           * tell a stale entry it saw from a claim made since
+           */
+          readonly isAlive?: (instanceId: string, since: number) => boolean
         } = {}
       ): Effect.Effect<{ readonly claimed: boolean; readonly record: ClusterModelRecord }, StoreError | ModelNotFound> => {
         let claimed = false
         return updateModel(id, (m) => {
-          claimed = instanceId in m.instanceIds
-          if (claimed) return undefined
+          // set again on every attempt: a compare-and-set retry re-reads the record
+          claimed = false
+          const held = m.instanceIds[instanceId]
+          if (held !== undefined) {
+            // Already listed (often a stale entry: the copy was evicted and its entry not yet
+            // dropped). The claim rewrites it with a new start time, so a release of the stale
+            // entry running meanwhile (`onlyIfSince` the old time) leaves this claim listed;
+            // keeping the old entry let that release delete it, and the load then ran unlisted
+            // while other instances placed more copies than maxCopies.
+            claimed = true
+            return { ...m, instanceIds: { ...m.instanceIds, [instanceId]: Math.max(loadStartMs, held + 1) } }
+          }
           const alive = opts.isAlive
-          const holders = alive === undefined ? Object.keys(m.instanceIds).length : Object.keys(m.instanceIds).filter(alive).length
+          const holders = alive === undefined ? Object.keys(m.instanceIds).length : Object.entries(m.instanceIds).filter(([i, since]) => alive(i, since)).length
           if (holders >= (opts.whenFewerThan ?? Number.POSITIVE_INFINITY)) return undefined
           claimed = true
           const { [instanceId]: _, ...failedIn } = m.failedIn
@@ -176,10 +190,15 @@ export class ClusterRegistry extends Effect.Service<ClusterRegistry>()("meshkit/
         }).pipe(Effect.map((record) => ({ claimed, record })))
       },
 
-      /** Drop `instanceId`'s copy entry (unloaded, evicted, or its load failed). */
-      releaseCopy: (id: string, instanceId: string): Effect.Effect<ClusterModelRecord, StoreError | ModelNotFound> =>
+      /**
+       * Drop `instanceId`'s copy entry (unloaded, evicted, or its load failed). `onlyIfSince`: drop
+       * it only if it is still the entry the caller judged stale (same start time), not a claim
+       * made since then.
+       */
+      releaseCopy: (id: string, instanceId: string, opts: { readonly onlyIfSince?: number } = {}): Effect.Effect<ClusterModelRecord, StoreError | ModelNotFound> =>
         updateModel(id, (m) => {
-          if (!(instanceId in m.instanceIds)) return undefined
+          const since = m.instanceIds[instanceId]
+          if (since === undefined || (opts.onlyIfSince !== undefined && since !== opts.onlyIfSince)) return undefined
           const { [instanceId]: _, ...rest } = m.instanceIds
           return { ...m, instanceIds: rest }
         }),

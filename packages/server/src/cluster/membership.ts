@@ -95,7 +95,7 @@ export class Membership extends Effect.Service<Membership>()("meshkit/server/Mem
         const listed = instanceId in m.instanceIds
         const fix: Effect.Effect<unknown, ModelNotFound | StoreError> | undefined =
           listed && !loaded.has(m.id) && !loading.has(m.id)
-            ? registry.releaseCopy(m.id, instanceId)
+            ? registry.releaseCopy(m.id, instanceId, { onlyIfSince: m.instanceIds[instanceId]! })
             : !listed && loaded.has(m.id)
               ? registry.claimCopy(m.id, instanceId, Date.now())
               : undefined

@@ -79,6 +79,22 @@ export class Mesh {
     return this.claimed.has(id) || (hitOnly && this.claiming.has(id)) ? "loading" : "absent"
   }
 
+  /**
+   * Run a copy claim and its load made outside the request loop (a peer asked for a copy: scale
+   * up, minCopies, a drain). Meanwhile a "hit only" request joins that load, and a "not here"
+   * refusal leaves the fresh entry alone: without this, a hit arriving between the claim and the
+   * load's start was refused, the new entry released as stale, and the sender placed another
+   * copy beside the load under way.
+   */
+  async whileClaiming<A>(modelId: string, f: () => Promise<A>): Promise<A> {
+    this.count(this.claiming, modelId, +1)
+    try {
+      return await f()
+    } finally {
+      this.count(this.claiming, modelId, -1)
+    }
+  }
+
   /** Serve one request for `modelId` (a registered model, vmodels already resolved). */
   async serve(modelId: string, ctx0: ForwardContext, io: MeshIo): Promise<MeshOutcome> {
     const d = this.d
@@ -87,12 +103,22 @@ export class Mesh {
     // Peers that failed this request upstream count as failed here too.
     const excluded = new Set<string>(ctx0.failed)
     const notHolders = new Set<string>()
+    // the entry each of those had when it refused: a different one is a claim it made since (a
+    // load under way there), which the first-copy claim below must count
+    const staleSince = new Map<string, number | undefined>()
     // set while this instance stands aside because another claimed the copy first
     let lostClaim = false
     const reasons: string[] = []
     let record: ClusterModelRecord | undefined = d.registry.model(modelId)
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (record === undefined) return { kind: "unavailable", message: `model "${modelId}" is not registered in the cluster` }
+      // A peer whose entry changed since it refused has claimed the model again: a holder again.
+      for (const [id, since] of staleSince) {
+        if (record.instanceIds[id] !== since) {
+          notHolders.delete(id)
+          staleSince.delete(id)
+        }
+      }
       const local = excluded.has(d.selfId) ? "absent" : this.localCopy(modelId, ctx.mode === "hit")
       const decision = d.decider.decide({ model: record, local, ctx, excluded, notHolders, shuttingDown: d.shuttingDown(), now: Date.now() })
       switch (decision.kind) {
@@ -111,7 +137,7 @@ export class Mesh {
           let r: LocalResult
           let won = false
           try {
-            const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1, isAlive: (id) => d.isAlive(id) && !excluded.has(id) && !notHolders.has(id) } : {}))
+            const claim = await run(d.registry.claimCopy(modelId, d.selfId, Date.now(), decision.firstCopy ? { whenFewerThan: 1, isAlive: (id, since) => d.isAlive(id) && !excluded.has(id) && !(notHolders.has(id) && staleSince.get(id) === since) } : {}))
             if (!claim.ok) return { kind: "unavailable", message: `cannot record a new copy of "${modelId}": ${messageOf(claim.error)}` }
             record = claim.value.record
             if (!claim.value.claimed) {
@@ -144,6 +170,7 @@ export class Mesh {
           // "Not here" to a hit: a stale copy entry (evicted meanwhile); that peer may still load it.
           if (r.refusal === "not-here" && decision.mode === "hit" && !notHolders.has(to.id)) {
             notHolders.add(to.id)
+            staleSince.set(to.id, record.instanceIds[to.id])
             // The claim this instance lost was to a copy entry that turned out stale: claim again.
             if (lostClaim) {
               excluded.delete(d.selfId)
@@ -155,13 +182,16 @@ export class Mesh {
           record = d.registry.model(modelId)
           continue
         }
-        case "refuse":
+        case "refuse": {
           // A "hit only" request for a model listed here but not held (evicted meanwhile): drop
           // the stale entry now rather than at the next sweep, so others stop routing here.
-          if (decision.refusal === "not-here" && record.instanceIds[d.selfId] !== undefined && !this.claimed.has(modelId) && !this.claiming.has(modelId)) {
-            void run(d.registry.releaseCopy(modelId, d.selfId))
+          // Only that entry: a claim made here meanwhile rewrites it and must stay listed.
+          const stale = record.instanceIds[d.selfId]
+          if (decision.refusal === "not-here" && stale !== undefined && !this.claimed.has(modelId) && !this.claiming.has(modelId)) {
+            void run(d.registry.releaseCopy(modelId, d.selfId, { onlyIfSince: stale }))
           }
           return { kind: "refuse", refusal: decision.refusal, message: `instance ${d.selfId} ${decision.refusal === "draining" ? "is shutting down" : `holds no copy of "${modelId}"`}` }
+        }
         case "fail":
           reasons.push(decision.reason)
           return { kind: "unavailable", message: reasons.join("; ") }
@@ -184,8 +214,11 @@ export class Mesh {
     const d = this.d
     if (r.kind === "load-failed") {
       await run(d.registry.recordLoadFailure(modelId, d.selfId, r.message, Date.now()))
-    } else {
-      await run(d.registry.releaseCopy(modelId, d.selfId))
+    } else if (d.localCopy(modelId) === "absent" && !this.claimed.has(modelId) && !this.claiming.has(modelId)) {
+      // No room for this request; but another request's load here may have won room meanwhile:
+      // its entry stays (only the entry seen now, with nothing loading here, is dropped).
+      const since = d.registry.model(modelId)?.instanceIds[d.selfId]
+      await run(d.registry.releaseCopy(modelId, d.selfId, since === undefined ? {} : { onlyIfSince: since }))
     }
     reasons.push(`${d.selfId}: ${r.message}`)
     if (ctx.mode !== undefined) return { kind: "refuse", refusal: r.kind, message: r.message }

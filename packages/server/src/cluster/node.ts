@@ -259,7 +259,7 @@ export const ClusterNodeLive = Layer.scoped(
       for (const m of [...registry.allModels()]) {
         const since = m.instanceIds[selfId]
         const here = localCopy(m.id)
-        if (since !== undefined && here === "absent" && now - since > STALE_CLAIM_MS) await run(registry.releaseCopy(m.id, selfId))
+        if (since !== undefined && here === "absent" && now - since > STALE_CLAIM_MS) await run(registry.releaseCopy(m.id, selfId, { onlyIfSince: since }))
         else if (since === undefined && here === "loaded" && !leaving) await run(registry.claimCopy(m.id, selfId, now))
       }
     })
@@ -342,16 +342,19 @@ export const ClusterNodeLive = Layer.scoped(
         const m = registry.model(id)
         if (e === undefined || m === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }
         if (leaving || state.draining) return { ok: false, refusal: "draining", message: `instance ${selfId} is shutting down` }
-        const claim = await run(registry.claimCopy(id, selfId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === selfId || membership.isAlive(i) }))
-        if (!claim.ok) return { ok: false, refusal: "no-room", message: `cannot record the copy: ${messageOf(claim.error)}` }
-        if (!claim.value.claimed) return { ok: false, refusal: "no-room", message: `model "${id}" already has its maximum of ${m.maxCopies} copies` }
-        try {
-          await manager.ensureLoaded(e, false)
-          return { ok: true }
-        } catch (err) {
-          await run(registry.recordLoadFailure(id, selfId, messageOf(err), Date.now()))
-          return { ok: false, refusal: "load-failed", message: messageOf(err) }
-        }
+        // the mesh counts this claim as a load under way here (hits join it, none releases it)
+        return mesh.whileClaiming(id, async (): Promise<CopyRequestResult> => {
+          const claim = await run(registry.claimCopy(id, selfId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === selfId || membership.isAlive(i) }))
+          if (!claim.ok) return { ok: false, refusal: "no-room", message: `cannot record the copy: ${messageOf(claim.error)}` }
+          if (!claim.value.claimed) return { ok: false, refusal: "no-room", message: `model "${id}" already has its maximum of ${m.maxCopies} copies` }
+          try {
+            await manager.ensureLoaded(e, false)
+            return { ok: true }
+          } catch (err) {
+            await run(registry.recordLoadFailure(id, selfId, messageOf(err), Date.now()))
+            return { ok: false, refusal: "load-failed", message: messageOf(err) }
+          }
+        })
       }
     }
     state.cluster = api
