@@ -73,13 +73,7 @@ export const judge = (cell: Cell, tolerance: number, beladyLimit = BELADY_LIMIT)
     return { metric, gap: relGap(a[metric], bestV), best }
   })
   const feasible = [...cell.results].some(
-    ([p, r]) =>
-      p !== ADAPTIVE &&
-      metrics.every((metric) => {
-        let bestV = Infinity
-        for (const [q, o] of cell.results) if (q !== ADAPTIVE && o[metric] < bestV) bestV = o[metric]
-        return relGap(r[metric], bestV) <= tolerance
-      })
+    ([p, r]) => p !== ADAPTIVE && gaps.every((g) => relGap(r[g.metric], cell.results.get(g.best)![g.metric]) <= tolerance)
   )
   const beladyRatio = cell.belady ? (cell.belady.missRatio === 0 ? 1 : a.missRatio / cell.belady.missRatio) : undefined
   const ok = gaps.every((g) => g.gap <= tolerance) && (beladyRatio === undefined || beladyRatio <= beladyLimit)
