@@ -162,7 +162,8 @@ describe("meshkit-adaptive follows the best expert", () => {
   })
 
   it("once requests find their models loading (a cluster's cache) it hands the cache to lru for good", () => {
-    const reqs = stream(6000, 11)
+    // the second request finds its model loading, before anything was evicted
+    const reqs: Array<readonly [string, number]> = [["m0", 1], ...stream(6000, 11)]
     // each request for a resident finds it loading (busy) or loaded
     const run = (c: ModelCache, busy: boolean): string[] => {
       const log: string[] = []
@@ -175,41 +176,48 @@ describe("meshkit-adaptive follows the best expert", () => {
       })
       return log
     }
-    const lru = run(cacheOf("lru", 20), true)
-    // the mix leads at first: the first request that finds its model loading hands over to lru
-    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(lru)
+    expect(run(cacheOf("meshkit-adaptive", 20), true)).toEqual(run(cacheOf("lru", 20), true))
     // withLoads names the expert; "none" keeps the leader (no switch while loads are frequent)
     expect(run(cacheOf({ name: "meshkit-adaptive", options: { withLoads: "gdsf" } }, 20), true)).toEqual(run(cacheOf("gdsf", 20), true))
+    const mixFirst = ["mix", "gdsf", "lru", "s3fifo", "sieve", "next-arrival"]
     const mix = run(mixCache({}, 20), false)
-    expect(run(cacheOf({ name: "meshkit-adaptive", options: { withLoads: "none" } }, 20), true)).toEqual(mix)
+    expect(run(cacheOf({ name: "meshkit-adaptive", options: { experts: mixFirst, withLoads: "none" } }, 20), true)).toEqual(mix)
     // the same stream with loads done: it follows the scores, away from the mix
-    expect(run(cacheOf("meshkit-adaptive", 20), false)).not.toEqual(mix)
+    expect(run(cacheOf({ name: "meshkit-adaptive", options: { experts: mixFirst } }, 20), false)).not.toEqual(mix)
   })
 
-  it("scores a hashed sample once the cache holds many models, and still follows the better expert", () => {
-    // 4,000 models of size 1 fit (sampled 1/4: 2 × 512 ≤ 4,000 / 4); a scan of 6,000 one-off models
-    // between rounds over a 3,000-model core: recency (lru) keeps the core, the mix's
-    // probation filters the scan too; the follower must do no worse than the better of the two
+  it("scores a hashed sample once the cache holds many models, and follows the better expert on a scan", () => {
+    // 4,000 models of size 1 fit (sampled 1/4: 2 × 512 ≤ 4,000 / 4); a scan of 1,500 one-off models
+    // after each two passes over a 3,000-model core: the mix's probation filters the scan (only
+    // compulsory misses), while next-arrival, which leads at first, lets each scan evict the core
     const reqs: Array<readonly [string, number]> = []
-    for (let round = 0; round < 6; round++) {
+    const rounds = 6
+    for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < 3000; i++) reqs.push([`core-${i}`, 1])
       for (let i = 0; i < 3000; i++) reqs.push([`core-${i}`, 1])
       for (let i = 0; i < 1500; i++) reqs.push([`scan-${round}-${i}`, 1])
     }
+    const perRound = reqs.length / rounds
+    /** misses in all, and in the last round */
     const missesOf = (policy: Parameters<typeof cacheOf>[0]) => {
       const c = cacheOf(policy, 4000)
-      let m = 0
+      let all = 0
+      let last = 0
       reqs.forEach(([id, size], t) => {
-        if (c.has(id)) hit(c, id, t)
-        else {
-          m++
-          load(c, id, size, t)
-        }
+        if (c.has(id)) return void hit(c, id, t)
+        all++
+        if (t >= reqs.length - perRound) last++
+        load(c, id, size, t)
       })
-      return m
+      return { all, last }
     }
-    const best = Math.min(missesOf("lru"), missesOf({ name: "meshkit-adaptive", options: { experts: ["mix"] } }))
-    expect(missesOf("meshkit-adaptive")).toBeLessThanOrEqual(best * 1.01)
+    const mix = missesOf({ name: "meshkit-adaptive", options: { experts: ["mix"] } })
+    const na = missesOf("next-arrival")
+    expect(na.all).toBeGreaterThan(mix.all * 1.5)
+    const adaptive = missesOf("meshkit-adaptive")
+    // by the last round it evicts as the mix does; learning that cost under 10 % more misses in all
+    expect(adaptive.last).toBe(mix.last)
+    expect(adaptive.all).toBeLessThanOrEqual(mix.all * 1.1)
   })
 
   it("is deterministic and rejects an unknown expert naming the option", () => {
