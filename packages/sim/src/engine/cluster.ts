@@ -107,7 +107,8 @@ export class ClusterEngine {
     this.scaling = isScalingOff(cfg.scaling) ? undefined : buildPolicy("scaling", cfg.scaling, { rng: policyRng(seed, "scaling") })
     // the cluster-wide request stream, for eviction policies that learn from the traffic
     const signal = new ClusterSignal(c.instances, c.memoryBytes)
-    this.instances = buildInstances(cfg, signal)
+    // the caches file residents by model index (this.models is set below, before any admission)
+    this.instances = buildInstances(cfg, signal, (id) => this.models.indexOf(id))
     this.signal = signal.listening ? signal : undefined
     const views = this.instances.map((inst) => inst.view)
     this.shares = sharesFor(cfg.shares, c.memoryBytes)
