@@ -1,6 +1,7 @@
 import type { ModelId, Resident, TenantId } from "../domain.js"
 import type { EvictionPolicy } from "../eviction/policy.js"
 import { FairShares, type TenantShares } from "../tenancy/shares.js"
+import { ResidentEntry } from "./resident-entry.js"
 
 /** Optional rules on top of the shared ones. */
 export interface ModelCacheOptions {
@@ -147,27 +148,10 @@ export class ModelCache {
     if (size > this.capacity) return { ok: false, reason: "too-large", needBytes: size - this.capacity }
     const evicted = this.makeRoom(this.used + size - this.capacity, now, req.tenant, size)
     if (evicted === null) return { ok: false, reason: "no-room", needBytes: this.used + size - this.capacity }
-    // Field order is layout: what a hit and a victim walk touch comes first, so that it tends to
-    // share one CPU cache line with the object header (a hit's first touch is a memory miss).
-    const entry: Resident = {
-      lastUsed: now,
-      hits: 1,
-      slot: undefined,
-      size,
-      inFlight: 0,
-      loading: true,
-      pinned: req.pinned ?? false,
-      id: req.id,
-      tenant: req.tenant,
-      loadCostMs: req.loadCostMs,
-      insertedAt: now,
-      nextUse: req.nextUse ?? Infinity,
-      key: -1
-    }
     const byKey = this.byKey
+    const k = byKey === undefined ? -1 : (req.key ?? this.keyOf!(req.id))
+    const entry = new ResidentEntry(req.id, req.tenant, size, req.loadCostMs, req.pinned ?? false, now, req.nextUse ?? Infinity, k)
     if (byKey !== undefined) {
-      const k = req.key ?? this.keyOf!(req.id)
-      entry.key = k
       while (byKey.length <= k) byKey.push(undefined)
       byKey[k] = entry
     } else {
