@@ -51,6 +51,8 @@ export interface Resident {
   nextUse: number
   /** private per-policy state; only the policy that inserted the entry touches it */
   slot: unknown
+  /** its ModelCacheOptions.keyOf integer in a cache that files by key (-1 otherwise; absent in entries made outside a cache) */
+  key?: number
 }
 
 /** Per-instance view for placement and scaling policies. */

@@ -1,6 +1,7 @@
 import type { ModelId, Resident, TenantId } from "../domain.js"
 import type { EvictionPolicy } from "../eviction/policy.js"
 import { FairShares, type TenantShares } from "../tenancy/shares.js"
+import { ResidentEntry } from "./resident-entry.js"
 
 /** Optional rules on top of the shared ones. */
 export interface ModelCacheOptions {
@@ -9,6 +10,14 @@ export interface ModelCacheOptions {
    * tenancy/shares.ts. Absent or empty: no tenant rule at all (the cache behaves as without it).
    */
   readonly shares?: TenantShares
+  /**
+   * The caller's small non-negative integer for each model id (the simulator's model index),
+   * the same for an id every time. Given it, the cache files its residents in an array by that
+   * integer instead of a map by id: an admission (with `AdmitRequest.key`) and an eviction write
+   * one array element where they would hash the id into a map, and a lookup by id costs one call
+   * of this function. Iteration (`residents`) then runs in key order, not in admission order.
+   */
+  readonly keyOf?: (id: ModelId) => number
 }
 
 /** What the cache needs to admit a model. */
@@ -20,6 +29,8 @@ export interface AdmitRequest {
   readonly pinned?: boolean
   /** offline policies only: time of the model's next request after this one */
   readonly nextUse?: number
+  /** with ModelCacheOptions.keyOf: keyOf(id), so the admission need not ask for it */
+  readonly key?: number
 }
 
 export type AdmitResult =
@@ -51,6 +62,9 @@ export class ModelCache {
    * outnumber the residents, so memory stays proportional to the cache, not to the ids ever seen.
    */
   private readonly entries = new Map<ModelId, Resident | undefined>()
+  /** with options.keyOf: residents by key (undefined: none), used instead of `entries` */
+  private byKey: (Resident | undefined)[] | undefined
+  private readonly keyOf: ((id: ModelId) => number) | undefined
   private live = 0
   private tombstones = 0
   private usedBytes = 0
@@ -68,6 +82,8 @@ export class ModelCache {
   ) {
     if (!(capacity > 0)) throw new RangeError(`cache capacity must be > 0 bytes, got ${capacity}`)
     this.currentPolicy = policy
+    this.keyOf = options.keyOf
+    this.byKey = options.keyOf === undefined ? undefined : []
     const shares = options.shares
     this.fair = shares !== undefined && shares.size > 0 ? new FairShares(shares, capacity) : undefined
   }
@@ -83,8 +99,7 @@ export class ModelCache {
    * beyond that (frequencies, ghost queues, histograms) starts afresh. Tenant shares stay.
    */
   replacePolicy(policy: EvictionPolicy): void {
-    const residents: Resident[] = []
-    for (const r of this.entries.values()) if (r !== undefined) residents.push(r)
+    const residents: Resident[] = [...this.residents()]
     residents.sort((a, b) => a.lastUsed - b.lastUsed)
     for (const r of residents) policy.onInsert(r, r.lastUsed)
     this.currentPolicy = policy
@@ -109,13 +124,15 @@ export class ModelCache {
     return this.live
   }
   get(id: ModelId): Resident | undefined {
+    if (this.byKey !== undefined) return this.byKey[this.keyOf!(id)]
     return this.entries.get(id)
   }
   has(id: ModelId): boolean {
-    return this.entries.get(id) !== undefined
+    return this.get(id) !== undefined
   }
   *residents(): IterableIterator<Resident> {
-    for (const e of this.entries.values()) if (e !== undefined) yield e
+    const all = this.byKey ?? this.entries.values()
+    for (const e of all) if (e !== undefined) yield e
   }
 
   /** A request for a resident model. */
@@ -131,26 +148,18 @@ export class ModelCache {
     if (size > this.capacity) return { ok: false, reason: "too-large", needBytes: size - this.capacity }
     const evicted = this.makeRoom(this.used + size - this.capacity, now, req.tenant, size)
     if (evicted === null) return { ok: false, reason: "no-room", needBytes: this.used + size - this.capacity }
-    // Field order is layout: what a hit and a victim walk touch comes first, so that it tends to
-    // share one CPU cache line with the object header (a hit's first touch is a memory miss).
-    const entry: Resident = {
-      lastUsed: now,
-      hits: 1,
-      slot: undefined,
-      size,
-      inFlight: 0,
-      loading: true,
-      pinned: req.pinned ?? false,
-      id: req.id,
-      tenant: req.tenant,
-      loadCostMs: req.loadCostMs,
-      insertedAt: now,
-      nextUse: req.nextUse ?? Infinity
+    const byKey = this.byKey
+    const k = byKey === undefined ? -1 : (req.key ?? this.keyOf!(req.id))
+    const entry = new ResidentEntry(req.id, req.tenant, size, req.loadCostMs, req.pinned ?? false, now, req.nextUse ?? Infinity, k)
+    if (byKey !== undefined) {
+      while (byKey.length <= k) byKey.push(undefined)
+      byKey[k] = entry
+    } else {
+      const before = this.entries.size
+      this.entries.set(entry.id, entry)
+      // same size: the id's tombstone came back (callers never admit an id that is resident)
+      if (this.entries.size === before) this.tombstones--
     }
-    const before = this.entries.size
-    this.entries.set(entry.id, entry)
-    // same size: the id's tombstone came back (callers never admit an id that is resident)
-    if (this.entries.size === before) this.tombstones--
     this.live++
     this.usedBytes += size
     if (this.fair !== undefined) this.fair.add(entry.tenant, size)
@@ -187,7 +196,7 @@ export class ModelCache {
 
   /** Remove a model (user unload, failed load). Returns it, or undefined if absent. */
   remove(id: ModelId): Resident | undefined {
-    const e = this.entries.get(id)
+    const e = this.get(id)
     if (e === undefined) return undefined
     this.drop(e)
     return e
@@ -199,7 +208,7 @@ export class ModelCache {
     if (!due || due.length === 0) return NO_VICTIMS
     const out: Resident[] = []
     for (const e of due) {
-      if (this.entries.get(e.id) === e && isEvictable(e)) {
+      if (this.get(e.id) === e && isEvictable(e)) {
         this.drop(e)
         out.push(e)
       }
@@ -234,9 +243,12 @@ export class ModelCache {
   }
 
   private drop(e: Resident): void {
-    this.entries.set(e.id, undefined)
     this.live--
-    if (++this.tombstones > 1024 && this.tombstones > this.live) this.sweep()
+    if (this.byKey !== undefined) this.byKey[e.key!] = undefined
+    else {
+      this.entries.set(e.id, undefined)
+      if (++this.tombstones > 1024 && this.tombstones > this.live) this.sweep()
+    }
     this.usedBytes -= e.size
     if (this.fair !== undefined) this.fair.add(e.tenant, -e.size)
     this.currentPolicy.onRemove(e)

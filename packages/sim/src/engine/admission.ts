@@ -27,7 +27,8 @@ export class CacheAdmission implements Admission<InstanceViewState> {
     size: 0,
     loadCostMs: 0,
     pinned: false,
-    nextUse: Infinity
+    nextUse: Infinity,
+    key: 0
   }
   /** after a successful placement: the instance's cache answer and its memory use before it */
   result: Extract<AdmitResult, { ok: true }> | undefined = undefined
@@ -40,9 +41,10 @@ export class CacheAdmission implements Admission<InstanceViewState> {
     private readonly check?: ShortcutCheck
   ) {}
 
-  /** what the next placement admits */
-  prepare(model: ModelSpec, nextUse: number): void {
+  /** what the next placement admits: model `m` of the run's model index */
+  prepare(model: ModelSpec, m: number, nextUse: number): void {
     const a = this.request
+    a.key = m
     a.id = model.id
     a.tenant = model.tenant
     a.size = model.sizeBytes

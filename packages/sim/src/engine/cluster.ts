@@ -107,7 +107,8 @@ export class ClusterEngine {
     this.scaling = isScalingOff(cfg.scaling) ? undefined : buildPolicy("scaling", cfg.scaling, { rng: policyRng(seed, "scaling") })
     // the cluster-wide request stream, for eviction policies that learn from the traffic
     const signal = new ClusterSignal(c.instances, c.memoryBytes)
-    this.instances = buildInstances(cfg, signal)
+    // the caches file residents by model index (this.models is set below, before any admission)
+    this.instances = buildInstances(cfg, signal, (id) => this.models.indexOf(id))
     this.signal = signal.listening ? signal : undefined
     const views = this.instances.map((inst) => inst.view)
     this.shares = sharesFor(cfg.shares, c.memoryBytes)
@@ -337,11 +338,11 @@ export class ClusterEngine {
     if (this.batches !== undefined) return this.batchDone(slot, t)
     const rq = this.requests
     const c = this.modelState.byId[rq.copy[slot]!]!
-    this.complete(c, slot, t)
+    this.complete(c, slot)
     c.executing--
     this.work.releaseThread(c.inst, t)
     if (c.queue.head !== -1) this.work.startExec(c, rq.shift(c.queue), t)
-    else if (c.inFlight === 0) this.becameIdle(c.inst, t)
+    else if (c.inFlight === 0) this.becameIdle(c.inst)
   }
 
   /** A batch ended: every member (chained from the leader `slot`) completes at `t`. */
@@ -350,17 +351,22 @@ export class ClusterEngine {
     const c = this.modelState.byId[rq.copy[slot]!]!
     for (let s = slot; s !== -1; ) {
       const next = rq.link[s]!
-      this.complete(c, s, t)
+      this.complete(c, s)
       s = next
     }
     c.executing--
     this.work.releaseThread(c.inst, t)
     this.batches!.pump(c, t)
-    if (c.inFlight === 0) this.becameIdle(c.inst, t)
+    if (c.inFlight === 0) this.becameIdle(c.inst)
   }
 
-  /** Request `s` on copy c is answered at `t`: its latency counts, its slot is free. */
-  private complete(c: Copy, s: number, t: number): void {
+  /**
+   * Request `s` on copy c is answered now: its latency counts, its slot is free. (The time is
+   * read from this.now, not passed: a double argument of a call that is not inlined is boxed, a
+   * heap number per request.)
+   */
+  private complete(c: Copy, s: number): void {
+    const t = this.now
     const rq = this.requests
     const latencyMs = t - rq.arrival[s]! + this.requestOverheadMs
     const us = Math.round(latencyMs * 1000)
@@ -402,13 +408,13 @@ export class ClusterEngine {
     if (this.batches !== undefined) this.batches.pump(c, t)
     else while (c.queue.head !== -1 && c.executing < c.maxConcurrency) this.work.startExec(c, rq.shift(c.queue), t)
     this.work.startLoads(inst, t)
-    if (c.inFlight === 0) this.becameIdle(inst, t)
+    if (c.inFlight === 0) this.becameIdle(inst)
   }
 
   /** A copy on `inst` can now be evicted: room may have appeared there for blocked models. */
-  private becameIdle(inst: Instance, t: number): void {
+  private becameIdle(inst: Instance): void {
     inst.noRoomFor = Infinity
-    if (this.modelState.blocked.length > 0) this.blockedRetry.retry(t)
+    if (this.modelState.blocked.length > 0) this.blockedRetry.retry(this.now)
   }
 
   private scaleTick(t: number): void {

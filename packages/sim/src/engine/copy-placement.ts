@@ -91,7 +91,7 @@ export class CopyPlacement {
     const ms = d.modelState
     const req = ms.placementRequest(m, d.table.ids[m]!, d.table.tenants[m]!, size, models.loadCostMs[m]!, d.maxCopies)
     const admission = d.admission
-    admission.prepare(req.model, nextUse)
+    admission.prepare(req.model, m, nextUse)
     const v = d.placer.place(req, d.views, t, admission)
     if (mustFail) {
       if (v !== undefined) throw new Error(`internal: model ${d.table.ids[m]} was placed where placement was predicted to fail`)
@@ -103,7 +103,7 @@ export class CopyPlacement {
     admission.result = undefined
     const evicted = r.evicted
     d.tot.evictions += evicted.length
-    for (let k = 0; k < evicted.length; k++) this.detach(this.copyOn(inst, evicted[k]!), t)
+    for (let k = 0; k < evicted.length; k++) this.detach(this.copyOf(evicted[k]!), t)
     d.memory.changed(inst.cache.used - admission.usedBefore, t)
     const c = ms.attach(m, inst, r.entry, demand)
     d.tot.loads++
@@ -162,23 +162,13 @@ export class CopyPlacement {
   }
 
   /**
-   * copyOf for a victim of `inst`'s cache: recency-ordered policies (lru and its kin) evict the
-   * instance's least recently requested idle copies, so its recency list is looked at first, from
-   * the oldest end (a few links), before the model-id lookup copyOf does (a string-keyed map).
-   */
-  private copyOn(inst: Instance, e: Resident): Copy {
-    let c = inst.recency.oldest()
-    for (let k = 0; k < 8 && c !== null; k++, c = c.recencyPrev) if (c.entry === e) return c
-    return this.copyOf(e)
-  }
-
-  /**
    * The copy a cache entry stands for (the cache hands back its entries, e.g. as victims): found
    * among its model's copies (at most maxCopies) rather than through a map per instance, which
-   * every admission and eviction would have to update.
+   * every admission and eviction would have to update. The caches file their entries by model
+   * index (ModelCacheOptions.keyOf), so the entry carries its model's.
    */
   copyOf(e: Resident): Copy {
-    const all = this.d.modelState.copies[this.d.models.indexOf(e.id)]!
+    const all = this.d.modelState.copies[e.key!]!
     for (let k = 0; k < all.length; k++) if (all[k]!.entry === e) return all[k]!
     throw new Error(`internal: no copy for cache entry ${e.id}`)
   }

@@ -107,9 +107,11 @@ export class Instance {
     readonly capacity: number,
     readonly maxLoads: number,
     readonly policy: EvictionPolicy,
-    shares?: TenantShares
+    shares?: TenantShares,
+    /** the run's model index of an id: the cache files its residents by it (ModelCacheOptions.keyOf) */
+    keyOf?: (id: string) => number
   ) {
-    this.cache = new ModelCache(capacity, policy, shares ? { shares } : {})
+    this.cache = new ModelCache(capacity, policy, { ...(shares ? { shares } : {}), ...(keyOf ? { keyOf } : {}) })
     this.view = new InstanceViewState(idx, id, capacity, maxLoads)
   }
 
@@ -152,13 +154,13 @@ export class Instance {
 }
 
 /** The run's instances, each with its own eviction policy seeded by policyRng(seed, "eviction", i). */
-export const buildInstances = (cfg: SimConfig, cluster?: ClusterSignal): Instance[] => {
+export const buildInstances = (cfg: SimConfig, cluster?: ClusterSignal, keyOf?: (id: string) => number): Instance[] => {
   const c = cfg.cluster
   const out: Instance[] = []
   const shares = sharesFor(cfg.shares, c.memoryBytes)
   for (let i = 0; i < c.instances; i++) {
     const policy = buildPolicy("eviction", cfg.eviction, { rng: policyRng(cfg.seed, "eviction", i), capacityBytes: c.memoryBytes, ...(cluster ? { cluster } : {}) })
-    const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy, shares)
+    const inst = new Instance(i, `instance-${i}`, c.memoryBytes, c.maxConcurrentLoads, policy, shares, keyOf)
     if (c.runtimeThreads !== undefined && c.runtimeThreads > 0) inst.threadsFree = c.runtimeThreads
     out.push(inst)
   }

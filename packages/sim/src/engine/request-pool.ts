@@ -11,7 +11,16 @@ export interface SlotFifo {
   tail: number
 }
 
-export const emptyFifo = (): SlotFifo => ({ head: -1, tail: -1 })
+/**
+ * Built by a constructor, not an object literal: one is made per copy on the miss path, and V8
+ * allocated the long-lived literal through a slower route than an inlined constructor (measured).
+ */
+class Fifo implements SlotFifo {
+  head = -1
+  tail = -1
+}
+
+export const emptyFifo = (): SlotFifo => new Fifo()
 
 export class RequestPool {
   arrival = new Float64Array(1024)
