@@ -79,6 +79,11 @@ export class Mesh {
     return this.claimed.has(id) || (hitOnly && this.claiming.has(id)) ? "loading" : "absent"
   }
 
+  /** Whether a claim for `modelId` is being written here, or its load has not visibly started yet. */
+  claimUnderway(modelId: string): boolean {
+    return this.claimed.has(modelId) || this.claiming.has(modelId)
+  }
+
   /**
    * Run a copy claim and its load made outside the request loop (a peer asked for a copy: scale
    * up, minCopies, a drain). Meanwhile a "hit only" request joins that load, and a "not here"

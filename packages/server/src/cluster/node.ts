@@ -37,6 +37,7 @@ import { makeMeshDecider } from "./mesh-decision.js"
 import { MeshView } from "./mesh-view.js"
 import { Mesh } from "./mesh.js"
 import { ModelUse } from "./model-use.js"
+import { copyStatus, type CopyStatus } from "./copy-status.js"
 import type { ClusterModelRecord, InstanceRecord, InstanceStatus } from "./records.js"
 import type { Principal } from "../tenancy/tenants.js"
 import { Tls } from "../tenancy/tls.js"
@@ -64,8 +65,8 @@ export interface ClusterInstanceInfo {
 
 export interface CopyInfo {
   readonly instanceId: string
-  /** LOADED / LOADING as that instance last published; UNKNOWN for an instance gone */
-  readonly status: "LOADED" | "LOADING" | "UNKNOWN"
+  /** see copyStatus (./copy-status.ts) */
+  readonly status: CopyStatus
   readonly since: number
 }
 
@@ -332,9 +333,10 @@ export const ClusterNodeLive = Layer.scoped(
         const m = registry.model(id)
         if (m === undefined) return []
         return Object.entries(m.instanceIds).map(([iid, since]) => {
-          const r = iid === selfId ? selfRecord() : membership.instance(iid)
-          const status = r === undefined ? "UNKNOWN" : r.models.includes(id) ? "LOADED" : "LOADING"
-          return { instanceId: iid, status, since }
+          // this instance answers from its live state, claims in flight included
+          const self = iid === selfId
+          const r = self ? selfRecord() : membership.instance(iid)
+          return { instanceId: iid, status: copyStatus(id, since, r, self && mesh.claimUnderway(id)), since }
         })
       },
       loadCopy: async (id) => {

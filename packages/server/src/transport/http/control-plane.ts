@@ -31,7 +31,8 @@ const requestIdHere = Effect.map(HttpServerRequest.HttpServerRequest, (req) => r
  *
  *   POST   /v1/models                   register {id, uri, format?, tenant?, labels?, pinned?, minCopies?, loadNow?, sync?, sha256?, sizeBytes?}
  *   GET    /v1/models                   list statuses
- *   GET    /v1/models/:id               status (NOT_LOADED | LOADING | LOADED | LOADING_FAILED, size, lastUsed, errors)
+ *   GET    /v1/models/:id               status (NOT_LOADED | LOADING | LOADED | LOADING_FAILED, size, lastUsed, errors);
+ *                                       cluster mode adds copies [{instanceId, status, since}] (cluster/copy-status.ts)
  *   DELETE /v1/models/:id               unregister (unloads after in-flight requests)
  *   POST   /v1/models/:id/load          ensureLoaded {sync?}
  *   POST   /v1/models/:id/unload        unload now (after in-flight requests)
