@@ -127,6 +127,17 @@ export class Unavailable extends Data.TaggedError("Unavailable")<{
   }
 }
 
+/**
+ * Cluster mode: the model left this instance (evicted, unloaded) after the request had found it
+ * loaded or loading here, before the request got a slot. The mesh decides again rather than the
+ * manager reloading it unclaimed (cluster/mesh.ts); should it ever reach a client, it is a 503.
+ */
+export class CopyGone extends Data.TaggedError("CopyGone")<{ readonly message: string }> {
+  get [KindId](): ErrorKind {
+    return "unavailable"
+  }
+}
+
 /** The model failed to load (bad file, unsupported operator, timeout): unavailable until retried. */
 export class LoadFailed extends Data.TaggedError("LoadFailed")<{
   readonly message: string

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js"
 import { describe, expect, it } from "vitest"
 import {
-  BadRequest, Conflict, DownloadFailed, GRPC_STATUS, HTTP_STATUS, InvalidRequest, kindOf, LoadFailed, ModelNotFound, ModelTooLarge,
+  BadRequest, Conflict, CopyGone, DownloadFailed, GRPC_STATUS, HTTP_STATUS, InvalidRequest, kindOf, LoadFailed, ModelNotFound, ModelTooLarge,
   Overloaded, PayloadTooLarge, retryAfterOf, RuntimeError, STATUS_LABEL, Unavailable
 } from "../src/index.js"
 
@@ -20,6 +20,7 @@ describe("error kinds", () => {
       [new DownloadFailed({ message: "", mismatch: false }), 502],
       [new Unavailable({ message: "" }), 503],
       [new LoadFailed({ message: "" }), 503],
+      [new CopyGone({ message: "" }), 503],
       [new RuntimeError({ kind: "load", message: "" }), 503],
       [new ModelTooLarge({ message: "" }), 507],
       [new RuntimeError({ kind: "infer", message: "" }), 500],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { buildPolicy, makeRng } from "@meshkit/core"
 import { ModelManager, type ModelEntry } from "../src/instance/model-manager.js"
-import { LoadFailed, ModelTooLarge, Unavailable } from "../src/errors.js"
+import { CopyGone, LoadFailed, ModelTooLarge, Unavailable } from "../src/errors.js"
 import { makeLog } from "../src/observability/log.js"
 import { ServerMetrics } from "../src/observability/metrics.js"
 import type { ModelRecord } from "../src/registry/registry.js"
@@ -223,5 +223,53 @@ describe("ModelManager", () => {
     await finishUnload("a")
     expect(manager.status(entries.b!).sizeBytes).toBe(70)
     expect(manager.usedBytes).toBe(70)
+  })
+
+  /**
+   * A request joins a load under way; the model is unloaded the moment that load finishes, before
+   * the request's turn (the unload's callback was registered on the load first). Exactly the
+   * interleaving of "evicted between its load and the request getting a slot".
+   */
+  const goneBeforeTheSlot = async (leaveReloadsToCaller: boolean) => {
+    const m = managerWith({ a: 10 }, 100)
+    if (leaveReloadsToCaller) m.manager.leaveReloadsToCaller()
+    const a = m.entries.a!
+    const firstLoad = m.manager.ensureLoaded(a, false)
+    const unloaded = firstLoad.then(() => m.manager.unload(a))
+    const request = m.manager.acquire(a)
+    const outcome = request.then(
+      () => "served",
+      (e: unknown) => e
+    )
+    await m.finishLoad("a")
+    await m.finishUnload("a")
+    await unloaded
+    return { ...m, a, outcome }
+  }
+
+  it("a single server reloads a model unloaded between a request's load and its slot", async () => {
+    const { events, finishLoad, outcome, manager, a } = await goneBeforeTheSlot(false)
+    await finishLoad("a")
+    expect(await outcome).toBe("served")
+    expect(events).toEqual(["load a", "unload a", "load a"])
+    expect(a.inFlight).toBe(1)
+    expect(manager.status(a).status).toBe("LOADED")
+  })
+
+  it("in cluster mode hands that reload back to its caller (CopyGone) and loads nothing itself", async () => {
+    const { events, outcome, manager, a, finishLoad } = await goneBeforeTheSlot(true)
+    const err = await outcome
+    expect(err).toBeInstanceOf(CopyGone)
+    expect((err as CopyGone).message).toMatch(/"a" was unloaded here before the request got a slot/)
+    await tick()
+    expect(events).toEqual(["load a", "unload a"])
+    expect(a.inFlight).toBe(0)
+    expect(manager.status(a).status).toBe("NOT_LOADED")
+    // The caller's own load (after its claim) is a first pass again: it loads.
+    const again = manager.acquire(a)
+    await finishLoad("a")
+    await again
+    expect(events).toEqual(["load a", "unload a", "load a"])
+    expect(manager.status(a).status).toBe("LOADED")
   })
 })

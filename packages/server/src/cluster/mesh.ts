@@ -8,7 +8,9 @@
  *   - a peer that fails or refuses is excluded for this request, and so is this instance after
  *     its own load failed;
  *   - a load starts only after its copy is claimed in the registry (cluster-wide single flight:
- *     a lost first-copy claim means another instance is loading it, so the request goes there).
+ *     a lost first-copy claim means another instance is loading it, so the request goes there);
+ *     a model that left this instance before the request got its slot is decided again, not
+ *     reloaded unclaimed (the manager hands it back as "gone").
  */
 import { Effect } from "effect"
 import type { ClusterRegistry } from "./cluster-registry.js"
@@ -25,6 +27,11 @@ export type LocalResult =
   | { readonly kind: "load-failed"; readonly message: string }
   /** no room here now (everything evictable is busy); nothing was written */
   | { readonly kind: "no-room"; readonly message: string }
+  /**
+   * the model left this instance (evicted, unloaded) before the request got a slot; nothing
+   * was written: decide again, so a reload here claims its copy first
+   */
+  | { readonly kind: "gone"; readonly message: string }
 
 export interface MeshIo {
   /** serve from this instance's cache (loading the model if needed) */
@@ -130,6 +137,10 @@ export class Mesh {
         case "local": {
           const r = await io.local()
           if (r.kind === "served") return { kind: "done" }
+          if (r.kind === "gone") {
+            record = await this.gone(modelId, r, reasons)
+            continue
+          }
           const out = await this.localFailed(modelId, ctx, r, excluded, reasons)
           if (out !== undefined) return out
           record = d.registry.model(modelId)
@@ -161,6 +172,10 @@ export class Mesh {
             else this.count(this.claiming, modelId, -1)
           }
           if (r.kind === "served") return { kind: "done" }
+          if (r.kind === "gone") {
+            record = await this.gone(modelId, r, reasons)
+            continue
+          }
           const out = await this.localFailed(modelId, ctx, r, excluded, reasons)
           if (out !== undefined) return out
           record = d.registry.model(modelId)
@@ -206,13 +221,30 @@ export class Mesh {
   }
 
   /**
+   * The model left this instance before the request got a slot. Its copy entry here is stale
+   * unless a load here has started or been claimed since: drop it (only the entry seen now),
+   * so the next decision neither counts this instance as a holder nor skips it for placement.
+   * Returns the record to decide on.
+   */
+  private async gone(modelId: string, r: { readonly message: string }, reasons: string[]): Promise<ClusterModelRecord | undefined> {
+    const d = this.d
+    reasons.push(`${d.selfId}: ${r.message}`)
+    const since = d.registry.model(modelId)?.instanceIds[d.selfId]
+    if (since !== undefined && d.localCopy(modelId) === "absent" && !this.claimUnderway(modelId)) {
+      const released = await run(d.registry.releaseCopy(modelId, d.selfId, { onlyIfSince: since }))
+      if (released.ok) return released.value
+    }
+    return d.registry.model(modelId)
+  }
+
+  /**
    * This instance could not serve: a forwarded request tells its sender why (it tries elsewhere);
    * a client's request goes on elsewhere from here (undefined: keep looping).
    */
   private async localFailed(
     modelId: string,
     ctx: ForwardContext,
-    r: Exclude<LocalResult, { kind: "served" }>,
+    r: Exclude<LocalResult, { kind: "served" | "gone" }>,
     excluded: Set<string>,
     reasons: string[]
   ): Promise<MeshOutcome | undefined> {

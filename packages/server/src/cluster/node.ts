@@ -215,6 +215,9 @@ export const ClusterNodeLive = Layer.scoped(
       warn: (message, fields) => log.warn(message, fields)
     })
     serving.useCluster(mesh)
+    // A model that left between a request's load and its slot is reloaded only through the
+    // mesh, which claims the copy first (the manager would reload it unlisted).
+    manager.leaveReloadsToCaller()
 
     const requestCopy = async (to: InstanceRecord, model: string, reason: string): Promise<boolean> => {
       try {

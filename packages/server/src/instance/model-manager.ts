@@ -1,5 +1,5 @@
 import { ModelCache, type EvictionPolicy } from "@meshkit/core"
-import { LoadFailed, ModelNotFound, Overloaded } from "../errors.js"
+import { CopyGone, LoadFailed, ModelNotFound, Overloaded } from "../errors.js"
 import type { ServerMetrics } from "../observability/metrics.js"
 import type { ModelRecord } from "../registry/registry.js"
 import type { LoadedModel, ModelRuntime } from "../runtimes/runtime.js"
@@ -36,6 +36,8 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
   private readonly metrics: ServerMetrics
   private readonly queueLimit: number
   private expireTimer: NodeJS.Timeout | undefined
+  /** cluster mode: a request's model that went away is not reloaded by `acquire` (see leaveReloadsToCaller) */
+  private callerReloads = false
 
   constructor(options: ManagerOptions) {
     super()
@@ -110,6 +112,17 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     return this.core.entries.size
   }
 
+  /**
+   * Cluster mode: a load on this instance must first claim its copy in the shared registry, and
+   * only the caller of `acquire` (the mesh) does that. So when the model leaves between a
+   * request's load and its slot (evicted or unloaded), `acquire` throws CopyGone instead of
+   * loading it again unclaimed, and the mesh decides again: a holder elsewhere, or a claim and a
+   * load here. Without it (a single server) `acquire` reloads the model itself, as it always did.
+   */
+  leaveReloadsToCaller(): void {
+    this.callerReloads = true
+  }
+
   lookup(id: string): ModelEntry | undefined {
     return this.core.entries.get(id)
   }
@@ -170,7 +183,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
   async acquire(e: ModelEntry): Promise<LoadedModel> {
     let missed = false
     let waitStart = 0
-    for (;;) {
+    for (let pass = 0; ; pass++) {
       if (e.removed) throw new ModelNotFound({ message: `model "${e.id}" is not registered` })
       if (e.phase === "loaded") {
         if (waitStart > 0) {
@@ -197,6 +210,11 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
         }
         if (granted) this.release(e)
         continue
+      }
+      // The first pass loads what the caller arranged; a later pass that finds the model gone
+      // (idle, or unloading: the next load would be a new one) leaves the reload to the caller.
+      if (pass > 0 && this.callerReloads && (e.phase === "idle" || e.phase === "unloading")) {
+        throw new CopyGone({ message: `model "${e.id}" was unloaded here before the request got a slot` })
       }
       if (!missed) {
         missed = true

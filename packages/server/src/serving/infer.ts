@@ -2,7 +2,7 @@ import { Effect, Layer } from "effect"
 import type { ForwardContext, ForwardMode, ForwardResult, RefusalReason } from "../cluster/forwarder.js"
 import type { LocalResult, MeshIo, MeshOutcome } from "../cluster/mesh.js"
 import type { InstanceRecord } from "../cluster/records.js"
-import { BadRequest, isServerFault, kindOf, LoadFailed, messageOf, ModelNotFound, ModelTooLarge, Unavailable } from "../errors.js"
+import { BadRequest, CopyGone, isServerFault, kindOf, LoadFailed, messageOf, ModelNotFound, ModelTooLarge, Unavailable } from "../errors.js"
 import type { ModelEntry, ModelStatus } from "../instance/model-entry.js"
 import { ModelManager } from "../instance/model-manager.js"
 import { Config } from "../config/config.js"
@@ -239,8 +239,9 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   }
 
   /**
-   * Serve from this instance's cache, loading the model if needed. A load that fails, or a model
-   * that cannot fit here, is reported instead of answered: the mesh tries another instance.
+   * Serve from this instance's cache, loading the model if needed. A load that fails, a model
+   * that cannot fit here, or one that left before the request got a slot, is reported instead
+   * of answered: the mesh decides again (another instance, or a claimed load here).
    */
   private serveHere<C>(t: InferTransport<C>, call: C, e: ModelEntry, t0: number, lim: TenantLimiter | undefined): Promise<LocalResult> {
     return this.acquire(t, call, e).then(
@@ -251,6 +252,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
       (err): LocalResult => {
         if (err instanceof LoadFailed) return { kind: "load-failed", message: err.message }
         if (err instanceof ModelTooLarge) return { kind: "no-room", message: err.message }
+        if (err instanceof CopyGone) return { kind: "gone", message: err.message }
         this.fail(t, call, e, err, t0, lim)
         return { kind: "served" }
       }
