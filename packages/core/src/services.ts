@@ -8,11 +8,16 @@
 import { Context, Effect, Layer } from "effect"
 import { buildPolicy, buildPolicyEffect, type PolicyChoice, type PolicyConfigError } from "./catalogue.js"
 import type { EvictionPolicy } from "./eviction/policy.js"
+import type { ClusterSignal } from "./eviction/cluster-signal.js"
 import { policyRng } from "./rng.js"
 
 export class Eviction extends Context.Tag("meshkit/Eviction")<
   Eviction,
-  { readonly name: string; readonly make: (capacityBytes: number) => EvictionPolicy }
+  {
+    readonly name: string
+    /** `traffic`: the request stream the policy may learn from (BuildContext.cluster) */
+    readonly make: (capacityBytes: number, traffic?: ClusterSignal) => EvictionPolicy
+  }
 >() {}
 
 /**
@@ -27,7 +32,8 @@ export const evictionLayer = (choice: PolicyChoice | string, seed = 1): Layer.La
       const probe = yield* buildPolicyEffect("eviction", choice, { rng: policyRng(seed, "eviction"), capacityBytes: 1 << 30 })
       return {
         name: probe.name,
-        make: (capacityBytes: number) => buildPolicy("eviction", choice, { rng: policyRng(seed, "eviction"), capacityBytes })
+        make: (capacityBytes: number, traffic?: ClusterSignal) =>
+          buildPolicy("eviction", choice, { rng: policyRng(seed, "eviction"), capacityBytes, ...(traffic !== undefined ? { cluster: traffic } : {}) })
       }
     })
   )

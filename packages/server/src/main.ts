@@ -100,7 +100,9 @@ export const runServer = (config: ServerConfig, log: Log, onReady: (r: ReadyInfo
       // What a reload can change while serving; everything else is reported as needing a restart.
       reload.subscribe("eviction", ["eviction"], (next) => {
         // seeded as at start (evictionLayer's default seed), so a reload to the same policy decides the same
-        manager.replaceEvictionPolicy(buildPolicy("eviction", next.eviction, { rng: policyRng(1, "eviction"), capacityBytes: manager.capacityBytes }))
+        manager.replaceEvictionPolicy((capacityBytes, traffic) =>
+          buildPolicy("eviction", next.eviction, { rng: policyRng(1, "eviction"), capacityBytes, ...(traffic !== undefined ? { cluster: traffic } : {}) })
+        )
         log.info("eviction policy replaced; residents kept, ordered by last use", { eviction: manager.policyName })
       })
       reload.subscribe("debug delay", ["debugDelayMs"], (next) => {

@@ -11,8 +11,9 @@ export type ClusterListener = (id: ModelId, tenant: TenantId, size: number, load
  * traffic (meshkit-adaptive) scores its choices on this stream instead when it has one.
  *
  * The simulator's full mode builds one per run (BuildContext.cluster) and calls `request` on
- * every arrival, before routing; a real cluster could feed it from per-model request counts
- * shared through the registry. Without listeners `request` is never called (`listening`).
+ * every arrival, before routing. A standalone server gives each cache's policy one, one instance
+ * wide, fed every request it receives (all the traffic there is); an instance of a cluster sees
+ * only what is routed to it and gets none (the cluster's stream is not shared yet). Without listeners `request` is never called (`listening`).
  */
 export class ClusterSignal {
   private readonly listeners: ClusterListener[] = []

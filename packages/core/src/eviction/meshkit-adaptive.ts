@@ -106,8 +106,9 @@ const BUSY_LIMIT = 1000
  * So once more than 1 in BUSY_LIMIT requests found its model still loading, it stops scoring its
  * own stream and:
  *  - given the cluster's request stream (BuildContext.cluster, a ClusterSignal: the simulator's
- *    full mode feeds it every arrival before routing; a real cluster could from per-model counts
- *    shared through the registry), follows the cluster's choice, made once for all instances on
+ *    full mode feeds it every arrival before routing; a standalone server, all of its requests
+ *    as a one-instance cluster's, server/src/instance `ownTraffic`; a server in a cluster has
+ *    none yet), follows the cluster's choice, made once for all instances on
  *    unbiased scores: lru, gdsf (load cost) and next-arrival scoring caches as large as the whole
  *    cluster (instances × capacity) replay every request the cluster receives (sampled as above,
  *    with a half-life of `clusterHalfLife` requests per instance), scoring missed bytes. The
@@ -132,7 +133,7 @@ const BUSY_LIMIT = 1000
  *    bytes, 5–32 % more cold-start seconds). Missed bytes, not misses, because a load's time
  *    grows with the model's size and next-arrival, like Belady-size, gives up large models
  *    first. Each instance hands its cache over (as on a switch) when the choice changes.
- *  - without one (a single server, or `cluster: "off"`), hands the cache to `withLoads` (lru) for
+ *  - without one (a server in a cluster, or `cluster: "off"`), hands the cache to `withLoads` (lru) for
  *    good, which also makes it cost what that expert costs; "none" keeps the leader.
  * No switch in the first `warmup` requests either (while every scoring cache is filling). The
  * simulator's ideal mode never sees a load.
@@ -168,6 +169,8 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   const residents = new Set<Resident>()
   let real = make(experts[0]!)
   let leader = 0
+  /** which expert runs the real cache now (Eviction.running) */
+  let runs: string = experts[0]!
   let seen = 0
   /** requests that found their model still loading (see the header: no switch while they are frequent) */
   let busyHits = 0
@@ -183,6 +186,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     shadows[j]!.split = 0
     leader = j
     sc!.leader = j
+    runs = experts[j]!
     handOver(make(experts[j]!))
   }
 
@@ -203,12 +207,14 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
     sc!.clear()
     if (choice !== undefined) return follow()
     if (withLoads !== experts[leader]) handOver(make(withLoads!))
+    runs = withLoads!
     residents.clear()
   }
 
   /** run the real cache by the cluster's current choice */
   const follow = (): void => {
     following = choice!.version
+    runs = choice!.expert
     handOver(make(choice!.expert))
   }
 
@@ -235,6 +241,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
 
   return {
     name: "meshkit-adaptive",
+    running: () => runs,
     onInsert(e, now) {
       real.onInsert(e, now)
       if (!scoring) return

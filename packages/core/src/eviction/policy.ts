@@ -35,6 +35,11 @@ export interface EvictionPolicy {
   expired?(now: number): Resident[]
   /** earliest time at which `expired` may return something (lets the simulator schedule it) */
   nextExpiry?(): number
+  /**
+   * The policy that decides right now, for policies that delegate (meshkit-adaptive: the expert
+   * it follows); shown by a server's metrics. Others omit it: they are their own.
+   */
+  running?(): string
   /** true for offline policies that read `Resident.nextUse` (belady): simulator only */
   readonly offline?: boolean
 }

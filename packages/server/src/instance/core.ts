@@ -1,4 +1,4 @@
-import type { BatchingPolicy, EvictionPolicy, ModelCache } from "@meshkit/core"
+import type { BatchingPolicy, ClusterSignal, EvictionPolicy, ModelCache } from "@meshkit/core"
 import type { Log } from "../observability/log.js"
 import type { ServerMetrics } from "../observability/metrics.js"
 import type { ModelRecord } from "../registry/registry.js"
@@ -16,7 +16,14 @@ export interface ManagerOptions {
    * remote runtime) gets a cache of its own under the same policy. Without it such models
    * share the server's cache.
    */
-  readonly policyFor?: (capacityBytes: number) => EvictionPolicy
+  readonly policyFor?: (capacityBytes: number, traffic?: ClusterSignal) => EvictionPolicy
+  /**
+   * A standalone server (no cluster): its requests are all the traffic there is, so each cache's
+   * policy (built by `policyFor`, which is then required) is given them as its ClusterSignal, one
+   * instance wide, as the simulator's full mode gives a one-instance cluster's arrivals. In a
+   * cluster an instance sees only what is routed to it, biased by what it holds: no signal there.
+   */
+  readonly ownTraffic?: boolean
   /** the runtime for each model is picked by its record's format */
   readonly runtimes: ModelRuntimes
   readonly metrics: ServerMetrics

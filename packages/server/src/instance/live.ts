@@ -36,7 +36,9 @@ export const ModelManagerLive = Layer.scoped(
           new ModelManager({
             capacityBytes: config.memory,
             policy: eviction.make(config.memory),
-            policyFor: (bytes) => eviction.make(bytes),
+            policyFor: (bytes, traffic) => eviction.make(bytes, traffic),
+            // standalone: this server's requests are all the traffic there is (in a cluster they are routed)
+            ownTraffic: config.etcd === undefined,
             runtimes,
             metrics,
             log,

@@ -1,4 +1,4 @@
-import { ModelCache, type EvictionPolicy } from "@meshkit/core"
+import { ClusterSignal, ModelCache, type EvictionPolicy, type Resident } from "@meshkit/core"
 import { CopyGone, LoadFailed, ModelNotFound, Overloaded } from "../errors.js"
 import type { ServerMetrics } from "../observability/metrics.js"
 import type { ModelRecord } from "../registry/registry.js"
@@ -6,7 +6,7 @@ import type { LoadedModel, ModelRuntime } from "../runtimes/runtime.js"
 import { CapacitySignal, type InstanceCore, type ManagerOptions } from "./core.js"
 import { FailureMemory } from "./failure-memory.js"
 import { LoadPool } from "./load-pool.js"
-import { Loading } from "./loading.js"
+import { estimateLoadMs, Loading } from "./loading.js"
 import { ModelEntry, statusOf, type ModelStatusInfo, type Phase } from "./model-entry.js"
 import { Unloading } from "./unloading.js"
 import { ServiceTag } from "../service-tag.js"
@@ -41,14 +41,20 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
 
   constructor(options: ManagerOptions) {
     super()
+    this.opts = options
     // Tenant shares apply to this instance's own budget (a remote runtime's memory is its own).
-    const cache = new ModelCache(options.capacityBytes, options.policy, options.shares !== undefined ? { shares: options.shares } : {})
+    const mainTraffic = this.trafficFor(options.capacityBytes)
+    const policy = mainTraffic !== undefined ? options.policyFor!(options.capacityBytes, mainTraffic) : options.policy
+    const cache = new ModelCache(options.capacityBytes, policy, options.shares !== undefined ? { shares: options.shares } : {})
+    this.listen(cache, mainTraffic)
     // A runtime with memory of its own (a remote runtime's reported capacity) gets its own cache.
     const own = new Map<string, ModelCache>()
     const caches = [cache]
     for (const rt of options.runtimes.all) {
       if (rt.capacityBytes === undefined || options.policyFor === undefined) continue
-      const c = new ModelCache(rt.capacityBytes, options.policyFor(rt.capacityBytes))
+      const traffic = this.trafficFor(rt.capacityBytes)
+      const c = new ModelCache(rt.capacityBytes, options.policyFor(rt.capacityBytes, traffic))
+      this.listen(c, traffic)
       caches.push(c)
       for (const f of rt.formats) own.set(f, c)
     }
@@ -74,7 +80,9 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
       loaded: () => this.count("loaded"),
       loading: () => this.count("loading"),
       managed: () => core.entries.size,
-      withFailure: () => core.failures.activeCount(Date.now())
+      withFailure: () => core.failures.activeCount(Date.now()),
+      policy: () => core.cache.policy.name,
+      running: () => core.cache.policy.running?.() ?? core.cache.policy.name
     })
     for (const rt of options.runtimes.all) rt.onHealthChange?.((h) => (h.ready ? this.runtimeBack(rt) : this.runtimeLost(rt, h.reason)))
     if (caches.some((c) => c.policy.expired)) {
@@ -98,8 +106,14 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
    * loaded and the new policy starts from their last-use order (ModelCache.replacePolicy);
    * keep-alive policies get the idle-unload timer, others lose it.
    */
-  replaceEvictionPolicy(policy: EvictionPolicy): void {
-    this.core.cache.replacePolicy(policy)
+  replaceEvictionPolicy(make: (capacityBytes: number, traffic?: ClusterSignal) => EvictionPolicy): void {
+    const cache = this.core.cache
+    // a fresh stream for the new policy: the old one's listeners go with it
+    const traffic = this.trafficFor(cache.capacity)
+    const policy = make(cache.capacity, traffic)
+    cache.replacePolicy(policy)
+    this.traffic.delete(cache)
+    this.listen(cache, traffic)
     if (policy.expired && this.expireTimer === undefined) {
       this.expireTimer = setInterval(() => this.unloading.expireIdle(), Math.max(10, this.core.options.expireIntervalMs))
       this.expireTimer.unref()
@@ -164,6 +178,8 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
    * is at its concurrency limit, or has requests queued (then call `acquire`). Pair with `release`.
    */
   tryAcquire(e: ModelEntry): LoadedModel | undefined {
+    // every request passes here first, once: the arrival is what the policy's traffic signal hears
+    if (this.traffic.size > 0) this.arrived(e)
     if (e.phase !== "loaded" || e.inFlight >= e.concurrency || e.slotWaiters.length > 0) return undefined
     e.inFlight++
     const r = e.resident!
@@ -183,6 +199,8 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
   async acquire(e: ModelEntry): Promise<LoadedModel> {
     let missed = false
     let waitStart = 0
+    /** the loading resident this request joined, which the cache was told of at once */
+    let heardOn: Resident | undefined
     for (let pass = 0; ; pass++) {
       if (e.removed) throw new ModelNotFound({ message: `model "${e.id}" is not registered` })
       if (e.phase === "loaded") {
@@ -193,7 +211,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
         if (e.inFlight < e.concurrency && e.slotWaiters.length === 0) {
           e.inFlight++
           e.resident!.inFlight++
-          this.countUse(e, missed)
+          this.countUse(e, missed, heardOn)
           return e.loaded!
         }
         if (e.slotWaiters.length >= this.queueLimit) {
@@ -205,7 +223,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
         const granted = await new Promise<boolean>((resolve) => e.slotWaiters.push(resolve))
         this.metrics.observeQueueDelay((performance.now() - t0) / 1000)
         if (granted && e.loaded) {
-          this.countUse(e, missed)
+          this.countUse(e, missed, heardOn)
           return e.loaded
         }
         if (granted) this.release(e)
@@ -219,6 +237,14 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
       if (!missed) {
         missed = true
         waitStart = performance.now()
+      }
+      // Joining a load the cache has already admitted: the cache hears of the request now, a hit
+      // on a loading resident, as the simulator tells it (policies such as meshkit-adaptive read
+      // requests that find their model loading as the sign of real loads), not once it is served.
+      const r = e.resident
+      if (heardOn === undefined && e.phase === "loading" && r !== undefined && r.loading) {
+        heardOn = r
+        this.core.cacheOf(e).hit(r, Date.now())
       }
       if (e.loadWaiters >= this.queueLimit) {
         throw new Overloaded({ message: `model "${e.id}" is loading and already has ${e.loadWaiters} requests waiting for it (limit ${this.queueLimit})` })
@@ -251,15 +277,42 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     }
   }
 
-  private countUse(e: ModelEntry, missed: boolean): void {
+  /** ownTraffic: a signal per cache, for the policies that listen to one */
+  private readonly traffic = new Map<ModelCache, ClusterSignal>()
+  private readonly opts: ManagerOptions
+
+  private trafficFor(capacityBytes: number): ClusterSignal | undefined {
+    return this.opts.ownTraffic === true && this.opts.policyFor !== undefined && capacityBytes > 0 ? new ClusterSignal(1, capacityBytes) : undefined
+  }
+
+  private listen(cache: ModelCache, traffic: ClusterSignal | undefined): void {
+    if (traffic?.listening) this.traffic.set(cache, traffic)
+  }
+
+  /** a request for `e` arrived: tell its cache's traffic signal (size and load time as admission would predict them) */
+  private arrived(e: ModelEntry): void {
+    const signal = this.traffic.get(this.core.cacheOf(e))
+    if (signal === undefined) return
+    // A model not yet sized (never loaded, no size in its record) is left out until it is: its
+    // first request is a miss for every expert alike, and a size of 0 would fit anywhere.
+    const size = e.resident?.size ?? (e.predictedBytes || e.record.sizeBytes || 0)
+    if (!(size > 0)) return
+    signal.request(e.id, e.record.tenant, size, e.resident?.loadCostMs ?? (e.lastLoadMs || estimateLoadMs(size)), Date.now())
+  }
+
+  /** `heardOn`: the resident the cache already heard this request on (see acquire) */
+  private countUse(e: ModelEntry, missed: boolean, heardOn?: Resident): void {
     const now = Date.now()
     if (e.missOnArrival) {
       e.missOnArrival = false
       missed = true
     }
     e.lastUsed = now
-    if (e.useCountedAtAdmission) e.useCountedAtAdmission = false
-    else if (e.resident) this.core.cacheOf(e).hit(e.resident, now)
+    // (a request that joined the load was counted as a hit then)
+    if (heardOn === undefined || heardOn !== e.resident) {
+      if (e.useCountedAtAdmission) e.useCountedAtAdmission = false
+      else if (e.resident) this.core.cacheOf(e).hit(e.resident, now)
+    }
     if (missed) this.metrics.misses++
     else this.metrics.hits++
   }

@@ -23,6 +23,7 @@ import { jsThreadHolds } from "../runtimes/onnx/js-thread-hold.js"
  *   modelmesh_models_loaded_total / managed  → meshkit_models_loaded / meshkit_models_managed
  *   modelmesh_models_with_failure_total      → meshkit_models_with_failure
  *   (SageMaker ModelCacheHit)                → meshkit_cache_hits_total / meshkit_cache_misses_total
+ *   (none)                                   → meshkit_eviction_policy_info{policy,running}
  *
  * The model label is opt-in (`modelMetrics`, --model-metrics): with thousands of models a label
  * per model is thousands of series per status. Process metrics are prom-client's defaults under
@@ -35,6 +36,9 @@ export interface CacheGauges {
   loading(): number
   managed(): number
   withFailure(): number
+  /** the eviction policy's name, and the one deciding now (a delegating policy's expert) */
+  policy(): string
+  running(): string
 }
 
 /** The API a request came in on: the `transport` label of the request series. */
@@ -226,6 +230,16 @@ export class ServerMetrics extends ServiceTag("meshkit/server/Metrics")<ServerMe
       help: "Time a request waited for its model to be downloaded and loaded (SageMaker ModelLoadingWaitTime)",
       buckets: SLOW,
       registers
+    })
+    new Gauge({
+      name: "meshkit_eviction_policy_info",
+      help: "The eviction policy of the server's cache (1), and the policy deciding now: meshkit-adaptive runs the cache by one of its experts",
+      labelNames: ["policy", "running"],
+      registers,
+      collect() {
+        this.reset()
+        if (self.gauges) this.set({ policy: self.gauges.policy(), running: self.gauges.running() }, 1)
+      }
     })
     this.evictions = new Counter({ name: "meshkit_evictions_total", help: "Models unloaded by the cache: capacity (make room) or expired (idle keep-alive)", labelNames: ["reason"], registers })
     this.ageAtEviction = new Histogram({ name: "meshkit_age_at_eviction_seconds", help: "Time since last use of an evicted model", buckets: AGE, registers })
