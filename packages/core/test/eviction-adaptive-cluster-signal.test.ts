@@ -165,6 +165,40 @@ describe("meshkit-adaptive in a cluster follows the cluster-wide scores", () => 
     expect(victimAfterLoads(c, t)).not.toEqual(["a"])
   })
 
+  it("hands next-arrival the gaps learnt while another expert ran the cache", () => {
+    // the cluster's choice is lru at first (on/off bursts); the instance settles on it
+    const s = new ClusterSignal(2, 10)
+    const c = instanceCache(s)
+    const t = feed(s, bursts(100), 0)
+    load(c, "z", 1, t)
+    const z = c.get("z")!
+    z.loading = true
+    c.hit(z, t + 0.5)
+    z.loading = false
+    c.remove("z")
+    // under lru the instance sees "slow" every 30 ms and "p" every 10 (due at t + 61 and t + 36)
+    load(c, "slow", 1, t + 1)
+    load(c, "p", 1, t + 6)
+    hit(c, "p", t + 16)
+    hit(c, "p", t + 26)
+    hit(c, "slow", t + 31)
+    for (let i = 0; i < 8; i++) load(c, `f${i}`, 1, t + 32 + i * 0.1)
+    // then the cluster's traffic becomes a loop, within a fraction of a millisecond: next-arrival
+    let u = t + 33
+    for (let r = 0; r < 400; r++) for (let i = 0; i < 25; i++) s.request(`loop-${i}`, "t", 1, 1, (u += 1e-4))
+    hit(c, "f7", t + 34.9) // the instance follows the new choice at its next request
+    // next-arrival with the gaps learnt evicts "slow" (due furthest away); one knowing no gaps
+    // would judge by idle time alone, as lru does, and evict "p"
+    expect(load(c, "new", 1, t + 35)).toEqual(["slow"])
+  })
+
+  it("keeps lru when next-arrival's missed bytes exceed lru's by more than nextArrivalBytes", () => {
+    const s = new ClusterSignal(2, 10)
+    const c = instanceCache(s, { name: "meshkit-adaptive", options: { warmup: 100, nextArrivalBytes: 0 } })
+    const t = feed(s, loop(200), 0)
+    expect(victimOfThree(c, t)).toEqual(["p"])
+  })
+
   it("ignores the signal with cluster: off (lru once loads are seen)", () => {
     const s = new ClusterSignal(2, 10)
     const c = instanceCache(s, { name: "meshkit-adaptive", options: { warmup: 100, cluster: "off" } })

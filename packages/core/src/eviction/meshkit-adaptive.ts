@@ -7,7 +7,7 @@ import { adaptiveMix, AdaptiveMixOptions, defaultAdaptiveMix } from "./adaptive-
 import { gdsf } from "./gdsf.js"
 import { lfu } from "./lfu.js"
 import { lru } from "./lru.js"
-import { nextArrival, NextArrivalOptions } from "./next-arrival.js"
+import { nextArrival, NextArrivalOptions, noteArrival, type Gaps } from "./next-arrival.js"
 import { makeRng } from "../rng.js"
 import { s3fifo } from "./s3fifo.js"
 import { sieve } from "./sieve.js"
@@ -56,8 +56,13 @@ export const MeshkitAdaptiveOptions = Schema.Struct({
   clusterMargin: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.07 }),
   /** half-life of the cluster-wide scores, in requests the cluster receives per instance */
   clusterHalfLife: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), { default: () => 80_000 }),
-  /** ... next-arrival is chosen there when its cluster-wide missed bytes are this share below lru's */
-  nextArrivalMargin: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.9)), { default: () => 0.1 })
+  /**
+   * ... next-arrival is chosen there when it misses this share fewer than lru on scoring caches
+   * partitioned as the cluster is (and passes the sign test; half of it to stay)...
+   */
+  nextArrivalMargin: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.9)), { default: () => 0.005 }),
+  /** ... and its missed bytes on the cluster-sized ones are at most this multiple of lru's */
+  nextArrivalBytes: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0)), { default: () => 1.1 })
 })
 export type MeshkitAdaptiveOptions = typeof MeshkitAdaptiveOptions.Type
 
@@ -111,28 +116,36 @@ const BUSY_LIMIT = 1000
  *    none yet), follows the cluster's choice, made once for all instances on
  *    unbiased scores: lru, gdsf (load cost) and next-arrival scoring caches as large as the whole
  *    cluster (instances × capacity) replay every request the cluster receives (sampled as above,
- *    with a half-life of `clusterHalfLife` requests per instance), scoring missed bytes. The
- *    choice is next-arrival while its missed bytes are `nextArrivalMargin` below lru's (half of
- *    it to stay); else gdsf when it misses `clusterMargin` fewer than lru (and passes the sign
- *    test above: a cluster's first minutes are few requests and unlike the rest; half the margin
- *    keeps it), or when lru's cluster-wide cache never had to evict in ten warm-ups (no memory
- *    pressure: the cluster holds every model asked for, and the cost-aware order keeps the
- *    expensive ones through the replicas' churn); else lru.
+ *    with a half-life of `clusterHalfLife` requests per instance), scoring missed bytes; beside
+ *    them lru and next-arrival replay it on caches partitioned as the cluster is (one per
+ *    instance, a missing model placed as ModelMesh places it: PartitionedScores below). The
+ *    choice is next-arrival while it misses `nextArrivalMargin` fewer than lru on the partitioned
+ *    caches (and passes the sign test above; half the margin to stay) and its missed bytes on
+ *    the big ones are at most `nextArrivalBytes` × lru's; else gdsf when it misses `clusterMargin`
+ *    fewer than lru (sign test too: a cluster's first minutes are few requests and unlike the
+ *    rest; half the margin keeps it), or when lru's cluster-wide cache never had to evict in ten
+ *    warm-ups (no memory pressure: the cluster holds every model asked for, and the cost-aware
+ *    order keeps the expensive ones through the replicas' churn); else lru.
  *    Why these three, and why lru by default: in a cluster the N caches hold N caches' worth,
  *    where recency wins (lru was within 1 % of the best online policy in 25 of the shipped
  *    scenarios' 38 full-mode cells before next-arrival, gdsf next, no other in more than 15);
  *    where it does not, frequency with load cost (gdsf) or a forecast of the next request
  *    (next-arrival: steady, periodic traffic such as Azure's) won. The scan-resistant experts
  *    (s3fifo, sieve, the mix) that win one big cache lose in a cluster, whose replicas and
- *    scale-downs are a churn of their own. Why margins: a cluster gives recency an edge the big
- *    cache cannot see (a model's copies and loads follow its recent traffic). Measured on the
- *    shipped scenarios: where gdsf's cluster-wide misses were 7 % or more below lru's, gdsf won
- *    in full mode, and lru where they were less (ratios 0.54–0.92 against 0.94–21); where
- *    next-arrival's missed bytes were under 0.9 × lru's (Azure: 0.43–0.71) it won, while fewer
- *    misses alone did not (on/off bursts at high pressure: 30 % fewer misses, as many missed
- *    bytes, 5–32 % more cold-start seconds). Missed bytes, not misses, because a load's time
- *    grows with the model's size and next-arrival, like Belady-size, gives up large models
- *    first. Each instance hands its cache over (as on a switch) when the choice changes.
+ *    scale-downs are a churn of their own. Why partitions for next-arrival: N lru caches under
+ *    ModelMesh's placement (the instance whose least recently used model is oldest) behave as
+ *    one lru cache N times as large (full-mode miss ratios equal the big cache's within 1 % on
+ *    the default scenario), N next-arrival caches do not (they miss 1.1–1.5× what one big cache
+ *    would at 2–8 GiB per instance), so the big cache flattered next-arrival and needed a 10 %
+ *    margin, which kept it from the cells where it wins by a few %; the partitioned caches
+ *    predict its full-mode misses closely enough for a 0.5 % margin. Why the bytes bound:
+ *    next-arrival, like Belady-size, gives up large models first; where that costs 10 % more
+ *    missed bytes than lru (on/off bursts at 4 GiB per instance: 0.81 × lru's misses, 1.14 × its
+ *    bytes), the load queue pays for it (+32 % cold-start seconds). Where gdsf's cluster-wide
+ *    misses were 7 % or more below lru's, gdsf won in full mode, and lru where they were less
+ *    (ratios 0.54–0.92 against 0.94–21). Each instance hands its cache over (as on a switch)
+ *    when the choice changes; a next-arrival taking over gets the gaps learnt from this cache's
+ *    requests since it settled (a fresh one knows none and ranks like lru until it has).
  *  - without one (a server in a cluster, or `cluster: "off"`), hands the cache to `withLoads` (lru) for
  *    good, which also makes it cost what that expert costs; "none" keeps the leader.
  * No switch in the first `warmup` requests either (while every scoring cache is filling). The
@@ -142,8 +155,9 @@ const BUSY_LIMIT = 1000
  * on each of the k scoring caches (O(log n) for the heap-based experts; next-arrival: O(1), and a
  * fixed 64 samples per victim): O(k log n) at worst; a switch is O(n log n) and rare
  * (hysteresis). The cluster's choice: per cluster request, one hash and an operation on each of
- * its three scoring caches; per instance request, one comparison. Memory: one record per
- * sampled model a scoring cache holds, and next-arrival's gap per model. Deterministic: no
+ * its five scoring caches (a miss on a partitioned one looks at each instance's partition once);
+ * per instance request, one comparison and, while following, a gap update. Memory: one record
+ * per sampled model a scoring cache holds, and next-arrival's gap per model. Deterministic: no
  * clock, and next-arrival's samples come from random streams seeded in the order the experts
  * are made.
  */
@@ -153,7 +167,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   const experts = options.experts
   const k = experts.length
   const scoring = k > 1
-  const sc = scoring ? new ScoringCaches(experts.map(make), capacityBytes, options.halfLife, options.cost === "load" ? "load" : "misses", options.sample) : undefined
+  const sc = scoring ? new ScoringCaches(experts.map((x) => make(x)), capacityBytes, options.halfLife, options.cost === "load" ? "load" : "misses", options.sample) : undefined
   const shadows = sc?.shadows ?? []
   const keep = 1 - options.hysteresis
   const z2 = options.confidence * options.confidence
@@ -171,6 +185,12 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   let leader = 0
   /** which expert runs the real cache now (Eviction.running) */
   let runs: string = experts[0]!
+  /**
+   * following the cluster's choice: each model's gaps between requests, learnt as next-arrival
+   * learns them while another expert runs the cache, so that a next-arrival taking over starts
+   * with them (a fresh one knows none, and ranks like lru until it has learnt them)
+   */
+  const gaps = new Map<ModelId, Gaps>()
   let seen = 0
   /** requests that found their model still loading (see the header: no switch while they are frequent) */
   let busyHits = 0
@@ -215,7 +235,20 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
   const follow = (): void => {
     following = choice!.version
     runs = choice!.expert
-    handOver(make(choice!.expert))
+    handOver(choice!.expert === "next-arrival" ? make("next-arrival", gaps) : make(choice!.expert))
+  }
+
+  /** a request while following the cluster's choice: its gap, for a next-arrival to come */
+  const learnGap = (id: ModelId, now: number): void => {
+    const a = gaps.get(id)
+    if (a !== undefined) return noteArrival(a, now, NEXT_ARRIVAL.gapWeight)
+    gaps.set(id, { last: now, gap: NaN })
+    // bounded as next-arrival bounds its own history: past the limit, the half requested longest ago goes
+    const limit = Math.max(1024, NEXT_ARRIVAL.history * residents.size)
+    if (gaps.size <= limit) return
+    const lasts = [...gaps.values()].map((g) => g.last).sort((x, y) => x - y)
+    const cut = lasts[Math.floor(lasts.length / 2)]!
+    for (const [m, g] of gaps) if (g.last <= cut) gaps.delete(m)
   }
 
   /** one request seen by the real cache: score it (if sampled), re-elect */
@@ -248,6 +281,7 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       if (settled) {
         if (following < 0) return
         residents.add(e)
+        learnGap(e.id, now)
         if (following !== choice!.version) follow()
         return
       }
@@ -258,7 +292,9 @@ export const meshkitAdaptive = (options: MeshkitAdaptiveOptions, capacityBytes: 
       real.onHit(e, now)
       if (!scoring) return
       if (settled) {
-        if (following >= 0 && following !== choice!.version) follow()
+        if (following < 0) return
+        learnGap(e.id, now)
+        if (following !== choice!.version) follow()
         return
       }
       if (e.loading && ++busyHits * BUSY_LIMIT > seen && (withLoads !== undefined || choice !== undefined)) return settle()
@@ -290,10 +326,11 @@ const NEXT_ARRIVAL = Schema.decodeSync(NextArrivalOptions)({})
  */
 const expertMaker = (capacityBytes: number) => {
   let made = 0
-  return (x: Expert): EvictionPolicy => {
+  /** `learnt`: gaps a next-arrival starts with */
+  return (x: Expert, learnt?: ReadonlyMap<ModelId, Gaps>): EvictionPolicy => {
     switch (x) {
       case "next-arrival":
-        return nextArrival(NEXT_ARRIVAL, makeRng(0x5eed + made++))
+        return nextArrival(NEXT_ARRIVAL, makeRng(0x5eed + made++), learnt)
       case "mix":
         return defaultAdaptiveMix(capacityBytes)
       case "blend":
@@ -335,6 +372,8 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
     const [byLru, byGdsf, byNext] = sc.shadows as [Shadow, Shadow, Shadow]
     const choice: ClusterChoice = { expert: "lru", version: 0 }
 
+    const parts = new PartitionedScores(n, cluster.capacityBytes, options.clusterHalfLife * n)
+    const maxBytes = options.nextArrivalBytes
     const margin = options.clusterMargin
     const nextMargin = options.nextArrivalMargin
     const z2 = options.confidence * options.confidence
@@ -342,8 +381,13 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
     let seen = 0
     cluster.listen((id, tenant, size, loadCostMs, now) => {
       seen++
-      if (!sc.decided && sc.full(size)) sc.decideSampling(sc.held)
-      if (!sc.observe(id, tenant, size, loadCostMs, now) || seen <= warmup) return
+      if (!sc.decided && sc.full(size)) {
+        sc.decideSampling(sc.held)
+        parts.restart(1 / (sc.mask + 1))
+      }
+      if (!sc.observe(id, tenant, size, loadCostMs, now)) return
+      parts.observe(id, tenant, size, loadCostMs, now)
+      if (seen <= warmup) return
       // next-arrival while its missed bytes are clearly below lru's (by its margin, half of it
       // to stay); else gdsf when there is no pressure (lru never had to evict over ten warm-ups:
       // the cluster holds every model it was asked for), or while it misses clearly less than lru
@@ -351,8 +395,13 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
       // a cluster's first minutes are few requests, and unlike the rest); else lru
       const was = choice.expert
       const ahead = byLru.misses - byGdsf.misses
+      const naAhead = parts.lruMisses - parts.naMisses
+      const nextWins =
+        parts.naMisses < parts.lruMisses * (1 - (was === "next-arrival" ? nextMargin / 2 : nextMargin)) &&
+        (was === "next-arrival" || naAhead * naAhead > z2 * parts.split * parts.inc) &&
+        byNext.score <= byLru.score * maxBytes
       const want: ClusterChoice["expert"] =
-        byNext.score < byLru.score * (1 - (was === "next-arrival" ? nextMargin / 2 : nextMargin))
+        nextWins
           ? "next-arrival"
           : (byLru.evictions === 0 && seen > NO_PRESSURE_WARMUPS * warmup) ||
               (byGdsf.misses < byLru.misses * (1 - (was === "gdsf" ? margin / 2 : margin)) && (was === "gdsf" || ahead * ahead > z2 * byGdsf.split * sc.inc))
@@ -365,6 +414,159 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
     })
     return choice
   })
+
+/** A model held by one partition of a PartitionedScores expert. */
+interface PartEntry extends Resident {
+  part: number
+  /** recency list of its partition (newest first) */
+  newer: PartEntry | undefined
+  older: PartEntry | undefined
+}
+
+interface Partition {
+  readonly policy: EvictionPolicy
+  used: number
+  newest: PartEntry | undefined
+  oldest: PartEntry | undefined
+}
+
+/**
+ * lru and next-arrival scored on the cluster as it is, N instance-sized caches, not one big one: a
+ * model held by none of an expert's partitions is placed as ModelMesh places it (the partition
+ * with the most room, if one has room; else the one whose least recently used model is the
+ * oldest), and evicts there by that expert. Decayed misses, and `split` (requests exactly one of
+ * the two missed) for a sign test. Plain code: a hit is a map look-up and a list move; a miss
+ * looks at each partition once (O(instances)) and at the expert's victims.
+ */
+class PartitionedScores {
+  lruMisses = 0
+  naMisses = 0
+  split = 0
+  inc = 1
+  private experts: Partition[][] = []
+  private readonly where = new Map<ModelId, [PartEntry | undefined, PartEntry | undefined]>()
+  private cap: number
+  private readonly growth: number
+
+  constructor(
+    private readonly n: number,
+    private readonly capacityBytes: number,
+    halfLife: number
+  ) {
+    this.growth = Math.pow(2, 1 / halfLife)
+    this.cap = capacityBytes
+    this.restart(1)
+  }
+
+  /** start over on a sample of `fraction` of the models (each partition scaled alike) */
+  restart(fraction: number): void {
+    const make = expertMaker(this.capacityBytes * fraction)
+    this.cap = this.capacityBytes * fraction
+    this.experts = (["lru", "next-arrival"] as const).map((x) => Array.from({ length: this.n }, () => ({ policy: make(x), used: 0, newest: undefined, oldest: undefined })))
+    this.where.clear()
+    this.lruMisses = this.naMisses = this.split = 0
+    this.inc = 1
+  }
+
+  observe(id: ModelId, tenant: TenantId, size: number, loadCostMs: number, now: number): void {
+    this.inc *= this.growth
+    if (this.inc > RESCALE_AT) {
+      this.lruMisses /= this.inc
+      this.naMisses /= this.inc
+      this.split /= this.inc
+      this.inc = 1
+    }
+    let rec = this.where.get(id)
+    if (rec === undefined) {
+      rec = [undefined, undefined]
+      this.where.set(id, rec)
+    }
+    const lruMissed = this.request(0, rec, id, tenant, size, loadCostMs, now)
+    const naMissed = this.request(1, rec, id, tenant, size, loadCostMs, now)
+    if (lruMissed) this.lruMisses += this.inc
+    if (naMissed) this.naMisses += this.inc
+    if (lruMissed !== naMissed) this.split += this.inc
+    if (rec[0] === undefined && rec[1] === undefined) this.where.delete(id)
+  }
+
+  /** replay one request on expert x's partitions; true on a miss */
+  private request(x: number, rec: [PartEntry | undefined, PartEntry | undefined], id: ModelId, tenant: TenantId, size: number, loadCostMs: number, now: number): boolean {
+    const parts = this.experts[x]!
+    const held = rec[x]
+    if (held !== undefined) {
+      const p = parts[held.part]!
+      if (now > held.lastUsed) held.lastUsed = now
+      held.hits++
+      unlink(p, held)
+      pushNewest(p, held)
+      p.policy.onHit(held, now)
+      return false
+    }
+    if (size > this.cap) return true
+    // ModelMesh's placement: the most room if some partition has room, else the oldest LRU
+    let q = -1
+    let room = -1
+    let oldest = -1
+    let oldestAt = Infinity
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!
+      const free = this.cap - p.used
+      if (free >= size && free > room) {
+        room = free
+        q = i
+      }
+      const at = p.oldest?.lastUsed ?? -Infinity
+      if (at < oldestAt) {
+        oldestAt = at
+        oldest = i
+      }
+    }
+    if (q < 0) q = oldest
+    const p = parts[q]!
+    const need = p.used + size - this.cap
+    if (need > 0) {
+      const victims = p.policy.chooseVictims(need, now, always)
+      let freed = 0
+      for (let i = 0; i < victims.length && freed < need; i++) {
+        const v = victims[i] as PartEntry
+        freed += v.size
+        p.policy.onRemove(v)
+        p.used -= v.size
+        unlink(p, v)
+        const vr = this.where.get(v.id)
+        if (vr !== undefined) {
+          vr[x] = undefined
+          if (vr[0] === undefined && vr[1] === undefined) this.where.delete(v.id)
+        }
+      }
+    }
+    const e: PartEntry = {
+      lastUsed: now, hits: 1, slot: undefined, size, inFlight: 0, loading: false, pinned: false, id, tenant, loadCostMs, insertedAt: now, nextUse: Infinity,
+      part: q, newer: undefined, older: undefined
+    }
+    rec[x] = e
+    p.used += size
+    pushNewest(p, e)
+    p.policy.onInsert(e, now)
+    return true
+  }
+}
+
+const unlink = (p: Partition, e: PartEntry): void => {
+  if (e.newer) e.newer.older = e.older
+  else p.newest = e.older
+  if (e.older) e.older.newer = e.newer
+  else p.oldest = e.newer
+  e.newer = e.older = undefined
+}
+
+const pushNewest = (p: Partition, e: PartEntry): void => {
+  e.older = p.newest
+  e.newer = undefined
+  if (p.newest) p.newest.newer = e
+  else p.oldest = e
+  p.newest = e
+}
 
 /** no memory pressure in the cluster: its lru scoring cache never evicted in this many warm-ups */
 const NO_PRESSURE_WARMUPS = 10

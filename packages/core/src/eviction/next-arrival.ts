@@ -22,11 +22,25 @@ export type NextArrivalOptions = typeof NextArrivalOptions.Type
 /** a gap this many times the mean starts a new burst (see the header) */
 const JUMP = 4
 
-/** what is known of a model's arrivals, resident or not */
-interface Arrivals {
+/** what is learnt of a model's requests: its last one, and the mean gap between them */
+export interface Gaps {
   last: number
   /** mean gap between its requests (ms), NaN until it has had two */
   gap: number
+}
+
+/**
+ * A request for the model at `now`: its gap joins the mean with weight `w`; a gap over JUMP
+ * times the mean starts a new burst and only doubles it (see the header).
+ */
+export const noteArrival = (a: Gaps, now: number, w: number): void => {
+  const g = now - a.last
+  if (g > 0) a.gap = a.gap !== a.gap ? g : g > JUMP * a.gap ? 2 * a.gap : w * g + (1 - w) * a.gap
+  if (now > a.last) a.last = now
+}
+
+/** what is known of a model's arrivals, resident or not */
+interface Arrivals extends Gaps {
   resident: boolean
   /** the chooseVictims call that last took it (so one call takes it once) */
   taken: number
@@ -52,21 +66,19 @@ interface Arrivals {
  * the same call are drawn afresh. O(1) per request, O(samples) per victim (a full pass only when
  * sampling keeps finding busy residents); memory: one record per model in the history.
  */
-export const nextArrival = (options: NextArrivalOptions, rng: Rng): EvictionPolicy => {
+export const nextArrival = (options: NextArrivalOptions, rng: Rng, learnt?: ReadonlyMap<ModelId, Gaps>): EvictionPolicy => {
   // e.slot: the resident's index here (swapped with the last one on removal); its arrivals beside
   const residents: Resident[] = []
   const arrivals: Arrivals[] = []
+  // (a successor's start: what its predecessor learnt, see meshkit-adaptive)
   const history = new Map<ModelId, Arrivals>()
+  if (learnt !== undefined) for (const [id, g] of learnt) history.set(id, { last: g.last, gap: g.gap, resident: false, taken: 0 })
   const w = options.gapWeight
   const k = options.samples
   const byLoad = options.cost === "load"
   let call = 0
 
-  const arrived = (a: Arrivals, now: number): void => {
-    const g = now - a.last
-    if (g > 0) a.gap = a.gap !== a.gap ? g : g > JUMP * a.gap ? 2 * a.gap : w * g + (1 - w) * a.gap
-    if (now > a.last) a.last = now
-  }
+  const arrived = (a: Arrivals, now: number): void => noteArrival(a, now, w)
 
   /**
    * Past its limit, the history forgets the half of its non-resident models requested longest
