@@ -288,5 +288,4 @@ export const rememberedError = (err: Error, retryAfterMs: number): Error => {
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)))
 const round = (ms: number) => Math.round(ms * 10) / 10
 /** Before a model's first load: about 100 MB/s, the rate ORT loads dense weights on this class of machine. */
-/** a first load's time, before one was measured (the admission's cost estimate) */
 export const estimateLoadMs = (bytes: number) => 5 + bytes / 100_000
