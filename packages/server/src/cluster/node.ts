@@ -36,6 +36,7 @@ import { LocalInstance, Membership } from "./membership.js"
 import { makeMeshDecider } from "./mesh-decision.js"
 import { MeshView } from "./mesh-view.js"
 import { Mesh } from "./mesh.js"
+import { ExplicitCopies } from "./explicit-copies.js"
 import { ModelUse } from "./model-use.js"
 import { copyStatus, type CopyStatus } from "./copy-status.js"
 import type { ClusterModelRecord, InstanceRecord, InstanceStatus } from "./records.js"
@@ -214,7 +215,19 @@ export const ClusterNodeLive = Layer.scoped(
       onForward: (to, mode, r) => forwarded.inc({ peer: to, mode, outcome: r.kind === "answered" ? "answered" : r.refusal ?? "failed" }),
       warn: (message, fields) => log.warn(message, fields)
     })
-    serving.useCluster(mesh)
+    // Loads asked for by name (control plane, repository) claim their copy too, within maxCopies.
+    const explicit = new ExplicitCopies({
+      selfId,
+      registry,
+      manager,
+      whileClaiming: (id, f) => mesh.whileClaiming(id, f),
+      claimUnderway: (id) => mesh.claimUnderway(id),
+      localCopy,
+      isAlive: (id) => membership.isAlive(id),
+      shuttingDown: () => leaving || state.draining,
+      warn: (message, fields) => log.warn(message, fields)
+    })
+    serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent) })
     // A model that left between a request's load and its slot is reloaded only through the
     // mesh, which claims the copy first (the manager would reload it unlisted).
     manager.leaveReloadsToCaller()
@@ -344,22 +357,15 @@ export const ClusterNodeLive = Layer.scoped(
       },
       loadCopy: async (id) => {
         const e = manager.lookup(id)
-        const m = registry.model(id)
-        if (e === undefined || m === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }
-        if (leaving || state.draining) return { ok: false, refusal: "draining", message: `instance ${selfId} is shutting down` }
-        // the mesh counts this claim as a load under way here (hits join it, none releases it)
-        return mesh.whileClaiming(id, async (): Promise<CopyRequestResult> => {
-          const claim = await run(registry.claimCopy(id, selfId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === selfId || membership.isAlive(i) }))
-          if (!claim.ok) return { ok: false, refusal: "no-room", message: `cannot record the copy: ${messageOf(claim.error)}` }
-          if (!claim.value.claimed) return { ok: false, refusal: "no-room", message: `model "${id}" already has its maximum of ${m.maxCopies} copies` }
-          try {
-            await manager.ensureLoaded(e, false)
-            return { ok: true }
-          } catch (err) {
-            await run(registry.recordLoadFailure(id, selfId, messageOf(err), Date.now()))
-            return { ok: false, refusal: "load-failed", message: messageOf(err) }
-          }
-        })
+        if (e === undefined || registry.model(id) === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }
+        const r = await explicit.claimAndLoad(e, false)
+        if (!r.ok) return { ok: false, refusal: r.refusal === "unavailable" ? "no-room" : r.refusal, message: r.message }
+        try {
+          await r.loaded
+          return { ok: true }
+        } catch (err) {
+          return { ok: false, refusal: "load-failed", message: messageOf(err) }
+        }
       }
     }
     state.cluster = api

@@ -70,6 +70,13 @@ export interface InferTransport<C> {
 /** Cluster mode's request path (cluster/mesh.ts): serve here, or forward to where the model is. */
 export interface ClusterPath {
   serve(modelId: string, ctx: ForwardContext, io: MeshIo): Promise<MeshOutcome>
+  /** an explicit load here: claims the copy first (cluster/explicit-copies.ts); see Serving.startLoad */
+  load(e: ModelEntry, urgent: boolean): Promise<LoadStarted>
+}
+
+/** An explicit load admitted on this instance: `loaded` settles when the load does. */
+export interface LoadStarted {
+  readonly loaded: Promise<void>
 }
 
 export interface ModelMetadata {
@@ -380,9 +387,20 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     return repositoryIndex(this.manager, readyOnly, (e) => p.sees(e.record.tenant))
   }
 
+  /**
+   * An explicit load of `e` here (control plane, repository, a registration's loadNow). On one
+   * server it starts at once. In cluster mode it is admitted only through a copy claim (at most
+   * maxCopies; refused with Conflict otherwise, see cluster/explicit-copies.ts), so the promise
+   * settles once the claim is decided, and `loaded` when the load is.
+   */
+  startLoad(e: ModelEntry, urgent: boolean): Promise<LoadStarted> {
+    if (this.cluster !== undefined) return this.cluster.load(e, urgent)
+    return Promise.resolve({ loaded: this.manager.ensureLoaded(e, urgent) })
+  }
+
   /** Repository extension: load now (a request-like wait: jumps the load queue). */
   load(e: ModelEntry): Promise<void> {
-    return this.manager.ensureLoaded(e, true)
+    return this.startLoad(e, true).then((s) => s.loaded)
   }
 
   unload(e: ModelEntry): Promise<void> {

@@ -13,6 +13,7 @@ import { resolveSource } from "../../registry/sources.js"
 import { sourceRulesOf } from "../../registry/source-rules.js"
 import { VModels } from "../../registry/vmodels.js"
 import { ServerState } from "../../serving/server-state.js"
+import { Serving } from "../../serving/infer.js"
 import { ModelRuntimes } from "../../runtimes/index.js"
 import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
 import { principalOf } from "../../tenancy/http-auth.js"
@@ -34,7 +35,8 @@ const requestIdHere = Effect.map(HttpServerRequest.HttpServerRequest, (req) => r
  *   GET    /v1/models/:id               status (NOT_LOADED | LOADING | LOADED | LOADING_FAILED, size, lastUsed, errors);
  *                                       cluster mode adds copies [{instanceId, status, since}] (cluster/copy-status.ts)
  *   DELETE /v1/models/:id               unregister (unloads after in-flight requests)
- *   POST   /v1/models/:id/load          ensureLoaded {sync?}
+ *   POST   /v1/models/:id/load          ensureLoaded {sync?}; cluster mode: a copy here, claimed in etcd
+ *                                       first (409 when the model has its maxCopies elsewhere)
  *   POST   /v1/models/:id/unload        unload now (after in-flight requests)
  *   GET    /v1/vmodels                  list vmodels
  *   PUT    /v1/vmodels/:id              set {target, sync?}: switches once target is loaded
@@ -105,6 +107,7 @@ const DEFAULT_FORMAT = "onnx"
 
 export const makeControlPlane = Effect.gen(function* () {
   const manager = yield* ModelManager
+  const serving = yield* Serving
   const state = yield* ServerState
   // Cluster mode adds where the copies are (ModelMesh's instanceIds, with their state).
   const statusWithCopies = (e: Parameters<typeof manager.status>[0]) => {
@@ -199,10 +202,11 @@ export const makeControlPlane = Effect.gen(function* () {
   const ensureLoaded = Effect.gen(function* () {
     const e = yield* Effect.flatMap(idParam, entryOr404)
     const body = yield* bodyOf(config.maxControlBodySize, LoadBody, {})
-    const p = manager.ensureLoaded(e, body.sync === true)
-    if (body.sync) yield* Effect.tryPromise({ try: () => p, catch: (err) => err })
-    else p.catch(() => undefined)
-    return json(manager.status(e))
+    // cluster mode: a copy here, claimed first (409 when the model has its maxCopies elsewhere)
+    const { loaded } = yield* Effect.tryPromise({ try: () => serving.startLoad(e, body.sync === true), catch: (err) => err })
+    if (body.sync) yield* Effect.tryPromise({ try: () => loaded, catch: (err) => err })
+    else loaded.catch(() => undefined)
+    return json(statusWithCopies(e))
   })
 
   const unload = Effect.gen(function* () {

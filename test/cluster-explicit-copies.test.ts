@@ -1,0 +1,109 @@
+/**
+ * Loads and unloads asked for by name in cluster mode keep the copy map right, on a real
+ * cluster: a real etcd, two real `meshkit serve --etcd` processes, each with its own test
+ * runtime process, driven over real sockets.
+ *
+ *   - the control plane's and KServe's repository load claim the copy before loading; a model
+ *     that has its maxCopies elsewhere is refused with 409 and nothing is loaded.
+ */
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { freePort, startEtcd, type EtcdProcess } from "@meshkit/server"
+import { ensureEtcd } from "../packages/server/test/support/etcd.js"
+import { linearModel, startTestRuntime, type TestRuntime } from "../packages/server/test/support/test-runtime/process.js"
+import { eventually, getJson, json, postJson, removeDir, startServer, tempDir, type Served } from "./server-harness.js"
+
+let dir = ""
+let etcd: EtcdProcess
+const runtimes: TestRuntime[] = []
+const servers: Served[] = []
+const ids = ["i0", "i1"]
+
+interface Copy {
+  readonly instanceId: string
+  readonly status: string
+  readonly since: number
+}
+const copiesOf = async (s: Served, model: string): Promise<Copy[]> => ((await getJson(s, `/v1/models/${model}`)) as { copies: Copy[] }).copies
+const holders = async (s: Served, model: string): Promise<string[]> => (await copiesOf(s, model)).map((c) => c.instanceId).sort()
+const loadsOf = (i: number, model: string) => runtimes[i]!.of("loadModel").filter((e) => e.modelId === model).length
+const modelFile = async (id: string, loadDelayMs = 0): Promise<string> => {
+  const path = join(dir, `${id}.json`)
+  await writeFile(path, linearModel([[1, 2], [3, 4]], [0.5, -1], { loadDelayMs }))
+  return path
+}
+/** Register through i0 and wait until i1 knows the model too. */
+const register = async (id: string, extra: Record<string, unknown> = {}) => {
+  const r = await postJson(servers[0]!, "/v1/models", { id, uri: await modelFile(id), format: "linear", ...extra })
+  expect(r.status, await r.clone().text()).toBe(201)
+  await r.arrayBuffer()
+  await eventually(async () => (await fetch(`${servers[1]!.url}/v1/models/${id}`)).status === 200, 15_000)
+}
+
+const serverArgs = async (i: number, id: string) => [
+  "--port", String(await freePort()),
+  "--grpc-port", "off",
+  "--etcd", etcd.endpoint,
+  "--instance-id", id,
+  "--data-dir", join(dir, `data-${id}`),
+  "--model-roots", dir,
+  // no scaling: copies come and go only as each test says
+  "--scaling", "off",
+  "--remote-runtime", JSON.stringify({ name: `tr${i}`, address: runtimes[i]!.address, modelTypes: ["linear"], healthInterval: "250ms" })
+]
+
+beforeAll(async () => {
+  dir = await tempDir("explicit-copies")
+  etcd = await startEtcd({ bin: ensureEtcd() })
+  for (let i = 0; i < 2; i++) runtimes.push(await startTestRuntime(["--capacity", String(1024 * 1024)]))
+  for (let i = 0; i < 2; i++) servers.push(await startServer(await serverArgs(i, ids[i]!)))
+}, 180_000)
+
+afterAll(async () => {
+  for (const s of servers) await s.stop()
+  for (const r of runtimes) await r.stop()
+  await etcd?.dispose()
+  if (dir) await removeDir(dir)
+})
+
+describe("explicit loads and unloads in cluster mode", () => {
+  it("POST /v1/models/{id}/load claims the copy; at maxCopies elsewhere it and the repository load answer 409 and load nothing", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    await register("explicit") // maxCopies 1
+    const first = await postJson(s0, "/v1/models/explicit/load", { sync: true })
+    expect(first.status, await first.clone().text()).toBe(200)
+    expect((await json(first)).status).toBe("LOADED")
+    // The copy was claimed before it loaded: i1 sees the entry, and refuses a second copy.
+    for (const [path, body] of [["/v1/models/explicit/load", { sync: true }], ["/v2/repository/models/explicit/load", undefined]] as const) {
+      const second = await postJson(s1, path, body)
+      const answer = await json(second)
+      expect(second.status, `${path}: ${JSON.stringify(answer)}`).toBe(409)
+      expect(answer.error).toMatch(/already has its maximum of 1 copy \(on i0\)/)
+    }
+    expect(loadsOf(1, "explicit"), "i1 loaded nothing").toBe(0)
+    expect((await getJson(s1, "/v1/models/explicit")).status).toBe("NOT_LOADED")
+    expect(await holders(s1, "explicit")).toEqual(["i0"])
+    // Loading again where the copy is: answered, nothing new loaded.
+    const again = await postJson(s0, "/v1/models/explicit/load", { sync: true })
+    expect(again.status, await again.clone().text()).toBe(200)
+    await again.arrayBuffer()
+    expect(loadsOf(0, "explicit")).toBe(1)
+  }, 60_000)
+
+  it("an asynchronous load answers once the copy is claimed; a second copy fits when maxCopies allows it", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    await register("pair", { maxCopies: 2 })
+    for (const s of [s0, s1]) {
+      const r = await postJson(s, "/v1/models/pair/load", {})
+      expect(r.status, await r.clone().text()).toBe(200)
+      await r.arrayBuffer()
+    }
+    await eventually(async () => (await copiesOf(s0, "pair")).filter((c) => c.status === "LOADED").length === 2, 10_000)
+    expect(await holders(s0, "pair")).toEqual(["i0", "i1"])
+    const third = await postJson(s1, "/v2/repository/models/pair/load")
+    expect(third.status, "i1 holds one of the two copies: a load there is answered").toBe(200)
+    await third.arrayBuffer()
+    expect([loadsOf(0, "pair"), loadsOf(1, "pair")]).toEqual([1, 1])
+  }, 60_000)
+})
