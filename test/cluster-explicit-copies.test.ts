@@ -4,7 +4,9 @@
  * runtime process, driven over real sockets.
  *
  *   - the control plane's and KServe's repository load claim the copy before loading; a model
- *     that has its maxCopies elsewhere is refused with 409 and nothing is loaded.
+ *     that has its maxCopies elsewhere is refused with 409 and nothing is loaded;
+ *   - a registration with loadNow or pinned loads its first copy through a claim, and an
+ *     instance starting up loads no pinned model behind the registry's back.
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -33,12 +35,13 @@ const modelFile = async (id: string, loadDelayMs = 0): Promise<string> => {
   await writeFile(path, linearModel([[1, 2], [3, 4]], [0.5, -1], { loadDelayMs }))
   return path
 }
-/** Register through i0 and wait until i1 knows the model too. */
-const register = async (id: string, extra: Record<string, unknown> = {}) => {
-  const r = await postJson(servers[0]!, "/v1/models", { id, uri: await modelFile(id), format: "linear", ...extra })
+/** Register through i0 and wait until i1 knows the model too; the 201's body. */
+const register = async (id: string, extra: Record<string, unknown> = {}, loadDelayMs = 0) => {
+  const r = await postJson(servers[0]!, "/v1/models", { id, uri: await modelFile(id, loadDelayMs), format: "linear", ...extra })
   expect(r.status, await r.clone().text()).toBe(201)
-  await r.arrayBuffer()
+  const body = await json(r)
   await eventually(async () => (await fetch(`${servers[1]!.url}/v1/models/${id}`)).status === 200, 15_000)
+  return body
 }
 
 const serverArgs = async (i: number, id: string) => [
@@ -106,4 +109,37 @@ describe("explicit loads and unloads in cluster mode", () => {
     await third.arrayBuffer()
     expect([loadsOf(0, "pair"), loadsOf(1, "pair")]).toEqual([1, 1])
   }, 60_000)
+
+  it("POST /v1/models with loadNow or pinned claims the first copy before loading it", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    for (const [id, extra] of [["now", { loadNow: true, sync: true }], ["pin", { pinned: true, sync: true }]] as const) {
+      // each load takes 300 ms: a claim made before it is well before the load's end
+      const status = await register(id, extra, 300)
+      expect(status.status, JSON.stringify(status)).toBe("LOADED")
+      const copies = await copiesOf(s0, id)
+      expect(copies.map((c) => c.instanceId), `${id}: listed at once`).toEqual(["i0"])
+      expect(copies[0]!.since, `${id}: claimed before the load, not listed after it by the sweep`).toBeLessThan(status.loadedAt - 200)
+      const elsewhere = await postJson(s1, `/v1/models/${id}/load`, { sync: true })
+      expect(elsewhere.status, await elsewhere.clone().text()).toBe(409)
+      await elsewhere.arrayBuffer()
+    }
+    // Registered where the model already has its copies: the registration stands, nothing loads.
+    expect(loadsOf(1, "now") + loadsOf(1, "pin")).toBe(0)
+  }, 60_000)
+
+  it("an instance that starts while a pinned model is held elsewhere does not load it at start", async () => {
+    const s0 = servers[0]!
+    const status = await register("kept", { pinned: true, sync: true })
+    expect(status.status).toBe("LOADED")
+    runtimes.push(await startTestRuntime(["--capacity", String(1024 * 1024)]))
+    const s2 = await startServer(await serverArgs(2, "i2"))
+    servers.push(s2)
+    await eventually(async () => (await fetch(`${s2.url}/v1/models/kept`)).status === 200, 15_000)
+    // Long enough for a load at start to have happened, and for sweeps (2 s) and the leader's
+    // minCopies chore (5 s) to have run: the copy the registry lists is the only one.
+    await new Promise((r) => setTimeout(r, 6_000))
+    expect(loadsOf(2, "kept"), "i2 loaded the pinned model at start").toBe(0)
+    expect((await getJson(s2, "/v1/models/kept")).status).toBe("NOT_LOADED")
+    expect(await holders(s0, "kept")).toEqual(["i0"])
+  }, 120_000)
 })

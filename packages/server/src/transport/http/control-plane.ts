@@ -30,7 +30,9 @@ const requestIdHere = Effect.map(HttpServerRequest.HttpServerRequest, (req) => r
  * The control plane (ModelMesh's management API as REST JSON) on @effect/platform's router:
  * not on the hit path, so it gets Schema-validated bodies and Effect error handling.
  *
- *   POST   /v1/models                   register {id, uri, format?, tenant?, labels?, pinned?, minCopies?, loadNow?, sync?, sha256?, sizeBytes?}
+ *   POST   /v1/models                   register {id, uri, format?, tenant?, labels?, pinned?, minCopies?, loadNow?, sync?, sha256?, sizeBytes?};
+ *                                       loadNow/pinned/minCopies load a copy here (cluster mode: claimed first,
+ *                                       as POST /v1/models/:id/load; a refusal leaves the model registered)
  *   GET    /v1/models                   list statuses
  *   GET    /v1/models/:id               status (NOT_LOADED | LOADING | LOADED | LOADING_FAILED, size, lastUsed, errors);
  *                                       cluster mode adds copies [{instanceId, status, since}] (cluster/copy-status.ts)
@@ -178,11 +180,19 @@ export const makeControlPlane = Effect.gen(function* () {
     const entry = manager.register(record)
     log.info("model registered", { model: record.id, uri: record.uri, loadNow: body.loadNow ?? false })
     if (body.loadNow || record.pinned || record.minCopies > 0) {
-      const p = manager.ensureLoaded(entry, body.sync === true)
-      if (body.sync) yield* Effect.promise(() => p.catch(() => undefined))
-      else p.catch(() => undefined)
+      // Cluster mode: the first copy here, claimed like any explicit load. A refused claim (the
+      // model got its copies elsewhere meanwhile) or a failed load leaves the registration
+      // standing: the model is registered either way, and its status says where it is.
+      const { loaded } = yield* Effect.promise(() =>
+        serving.startLoad(entry, body.sync === true).catch((err: unknown) => {
+          log.info("model registered; not loaded here", { model: record.id, reason: messageOf(err) })
+          return { loaded: Promise.resolve() }
+        })
+      )
+      if (body.sync) yield* Effect.promise(() => loaded.catch(() => undefined))
+      else loaded.catch(() => undefined)
     }
-    return json(manager.status(entry), 201)
+    return json(statusWithCopies(entry), 201)
   })
 
   const unregister = Effect.gen(function* () {
