@@ -6,7 +6,8 @@
  *   - the control plane's and KServe's repository load claim the copy before loading; a model
  *     that has its maxCopies elsewhere is refused with 409 and nothing is loaded;
  *   - a registration with loadNow or pinned loads its first copy through a claim, and an
- *     instance starting up loads no pinned model behind the registry's back.
+ *     instance starting up loads no pinned model behind the registry's back;
+ *   - the control plane's and the repository's unload drop the copy's entry at once.
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -142,4 +143,26 @@ describe("explicit loads and unloads in cluster mode", () => {
     expect((await getJson(s2, "/v1/models/kept")).status).toBe("NOT_LOADED")
     expect(await holders(s0, "kept")).toEqual(["i0"])
   }, 120_000)
+
+  it("POST /v1/models/{id}/unload and the repository unload drop the copy's entry at once, not at the next sweep", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    await register("gone-now", { maxCopies: 2 })
+    for (const s of [s0, s1]) {
+      const r = await postJson(s, "/v1/models/gone-now/load", { sync: true })
+      expect(r.status, await r.clone().text()).toBe(200)
+      await r.arrayBuffer()
+    }
+    const claimedBy = Date.now()
+    await eventually(async () => (await holders(s1, "gone-now")).length === 2, 5_000)
+    for (const [s, path, left] of [[s0, "/v1/models/gone-now/unload", ["i1"]], [s1, "/v2/repository/models/gone-now/unload", []]] as const) {
+      const r = await postJson(s, path)
+      expect(r.status, await r.clone().text()).toBe(200)
+      await r.arrayBuffer()
+      // seen from the other instance too: it stops counting and routing to the copy
+      for (const t of [s0, s1]) await eventually(async () => JSON.stringify(await holders(t, "gone-now")) === JSON.stringify(left), 1_500)
+    }
+    // Well inside the 10 s a stale entry is kept by the sweep: the unloads dropped the entries.
+    expect(Date.now() - claimedBy).toBeLessThan(8_000)
+    for (const s of [s0, s1]) expect((await getJson(s, "/v1/models/gone-now")).status).toBe("NOT_LOADED")
+  }, 60_000)
 })

@@ -11,6 +11,7 @@
  *     ("no-room"; the control plane and the repository answer 409 Conflict with the holders),
  *     as a peer's copy request is, rather than loaded beyond maxCopies behind the registry's
  *     back. A copy already here, or listed here, is simply (re)claimed.
+ *   - unload (control plane, repository): the copy goes and its entry with it, at once.
  */
 import { Effect } from "effect"
 import { Conflict, ModelNotFound, Unavailable } from "../errors.js"
@@ -104,4 +105,19 @@ export class ExplicitCopies {
     throw new Conflict({ message: r.message })
   }
 
+
+  /**
+   * Unload the copy here and drop its entry at once (not at the next copy-map sweep), so the
+   * other instances stop counting and routing to it. Only the entry seen when the unload began
+   * goes: a claim made here meanwhile (a request loading it again) rewrites it and stays.
+   */
+  async unload(e: ModelEntry): Promise<void> {
+    const d = this.d
+    const since = d.registry.model(e.id)?.instanceIds[d.selfId]
+    await d.manager.unload(e)
+    if (since === undefined || d.localCopy(e.id) !== "absent" || d.claimUnderway(e.id)) return
+    const released = await run(d.registry.releaseCopy(e.id, d.selfId, { onlyIfSince: since }))
+    // the copy is gone either way; an entry left behind is dropped by the copy-map sweep
+    if (!released.ok) d.warn("unload: cannot drop the copy entry now; the copy-map sweep will", { model: e.id, error: released.error.message })
+  }
 }

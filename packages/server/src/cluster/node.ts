@@ -227,7 +227,7 @@ export const ClusterNodeLive = Layer.scoped(
       shuttingDown: () => leaving || state.draining,
       warn: (message, fields) => log.warn(message, fields)
     })
-    serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent) })
+    serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent), unload: (e) => explicit.unload(e) })
     // A model that left between a request's load and its slot is reloaded only through the
     // mesh, which claims the copy first (the manager would reload it unlisted).
     manager.leaveReloadsToCaller()

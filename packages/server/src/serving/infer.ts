@@ -72,6 +72,8 @@ export interface ClusterPath {
   serve(modelId: string, ctx: ForwardContext, io: MeshIo): Promise<MeshOutcome>
   /** an explicit load here: claims the copy first (cluster/explicit-copies.ts); see Serving.startLoad */
   load(e: ModelEntry, urgent: boolean): Promise<LoadStarted>
+  /** an explicit unload here: the copy's entry in the registry goes with it */
+  unload(e: ModelEntry): Promise<void>
 }
 
 /** An explicit load admitted on this instance: `loaded` settles when the load does. */
@@ -403,8 +405,9 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     return this.startLoad(e, true).then((s) => s.loaded)
   }
 
+  /** An explicit unload (control plane, repository); in cluster mode the copy's entry goes too. */
   unload(e: ModelEntry): Promise<void> {
-    return this.manager.unload(e)
+    return this.cluster !== undefined ? this.cluster.unload(e) : this.manager.unload(e)
   }
 }
 

@@ -39,7 +39,8 @@ const requestIdHere = Effect.map(HttpServerRequest.HttpServerRequest, (req) => r
  *   DELETE /v1/models/:id               unregister (unloads after in-flight requests)
  *   POST   /v1/models/:id/load          ensureLoaded {sync?}; cluster mode: a copy here, claimed in etcd
  *                                       first (409 when the model has its maxCopies elsewhere)
- *   POST   /v1/models/:id/unload        unload now (after in-flight requests)
+ *   POST   /v1/models/:id/unload        unload now (after in-flight requests); cluster mode: drops this
+ *                                       instance's copy entry at once
  *   GET    /v1/vmodels                  list vmodels
  *   PUT    /v1/vmodels/:id              set {target, sync?}: switches once target is loaded
  *   GET    /v1/vmodels/:id              vmodel status
@@ -221,8 +222,9 @@ export const makeControlPlane = Effect.gen(function* () {
 
   const unload = Effect.gen(function* () {
     const e = yield* Effect.flatMap(idParam, entryOr404)
-    yield* Effect.promise(() => manager.unload(e))
-    return json(manager.status(e))
+    // cluster mode: the copy's entry in the registry goes with it
+    yield* Effect.promise(() => serving.unload(e))
+    return json(statusWithCopies(e))
   })
 
   const setVModel = Effect.gen(function* () {
