@@ -7,10 +7,12 @@
  *     that has its maxCopies elsewhere is refused with 409 and nothing is loaded;
  *   - a registration with loadNow or pinned loads its first copy through a claim, and an
  *     instance starting up loads no pinned model behind the registry's back;
- *   - the control plane's and the repository's unload drop the copy's entry at once.
+ *   - the control plane's and the repository's unload drop the copy's entry at once;
+ *   - the copy-map sweep lists an unlisted copy only within maxCopies, and unloads it beyond.
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
+import { Etcd3 } from "etcd3"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort, startEtcd, type EtcdProcess } from "@meshkit/server"
 import { ensureEtcd } from "../packages/server/test/support/etcd.js"
@@ -164,5 +166,35 @@ describe("explicit loads and unloads in cluster mode", () => {
     // Well inside the 10 s a stale entry is kept by the sweep: the unloads dropped the entries.
     expect(Date.now() - claimedBy).toBeLessThan(8_000)
     for (const s of [s0, s1]) expect((await getJson(s, "/v1/models/gone-now")).status).toBe("NOT_LOADED")
+  }, 60_000)
+
+  it("the copy-map sweep does not list a copy beyond maxCopies: an unlisted surplus copy is unloaded", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    await register("surplus") // maxCopies 1
+    const onI1 = await postJson(s1, "/v1/models/surplus/load", { sync: true })
+    expect(onI1.status, await onI1.clone().text()).toBe(200)
+    await onI1.arrayBuffer()
+    // The registry loses i1's entry and lists i0 instead (as when i1 looked gone and was pruned
+    // while i0 claimed the model): i1 now holds a copy the registry does not list...
+    const client = new Etcd3({ hosts: etcd.endpoint })
+    try {
+      const key = "meshkit/registry/surplus"
+      const rec = JSON.parse((await client.get(key).string())!)
+      expect(Object.keys(rec.instanceIds)).toEqual(["i1"])
+      await client.put(key).value(JSON.stringify({ ...rec, instanceIds: { i0: Date.now() } }))
+    } finally {
+      client.close()
+    }
+    // ...and i0 loads the copy listed as its own (its claim rewrites that entry).
+    const onI0 = await postJson(s0, "/v1/models/surplus/load", { sync: true })
+    expect(onI0.status, await onI0.clone().text()).toBe(200)
+    await onI0.arrayBuffer()
+    // i1's sweep (every 2 s) finds its unlisted copy with the model's one copy listed on i0.
+    await eventually(async () => (await getJson(s1, "/v1/models/surplus")).status === "NOT_LOADED", 8_000, 100)
+    expect(runtimes[1]!.of("unloadModel").filter((e) => e.modelId === "surplus").length).toBe(1)
+    // A few more sweeps: still one copy, listed where it is.
+    await new Promise((r) => setTimeout(r, 2_500))
+    expect(await holders(s0, "surplus")).toEqual(["i0"])
+    expect((await getJson(s0, "/v1/models/surplus")).status).toBe("LOADED")
   }, 60_000)
 })

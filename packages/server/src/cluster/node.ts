@@ -4,7 +4,7 @@
  * election, and plugs the mesh into the serving use case, so a request for a model not loaded
  * here is forwarded to a holder or placed (cluster/mesh.ts). Timers keep the copy counts
  * (copy-keeper.ts) and the copy map honest (a copy entry for a model not held here is dropped;
- * a model loaded here is listed). On shutdown it hands its models over before the listeners
+ * a model loaded here is listed, within maxCopies). On shutdown it hands its models over before the listeners
  * drain, so requests during a drain neither fail nor wait for a reload.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -269,7 +269,14 @@ export const ClusterNodeLive = Layer.scoped(
       idleBeforeRemoveMs: 30_000
     })
 
-    /** The copy map agrees with this instance: entries for models not here go, loaded models are listed. */
+    /**
+     * The copy map agrees with this instance: entries for models not here go; a loaded model
+     * not listed (its entry was pruned while this instance looked gone, or dropped by a
+     * release that raced its load) is listed again, within maxCopies like any claim. When the
+     * model has its maxCopies listed elsewhere meanwhile, this unlisted copy is surplus: it is
+     * unloaded (after its requests in flight) rather than kept where placement, routing and
+     * scaling cannot see it; requests here then go to the listed copies.
+     */
     const sweep = Effect.promise(async () => {
       if (!membership.table.connected) return
       const now = Date.now()
@@ -277,7 +284,14 @@ export const ClusterNodeLive = Layer.scoped(
         const since = m.instanceIds[selfId]
         const here = localCopy(m.id)
         if (since !== undefined && here === "absent" && now - since > STALE_CLAIM_MS) await run(registry.releaseCopy(m.id, selfId, { onlyIfSince: since }))
-        else if (since === undefined && here === "loaded" && !leaving) await run(registry.claimCopy(m.id, selfId, now))
+        else if (since === undefined && here === "loaded" && !leaving && !mesh.claimUnderway(m.id)) {
+          const claim = await run(registry.claimCopy(m.id, selfId, now, { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === selfId || membership.isAlive(i) }))
+          const e = manager.lookup(m.id)
+          if (claim.ok && !claim.value.claimed && e !== undefined && e.phase === "loaded") {
+            log.warn("copy-map sweep: an unlisted copy beyond maxCopies; unloading it", { model: m.id, maxCopies: m.maxCopies, listed: Object.keys(claim.value.record.instanceIds) })
+            void manager.unload(e).catch(() => undefined)
+          }
+        }
       }
     })
     yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(SWEEP_MS)))
