@@ -8,7 +8,9 @@
  *   - a registration with loadNow or pinned loads its first copy through a claim, and an
  *     instance starting up loads no pinned model behind the registry's back;
  *   - the control plane's and the repository's unload drop the copy's entry at once;
- *   - the copy-map sweep lists an unlisted copy only within maxCopies, and unloads it beyond.
+ *   - the copy-map sweep lists an unlisted copy only within maxCopies, and unloads it beyond;
+ *   - a pinned model whose runtime comes back is reloaded only through a claim: again where it
+ *     is still listed, not where its copy has moved elsewhere meanwhile.
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -197,4 +199,44 @@ describe("explicit loads and unloads in cluster mode", () => {
     expect(await holders(s0, "surplus")).toEqual(["i0"])
     expect((await getJson(s0, "/v1/models/surplus")).status).toBe("LOADED")
   }, 60_000)
+
+  it("a pinned model whose runtime restarts is loaded again where its copy is listed", async () => {
+    const s1 = servers[1]!
+    const reg = await postJson(s1, "/v1/models", { id: "bounce", uri: await modelFile("bounce"), format: "linear", pinned: true, sync: true })
+    expect(reg.status, await reg.clone().text()).toBe(201)
+    expect((await json(reg)).status).toBe("LOADED")
+    await runtimes[1]!.kill()
+    await eventually(async () => (await getJson(s1, "/v1/models/bounce")).status === "LOADING_FAILED", 10_000)
+    await runtimes[1]!.restart()
+    await eventually(async () => (await getJson(s1, "/v1/models/bounce")).status === "LOADED", 15_000, 100)
+    expect(loadsOf(1, "bounce")).toBe(2)
+    expect(await holders(s1, "bounce")).toEqual(["i1"])
+  }, 60_000)
+
+  it("a pinned model whose runtime comes back is not reloaded there when its copy is elsewhere now", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    await register("comeback", { pinned: true, sync: true }) // maxCopies 1, loaded on i0
+    expect(await holders(s0, "comeback")).toEqual(["i0"])
+    await runtimes[0]!.kill()
+    await eventually(async () => (await getJson(s0, "/v1/models/comeback")).status === "LOADING_FAILED", 10_000)
+    // i0's copy is gone and so is its entry (dropped by the unload at once, rather than by the
+    // sweep 10 s on); the model gets its one copy elsewhere (this load, or the leader's chore).
+    const unload = await postJson(s0, "/v1/models/comeback/unload")
+    expect(unload.status, await unload.clone().text()).toBe(200)
+    await unload.arrayBuffer()
+    await eventually(async () => {
+      const r = await postJson(s1, "/v1/models/comeback/load", { sync: true })
+      await r.arrayBuffer()
+      const h = await holders(s1, "comeback")
+      return h.length === 1 && h[0] !== "i0" && (await copiesOf(s1, "comeback"))[0]!.status === "LOADED"
+    }, 20_000, 250)
+    const elsewhere = await holders(s1, "comeback")
+    await runtimes[0]!.restart()
+    await eventually(async () => (await fetch(`${s0.url}/v2/health/ready`)).status === 200, 10_000, 100)
+    // Time for a reload on i0 to start, and for sweeps to run.
+    await new Promise((r) => setTimeout(r, 3_000))
+    expect(loadsOf(0, "comeback"), "i0 loaded the model again behind the registry's back").toBe(1)
+    expect(await holders(s0, "comeback")).toEqual(elsewhere)
+    expect((await getJson(s0, "/v1/models/comeback")).status).toBe("NOT_LOADED")
+  }, 90_000)
 })

@@ -229,8 +229,15 @@ export const ClusterNodeLive = Layer.scoped(
     })
     serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent), unload: (e) => explicit.unload(e) })
     // A model that left between a request's load and its slot is reloaded only through the
-    // mesh, which claims the copy first (the manager would reload it unlisted).
-    manager.leaveReloadsToCaller()
+    // mesh, which claims the copy first (the manager would reload it unlisted); a kept model
+    // whose runtime came back is reloaded here only if its claim fits within maxCopies (its
+    // entry still listed, or fewer copies elsewhere), else its copies elsewhere stand for it.
+    manager.leaveReloadsToCaller((e) => {
+      void explicit.claimAndLoad(e, false).then((r) => {
+        if (r.ok) r.loaded.catch(() => undefined)
+        else log.info("runtime back: a kept model stays where its copies are", { model: e.id, reason: r.message })
+      })
+    })
 
     const requestCopy = async (to: InstanceRecord, model: string, reason: string): Promise<boolean> => {
       try {
