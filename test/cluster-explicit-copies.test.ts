@@ -10,9 +10,10 @@
  *   - the control plane's and the repository's unload drop the copy's entry at once;
  *   - the copy-map sweep lists an unlisted copy only within maxCopies, and unloads it beyond;
  *   - a pinned model whose runtime comes back is reloaded only through a claim: again where it
- *     is still listed, not where its copy has moved elsewhere meanwhile.
+ *     is still listed, not where its copy has moved elsewhere meanwhile;
+ *   - an instance answers no request by loading a model before it has joined the cluster.
  */
-import { writeFile } from "node:fs/promises"
+import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Etcd3 } from "etcd3"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -199,6 +200,59 @@ describe("explicit loads and unloads in cluster mode", () => {
     expect(await holders(s0, "surplus")).toEqual(["i0"])
     expect((await getJson(s0, "/v1/models/surplus")).status).toBe("LOADED")
   }, 60_000)
+
+  it("requests that reach a starting instance before it has joined the cluster load nothing there (503, retry)", async () => {
+    const s0 = servers[0]!
+    await register("early") // maxCopies 1
+    const held = await postJson(s0, "/v1/models/early/load", { sync: true })
+    expect(held.status, await held.clone().text()).toBe(200)
+    await held.arrayBuffer()
+    runtimes.push(await startTestRuntime(["--capacity", String(1024 * 1024)]))
+    // i3 finds 300 models in its --models DIR (never loaded): joining, it registers each in the
+    // shared registry after its listeners are up, a window of a second or so to send requests in.
+    const own = join(dir, "i3-models")
+    await mkdir(own)
+    for (let i = 0; i < 300; i++) await writeFile(join(own, `filler-${String(i).padStart(3, "0")}.onnx`), "not loaded")
+    const rt = runtimes.length - 1
+    const args = [...(await serverArgs(rt, "i3")), "--models", own]
+    const url = `http://127.0.0.1:${args[1]}`
+    // Requests from before the process listens until it says it is ready (it has joined then).
+    let ready = false
+    const early: number[] = []
+    const poll = (async () => {
+      while (!ready) {
+        try {
+          const res = await fetch(`${url}/v2/models/early/infer`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ inputs: [{ name: "input", shape: [1, 2], datatype: "FP32", data: [1, 1] }] }),
+            signal: AbortSignal.timeout(10_000)
+          })
+          await res.arrayBuffer()
+          if (!ready) early.push(res.status)
+        } catch {
+          await new Promise((r) => setTimeout(r, 2))
+        }
+      }
+    })()
+    const s3 = await startServer(args)
+    ready = true
+    servers.push(s3)
+    await poll
+    expect(loadsOf(rt, "early"), `i3 loaded the model before it joined (answers: ${early.join(",")})`).toBe(0)
+    // Some came before it joined (503, retry); any after it joined went to i0's copy (200).
+    expect(early, "requests reached the instance before it joined").toContain(503)
+    expect(early.every((st) => st === 503 || st === 200), `answers before the ready line: ${early.join(",")}`).toBe(true)
+    // Joined: the request goes to the copy on i0.
+    const res = await fetch(`${url}/v2/models/early/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inputs: [{ name: "input", shape: [1, 2], datatype: "FP32", data: [1, 1] }] })
+    })
+    expect(res.status, await res.clone().text()).toBe(200)
+    await res.arrayBuffer()
+    expect(await holders(s0, "early")).toEqual(["i0"])
+  }, 120_000)
 
   it("a pinned model whose runtime restarts is loaded again where its copy is listed", async () => {
     const s1 = servers[1]!

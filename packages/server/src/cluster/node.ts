@@ -390,6 +390,8 @@ export const ClusterNodeLive = Layer.scoped(
       }
     }
     state.cluster = api
+    // Only now do the transports forward: until here a request that would load was refused.
+    serving.joined()
     yield* Effect.addFinalizer(() => Effect.sync(() => (state.cluster = undefined)))
     return api
   })

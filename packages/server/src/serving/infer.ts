@@ -98,6 +98,13 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   readonly stats = new ModelStats()
   /** set in cluster mode: a request for a model not loaded here goes through it */
   private cluster: ClusterPath | undefined = undefined
+  /**
+   * Cluster mode from start-up until the node has joined (its listeners accept before that, and
+   * the transports forward only once it has): a request that would load here unclaimed is
+   * answered 503 (retry) instead of loading a copy the registry would not list; so is an
+   * explicit load before the mesh is in place.
+   */
+  joining = false
   private served: ((e: ModelEntry) => void) | undefined = undefined
   /** TEST ONLY (--debug-delay-ms): wait this long before each infer answer */
   replyDelayMs = 0
@@ -123,6 +130,15 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   /** Cluster mode: misses go through the mesh (serve here or forward), see cluster/mesh.ts. */
   useCluster(path: ClusterPath): void {
     this.cluster = path
+  }
+
+  /** Cluster mode: the node is in place (the transports forward from now on); see `joining`. */
+  joined(): void {
+    this.joining = false
+  }
+
+  private notJoinedYet(): Unavailable {
+    return new Unavailable({ message: "this instance is joining the cluster; retry shortly", retryAfterMs: 1000 })
   }
 
   // ---- resolving a name ---------------------------------------------------------------------
@@ -158,7 +174,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
    * (a request the limiter refuses must not load anything).
    */
   loadOnArrival(e: ModelEntry, p: Principal): void {
-    if (this.cluster !== undefined || p.tenant?.limited === true || p.forwarded) return
+    if (this.cluster !== undefined || this.joining || p.tenant?.limited === true || p.forwarded) return
     this.manager.loadOnArrival(e)
   }
 
@@ -188,6 +204,10 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     }
     if (this.cluster !== undefined && t.forward !== undefined) {
       this.viaCluster(this.cluster, t, call, e, t0, lim)
+      return
+    }
+    if (this.joining) {
+      this.fail(t, call, e, this.notJoinedYet(), t0, lim)
       return
     }
     this.acquire(t, call, e).then(
@@ -368,7 +388,9 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
         outputs: io.outputs.map(tensorMeta)
       }
     }
-    return e.io ? Promise.resolve(answer()) : this.manager.ensureLoaded(e, true).then(answer)
+    if (e.io) return Promise.resolve(answer())
+    if (this.joining) return Promise.reject(this.notJoinedYet())
+    return this.manager.ensureLoaded(e, true).then(answer)
   }
 
   /** Triton's model configuration (loads the model when its inputs are not known yet). */
@@ -397,6 +419,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
    */
   startLoad(e: ModelEntry, urgent: boolean): Promise<LoadStarted> {
     if (this.cluster !== undefined) return this.cluster.load(e, urgent)
+    if (this.joining) return Promise.reject(this.notJoinedYet())
     return Promise.resolve({ loaded: this.manager.ensureLoaded(e, urgent) })
   }
 
@@ -417,7 +440,9 @@ export const ServingLive = Layer.effect(
   Serving,
   Effect.gen(function* () {
     const s = new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
-    s.replyDelayMs = (yield* Config).debugDelayMs
+    const config = yield* Config
+    s.replyDelayMs = config.debugDelayMs
+    s.joining = config.etcd !== undefined
     const spans = yield* Spans
     if (spans.enabled) s.spans = spans
     return s
