@@ -11,7 +11,8 @@
  *   - the copy-map sweep lists an unlisted copy only within maxCopies, and unloads it beyond;
  *   - a pinned model whose runtime comes back is reloaded only through a claim: again where it
  *     is still listed, not where its copy has moved elsewhere meanwhile;
- *   - an instance answers no request by loading a model before it has joined the cluster.
+ *   - an instance answers no request by loading a model before it has joined the cluster;
+ *   - a vmodel switches to a target loaded elsewhere without a copy beyond maxCopies here.
  */
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -253,6 +254,31 @@ describe("explicit loads and unloads in cluster mode", () => {
     await res.arrayBuffer()
     expect(await holders(s0, "early")).toEqual(["i0"])
   }, 120_000)
+
+  it("a vmodel set through one instance switches to a target held elsewhere without loading it there", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    await register("v-old") // maxCopies 1 each
+    await register("v-new")
+    const held = await postJson(s0, "/v1/models/v-new/load", { sync: true })
+    expect(held.status, await held.clone().text()).toBe(200)
+    await held.arrayBuffer()
+    await eventually(async () => (await copiesOf(s1, "v-new")).some((c) => c.instanceId === "i0" && c.status === "LOADED"), 10_000)
+    const created = await postJson(s1, "/v1/vmodels/alias", { target: "v-old" }, "PUT")
+    expect(created.status, await created.clone().text()).toBe(200)
+    await created.arrayBuffer()
+    const moved = await postJson(s1, "/v1/vmodels/alias", { target: "v-new", sync: true }, "PUT")
+    const status = await json(moved)
+    expect(moved.status, JSON.stringify(status)).toBe(200)
+    expect(status).toMatchObject({ activeModelId: "v-new", status: "DEFAULT" })
+    expect(loadsOf(1, "v-new"), "i1 loaded a second copy of the target").toBe(0)
+    expect(await holders(s1, "v-new")).toEqual(["i0"])
+    // A target with no copy yet is loaded through a claim where the call came in.
+    const back = await postJson(s1, "/v1/vmodels/alias", { target: "v-old", sync: true }, "PUT")
+    const again = await json(back)
+    expect(back.status, JSON.stringify(again)).toBe(200)
+    expect(again).toMatchObject({ activeModelId: "v-old", status: "DEFAULT" })
+    expect(await holders(s0, "v-old")).toEqual(["i1"])
+  }, 60_000)
 
   it("a pinned model whose runtime restarts is loaded again where its copy is listed", async () => {
     const s1 = servers[1]!

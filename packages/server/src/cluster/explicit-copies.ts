@@ -12,9 +12,11 @@
  *     as a peer's copy request is, rather than loaded beyond maxCopies behind the registry's
  *     back. A copy already here, or listed here, is simply (re)claimed.
  *   - unload (control plane, repository): the copy goes and its entry with it, at once.
+ *   - a vmodel's target: loaded here through a claim, or, at maxCopies elsewhere, waited for
+ *     there.
  */
 import { Effect } from "effect"
-import { Conflict, ModelNotFound, Unavailable } from "../errors.js"
+import { Conflict, LoadFailed, ModelNotFound, Unavailable } from "../errors.js"
 import type { ModelEntry } from "../instance/model-entry.js"
 import type { ClusterRegistry, StoreError } from "./cluster-registry.js"
 import type { RefusalReason } from "./forwarder.js"
@@ -35,6 +37,8 @@ export interface ExplicitCopiesDeps {
   }
   /** the mesh's window for a claim made outside the request loop (Mesh.whileClaiming) */
   readonly whileClaiming: <A>(modelId: string, f: () => Promise<A>) => Promise<A>
+  /** whether an instance other than this one has published the model as loaded */
+  readonly loadedElsewhere: (modelId: string) => boolean
   /** whether a claim or a load for the model is under way here (Mesh.claimUnderway) */
   readonly claimUnderway: (modelId: string) => boolean
   readonly localCopy: (modelId: string) => "loaded" | "loading" | "absent"
@@ -119,5 +123,24 @@ export class ExplicitCopies {
     const released = await run(d.registry.releaseCopy(e.id, d.selfId, { onlyIfSince: since }))
     // the copy is gone either way; an entry left behind is dropped by the copy-map sweep
     if (!released.ok) d.warn("unload: cannot drop the copy entry now; the copy-map sweep will", { model: e.id, error: released.error.message })
+  }
+
+  /**
+   * A vmodel's target, loaded somewhere in the cluster: a claimed copy here, or, when the model
+   * already has its maxCopies elsewhere, once one of those copies is loaded (at most
+   * `timeoutMs`). ModelMesh's transition waits for the target to be loaded, not for a copy on
+   * the instance that happened to take the call.
+   */
+  async loadedSomewhere(e: ModelEntry, timeoutMs: number): Promise<void> {
+    const r = await this.claimAndLoad(e, false)
+    if (r.ok) return r.loaded
+    if (r.refusal === "unavailable") throw r.error
+    if (r.refusal === "not-here") throw new ModelNotFound({ message: r.message })
+    if (r.refusal === "draining") throw new Unavailable({ message: r.message, retryAfterMs: 1000 })
+    const deadline = Date.now() + timeoutMs
+    while (!this.d.loadedElsewhere(e.id)) {
+      if (Date.now() > deadline) throw new LoadFailed({ message: `model "${e.id}" has its copies elsewhere, but none was loaded within ${timeoutMs} ms`, retryAfterMs: 1000 })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
   }
 }

@@ -18,6 +18,7 @@ import { ModelManager } from "../instance/model-manager.js"
 import { Log } from "../observability/log.js"
 import { ServerMetrics } from "../observability/metrics.js"
 import { Serving } from "../serving/infer.js"
+import { VModels } from "../registry/vmodels.js"
 import { SERVER_VERSION, ServerState } from "../serving/server-state.js"
 import { GrpcListener } from "../transport/grpc/server.js"
 import { HttpListener } from "../transport/http/server.js"
@@ -113,6 +114,7 @@ export const ClusterNodeLive = Layer.scoped(
     const config = yield* Config
     const manager = yield* ModelManager
     const serving = yield* Serving
+    const vmodels = yield* VModels
     const log = yield* Log
     const state = yield* ServerState
     const metrics = yield* ServerMetrics
@@ -225,8 +227,11 @@ export const ClusterNodeLive = Layer.scoped(
       localCopy,
       isAlive: (id) => membership.isAlive(id),
       shuttingDown: () => leaving || state.draining,
+      loadedElsewhere: (id) => Object.keys(registry.model(id)?.instanceIds ?? {}).some((i) => i !== selfId && membership.instance(i)?.models.includes(id) === true),
       warn: (message, fields) => log.warn(message, fields)
     })
+    // A vmodel's target: a claimed copy here, or a copy loaded elsewhere (explicit-copies.ts).
+    vmodels.loadTargetsWith((e) => explicit.loadedSomewhere(e, config.loadTimeout))
     serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent), unload: (e) => explicit.unload(e) })
     // A model that left between a request's load and its slot is reloaded only through the
     // mesh, which claims the copy first (the manager would reload it unlisted); a kept model
@@ -392,6 +397,8 @@ export const ClusterNodeLive = Layer.scoped(
     state.cluster = api
     // Only now do the transports forward: until here a request that would load was refused.
     serving.joined()
+    // Transitions under way when the cluster last stopped go on, each target loaded as above.
+    vmodels.resume()
     yield* Effect.addFinalizer(() => Effect.sync(() => (state.cluster = undefined)))
     return api
   })
