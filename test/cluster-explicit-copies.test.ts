@@ -12,7 +12,8 @@
  *   - a pinned model whose runtime comes back is reloaded only through a claim: again where it
  *     is still listed, not where its copy has moved elsewhere meanwhile;
  *   - an instance answers no request by loading a model before it has joined the cluster;
- *   - a vmodel switches to a target loaded elsewhere without a copy beyond maxCopies here.
+ *   - a vmodel switches to a target loaded elsewhere without a copy beyond maxCopies here;
+ *   - model metadata for a model held elsewhere at maxCopies is asked of the holder, not loaded.
  */
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -278,6 +279,31 @@ describe("explicit loads and unloads in cluster mode", () => {
     expect(back.status, JSON.stringify(again)).toBe(200)
     expect(again).toMatchObject({ activeModelId: "v-old", status: "DEFAULT" })
     expect(await holders(s0, "v-old")).toEqual(["i1"])
+  }, 60_000)
+
+  it("GET /v2/models/{m} for a model at maxCopies elsewhere answers from the holder without loading it here", async () => {
+    const [s0, s1] = [servers[0]!, servers[1]!]
+    await register("described") // maxCopies 1
+    const held = await postJson(s0, "/v1/models/described/load", { sync: true })
+    expect(held.status, await held.clone().text()).toBe(200)
+    await held.arrayBuffer()
+    await eventually(async () => (await copiesOf(s1, "described")).some((c) => c.instanceId === "i0" && c.status === "LOADED"), 10_000)
+    const expected = await getJson(s0, "/v2/models/described")
+    for (const path of ["/v2/models/described", "/v2/models/described/config"]) {
+      const res = await fetch(`${s1.url}${path}`)
+      const body = await json(res)
+      expect(res.status, `${path}: ${JSON.stringify(body)}`).toBe(200)
+      // (the platform names each instance's own runtime)
+      if (path === "/v2/models/described") expect({ inputs: body.inputs, outputs: body.outputs }).toEqual({ inputs: expected.inputs, outputs: expected.outputs })
+    }
+    expect(loadsOf(1, "described"), "i1 loaded the model to describe it").toBe(0)
+    expect(await holders(s1, "described")).toEqual(["i0"])
+    // With no copy anywhere, describing it loads a copy here, claimed.
+    await register("described-cold")
+    const cold = await fetch(`${s1.url}/v2/models/described-cold`)
+    expect(cold.status, await cold.clone().text()).toBe(200)
+    await cold.arrayBuffer()
+    expect(await holders(s0, "described-cold")).toEqual(["i1"])
   }, 60_000)
 
   it("a pinned model whose runtime restarts is loaded again where its copy is listed", async () => {

@@ -38,6 +38,9 @@ import { makeMeshDecider } from "./mesh-decision.js"
 import { MeshView } from "./mesh-view.js"
 import { Mesh } from "./mesh.js"
 import { ExplicitCopies } from "./explicit-copies.js"
+import { modelIoOf } from "./peer-io.js"
+import type { ModelEntry, ModelIo } from "../instance/model-entry.js"
+import { Unavailable } from "../errors.js"
 import { ModelUse } from "./model-use.js"
 import { copyStatus, type CopyStatus } from "./copy-status.js"
 import type { ClusterModelRecord, InstanceRecord, InstanceStatus } from "./records.js"
@@ -85,6 +88,8 @@ export interface ClusterNodeApi {
   readonly grpcInfer: (req: IncomingMessage, res: ServerResponse, model: string, p: Principal) => void
   /** POST /v2/internal/copies/{id}: load a copy here (scale up, minCopies, a drain elsewhere) */
   readonly loadCopy: (id: string) => Promise<CopyRequestResult>
+  /** POST /v2/internal/io/{id}: the model's inputs and outputs if known here (never loads) */
+  readonly ioOf: (id: string) => ModelIo | undefined
 }
 
 export class ClusterNode extends Context.Tag("meshkit/server/ClusterNode")<ClusterNode, ClusterNodeApi>() {}
@@ -217,6 +222,31 @@ export const ClusterNodeLive = Layer.scoped(
       onForward: (to, mode, r) => forwarded.inc({ peer: to, mode, outcome: r.kind === "answered" ? "answered" : r.refusal ?? "failed" }),
       warn: (message, fields) => log.warn(message, fields)
     })
+    /**
+     * The model's inputs and outputs (metadata, Triton config): a claimed copy here within
+     * maxCopies; at maxCopies elsewhere, from a holder that has it loaded (cluster/peer-io.ts).
+     */
+    const describe = async (e: ModelEntry): Promise<void> => {
+      await explicit.loadedSomewhere(e, config.loadTimeout)
+      if (e.io !== undefined) return
+      const reasons: string[] = []
+      for (const id of Object.keys(registry.model(e.id)?.instanceIds ?? {})) {
+        const peer = id === selfId ? undefined : membership.instance(id)
+        if (peer === undefined || !peer.models.includes(e.id)) continue
+        try {
+          const r = await forwarder.postForText(peer.httpUrl, `/v2/internal/io/${encodeURIComponent(e.id)}`, { "content-type": "application/json", "x-meshkit-from": selfId }, "{}", 5_000)
+          const io = r.status === 200 ? modelIoOf(r.text) : undefined
+          if (io !== undefined) {
+            e.io = io
+            return
+          }
+          reasons.push(`${id}: ${r.status}`)
+        } catch (err) {
+          reasons.push(`${id}: ${messageOf(err)}`)
+        }
+      }
+      throw new Unavailable({ message: `the inputs and outputs of "${e.id}" are known where it is loaded, and no copy could tell (${reasons.join("; ") || "none loaded"})`, retryAfterMs: 1000 })
+    }
     // Loads asked for by name (control plane, repository) claim their copy too, within maxCopies.
     const explicit = new ExplicitCopies({
       selfId,
@@ -232,7 +262,7 @@ export const ClusterNodeLive = Layer.scoped(
     })
     // A vmodel's target: a claimed copy here, or a copy loaded elsewhere (explicit-copies.ts).
     vmodels.loadTargetsWith((e) => explicit.loadedSomewhere(e, config.loadTimeout))
-    serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent), unload: (e) => explicit.unload(e) })
+    serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent), unload: (e) => explicit.unload(e), describe: (e) => describe(e) })
     // A model that left between a request's load and its slot is reloaded only through the
     // mesh, which claims the copy first (the manager would reload it unlisted); a kept model
     // whose runtime came back is reloaded here only if its claim fits within maxCopies (its
@@ -381,6 +411,7 @@ export const ClusterNodeLive = Layer.scoped(
           return { instanceId: iid, status: copyStatus(id, since, r, self && mesh.claimUnderway(id)), since }
         })
       },
+      ioOf: (id) => manager.lookup(id)?.io,
       loadCopy: async (id) => {
         const e = manager.lookup(id)
         if (e === undefined || registry.model(id) === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }

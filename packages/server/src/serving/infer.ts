@@ -74,6 +74,8 @@ export interface ClusterPath {
   load(e: ModelEntry, urgent: boolean): Promise<LoadStarted>
   /** an explicit unload here: the copy's entry in the registry goes with it */
   unload(e: ModelEntry): Promise<void>
+  /** make `e.io` known: a claimed copy here, or a holder's answer (cluster/peer-io.ts) */
+  describe(e: ModelEntry): Promise<void>
 }
 
 /** An explicit load admitted on this instance: `loaded` settles when the load does. */
@@ -376,7 +378,10 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     return this.manager.status(e).status
   }
 
-  /** Inputs and outputs are known once the model has been loaded in this process: load it if needed. */
+  /**
+   * Inputs and outputs are known once the model has been loaded in this process: load it if
+   * needed (in cluster mode through a claim, or asked of a holder when it is at maxCopies).
+   */
   metadata(e: ModelEntry, name: string): Promise<ModelMetadata> {
     const answer = (): ModelMetadata => {
       const io = e.io!
@@ -390,6 +395,8 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     }
     if (e.io) return Promise.resolve(answer())
     if (this.joining) return Promise.reject(this.notJoinedYet())
+    // cluster mode: not a copy beyond maxCopies just to describe the model
+    if (this.cluster !== undefined) return this.cluster.describe(e).then(answer)
     return this.manager.ensureLoaded(e, true).then(answer)
   }
 
