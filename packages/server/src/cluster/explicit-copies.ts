@@ -12,11 +12,11 @@
  *     as a peer's copy request is, rather than loaded beyond maxCopies behind the registry's
  *     back. A copy already here, or listed here, is simply (re)claimed.
  *   - unload (control plane, repository): the copy goes and its entry with it, at once.
- *   - a vmodel's target: loaded here through a claim, or, at maxCopies elsewhere, waited for
- *     there.
+ *   - a vmodel's target (and a model to describe, node.ts): loaded here through a claim, or, at
+ *     maxCopies elsewhere, waited for there.
  */
 import { Effect } from "effect"
-import { Conflict, LoadFailed, ModelNotFound, Unavailable } from "../errors.js"
+import { Conflict, LoadFailed, messageOf, ModelNotFound, Unavailable } from "../errors.js"
 import type { ModelEntry } from "../instance/model-entry.js"
 import type { ClusterRegistry, StoreError } from "./cluster-registry.js"
 import type { RefusalReason } from "./forwarder.js"
@@ -49,8 +49,6 @@ export interface ExplicitCopiesDeps {
 
 const run = <A, E>(e: Effect.Effect<A, E>): Promise<{ ok: true; value: A } | { ok: false; error: E }> =>
   Effect.runPromise(Effect.either(e)).then((r) => (r._tag === "Right" ? { ok: true as const, value: r.right } : { ok: false as const, error: r.left }))
-
-const messageOf = (e: unknown): string => (typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e))
 
 export class ExplicitCopies {
   constructor(private readonly d: ExplicitCopiesDeps) {}
