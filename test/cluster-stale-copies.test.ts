@@ -3,7 +3,7 @@
  * `meshkit serve --etcd` processes, each with its own test runtime process (loads that take as
  * long as the model file says), driven over real sockets.
  *
- *   - GET /v1/models/{id} tells a stale entry (the instance unloaded the model; its entry is not
+ *   - GET /v1/models/{id} tells a stale entry (the instance evicted the model; its entry is not
  *     dropped yet) from a load under way: NOT_LOADED, not LOADING; the entry then goes.
  *   - a model unloaded between a request's load and the request's slot is loaded again only
  *     through a copy claim: the copy the request ends up on is listed by a claim made for it;
@@ -41,9 +41,9 @@ const infer = (s: Served, model: string) =>
 /** Ask instance `s` to load a copy here (the route peers use for scale-up, minCopies, drains): claim, then load. */
 const loadCopyOn = (s: Served, model: string) => postJson(s, `/v2/internal/copies/${model}`, { reason: "test" })
 const runtimeEvents = (event: string, model: string) => runtimes.map((rt) => rt.of(event).filter((e) => e.modelId === model).length)
-const register = async (id: string, loadDelayMs: number, maxCopies = 1) => {
+const register = async (id: string, loadDelayMs: number, maxCopies = 1, pad = 0) => {
   const path = join(dir, `${id}.json`)
-  await writeFile(path, linearModel([[1, 2], [3, 4]], [0.5, -1], { loadDelayMs }))
+  await writeFile(path, linearModel([[1, 2], [3, 4]], [0.5, -1], { loadDelayMs, pad }))
   const r = await postJson(servers[0]!, "/v1/models", { id, uri: path, format: "linear", maxCopies })
   expect(r.status, await r.clone().text()).toBe(201)
   await r.arrayBuffer()
@@ -79,18 +79,22 @@ afterAll(async () => {
 })
 
 describe("stale copy entries in cluster mode", () => {
-  it("GET /v1/models/{id} shows an unloaded copy's lingering entry as NOT_LOADED, not LOADING, until its instance drops it", async () => {
+  it("GET /v1/models/{id} shows an evicted copy's lingering entry as NOT_LOADED, not LOADING, until its instance drops it", async () => {
     const [s0, s1] = [servers[0]!, servers[1]!]
-    await register("quick", 0)
+    // Each loads as 600 KB in a 1 MiB runtime: loading the second evicts the first.
+    await register("quick", 0, 1, 60_000)
+    await register("quick-evictor", 0, 1, 60_000)
     const loaded = await loadCopyOn(s0, "quick")
     expect(loaded.status, await loaded.clone().text()).toBe(200)
     await loaded.arrayBuffer()
     const claimedBy = Date.now()
     // Both instances see the copy as loaded once i0 has published it.
     await eventually(async () => (await copiesOf(s1, "quick")).some((c) => c.instanceId === "i0" && c.status === "LOADED"), 10_000)
-    const unloaded = await postJson(s0, "/v1/models/quick/unload")
-    expect(unloaded.status).toBe(200)
-    expect((await json(unloaded)).status).toBe("NOT_LOADED")
+    // (an explicit unload drops its entry at once; an eviction leaves it to the sweep)
+    const evictor = await loadCopyOn(s0, "quick-evictor")
+    expect(evictor.status, await evictor.clone().text()).toBe(200)
+    await evictor.arrayBuffer()
+    expect((await getJson(s0, "/v1/models/quick")).status, "evicted").toBe("NOT_LOADED")
     // i1 has i0's record published after the unload: neither loaded nor loading there.
     await eventually(async () => {
       const v = await instanceView(s1, "i0")

@@ -140,6 +140,21 @@ export class PeerForwarder {
     })
   }
 
+  /** Like `post`, with the answer's body (small answers: the internal io route). */
+  postForText(peerUrl: string, path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ readonly status: number; readonly text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = this.send(new URL(path, peerUrl), { ...headers, "content-length": String(Buffer.byteLength(body)) }, timeoutMs, (res) => {
+        const chunks: Buffer[] = []
+        res.on("data", (c: Buffer) => chunks.push(c))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }))
+        res.on("error", reject)
+      })
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+      req.on("error", reject)
+      req.end(body)
+    })
+  }
+
   /**
    * Sends `body` to `peer` at `path`, with the client's protocol headers and the next hop's
    * context, and writes the peer's answer to `sink` unless the peer refused or failed.

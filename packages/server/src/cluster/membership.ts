@@ -97,7 +97,8 @@ export class Membership extends Effect.Service<Membership>()("meshkit/server/Mem
           listed && !loaded.has(m.id) && !loading.has(m.id)
             ? registry.releaseCopy(m.id, instanceId, { onlyIfSince: m.instanceIds[instanceId]! })
             : !listed && loaded.has(m.id)
-              ? registry.claimCopy(m.id, instanceId, Date.now())
+              ? // within maxCopies, as every claim; a copy refused here is surplus (the sweep unloads it)
+                registry.claimCopy(m.id, instanceId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === instanceId || table.has(i) })
               : undefined
         if (fix) yield* fix.pipe(Effect.catchTag("ModelNotFound", () => Effect.void))
       }

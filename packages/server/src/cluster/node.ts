@@ -4,7 +4,7 @@
  * election, and plugs the mesh into the serving use case, so a request for a model not loaded
  * here is forwarded to a holder or placed (cluster/mesh.ts). Timers keep the copy counts
  * (copy-keeper.ts) and the copy map honest (a copy entry for a model not held here is dropped;
- * a model loaded here is listed). On shutdown it hands its models over before the listeners
+ * a model loaded here is listed, within maxCopies). On shutdown it hands its models over before the listeners
  * drain, so requests during a drain neither fail nor wait for a reload.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -18,6 +18,7 @@ import { ModelManager } from "../instance/model-manager.js"
 import { Log } from "../observability/log.js"
 import { ServerMetrics } from "../observability/metrics.js"
 import { Serving } from "../serving/infer.js"
+import { VModels } from "../registry/vmodels.js"
 import { SERVER_VERSION, ServerState } from "../serving/server-state.js"
 import { GrpcListener } from "../transport/grpc/server.js"
 import { HttpListener } from "../transport/http/server.js"
@@ -36,6 +37,10 @@ import { LocalInstance, Membership } from "./membership.js"
 import { makeMeshDecider } from "./mesh-decision.js"
 import { MeshView } from "./mesh-view.js"
 import { Mesh } from "./mesh.js"
+import { ExplicitCopies } from "./explicit-copies.js"
+import { modelIoOf } from "./peer-io.js"
+import type { ModelEntry, ModelIo } from "../instance/model-entry.js"
+import { Unavailable } from "../errors.js"
 import { ModelUse } from "./model-use.js"
 import { copyStatus, type CopyStatus } from "./copy-status.js"
 import type { ClusterModelRecord, InstanceRecord, InstanceStatus } from "./records.js"
@@ -83,6 +88,8 @@ export interface ClusterNodeApi {
   readonly grpcInfer: (req: IncomingMessage, res: ServerResponse, model: string, p: Principal) => void
   /** POST /v2/internal/copies/{id}: load a copy here (scale up, minCopies, a drain elsewhere) */
   readonly loadCopy: (id: string) => Promise<CopyRequestResult>
+  /** POST /v2/internal/io/{id}: the model's inputs and outputs if known here (never loads) */
+  readonly ioOf: (id: string) => ModelIo | undefined
 }
 
 export class ClusterNode extends Context.Tag("meshkit/server/ClusterNode")<ClusterNode, ClusterNodeApi>() {}
@@ -112,6 +119,7 @@ export const ClusterNodeLive = Layer.scoped(
     const config = yield* Config
     const manager = yield* ModelManager
     const serving = yield* Serving
+    const vmodels = yield* VModels
     const log = yield* Log
     const state = yield* ServerState
     const metrics = yield* ServerMetrics
@@ -214,10 +222,57 @@ export const ClusterNodeLive = Layer.scoped(
       onForward: (to, mode, r) => forwarded.inc({ peer: to, mode, outcome: r.kind === "answered" ? "answered" : r.refusal ?? "failed" }),
       warn: (message, fields) => log.warn(message, fields)
     })
-    serving.useCluster(mesh)
+    /**
+     * The model's inputs and outputs (metadata, Triton config): a claimed copy here within
+     * maxCopies; at maxCopies elsewhere, from a holder that has it loaded (cluster/peer-io.ts).
+     */
+    const describe = async (e: ModelEntry): Promise<void> => {
+      await explicit.loadedSomewhere(e, config.loadTimeout)
+      if (e.io !== undefined) return
+      const reasons: string[] = []
+      for (const id of Object.keys(registry.model(e.id)?.instanceIds ?? {})) {
+        const peer = id === selfId ? undefined : membership.instance(id)
+        if (peer === undefined || !peer.models.includes(e.id)) continue
+        try {
+          const r = await forwarder.postForText(peer.httpUrl, `/v2/internal/io/${encodeURIComponent(e.id)}`, { "content-type": "application/json", "x-meshkit-from": selfId }, "{}", 5_000)
+          const io = r.status === 200 ? modelIoOf(r.text) : undefined
+          if (io !== undefined) {
+            e.io = io
+            return
+          }
+          reasons.push(`${id}: ${r.status}`)
+        } catch (err) {
+          reasons.push(`${id}: ${messageOf(err)}`)
+        }
+      }
+      throw new Unavailable({ message: `the inputs and outputs of "${e.id}" are known where it is loaded, and no copy could tell (${reasons.join("; ") || "none loaded"})`, retryAfterMs: 1000 })
+    }
+    // Loads asked for by name (control plane, repository) claim their copy too, within maxCopies.
+    const explicit = new ExplicitCopies({
+      selfId,
+      registry,
+      manager,
+      whileClaiming: (id, f) => mesh.whileClaiming(id, f),
+      claimUnderway: (id) => mesh.claimUnderway(id),
+      localCopy,
+      isAlive: (id) => membership.isAlive(id),
+      shuttingDown: () => leaving || state.draining,
+      loadedElsewhere: (id) => Object.keys(registry.model(id)?.instanceIds ?? {}).some((i) => i !== selfId && membership.instance(i)?.models.includes(id) === true),
+      warn: (message, fields) => log.warn(message, fields)
+    })
+    // A vmodel's target: a claimed copy here, or a copy loaded elsewhere (explicit-copies.ts).
+    vmodels.loadTargetsWith((e) => explicit.loadedSomewhere(e, config.loadTimeout))
+    serving.useCluster({ serve: (id, ctx, io) => mesh.serve(id, ctx, io), load: (e, urgent) => explicit.load(e, urgent), unload: (e) => explicit.unload(e), describe: (e) => describe(e) })
     // A model that left between a request's load and its slot is reloaded only through the
-    // mesh, which claims the copy first (the manager would reload it unlisted).
-    manager.leaveReloadsToCaller()
+    // mesh, which claims the copy first (the manager would reload it unlisted); a kept model
+    // whose runtime came back is reloaded here only if its claim fits within maxCopies (its
+    // entry still listed, or fewer copies elsewhere), else its copies elsewhere stand for it.
+    manager.leaveReloadsToCaller((e) => {
+      void explicit.claimAndLoad(e, false).then((r) => {
+        if (r.ok) r.loaded.catch(() => undefined)
+        else log.info("runtime back: a kept model stays where its copies are", { model: e.id, reason: r.message })
+      })
+    })
 
     const requestCopy = async (to: InstanceRecord, model: string, reason: string): Promise<boolean> => {
       try {
@@ -256,7 +311,14 @@ export const ClusterNodeLive = Layer.scoped(
       idleBeforeRemoveMs: 30_000
     })
 
-    /** The copy map agrees with this instance: entries for models not here go, loaded models are listed. */
+    /**
+     * The copy map agrees with this instance: entries for models not here go; a loaded model
+     * not listed (its entry was pruned while this instance looked gone, or dropped by a
+     * release that raced its load) is listed again, within maxCopies like any claim. When the
+     * model has its maxCopies listed elsewhere meanwhile, this unlisted copy is surplus: it is
+     * unloaded (after its requests in flight) rather than kept where placement, routing and
+     * scaling cannot see it; requests here then go to the listed copies.
+     */
     const sweep = Effect.promise(async () => {
       if (!membership.table.connected) return
       const now = Date.now()
@@ -264,7 +326,14 @@ export const ClusterNodeLive = Layer.scoped(
         const since = m.instanceIds[selfId]
         const here = localCopy(m.id)
         if (since !== undefined && here === "absent" && now - since > STALE_CLAIM_MS) await run(registry.releaseCopy(m.id, selfId, { onlyIfSince: since }))
-        else if (since === undefined && here === "loaded" && !leaving) await run(registry.claimCopy(m.id, selfId, now))
+        else if (since === undefined && here === "loaded" && !leaving && !mesh.claimUnderway(m.id)) {
+          const claim = await run(registry.claimCopy(m.id, selfId, now, { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === selfId || membership.isAlive(i) }))
+          const e = manager.lookup(m.id)
+          if (claim.ok && !claim.value.claimed && e !== undefined && e.phase === "loaded") {
+            log.warn("copy-map sweep: an unlisted copy beyond maxCopies; unloading it", { model: m.id, maxCopies: m.maxCopies, listed: Object.keys(claim.value.record.instanceIds) })
+            void manager.unload(e).catch(() => undefined)
+          }
+        }
       }
     })
     yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(SWEEP_MS)))
@@ -342,27 +411,25 @@ export const ClusterNodeLive = Layer.scoped(
           return { instanceId: iid, status: copyStatus(id, since, r, self && mesh.claimUnderway(id)), since }
         })
       },
+      ioOf: (id) => manager.lookup(id)?.io,
       loadCopy: async (id) => {
         const e = manager.lookup(id)
-        const m = registry.model(id)
-        if (e === undefined || m === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }
-        if (leaving || state.draining) return { ok: false, refusal: "draining", message: `instance ${selfId} is shutting down` }
-        // the mesh counts this claim as a load under way here (hits join it, none releases it)
-        return mesh.whileClaiming(id, async (): Promise<CopyRequestResult> => {
-          const claim = await run(registry.claimCopy(id, selfId, Date.now(), { whenFewerThan: Math.max(1, m.maxCopies), isAlive: (i) => i === selfId || membership.isAlive(i) }))
-          if (!claim.ok) return { ok: false, refusal: "no-room", message: `cannot record the copy: ${messageOf(claim.error)}` }
-          if (!claim.value.claimed) return { ok: false, refusal: "no-room", message: `model "${id}" already has its maximum of ${m.maxCopies} copies` }
-          try {
-            await manager.ensureLoaded(e, false)
-            return { ok: true }
-          } catch (err) {
-            await run(registry.recordLoadFailure(id, selfId, messageOf(err), Date.now()))
-            return { ok: false, refusal: "load-failed", message: messageOf(err) }
-          }
-        })
+        if (e === undefined || registry.model(id) === undefined) return { ok: false, refusal: "not-here", message: `model "${id}" is not registered` }
+        const r = await explicit.claimAndLoad(e, false)
+        if (!r.ok) return { ok: false, refusal: r.refusal === "unavailable" ? "no-room" : r.refusal, message: r.message }
+        try {
+          await r.loaded
+          return { ok: true }
+        } catch (err) {
+          return { ok: false, refusal: "load-failed", message: messageOf(err) }
+        }
       }
     }
     state.cluster = api
+    // Only now do the transports forward: until here a request that would load was refused.
+    serving.joined()
+    // Transitions under way when the cluster last stopped go on, each target loaded as above.
+    vmodels.resume()
     yield* Effect.addFinalizer(() => Effect.sync(() => (state.cluster = undefined)))
     return api
   })

@@ -15,7 +15,8 @@ import { Tenants } from "../tenancy/tenants.js"
 
 /**
  * This instance's models, built from the configuration with every registered model known (not
- * loaded, except pinned ones and minCopies ≥ 1, which on one server means "keep a copy"). When
+ * loaded, except pinned ones and minCopies ≥ 1, which on one server means "keep a copy"; in
+ * cluster mode those are placed by the leader, see below). When
  * the scope closes every model is unloaded, after the listeners have drained.
  */
 export const ModelManagerLive = Layer.scoped(
@@ -70,9 +71,13 @@ export const ModelManagerLive = Layer.scoped(
         if (rt.health) state.value.readinessChecks.push(() => rt.health!())
       }
     }
+    // Cluster mode loads nothing here at start: this instance is not a member yet, so a load
+    // could not claim its copy, and the copies may already be elsewhere. The leader's minCopies
+    // chore places pinned and minCopies models, each copy claimed (cluster/copy-keeper.ts).
+    const keepAtStart = config.etcd === undefined
     for (const r of registry.all()) {
       const e = manager.register(r)
-      if (r.pinned || r.minCopies > 0) manager.ensureLoaded(e, false).catch(() => undefined)
+      if (keepAtStart && (r.pinned || r.minCopies > 0)) manager.ensureLoaded(e, false).catch(() => undefined)
     }
     return manager
   })

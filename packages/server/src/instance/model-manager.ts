@@ -38,6 +38,7 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
   private expireTimer: NodeJS.Timeout | undefined
   /** cluster mode: a request's model that went away is not reloaded by `acquire` (see leaveReloadsToCaller) */
   private callerReloads = false
+  private reloadKept: ((e: ModelEntry) => void) | undefined = undefined
 
   constructor(options: ManagerOptions) {
     super()
@@ -132,9 +133,12 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
    * request's load and its slot (evicted or unloaded), `acquire` throws CopyGone instead of
    * loading it again unclaimed, and the mesh decides again: a holder elsewhere, or a claim and a
    * load here. Without it (a single server) `acquire` reloads the model itself, as it always did.
+   * Likewise a kept model (pinned, minCopies) whose runtime comes back is handed to `reloadKept`
+   * (the node claims its copy first) instead of being reloaded here unclaimed.
    */
-  leaveReloadsToCaller(): void {
+  leaveReloadsToCaller(reloadKept?: (e: ModelEntry) => void): void {
     this.callerReloads = true
+    this.reloadKept = reloadKept
   }
 
   lookup(id: string): ModelEntry | undefined {
@@ -384,7 +388,9 @@ export class ModelManager extends ServiceTag("meshkit/server/ModelManager")<Mode
     for (const e of this.core.entries.values()) {
       if (this.core.options.runtimes.runtimeFor(e.record.format) !== rt) continue
       this.core.failures.clear(e.id)
-      if (e.record.pinned || e.record.minCopies > 0) this.ensureLoaded(e, false).catch(() => undefined)
+      if (!(e.record.pinned || e.record.minCopies > 0)) continue
+      if (this.callerReloads) this.reloadKept?.(e)
+      else this.ensureLoaded(e, false).catch(() => undefined)
     }
   }
 

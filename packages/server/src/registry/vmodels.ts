@@ -1,5 +1,7 @@
 import { Effect, Layer, Schema } from "effect"
 import { BadRequest, messageOf, ModelNotFound } from "../errors.js"
+import { Config } from "../config/config.js"
+import type { ModelEntry } from "../instance/model-entry.js"
 import { ModelManager } from "../instance/model-manager.js"
 import { Log } from "../observability/log.js"
 import { ModelIdSchema, ModelRegistry, type VModelRecord } from "./registry.js"
@@ -30,6 +32,17 @@ export class VModels extends ServiceTag("meshkit/server/VModels")<VModels>() {
     private readonly log: Log
   ) {
     super()
+  }
+
+  /** How a transition's target gets loaded: here, on one server (see loadTargetsWith). */
+  private loadTarget = (e: ModelEntry): Promise<void> => this.manager.ensureLoaded(e, false)
+
+  /**
+   * Cluster mode (set by the node): a target is loaded through a copy claim, or counts as
+   * loaded once a copy elsewhere is, rather than loaded here beside its maxCopies.
+   */
+  loadTargetsWith(load: (e: ModelEntry) => Promise<void>): void {
+    this.loadTarget = load
   }
 
   /** The model a vmodel name currently routes to, or undefined when `id` is not a vmodel. */
@@ -88,7 +101,7 @@ export class VModels extends ServiceTag("meshkit/server/VModels")<VModels>() {
     if (!entry) return fail(`target model "${target}" is not registered`)
     this.log.info("vmodel transition started", { vmodel: id, to: target })
     try {
-      await this.manager.ensureLoaded(entry, false)
+      await this.loadTarget(entry)
     } catch (err) {
       if (this.registry.vmodel(id)?.target === target) this.log.warn("vmodel transition failed", { vmodel: id, to: target, error: messageOf(err) })
       return fail(messageOf(err))
@@ -115,7 +128,8 @@ export const VModelsLive = Layer.effect(
   VModels,
   Effect.gen(function* () {
     const v = new VModels(yield* ModelRegistry, yield* ModelManager, yield* Log)
-    v.resume()
+    // cluster mode resumes them once the node has joined (node.ts): no load can claim before
+    if ((yield* Config).etcd === undefined) v.resume()
     return v
   })
 )

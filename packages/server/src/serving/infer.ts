@@ -70,6 +70,17 @@ export interface InferTransport<C> {
 /** Cluster mode's request path (cluster/mesh.ts): serve here, or forward to where the model is. */
 export interface ClusterPath {
   serve(modelId: string, ctx: ForwardContext, io: MeshIo): Promise<MeshOutcome>
+  /** an explicit load here: claims the copy first (cluster/explicit-copies.ts); see Serving.startLoad */
+  load(e: ModelEntry, urgent: boolean): Promise<LoadStarted>
+  /** an explicit unload here: the copy's entry in the registry goes with it */
+  unload(e: ModelEntry): Promise<void>
+  /** make `e.io` known: a claimed copy here, or a holder's answer (cluster/peer-io.ts) */
+  describe(e: ModelEntry): Promise<void>
+}
+
+/** An explicit load admitted on this instance: `loaded` settles when the load does. */
+export interface LoadStarted {
+  readonly loaded: Promise<void>
 }
 
 export interface ModelMetadata {
@@ -89,6 +100,13 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   readonly stats = new ModelStats()
   /** set in cluster mode: a request for a model not loaded here goes through it */
   private cluster: ClusterPath | undefined = undefined
+  /**
+   * Cluster mode from start-up until the node has joined (its listeners accept before that, and
+   * the transports forward only once it has): a request that would load here unclaimed is
+   * answered 503 (retry) instead of loading a copy the registry would not list; so is an
+   * explicit load before the mesh is in place.
+   */
+  joining = false
   private served: ((e: ModelEntry) => void) | undefined = undefined
   /** TEST ONLY (--debug-delay-ms): wait this long before each infer answer */
   replyDelayMs = 0
@@ -114,6 +132,15 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
   /** Cluster mode: misses go through the mesh (serve here or forward), see cluster/mesh.ts. */
   useCluster(path: ClusterPath): void {
     this.cluster = path
+  }
+
+  /** Cluster mode: the node is in place (the transports forward from now on); see `joining`. */
+  joined(): void {
+    this.joining = false
+  }
+
+  private notJoinedYet(): Unavailable {
+    return new Unavailable({ message: "this instance is joining the cluster; retry shortly", retryAfterMs: 1000 })
   }
 
   // ---- resolving a name ---------------------------------------------------------------------
@@ -149,7 +176,7 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
    * (a request the limiter refuses must not load anything).
    */
   loadOnArrival(e: ModelEntry, p: Principal): void {
-    if (this.cluster !== undefined || p.tenant?.limited === true || p.forwarded) return
+    if (this.cluster !== undefined || this.joining || p.tenant?.limited === true || p.forwarded) return
     this.manager.loadOnArrival(e)
   }
 
@@ -179,6 +206,10 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     }
     if (this.cluster !== undefined && t.forward !== undefined) {
       this.viaCluster(this.cluster, t, call, e, t0, lim)
+      return
+    }
+    if (this.joining) {
+      this.fail(t, call, e, this.notJoinedYet(), t0, lim)
       return
     }
     this.acquire(t, call, e).then(
@@ -347,7 +378,10 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     return this.manager.status(e).status
   }
 
-  /** Inputs and outputs are known once the model has been loaded in this process: load it if needed. */
+  /**
+   * Inputs and outputs are known once the model has been loaded in this process: load it if
+   * needed (in cluster mode through a claim, or asked of a holder when it is at maxCopies).
+   */
   metadata(e: ModelEntry, name: string): Promise<ModelMetadata> {
     const answer = (): ModelMetadata => {
       const io = e.io!
@@ -359,7 +393,11 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
         outputs: io.outputs.map(tensorMeta)
       }
     }
-    return e.io ? Promise.resolve(answer()) : this.manager.ensureLoaded(e, true).then(answer)
+    if (e.io) return Promise.resolve(answer())
+    if (this.joining) return Promise.reject(this.notJoinedYet())
+    // cluster mode: not a copy beyond maxCopies just to describe the model
+    if (this.cluster !== undefined) return this.cluster.describe(e).then(answer)
+    return this.manager.ensureLoaded(e, true).then(answer)
   }
 
   /** Triton's model configuration (loads the model when its inputs are not known yet). */
@@ -380,13 +418,26 @@ export class Serving extends ServiceTag("meshkit/server/Serving")<Serving>() {
     return repositoryIndex(this.manager, readyOnly, (e) => p.sees(e.record.tenant))
   }
 
-  /** Repository extension: load now (a request-like wait: jumps the load queue). */
-  load(e: ModelEntry): Promise<void> {
-    return this.manager.ensureLoaded(e, true)
+  /**
+   * An explicit load of `e` here (control plane, repository, a registration's loadNow). On one
+   * server it starts at once. In cluster mode it is admitted only through a copy claim (at most
+   * maxCopies; refused with Conflict otherwise, see cluster/explicit-copies.ts), so the promise
+   * settles once the claim is decided, and `loaded` when the load is.
+   */
+  startLoad(e: ModelEntry, urgent: boolean): Promise<LoadStarted> {
+    if (this.cluster !== undefined) return this.cluster.load(e, urgent)
+    if (this.joining) return Promise.reject(this.notJoinedYet())
+    return Promise.resolve({ loaded: this.manager.ensureLoaded(e, urgent) })
   }
 
+  /** Repository extension: load now (a request-like wait: jumps the load queue). */
+  load(e: ModelEntry): Promise<void> {
+    return this.startLoad(e, true).then((s) => s.loaded)
+  }
+
+  /** An explicit unload (control plane, repository); in cluster mode the copy's entry goes too. */
   unload(e: ModelEntry): Promise<void> {
-    return this.manager.unload(e)
+    return this.cluster !== undefined ? this.cluster.unload(e) : this.manager.unload(e)
   }
 }
 
@@ -396,7 +447,9 @@ export const ServingLive = Layer.effect(
   Serving,
   Effect.gen(function* () {
     const s = new Serving(yield* ModelManager, yield* VModels, yield* ModelRuntimes, yield* ServerMetrics, yield* Log)
-    s.replyDelayMs = (yield* Config).debugDelayMs
+    const config = yield* Config
+    s.replyDelayMs = config.debugDelayMs
+    s.joining = config.etcd !== undefined
     const spans = yield* Spans
     if (spans.enabled) s.spans = spans
     return s

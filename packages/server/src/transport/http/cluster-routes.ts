@@ -5,6 +5,8 @@
  *   POST /v2/internal/grpc/infer/:m  a gRPC ModelInfer a peer forwarded, as its protobuf bytes
  *   POST /v2/internal/copies/:id     load a copy of the model here (another instance asks:
  *                                    scale up, minCopies, its own drain); 200 once loaded
+ *   POST /v2/internal/io/:id         the model's inputs and outputs if known here (a peer
+ *                                    describing a model it must not load; never loads)
  *
  * Without cluster mode /v1/cluster answers 404 with a hint, and the internal route does not exist.
  */
@@ -61,6 +63,24 @@ export const clusterRoutes =
         return true
       }
       node.grpcInfer(req, res, model, p)
+      return true
+    }
+    if (path.startsWith("/v2/internal/io/")) {
+      req.resume()
+      if (req.method !== "POST") send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
+      else if (!p.isAdmin) send(res, 403, { error: "only a peer instance (or the admin) may ask for a model's inputs and outputs" })
+      else {
+        let id: string
+        try {
+          id = decodeURIComponent(path.slice("/v2/internal/io/".length))
+        } catch {
+          send(res, 400, { error: `model id in ${path} is not valid URL encoding` })
+          return true
+        }
+        const io = node.ioOf(id)
+        if (io === undefined) send(res, 404, { error: `the inputs and outputs of "${id}" are not known on ${node.selfId}` }, { [FORWARD_HEADERS.refused]: "not-here" })
+        else send(res, 200, io)
+      }
       return true
     }
     if (!path.startsWith("/v2/internal/copies/")) return false

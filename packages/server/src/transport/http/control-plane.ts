@@ -13,6 +13,7 @@ import { resolveSource } from "../../registry/sources.js"
 import { sourceRulesOf } from "../../registry/source-rules.js"
 import { VModels } from "../../registry/vmodels.js"
 import { ServerState } from "../../serving/server-state.js"
+import { Serving } from "../../serving/infer.js"
 import { ModelRuntimes } from "../../runtimes/index.js"
 import { errorBody, httpErrorOf, retryAfterSeconds } from "./errors.js"
 import { principalOf } from "../../tenancy/http-auth.js"
@@ -29,13 +30,17 @@ const requestIdHere = Effect.map(HttpServerRequest.HttpServerRequest, (req) => r
  * The control plane (ModelMesh's management API as REST JSON) on @effect/platform's router:
  * not on the hit path, so it gets Schema-validated bodies and Effect error handling.
  *
- *   POST   /v1/models                   register {id, uri, format?, tenant?, labels?, pinned?, minCopies?, loadNow?, sync?, sha256?, sizeBytes?}
+ *   POST   /v1/models                   register {id, uri, format?, tenant?, labels?, pinned?, minCopies?, loadNow?, sync?, sha256?, sizeBytes?};
+ *                                       loadNow/pinned/minCopies load a copy here (cluster mode: claimed first,
+ *                                       as POST /v1/models/:id/load; a refusal leaves the model registered)
  *   GET    /v1/models                   list statuses
  *   GET    /v1/models/:id               status (NOT_LOADED | LOADING | LOADED | LOADING_FAILED, size, lastUsed, errors);
  *                                       cluster mode adds copies [{instanceId, status, since}] (cluster/copy-status.ts)
  *   DELETE /v1/models/:id               unregister (unloads after in-flight requests)
- *   POST   /v1/models/:id/load          ensureLoaded {sync?}
- *   POST   /v1/models/:id/unload        unload now (after in-flight requests)
+ *   POST   /v1/models/:id/load          ensureLoaded {sync?}; cluster mode: a copy here, claimed in etcd
+ *                                       first (409 when the model has its maxCopies elsewhere)
+ *   POST   /v1/models/:id/unload        unload now (after in-flight requests); cluster mode: drops this
+ *                                       instance's copy entry at once
  *   GET    /v1/vmodels                  list vmodels
  *   PUT    /v1/vmodels/:id              set {target, sync?}: switches once target is loaded
  *   GET    /v1/vmodels/:id              vmodel status
@@ -105,6 +110,7 @@ const DEFAULT_FORMAT = "onnx"
 
 export const makeControlPlane = Effect.gen(function* () {
   const manager = yield* ModelManager
+  const serving = yield* Serving
   const state = yield* ServerState
   // Cluster mode adds where the copies are (ModelMesh's instanceIds, with their state).
   const statusWithCopies = (e: Parameters<typeof manager.status>[0]) => {
@@ -175,11 +181,19 @@ export const makeControlPlane = Effect.gen(function* () {
     const entry = manager.register(record)
     log.info("model registered", { model: record.id, uri: record.uri, loadNow: body.loadNow ?? false })
     if (body.loadNow || record.pinned || record.minCopies > 0) {
-      const p = manager.ensureLoaded(entry, body.sync === true)
-      if (body.sync) yield* Effect.promise(() => p.catch(() => undefined))
-      else p.catch(() => undefined)
+      // Cluster mode: the first copy here, claimed like any explicit load. A refused claim (the
+      // model got its copies elsewhere meanwhile) or a failed load leaves the registration
+      // standing: the model is registered either way, and its status says where it is.
+      const { loaded } = yield* Effect.promise(() =>
+        serving.startLoad(entry, body.sync === true).catch((err: unknown) => {
+          log.info("model registered; not loaded here", { model: record.id, reason: messageOf(err) })
+          return { loaded: Promise.resolve() }
+        })
+      )
+      if (body.sync) yield* Effect.promise(() => loaded.catch(() => undefined))
+      else loaded.catch(() => undefined)
     }
-    return json(manager.status(entry), 201)
+    return json(statusWithCopies(entry), 201)
   })
 
   const unregister = Effect.gen(function* () {
@@ -199,16 +213,18 @@ export const makeControlPlane = Effect.gen(function* () {
   const ensureLoaded = Effect.gen(function* () {
     const e = yield* Effect.flatMap(idParam, entryOr404)
     const body = yield* bodyOf(config.maxControlBodySize, LoadBody, {})
-    const p = manager.ensureLoaded(e, body.sync === true)
-    if (body.sync) yield* Effect.tryPromise({ try: () => p, catch: (err) => err })
-    else p.catch(() => undefined)
-    return json(manager.status(e))
+    // cluster mode: a copy here, claimed first (409 when the model has its maxCopies elsewhere)
+    const { loaded } = yield* Effect.tryPromise({ try: () => serving.startLoad(e, body.sync === true), catch: (err) => err })
+    if (body.sync) yield* Effect.tryPromise({ try: () => loaded, catch: (err) => err })
+    else loaded.catch(() => undefined)
+    return json(statusWithCopies(e))
   })
 
   const unload = Effect.gen(function* () {
     const e = yield* Effect.flatMap(idParam, entryOr404)
-    yield* Effect.promise(() => manager.unload(e))
-    return json(manager.status(e))
+    // cluster mode: the copy's entry in the registry goes with it
+    yield* Effect.promise(() => serving.unload(e))
+    return json(statusWithCopies(e))
   })
 
   const setVModel = Effect.gen(function* () {
