@@ -18,28 +18,21 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Etcd3 } from "etcd3"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, startEtcd, type EtcdProcess } from "@meshkit/server"
-import { ensureEtcd } from "../packages/server/test/support/etcd.js"
-import { linearModel, startTestRuntime, type TestRuntime } from "../packages/server/test/support/test-runtime/process.js"
-import { eventually, getJson, json, postJson, removeDir, startServer, tempDir, type Served } from "./server-harness.js"
+import { describe, expect, it } from "vitest"
+import { linearModel, startTestRuntime } from "../packages/server/test/support/test-runtime/process.js"
+import { withRuntimeCluster, type Copy } from "./support/runtime-cluster.js"
+import { eventually, getJson, json, postJson, startServer, type Served } from "./server-harness.js"
 
-let dir = ""
-let etcd: EtcdProcess
-const runtimes: TestRuntime[] = []
-const servers: Served[] = []
 const ids = ["i0", "i1"]
+// no scaling: copies come and go only as each test says
+const cluster = withRuntimeCluster("explicit-copies", { ids, args: ["--scaling", "off"] })
+const { runtimes, servers, serverArgs } = cluster
 
-interface Copy {
-  readonly instanceId: string
-  readonly status: string
-  readonly since: number
-}
 const copiesOf = async (s: Served, model: string): Promise<Copy[]> => ((await getJson(s, `/v1/models/${model}`)) as { copies: Copy[] }).copies
 const holders = async (s: Served, model: string): Promise<string[]> => (await copiesOf(s, model)).map((c) => c.instanceId).sort()
 const loadsOf = (i: number, model: string) => runtimes[i]!.of("loadModel").filter((e) => e.modelId === model).length
 const modelFile = async (id: string, loadDelayMs = 0): Promise<string> => {
-  const path = join(dir, `${id}.json`)
+  const path = join(cluster.dir, `${id}.json`)
   await writeFile(path, linearModel([[1, 2], [3, 4]], [0.5, -1], { loadDelayMs }))
   return path
 }
@@ -51,32 +44,6 @@ const register = async (id: string, extra: Record<string, unknown> = {}, loadDel
   await eventually(async () => (await fetch(`${servers[1]!.url}/v1/models/${id}`)).status === 200, 15_000)
   return body
 }
-
-const serverArgs = async (i: number, id: string) => [
-  "--port", String(await freePort()),
-  "--grpc-port", "off",
-  "--etcd", etcd.endpoint,
-  "--instance-id", id,
-  "--data-dir", join(dir, `data-${id}`),
-  "--model-roots", dir,
-  // no scaling: copies come and go only as each test says
-  "--scaling", "off",
-  "--remote-runtime", JSON.stringify({ name: `tr${i}`, address: runtimes[i]!.address, modelTypes: ["linear"], healthInterval: "250ms" })
-]
-
-beforeAll(async () => {
-  dir = await tempDir("explicit-copies")
-  etcd = await startEtcd({ bin: ensureEtcd() })
-  for (let i = 0; i < 2; i++) runtimes.push(await startTestRuntime(["--capacity", String(1024 * 1024)]))
-  for (let i = 0; i < 2; i++) servers.push(await startServer(await serverArgs(i, ids[i]!)))
-}, 180_000)
-
-afterAll(async () => {
-  for (const s of servers) await s.stop()
-  for (const r of runtimes) await r.stop()
-  await etcd?.dispose()
-  if (dir) await removeDir(dir)
-})
 
 describe("explicit loads and unloads in cluster mode", () => {
   it("POST /v1/models/{id}/load claims the copy; at maxCopies elsewhere it and the repository load answer 409 and load nothing", async () => {
@@ -181,7 +148,7 @@ describe("explicit loads and unloads in cluster mode", () => {
     await onI1.arrayBuffer()
     // The registry loses i1's entry and lists i0 instead (as when i1 looked gone and was pruned
     // while i0 claimed the model): i1 now holds a copy the registry does not list...
-    const client = new Etcd3({ hosts: etcd.endpoint })
+    const client = new Etcd3({ hosts: cluster.etcd.endpoint })
     try {
       const key = "meshkit/registry/surplus"
       const rec = JSON.parse((await client.get(key).string())!)
@@ -212,7 +179,7 @@ describe("explicit loads and unloads in cluster mode", () => {
     runtimes.push(await startTestRuntime(["--capacity", String(1024 * 1024)]))
     // i3 finds 300 models in its --models DIR (never loaded): joining, it registers each in the
     // shared registry after its listeners are up, a window of a second or so to send requests in.
-    const own = join(dir, "i3-models")
+    const own = join(cluster.dir, "i3-models")
     await mkdir(own)
     for (let i = 0; i < 300; i++) await writeFile(join(own, `filler-${String(i).padStart(3, "0")}.onnx`), "not loaded")
     const rt = runtimes.length - 1

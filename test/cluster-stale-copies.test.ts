@@ -11,23 +11,16 @@
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, startEtcd, type EtcdProcess } from "@meshkit/server"
-import { ensureEtcd } from "../packages/server/test/support/etcd.js"
-import { linearModel, startTestRuntime, type TestRuntime } from "../packages/server/test/support/test-runtime/process.js"
-import { eventually, getJson, json, postJson, removeDir, startServer, tempDir, type Served } from "./server-harness.js"
+import { describe, expect, it } from "vitest"
+import { linearModel } from "../packages/server/test/support/test-runtime/process.js"
+import { withRuntimeCluster, type Copy } from "./support/runtime-cluster.js"
+import { eventually, getJson, json, postJson, type Served } from "./server-harness.js"
 
-let dir = ""
-let etcd: EtcdProcess
-const runtimes: TestRuntime[] = []
-const servers: Served[] = []
 const ids = ["i0", "i1"]
+// no scaling: copies come and go only as each test says
+const cluster = withRuntimeCluster("stale-copies", { ids, args: ["--scaling", "off"] })
+const { runtimes, servers } = cluster
 
-interface Copy {
-  readonly instanceId: string
-  readonly status: string
-  readonly since: number
-}
 const copiesOf = async (s: Served, model: string): Promise<Copy[]> => ((await getJson(s, `/v1/models/${model}`)) as { copies: Copy[] }).copies
 const instanceView = async (s: Served, id: string) =>
   ((await getJson(s, "/v1/cluster")) as { instances: { id: string; models: string[]; loading: string[] }[] }).instances.find((i) => i.id === id)
@@ -42,41 +35,13 @@ const infer = (s: Served, model: string) =>
 const loadCopyOn = (s: Served, model: string) => postJson(s, `/v2/internal/copies/${model}`, { reason: "test" })
 const runtimeEvents = (event: string, model: string) => runtimes.map((rt) => rt.of(event).filter((e) => e.modelId === model).length)
 const register = async (id: string, loadDelayMs: number, maxCopies = 1, pad = 0) => {
-  const path = join(dir, `${id}.json`)
+  const path = join(cluster.dir, `${id}.json`)
   await writeFile(path, linearModel([[1, 2], [3, 4]], [0.5, -1], { loadDelayMs, pad }))
   const r = await postJson(servers[0]!, "/v1/models", { id, uri: path, format: "linear", maxCopies })
   expect(r.status, await r.clone().text()).toBe(201)
   await r.arrayBuffer()
   await eventually(async () => (await fetch(`${servers[1]!.url}/v1/models/${id}`)).status === 200, 15_000)
 }
-
-beforeAll(async () => {
-  dir = await tempDir("stale-copies")
-  etcd = await startEtcd({ bin: ensureEtcd() })
-  for (let i = 0; i < 2; i++) runtimes.push(await startTestRuntime(["--capacity", String(1024 * 1024)]))
-  for (let i = 0; i < 2; i++) {
-    servers.push(
-      await startServer([
-        "--port", String(await freePort()),
-        "--grpc-port", "off",
-        "--etcd", etcd.endpoint,
-        "--instance-id", ids[i]!,
-        "--data-dir", join(dir, `data-${i}`),
-        "--model-roots", dir,
-        // no scaling: copies come and go only as each test says
-        "--scaling", "off",
-        "--remote-runtime", JSON.stringify({ name: `tr${i}`, address: runtimes[i]!.address, modelTypes: ["linear"], healthInterval: "250ms" })
-      ])
-    )
-  }
-}, 180_000)
-
-afterAll(async () => {
-  for (const s of servers) await s.stop()
-  for (const r of runtimes) await r.stop()
-  await etcd?.dispose()
-  if (dir) await removeDir(dir)
-})
 
 describe("stale copy entries in cluster mode", () => {
   it("GET /v1/models/{id} shows an evicted copy's lingering entry as NOT_LOADED, not LOADING, until its instance drops it", async () => {

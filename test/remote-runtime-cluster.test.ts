@@ -6,17 +6,19 @@
  */
 import { stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { freePort, startEtcd, type EtcdProcess } from "@meshkit/server"
-import { ensureEtcd } from "../packages/server/test/support/etcd.js"
-import { linearModel, startTestRuntime, type TestRuntime } from "../packages/server/test/support/test-runtime/process.js"
-import { eventually, getJson, json, postJson, removeDir, startServer, tempDir, type Served } from "./server-harness.js"
+import { describe, expect, it } from "vitest"
+import { linearModel, type TestRuntime } from "../packages/server/test/support/test-runtime/process.js"
+import { withRuntimeCluster } from "./support/runtime-cluster.js"
+import { eventually, getJson, json, postJson, type Served } from "./server-harness.js"
 
-let dir = ""
-let etcd: EtcdProcess
-const runtimes: TestRuntime[] = []
-const servers: Served[] = []
 let modelPath = ""
+const { runtimes, servers } = withRuntimeCluster("remote-cluster", {
+  ids: ["i0", "i1"],
+  prepare: async (dir) => {
+    modelPath = join(dir, "lin.json")
+    await writeFile(modelPath, linearModel([[1, 2], [3, 4]], [0.5, -1]))
+  }
+})
 
 const infer = (s: Served) =>
   fetch(`${s.url}/v2/models/lin/infer`, {
@@ -26,35 +28,6 @@ const infer = (s: Served) =>
     signal: AbortSignal.timeout(30_000)
   })
 const loadsOf = (rt: TestRuntime) => rt.of("loadModel").filter((e) => e.modelId === "lin").length
-
-beforeAll(async () => {
-  dir = await tempDir("remote-cluster")
-  etcd = await startEtcd({ bin: ensureEtcd() })
-  modelPath = join(dir, "lin.json")
-  await writeFile(modelPath, linearModel([[1, 2], [3, 4]], [0.5, -1]))
-  for (let i = 0; i < 2; i++) runtimes.push(await startTestRuntime(["--capacity", String(1024 * 1024)]))
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort()
-    servers.push(
-      await startServer([
-        "--port", String(port),
-        "--grpc-port", "off",
-        "--etcd", etcd.endpoint,
-        "--instance-id", `i${i}`,
-        "--data-dir", join(dir, `data-${i}`),
-        "--model-roots", dir,
-        "--remote-runtime", JSON.stringify({ name: `tr${i}`, address: runtimes[i]!.address, modelTypes: ["linear"], healthInterval: "250ms" })
-      ])
-    )
-  }
-}, 180_000)
-
-afterAll(async () => {
-  for (const s of servers) await s.stop()
-  for (const r of runtimes) await r.stop()
-  await etcd?.dispose()
-  if (dir) await removeDir(dir)
-})
 
 describe("remote runtimes in cluster mode", () => {
   it("serves the model from either instance, loaded once in the cluster", async () => {
