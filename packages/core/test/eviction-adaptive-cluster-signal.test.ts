@@ -62,6 +62,16 @@ const loop = (rounds: number): string[] => {
   return out
 }
 
+/** real loads at t: a request finds "z" loading (z is then unloaded): the cache settles */
+const seesALoad = (c: ModelCache, t: number): void => {
+  load(c, "z", 1, t)
+  const z = c.get("z")!
+  z.loading = true
+  c.hit(z, t + 0.5)
+  z.loading = false
+  c.remove("z")
+}
+
 /**
  * Which of lru, gdsf and next-arrival runs the instance's cache, by the victim each would choose:
  * after real loads are seen (a request finds "z" loading; z is then unloaded), "slow" is requested
@@ -71,12 +81,7 @@ const loop = (rounds: number): string[] => {
  * (due furthest away).
  */
 const victimOfThree = (c: ModelCache, t0: number): string[] => {
-  load(c, "z", 1, t0)
-  const z = c.get("z")!
-  z.loading = true
-  c.hit(z, t0 + 0.5)
-  z.loading = false
-  c.remove("z")
+  seesALoad(c, t0)
   const t = t0 + 1
   load(c, "slow", 1, t)
   load(c, "p", 1, t + 5)
@@ -170,12 +175,7 @@ describe("meshkit-adaptive in a cluster follows the cluster-wide scores", () => 
     const s = new ClusterSignal(2, 10)
     const c = instanceCache(s)
     const t = feed(s, bursts(100), 0)
-    load(c, "z", 1, t)
-    const z = c.get("z")!
-    z.loading = true
-    c.hit(z, t + 0.5)
-    z.loading = false
-    c.remove("z")
+    seesALoad(c, t)
     // under lru the instance sees "slow" every 30 ms and "p" every 10 (due at t + 61 and t + 36)
     load(c, "slow", 1, t + 1)
     load(c, "p", 1, t + 6)
