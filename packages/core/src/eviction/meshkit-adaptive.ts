@@ -383,7 +383,8 @@ const clusterChoice = (cluster: ClusterSignal, options: MeshkitAdaptiveOptions):
       seen++
       if (!sc.decided && sc.full(size)) {
         sc.decideSampling(sc.held)
-        parts.restart(1 / (sc.mask + 1))
+        // a sample of the models from now on: the partitioned caches start over on it
+        if (sc.mask !== 0) parts.restart(1 / (sc.mask + 1))
       }
       if (!sc.observe(id, tenant, size, loadCostMs, now)) return
       parts.observe(id, tenant, size, loadCostMs, now)
