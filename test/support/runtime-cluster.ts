@@ -30,6 +30,8 @@ export const withRuntimeCluster = (
     /** runtimes to start (default one per instance; more for instances a test starts itself) */
     readonly runtimes?: number
     readonly prepare?: (dir: string) => Promise<void>
+    /** give every instance a gRPC listener on a free port (default off) */
+    readonly grpc?: boolean
   }
 ): RuntimeCluster => {
   const c: RuntimeCluster = {
@@ -39,7 +41,7 @@ export const withRuntimeCluster = (
     servers: [],
     serverArgs: async (i, id) => [
       "--port", String(await freePort()),
-      "--grpc-port", "off",
+      "--grpc-port", opts.grpc === true ? String(await freePort()) : "off",
       "--etcd", c.etcd.endpoint,
       "--instance-id", id,
       "--data-dir", join(c.dir, `data-${id}`),

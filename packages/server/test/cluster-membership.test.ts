@@ -1,7 +1,8 @@
 /**
  * Membership on a real etcd: lease-bound instance records that vanish when the instance stops
  * (revoked) or dies (keepalives stop: a killed process), re-granted when etcd drops the lease,
- * and a restart with the same id that does not claim the copies of its previous life.
+ * a restart with the same id that does not claim the copies of its previous life, and a
+ * reconcile that lists a loaded copy the copy map misses only within maxCopies.
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -113,6 +114,25 @@ describe("cluster membership", () => {
         const kept = (yield* a2.store.get(`${prefix}registry/kept`))!
         expect(Object.keys(JSON.parse(lost.value).instanceIds)).toEqual(["b"])
         expect(Object.keys(JSON.parse(kept.value).instanceIds)).toEqual(["a"])
+      })
+    ))
+
+  it("reconciling, an instance lists a loaded copy the copy map misses only within maxCopies, counting live holders", () =>
+    run(
+      Effect.gen(function* () {
+        const prefix = freshPrefix("reconcile-max")
+        const b = yield* memberFor(etcd.endpoint, { instanceId: "b", prefix, ...fast }, () => idleStatus({ models: ["full"] }))
+        for (const id of ["full", "dead-holder", "free"]) yield* b.registry.register({ ...modelSpec(id), maxCopies: 1 })
+        yield* b.registry.claimCopy("full", "b", 1) // a live holder: full at maxCopies 1
+        yield* b.registry.claimCopy("dead-holder", "ghost", 1) // an entry of an instance with no record
+        // "a" holds all three (its entries were pruned while it looked gone, say) and starts
+        // its membership: the first reconcile runs before memberFor returns
+        const a = yield* memberFor(etcd.endpoint, { instanceId: "a", prefix, ...fast }, () => idleStatus({ models: ["full", "dead-holder", "free"] }))
+        expect(a.membership.isAlive("b")).toBe(true)
+        const holders = (id: string) => a.store.get(`${prefix}registry/${id}`).pipe(Effect.map((kv) => Object.keys(JSON.parse(kv!.value).instanceIds).sort()))
+        expect(yield* holders("full"), "a listed a copy beyond maxCopies").toEqual(["b"])
+        expect(yield* holders("dead-holder"), "a dead holder's entry counted").toEqual(["a", "ghost"])
+        expect(yield* holders("free")).toEqual(["a"])
       })
     ))
 })
