@@ -8,8 +8,10 @@
  *   - a registration with loadNow or pinned loads its first copy through a claim, and an
  *     instance starting up loads no pinned model behind the registry's back;
  *   - the control plane's and the repository's unload drop the copy's entry at once;
- *   - the copy-map sweep lists an unlisted copy only within maxCopies, and unloads it beyond;
- *     so does the membership reconcile when an instance's record is published again;
+ *   - the copy-map sweep lists an unlisted copy only within maxCopies, and unloads it beyond
+ *     (the membership reconcile's same rule is pinned in-process, on a real etcd, in
+ *     packages/server/test/cluster-membership.test.ts: a real-process test of it had to race
+ *     the sweep and failed under a loaded machine's timing);
  *   - a pinned model whose runtime comes back is reloaded only through a claim: again where it
  *     is still listed, not where its copy has moved elsewhere meanwhile;
  *   - an instance answers no request by loading a model before it has joined the cluster;
@@ -169,60 +171,6 @@ describe("explicit loads and unloads in cluster mode", () => {
     await new Promise((r) => setTimeout(r, 2_500))
     expect(await holders(s0, "surplus")).toEqual(["i0"])
     expect((await getJson(s0, "/v1/models/surplus")).status).toBe("LOADED")
-  }, 60_000)
-
-  it("an instance whose record vanished and is published again does not list, when reconciling, a copy beyond maxCopies", async () => {
-    const [s0, s1] = [servers[0]!, servers[1]!]
-    // `reconciled` is registered first, so a sweep on i1 reaches it before `sweep-probe`
-    for (const id of ["reconciled", "sweep-probe"]) {
-      await register(id) // maxCopies 1
-      const r = await postJson(s1, `/v1/models/${id}/load`, { sync: true })
-      expect(r.status, await r.clone().text()).toBe(200)
-      await r.arrayBuffer()
-    }
-    const client = new Etcd3({ hosts: cluster.etcd.endpoint })
-    const listOnI0 = async (id: string) => {
-      const rec = JSON.parse((await client.get(`meshkit/registry/${id}`).string())!)
-      expect(Object.keys(rec.instanceIds)).toEqual(["i1"])
-      return client.put(`meshkit/registry/${id}`).value(JSON.stringify({ ...rec, instanceIds: { i0: Date.now() } }))
-    }
-    try {
-      // The membership reconcile and the copy-map sweep (every 2 s) both list a loaded copy the
-      // registry does not list; the sweep's own maxCopies check is pinned above. To see the
-      // reconcile alone, the test acts right after a sweep of i1's: one it sees by the warning
-      // that sweep logs about an unlisted surplus copy of `sweep-probe`.
-      const before = s1.stderr().length
-      await listOnI0("sweep-probe")
-      const swept = () => s1.stderr().slice(before).includes('"model":"sweep-probe"')
-      await eventually(async () => swept(), 6_000, 1)
-      // Right after that sweep, in one etcd transaction: the registry lists `reconciled` on i0
-      // instead of i1 (as when i1 looked gone and was pruned while i0 claimed the model), and
-      // i1's instance record is gone (its lease ran out). i1 publishes its record again and
-      // reconciles within its check interval (500 ms), well before its next sweep.
-      const key = "meshkit/registry/reconciled"
-      const raw = (await client.get(key).string())!
-      const rec = JSON.parse(raw)
-      expect(Object.keys(rec.instanceIds)).toEqual(["i1"])
-      const txn = await client
-        .if(key, "Value", "==", raw)
-        .then(client.put(key).value(JSON.stringify({ ...rec, instanceIds: { i0: Date.now() } })), client.delete().key("meshkit/instances/i1"))
-        .commit()
-      expect(txn.succeeded).toBe(true)
-      const gone = Date.now()
-      await eventually(async () => (await client.get("meshkit/instances/i1").string()) !== null, 3_000, 5)
-      // the reconcile follows the publish at once; give it a moment to write
-      await new Promise((r) => setTimeout(r, 300))
-      expect(Date.now() - gone, "i1 re-published within a sweep interval").toBeLessThan(1_500)
-      expect(await holders(s0, "reconciled"), "the reconcile listed i1's copy beyond maxCopies 1").toEqual(["i0"])
-    } finally {
-      client.close()
-    }
-    // The copy i1 still holds is surplus: its next sweep unloads it, and the copy map stays right.
-    const onI0 = await postJson(s0, "/v1/models/reconciled/load", { sync: true })
-    expect(onI0.status, await onI0.clone().text()).toBe(200)
-    await onI0.arrayBuffer()
-    await eventually(async () => (await getJson(s1, "/v1/models/reconciled")).status === "NOT_LOADED", 8_000, 100)
-    expect(await holders(s0, "reconciled")).toEqual(["i0"])
   }, 60_000)
 
   it("requests that reach a starting instance before it has joined the cluster load nothing there (503, retry)", async () => {
