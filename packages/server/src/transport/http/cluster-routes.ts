@@ -66,43 +66,42 @@ export const clusterRoutes =
       return true
     }
     if (path.startsWith("/v2/internal/io/")) {
-      req.resume()
-      if (req.method !== "POST") send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
-      else if (!p.isAdmin) send(res, 403, { error: "only a peer instance (or the admin) may ask for a model's inputs and outputs" })
-      else {
-        let id: string
-        try {
-          id = decodeURIComponent(path.slice("/v2/internal/io/".length))
-        } catch {
-          send(res, 400, { error: `model id in ${path} is not valid URL encoding` })
-          return true
-        }
-        const io = node.ioOf(id)
-        if (io === undefined) send(res, 404, { error: `the inputs and outputs of "${id}" are not known on ${node.selfId}` }, { [FORWARD_HEADERS.refused]: "not-here" })
-        else send(res, 200, io)
-      }
+      const id = internalModelId(req, res, path, "/v2/internal/io/", p, "ask for a model's inputs and outputs")
+      if (id === undefined) return true
+      const io = node.ioOf(id)
+      if (io === undefined) send(res, 404, { error: `the inputs and outputs of "${id}" are not known on ${node.selfId}` }, { [FORWARD_HEADERS.refused]: "not-here" })
+      else send(res, 200, io)
       return true
     }
     if (!path.startsWith("/v2/internal/copies/")) return false
-    req.resume()
-    if (req.method !== "POST") {
-      send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
-      return true
-    }
-    if (!p.isAdmin) {
-      send(res, 403, { error: "only a peer instance (or the admin) may ask for a copy" })
-      return true
-    }
-    let id: string
-    try {
-      id = decodeURIComponent(path.slice("/v2/internal/copies/".length))
-    } catch {
-      send(res, 400, { error: `model id in ${path} is not valid URL encoding` })
-      return true
-    }
+    const id = internalModelId(req, res, path, "/v2/internal/copies/", p, "ask for a copy")
+    if (id === undefined) return true
     node.loadCopy(id).then(
       (r) => (r.ok ? send(res, 200, { id, status: "LOADED", instanceId: node.selfId }) : send(res, 503, { error: r.message }, { [FORWARD_HEADERS.refused]: r.refusal })),
       (err: unknown) => send(res, 503, { error: String(err) }, { [FORWARD_HEADERS.refused]: "load-failed" })
     )
     return true
   }
+
+/**
+ * The shared preamble of the internal per-model POST routes (`prefix` + model id, no body):
+ * the method, a peer's (or the admin's) credentials and the id's URL encoding. The model id, or
+ * undefined once the refusal is sent.
+ */
+const internalModelId = (req: IncomingMessage, res: ServerResponse, path: string, prefix: string, p: Principal, what: string): string | undefined => {
+  req.resume()
+  if (req.method !== "POST") {
+    send(res, 405, { error: `method ${req.method} not allowed here (use POST)` }, { allow: "POST" })
+    return undefined
+  }
+  if (!p.isAdmin) {
+    send(res, 403, { error: `only a peer instance (or the admin) may ${what}` })
+    return undefined
+  }
+  try {
+    return decodeURIComponent(path.slice(prefix.length))
+  } catch {
+    send(res, 400, { error: `model id in ${path} is not valid URL encoding` })
+    return undefined
+  }
+}
